@@ -1,0 +1,1 @@
+"""numbavm device layer: HTIF, CLINT, and (later) UART, PLIC, virtio."""

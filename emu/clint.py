@@ -1,0 +1,98 @@
+"""CLINT (SiFive core-local interruptor) registers, served inside the loop.
+
+The CLINT is a fast-path device: its registers live in the state arrays
+(mip.MSIP in csr, mtimecmp and the mtime offset in st), so guest accesses never
+leave the Numba loop.  devices/clint.py registers its range in the trap table.
+
+mtime is derived from the hart's clock (instructions retired + cycles idled in
+wfi): mtime = clock // st[ST_TIME_DIV] + st[ST_MTIME_OFF].  That makes timer
+interrupts land at the same instruction on every run (deterministic timer).
+"""
+import numpy as np
+from numba import njit
+
+from emu.state import ST_INSTRET, ST_IDLE, ST_TIME_DIV, ST_MTIME_OFF, ST_MTIMECMP
+
+CLINT_MSIP = 0x0000        # hart 0 msip, 32 bits (bit 0 = mip.MSIP)
+CLINT_MTIMECMP = 0x4000    # hart 0 mtimecmp, 64 bits
+CLINT_MTIME = 0xBFF8       # mtime, 64 bits
+CLINT_SIZE = 0x10000
+
+CSR_MIP = 0x344
+MIP_MSIP = 1 << 3
+MIP_MTIP = 1 << 7
+
+
+@njit(cache=True)
+def mtime(st):
+    return (st[ST_INSTRET] + st[ST_IDLE]) // st[ST_TIME_DIV] + st[ST_MTIME_OFF]
+
+
+@njit(cache=True)
+def update_mtip(st, csr):
+    """mip.MTIP follows mtime >= mtimecmp (unsigned), as the CLINT drives it."""
+    if np.uint64(mtime(st)) >= np.uint64(st[ST_MTIMECMP]):
+        csr[CSR_MIP] |= MIP_MTIP
+    else:
+        csr[CSR_MIP] &= ~MIP_MTIP
+
+
+@njit(cache=True)
+def cycles_until_mtip(st):
+    """Clock cycles until mtime reaches mtimecmp (capped; 0 when already there)."""
+    now = mtime(st)
+    cmp = st[ST_MTIMECMP]
+    if np.uint64(now) >= np.uint64(cmp):
+        return 0
+    ticks = np.uint64(cmp) - np.uint64(now)
+    if ticks > np.uint64(1 << 40):
+        return 1 << 62
+    div = st[ST_TIME_DIV]
+    target = (cmp - st[ST_MTIME_OFF]) * div            # first clock value with mtime >= cmp
+    return target - (st[ST_INSTRET] + st[ST_IDLE])
+
+
+@njit(cache=True)
+def _reg_read(reg, sub, size):
+    v = reg >> (sub * 8)
+    if size == 8:
+        return v
+    return v & ((1 << (size * 8)) - 1)
+
+
+@njit(cache=True)
+def _reg_write(reg, sub, size, value):
+    if size == 8:
+        return value
+    m = ((1 << (size * 8)) - 1) << (sub * 8)
+    return (reg & ~m) | ((value << (sub * 8)) & m)
+
+
+@njit(cache=True)
+def clint_load(off, size, st, csr):
+    """-> (ok, value). Unknown offsets read as zero (as on QEMU virt)."""
+    if off >= CLINT_MTIME and off + size <= CLINT_MTIME + 8:
+        return True, _reg_read(mtime(st), off - CLINT_MTIME, size)
+    if off >= CLINT_MTIMECMP and off + size <= CLINT_MTIMECMP + 8:
+        return True, _reg_read(st[ST_MTIMECMP], off - CLINT_MTIMECMP, size)
+    if off >= CLINT_MSIP and off + size <= CLINT_MSIP + 4:
+        v = 1 if (csr[CSR_MIP] & MIP_MSIP) != 0 else 0
+        return True, _reg_read(v, off - CLINT_MSIP, size)
+    return True, 0
+
+
+@njit(cache=True)
+def clint_store(off, size, value, st, csr):
+    if off >= CLINT_MTIME and off + size <= CLINT_MTIME + 8:
+        new = _reg_write(mtime(st), off - CLINT_MTIME, size, value)
+        st[ST_MTIME_OFF] += new - mtime(st)
+    elif off >= CLINT_MTIMECMP and off + size <= CLINT_MTIMECMP + 8:
+        st[ST_MTIMECMP] = _reg_write(st[ST_MTIMECMP], off - CLINT_MTIMECMP, size, value)
+    elif off >= CLINT_MSIP and off + size <= CLINT_MSIP + 4:
+        if off == CLINT_MSIP:
+            if (value & 1) != 0:
+                csr[CSR_MIP] |= MIP_MSIP
+            else:
+                csr[CSR_MIP] &= ~MIP_MSIP
+    update_mtip(st, csr)
+    return True

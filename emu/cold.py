@@ -1,0 +1,206 @@
+"""The cold instructions, executed outside the hot loop: fences, system, Zicsr and A.
+
+exec_cold() runs one of them and leaves the next pc in st[ST_PC].  It returns
+  RETIRED      the instruction completed;
+  RETIRED_SYNC it completed and may have changed what the loop caches (privilege,
+               mstatus, satp, interrupt enables): the loop ends its chunk, re-reads
+               the mode and checks for interrupts;
+  TRAPPED      it raised an exception (taken; not retired);
+  WFI          wfi: retired, the hart now waits for an interrupt;
+  HTIF         a store (sc/AMO) hit HTIF tohost.
+"""
+import numpy as np
+from numba import njit
+
+from emu import isa
+from emu.alu import sext32
+from emu.state import (PRV_U, PRV_S, PRV_M, ST_PC, ST_PRIV, ST_RES_ADDR, ST_WFI, ST_RAM_BASE,
+                       ST_RAM_SIZE, ST_DATA_VM, ST_DATA_CTX, PF_RESV, PF_HTIF, PF_CODE,
+                       TLB_LOAD, TLB_STORE)
+from emu.csr import (csr_access, flush_tlb, MSTATUS, MSTATUS_TVM, MSTATUS_TW, MSTATUS_TSR)
+from emu.mmu import translate
+from emu.memory import fetch_raw, store_hooks
+from emu.trap import (take_trap, mret, sret, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT,
+                      CAUSE_USER_ECALL, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE,
+                      CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS)
+
+RETIRED = 0
+RETIRED_SYNC = 1
+TRAPPED = 2
+WFI = 3
+HTIF = 4
+
+FENCE = isa.OP["fence"]
+FENCE_I = isa.OP["fence.i"]
+ECALL = isa.OP["ecall"]
+EBREAK = isa.OP["ebreak"]
+MRET = isa.OP["mret"]
+SRET = isa.OP["sret"]
+WFI_OP = isa.OP["wfi"]
+SFENCE_VMA = isa.OP["sfence.vma"]
+CSRRW = isa.OP["csrrw"]
+CSRRCI = isa.OP["csrrci"]
+LR_W = isa.OP["lr.w"]
+SC_W = isa.OP["sc.w"]
+LR_D = isa.OP["lr.d"]
+SC_D = isa.OP["sc.d"]
+AMOSWAP_W = isa.OP["amoswap.w"]
+AMOMAXU_D = isa.OP["amomaxu.d"]
+AMO_D_OFFSET = isa.OP["lr.d"] - isa.OP["lr.w"]
+# AMO function numbers, in the order of OPS after lr/sc
+A_SWAP, A_ADD, A_XOR, A_AND, A_OR, A_MIN, A_MAX, A_MINU, A_MAXU = range(9)
+
+
+@njit(cache=True)
+def illegal(pc, st, csr, mem, tlb):
+    """Illegal-instruction exception with mtval = the instruction's bits."""
+    ok, w, p, s, cause, tval = fetch_raw(pc, st, csr, mem, tlb)
+    bits = w & 0xFFFFFFFF if ok else 0
+    if ok and (w & 3) != 3:
+        bits = w & 0xFFFF
+    take_trap(CAUSE_ILLEGAL_INSTRUCTION, bits, False, pc, st, csr)
+    return TRAPPED
+
+
+@njit(cache=True)
+def amo_op(f, old, src, is_w):
+    """The read-modify-write of AMO<f>: old value in memory, src from rs2."""
+    if is_w:
+        old = sext32(old)
+        src = sext32(src)
+    if f == A_SWAP:
+        return src
+    if f == A_ADD:
+        return old + src
+    if f == A_XOR:
+        return old ^ src
+    if f == A_AND:
+        return old & src
+    if f == A_OR:
+        return old | src
+    if f == A_MIN:
+        return old if old < src else src
+    if f == A_MAX:
+        return old if old > src else src
+    if f == A_MINU:
+        return old if np.uint64(old) < np.uint64(src) else src
+    return old if np.uint64(old) > np.uint64(src) else src      # A_MAXU
+
+
+@njit(cache=True)
+def exec_atomic(op, rd, rs1, rs2, ilen, pc, x, st, csr, mem, tlb, icache, pflags):
+    """LR/SC and the AMOs (naturally aligned RAM only: otherwise misaligned / access fault)."""
+    is_d = op >= LR_D
+    base = LR_D if is_d else LR_W
+    size = 8 if is_d else 4
+    va = x[rs1]
+    is_lr = op == base
+    kind = TLB_LOAD if is_lr else TLB_STORE
+    if (va & (size - 1)) != 0:
+        take_trap(CAUSE_MISALIGNED_LOAD if is_lr else CAUSE_MISALIGNED_STORE, va, False, pc, st, csr)
+        return TRAPPED
+    p = va
+    if st[ST_DATA_VM] != 0:
+        p = translate(va, kind, st[ST_DATA_CTX], st, csr, mem, tlb)
+        if p < 0:
+            take_trap(-p - 1, va, False, pc, st, csr)
+            return TRAPPED
+    off = p - st[ST_RAM_BASE]
+    if off < 0 or off >= st[ST_RAM_SIZE]:
+        take_trap(CAUSE_LOAD_ACCESS if is_lr else CAUSE_STORE_ACCESS, va, False, pc, st, csr)
+        return TRAPPED
+    m64 = mem.view(np.int64)
+    m32 = mem.view(np.int32)
+    if is_d:
+        old = m64[off >> 3]
+    else:
+        old = np.int64(m32[off >> 2])
+    status = RETIRED
+    if is_lr:
+        st[ST_RES_ADDR] = p
+        pflags[off >> 12] |= PF_RESV
+        if rd != 0:
+            x[rd] = old
+    else:
+        if op == base + 1:                      # sc
+            ok = st[ST_RES_ADDR] == p
+            st[ST_RES_ADDR] = -1                # SC always clears the reservation
+            if not ok:
+                if rd != 0:
+                    x[rd] = 1
+                st[ST_PC] = pc + ilen
+                return RETIRED
+            new = x[rs2]
+            result = 0
+        else:
+            new = amo_op(op - base - 2, old, x[rs2], not is_d)
+            result = old
+        if is_d:
+            m64[off >> 3] = new
+        else:
+            m32[off >> 2] = sext32(new)
+        if pflags[off >> 12] != 0 and store_hooks(p, size, st, icache, pflags):
+            status = HTIF
+        if rd != 0:
+            x[rd] = result
+    st[ST_PC] = pc + ilen
+    return status
+
+
+@njit(cache=True)
+def exec_cold(op, rd, rs1, rs2, imm, ilen, pc, x, st, csr, mem, tlb, icache, pflags):
+    """Execute one cold instruction (see the module docstring for the return codes)."""
+    priv = st[ST_PRIV]
+    npc = pc + ilen
+    if op >= LR_W:
+        return exec_atomic(op, rd, rs1, rs2, ilen, pc, x, st, csr, mem, tlb, icache, pflags)
+    if CSRRW <= op <= CSRRCI:
+        k = op - CSRRW                          # 0..2 register forms, 3..5 immediate forms
+        kind = k % 3
+        src = rs1 if k >= 3 else x[rs1]
+        # csrrw always writes; csrrs/csrrc with rs1 = x0 (or uimm = 0) only read
+        do_write = kind == 0 or rs1 != 0
+        ok, old = csr_access(imm, kind, src, do_write, st, csr, tlb)
+        if not ok:
+            return illegal(pc, st, csr, mem, tlb)
+        if rd != 0:
+            x[rd] = old
+        st[ST_PC] = npc
+        return RETIRED_SYNC if do_write else RETIRED
+    if op == FENCE:
+        st[ST_PC] = npc
+        return RETIRED
+    if op == FENCE_I:
+        for i in range(icache.shape[0]):
+            icache[i, 0] = -1
+        st[ST_PC] = npc
+        return RETIRED
+    if op == ECALL:
+        take_trap(CAUSE_USER_ECALL + priv, 0, False, pc, st, csr)
+        return TRAPPED
+    if op == EBREAK:
+        take_trap(CAUSE_BREAKPOINT, pc, False, pc, st, csr)
+        return TRAPPED
+    if op == MRET:
+        if priv != PRV_M:
+            return illegal(pc, st, csr, mem, tlb)
+        st[ST_PC] = mret(st, csr)
+        return RETIRED_SYNC
+    if op == SRET:
+        if priv == PRV_U or (priv == PRV_S and (csr[MSTATUS] & MSTATUS_TSR) != 0):
+            return illegal(pc, st, csr, mem, tlb)
+        st[ST_PC] = sret(st, csr)
+        return RETIRED_SYNC
+    if op == WFI_OP:
+        if priv == PRV_U or (priv == PRV_S and (csr[MSTATUS] & MSTATUS_TW) != 0):
+            return illegal(pc, st, csr, mem, tlb)
+        st[ST_WFI] = 1
+        st[ST_PC] = npc
+        return WFI
+    if op == SFENCE_VMA:
+        if priv == PRV_U or (priv == PRV_S and (csr[MSTATUS] & MSTATUS_TVM) != 0):
+            return illegal(pc, st, csr, mem, tlb)
+        flush_tlb(tlb)                          # all of it: the TLB has no ASIDs
+        st[ST_PC] = npc
+        return RETIRED_SYNC
+    return illegal(pc, st, csr, mem, tlb)

@@ -1,0 +1,250 @@
+"""The CSR file (Zicsr + privileged spec v1.12): access rules, WARL fields, views.
+
+csr[] stores each CSR at its own number.  Some CSRs are not stored but are
+views of others, computed here: sstatus (a subset of mstatus), sie/sip (mie/mip
+masked by mideleg), cycle/instret/time (the hart's counters), mstatus.SD.
+csr_access() is the one entry the CSR instructions use; it applies the spec's
+rules in order: the CSR exists, the privilege level is high enough
+(csr[9:8]), read-only CSRs (csr[11:10] == 3) are not written, counters are
+gated by mcounteren/scounteren, satp and sfence.vma obey mstatus.TVM.
+"""
+import numpy as np
+from numba import njit
+
+from emu.state import (PRV_U, PRV_S, PRV_M, ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
+                       ST_MCYCLE_OFF, ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX,
+                       TLB_EMPTY)
+from emu.clint import mtime
+
+# --- CSR numbers (by their spec names)
+SSTATUS, SIE, STVEC, SCOUNTEREN, SENVCFG = 0x100, 0x104, 0x105, 0x106, 0x10A
+SSCRATCH, SEPC, SCAUSE, STVAL, SIP, SATP = 0x140, 0x141, 0x142, 0x143, 0x144, 0x180
+MSTATUS, MISA, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN = 0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306
+MENVCFG, MCOUNTINHIBIT = 0x30A, 0x320
+MSCRATCH, MEPC, MCAUSE, MTVAL, MIP = 0x340, 0x341, 0x342, 0x343, 0x344
+PMPCFG0, PMPADDR0 = 0x3A0, 0x3B0
+MCYCLE, MINSTRET = 0xB00, 0xB02
+CYCLE, TIME, INSTRET = 0xC00, 0xC01, 0xC02
+MVENDORID, MARCHID, MIMPID, MHARTID, MCONFIGPTR = 0xF11, 0xF12, 0xF13, 0xF14, 0xF15
+
+# --- mstatus fields
+MSTATUS_SIE = 1 << 1
+MSTATUS_MIE = 1 << 3
+MSTATUS_SPIE = 1 << 5
+MSTATUS_MPIE = 1 << 7
+MSTATUS_SPP = 1 << 8
+MSTATUS_MPP_SHIFT = 11
+MSTATUS_MPP = 3 << 11
+MSTATUS_FS = 3 << 13
+MSTATUS_MPRV = 1 << 17
+MSTATUS_SUM = 1 << 18
+MSTATUS_MXR = 1 << 19
+MSTATUS_TVM = 1 << 20
+MSTATUS_TW = 1 << 21
+MSTATUS_TSR = 1 << 22
+MSTATUS_UXL_SXL = (2 << 32) | (2 << 34)     # XLEN 64 for U and S, read-only
+MSTATUS_SD = -(1 << 63)
+MSTATUS_WRITABLE = (MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE | MSTATUS_SPP | MSTATUS_MPP
+                    | MSTATUS_FS | MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW
+                    | MSTATUS_TSR)
+SSTATUS_VISIBLE = (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR
+                   | (3 << 32) | MSTATUS_SD)
+SSTATUS_WRITABLE = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR
+
+# --- interrupt bits of mip/mie
+MIP_SSIP, MIP_MSIP, MIP_STIP, MIP_MTIP, MIP_SEIP, MIP_MEIP = 1 << 1, 1 << 3, 1 << 5, 1 << 7, 1 << 9, 1 << 11
+MIE_WRITABLE = MIP_SSIP | MIP_MSIP | MIP_STIP | MIP_MTIP | MIP_SEIP | MIP_MEIP
+MIP_WRITABLE = MIP_SSIP | MIP_STIP | MIP_SEIP          # the rest are driven by the CLINT and PLIC
+S_INTERRUPTS = MIP_SSIP | MIP_STIP | MIP_SEIP
+MEDELEG_WRITABLE = 0xB3FF    # every exception cause but ecall-from-M (11) and the reserved 10, 14
+
+# misa: MXL = 2 (RV64), extensions A C I M S U
+MISA_VALUE = (2 << 62) | (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20)
+MISA_VALUE = MISA_VALUE - (1 << 64) if MISA_VALUE >= (1 << 63) else MISA_VALUE
+
+SATP_MODE_SHIFT = 60
+SATP_MODE_SV39 = 8
+SATP_PPN = (1 << 44) - 1
+PMPADDR_WRITABLE = (1 << 54) - 1
+MVENDORID_VALUE = 0        # a non-commercial implementation
+MARCHID_VALUE = 0
+MIMPID_VALUE = 0
+
+
+@njit(cache=True)
+def clock(st):
+    return st[ST_INSTRET] + st[ST_IDLE]
+
+
+@njit(cache=True)
+def refresh_mode(st, csr):
+    """Recompute the loop's cached translation mode after priv, mstatus or satp changed.
+
+    Data accesses use mstatus.MPP as their privilege when M-mode sets mstatus.MPRV.
+    The access context selects one bit of a TLB entry's permission mask:
+    bit 0 = S-mode (else U), bit 1 = mstatus.SUM, bit 2 = mstatus.MXR.
+    """
+    priv = st[ST_PRIV]
+    ms = csr[MSTATUS]
+    sv39 = ((csr[SATP] >> SATP_MODE_SHIFT) & 0xF) == SATP_MODE_SV39
+    dpriv = priv
+    if priv == PRV_M and (ms & MSTATUS_MPRV) != 0:
+        dpriv = (ms >> MSTATUS_MPP_SHIFT) & 3
+    st[ST_FETCH_VM] = 1 if (sv39 and priv != PRV_M) else 0
+    st[ST_DATA_VM] = 1 if (sv39 and dpriv != PRV_M) else 0
+    st[ST_FETCH_CTX] = 1 if priv == PRV_S else 0
+    ctx = 1 if dpriv == PRV_S else 0
+    if (ms & MSTATUS_SUM) != 0:
+        ctx |= 2
+    if (ms & MSTATUS_MXR) != 0:
+        ctx |= 4
+    st[ST_DATA_CTX] = ctx
+
+
+@njit(cache=True)
+def flush_tlb(tlb):
+    for k in range(tlb.shape[0]):
+        for i in range(tlb.shape[1]):
+            tlb[k, i, 0] = TLB_EMPTY
+
+
+@njit(cache=True)
+def counter_allowed(n, priv, csr):
+    """cycle/time/instret/hpmcounterN from S or U need mcounteren (and scounteren for U)."""
+    bit = n - CYCLE
+    if priv < PRV_M and ((csr[MCOUNTEREN] >> bit) & 1) == 0:
+        return False
+    if priv == PRV_U and ((csr[SCOUNTEREN] >> bit) & 1) == 0:
+        return False
+    return True
+
+
+@njit(cache=True)
+def csr_read(n, st, csr):
+    """-> (exists, value), no privilege checks."""
+    if n == MSTATUS or n == SSTATUS:
+        v = csr[MSTATUS] | MSTATUS_UXL_SXL
+        if (v & MSTATUS_FS) == MSTATUS_FS:
+            v |= MSTATUS_SD
+        if n == SSTATUS:
+            v &= SSTATUS_VISIBLE
+        return True, v
+    if n == SIE:
+        return True, csr[MIE] & csr[MIDELEG]
+    if n == SIP:
+        return True, csr[MIP] & csr[MIDELEG]
+    if n == MISA:
+        return True, MISA_VALUE
+    if n == CYCLE or n == MCYCLE:
+        return True, clock(st) + st[ST_MCYCLE_OFF]
+    if n == INSTRET or n == MINSTRET:
+        return True, st[ST_INSTRET] + st[ST_MINSTRET_OFF]
+    if n == TIME:
+        return True, mtime(st)
+    if n == MVENDORID:
+        return True, MVENDORID_VALUE
+    if n == MARCHID:
+        return True, MARCHID_VALUE
+    if n == MIMPID or n == MHARTID or n == MCONFIGPTR:
+        return True, 0
+    if (n == STVEC or n == SCOUNTEREN or n == SSCRATCH or n == SEPC or n == SCAUSE or n == STVAL
+            or n == SATP or n == MEDELEG or n == MIDELEG or n == MIE or n == MTVEC or n == MCOUNTEREN
+            or n == MSCRATCH or n == MEPC or n == MCAUSE or n == MTVAL or n == MIP):
+        return True, csr[n]
+    if n == SENVCFG or n == MENVCFG or n == MCOUNTINHIBIT:
+        return True, 0
+    if PMPCFG0 <= n <= PMPCFG0 + 15:
+        if (n & 1) != 0:
+            return False, 0                  # odd pmpcfg CSRs do not exist on RV64
+        return True, csr[n]
+    if PMPADDR0 <= n <= PMPADDR0 + 63:
+        return True, csr[n]
+    # hardware performance monitor: present, hard-wired to zero
+    if 0xB03 <= n <= 0xB1F or 0xC03 <= n <= 0xC1F or 0x323 <= n <= 0x33F:
+        return True, 0
+    return False, 0
+
+
+@njit(cache=True)
+def csr_write(n, v, st, csr, tlb):
+    """Store v with the CSR's WARL rules. The caller has checked existence and privilege."""
+    if n == MSTATUS:
+        old = csr[MSTATUS]
+        new = (old & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE)
+        if ((new >> MSTATUS_MPP_SHIFT) & 3) == 2:      # MPP = 2 is reserved: keep the old MPP
+            new = (new & ~MSTATUS_MPP) | (old & MSTATUS_MPP)
+        csr[MSTATUS] = new
+    elif n == SSTATUS:
+        csr[MSTATUS] = (csr[MSTATUS] & ~SSTATUS_WRITABLE) | (v & SSTATUS_WRITABLE)
+    elif n == MIE:
+        csr[MIE] = v & MIE_WRITABLE
+    elif n == SIE:
+        d = csr[MIDELEG]
+        csr[MIE] = (csr[MIE] & ~d) | (v & d)
+    elif n == MIP:
+        csr[MIP] = (csr[MIP] & ~MIP_WRITABLE) | (v & MIP_WRITABLE)
+    elif n == SIP:
+        w = MIP_SSIP & csr[MIDELEG]
+        csr[MIP] = (csr[MIP] & ~w) | (v & w)
+    elif n == MEDELEG:
+        csr[MEDELEG] = v & MEDELEG_WRITABLE
+    elif n == MIDELEG:
+        csr[MIDELEG] = v & S_INTERRUPTS
+    elif n == MTVEC or n == STVEC:
+        csr[n] = v & ~2                      # MODE >= 2 is reserved: WARL to direct/vectored
+    elif n == MEPC or n == SEPC:
+        csr[n] = v & ~1                      # IALIGN = 16
+    elif n == MCOUNTEREN or n == SCOUNTEREN:
+        csr[n] = v & 0xFFFFFFFF
+    elif n == SATP:
+        mode = (v >> SATP_MODE_SHIFT) & 0xF
+        if mode == 0 or mode == SATP_MODE_SV39:  # Sv48/Sv57 (and the rest) unsupported: no change
+            csr[SATP] = (mode << SATP_MODE_SHIFT) | (v & SATP_PPN)   # ASIDLEN = 0
+            flush_tlb(tlb)
+    elif n == MCYCLE:
+        st[ST_MCYCLE_OFF] = v - (clock(st) + 1)       # the writing instruction's tick is not counted
+    elif n == MINSTRET:
+        st[ST_MINSTRET_OFF] = v - (st[ST_INSTRET] + 1)
+    elif PMPCFG0 <= n <= PMPCFG0 + 15:
+        csr[n] = v                            # WARL storage; PMP is not enforced (documented)
+    elif PMPADDR0 <= n <= PMPADDR0 + 63:
+        csr[n] = v & PMPADDR_WRITABLE
+    elif (n == MSCRATCH or n == MCAUSE or n == MTVAL or n == SSCRATCH or n == SCAUSE
+          or n == STVAL):
+        csr[n] = v
+    # anything else that exists is read-only zero / WARL with no writable bits
+
+
+@njit(cache=True)
+def csr_access(n, kind, src, do_write, st, csr, tlb):
+    """One CSR instruction's access. kind: 0 write (csrrw), 1 set (csrrs), 2 clear (csrrc).
+
+    -> (ok, old value); ok False means illegal instruction.
+    """
+    priv = st[ST_PRIV]
+    if priv < ((n >> 8) & 3):
+        return False, 0
+    if do_write and ((n >> 10) & 3) == 3:
+        return False, 0
+    if (n == SATP) and priv == PRV_S and (csr[MSTATUS] & MSTATUS_TVM) != 0:
+        return False, 0
+    if CYCLE <= n <= CYCLE + 31 and not counter_allowed(n, priv, csr):
+        return False, 0
+    ok, old = csr_read(n, st, csr)
+    if not ok:
+        return False, 0
+    if do_write:
+        if kind == 0:
+            new = src
+        elif kind == 1:
+            new = old | src
+        else:
+            new = old & ~src
+        csr_write(n, new, st, csr, tlb)
+    return True, old
+
+
+def reset_csrs(csr):
+    """Reset values (privileged spec 3.4): M-mode, interrupts off, bare translation."""
+    csr[:] = 0
+    csr[MSTATUS] = 0

@@ -1,0 +1,393 @@
+"""The hot loop: fetch, decode (through the pre-decoded cache), execute.
+
+run() executes instructions until its budget is spent or something needs the
+host (see the EXIT_* reasons in emu/state.py).  It is the one place where
+instructions of the hot groups get their meaning; search for an instruction's
+spec name in upper case (ADDI, LW, BLTU, ...) to find it.  Cold instructions
+(fences, system, Zicsr, A) are executed by emu/cold.py, misaligned and MMIO
+accesses by emu/memory.py, page walks by emu/mmu.py: none of them inline here.
+
+Structure:
+  outer loop, once per chunk (at most st[ST_POLL] <= 4096 instructions):
+      poll the stop flag; update mip.MTIP from the CLINT; take a pending
+      interrupt; idle in wfi; end the chunk early at the next timer event,
+      so timer interrupts arrive at exactly the same instruction every run.
+  inner loop, once per instruction, with no checks but the budget:
+      translate pc (Sv39 only outside M and bare mode, with a one-entry page
+      cache in front of the fetch TLB), look up the decode cache by physical
+      address, dispatch on the op group, then on the op.
+Anything that may change privilege, mstatus, satp or interrupt enables ends
+the chunk, so that the cached translation mode is re-read and interrupts are
+checked before the next instruction.
+"""
+import numpy as np
+from numba import njit
+
+from emu import isa
+from emu.alu import sext32, srl, ltu, mulh, mulhsu, mulhu, div, divu, rem, remu
+from emu.state import (ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RAM_BASE, ST_RAM_SIZE, ST_POLL,
+                       ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX, ICACHE_MASK, TLB_MASK,
+                       TLB_FETCH, TLB_LOAD, TLB_STORE, EXIT_BUDGET, EXIT_STOP, EXIT_MMIO, EXIT_WFI,
+                       EXIT_HTIF)
+from emu.clint import update_mtip, cycles_until_mtip, CSR_MIP, MIP_MTIP
+from emu.trap import take_trap, pending_interrupt
+from emu.mmu import walk, translate, PAGE_MASK
+from emu.memory import load_slow, store_slow, store_hooks, fetch_decode, MMIO_EXIT, TRAPPED, HTIF_EXIT
+from emu.cold import exec_cold, RETIRED, HTIF as COLD_HTIF, TRAPPED as COLD_TRAPPED
+
+CSR_MIE = 0x304
+M32 = 0xFFFFFFFF
+
+O = isa.OP
+LUI, AUIPC, ADDI, SLTI, SLTIU, XORI, ORI, ANDI = (O[n] for n in ("lui", "auipc", "addi", "slti", "sltiu",
+                                                                 "xori", "ori", "andi"))
+SLLI, SRLI, SRAI, ADDIW, SLLIW, SRLIW, SRAIW = (O[n] for n in ("slli", "srli", "srai", "addiw", "slliw",
+                                                               "srliw", "sraiw"))
+ADD, SUB, SLL, SLT, SLTU, XOR, SRL, SRA, OR, AND = (O[n] for n in ("add", "sub", "sll", "slt", "sltu", "xor",
+                                                                   "srl", "sra", "or", "and"))
+ADDW, SUBW, SLLW, SRLW, SRAW = (O[n] for n in ("addw", "subw", "sllw", "srlw", "sraw"))
+MUL, MULH, MULHSU, MULHU, DIV, DIVU, REM, REMU = (O[n] for n in ("mul", "mulh", "mulhsu", "mulhu", "div",
+                                                                 "divu", "rem", "remu"))
+MULW, DIVW, DIVUW, REMW, REMUW = (O[n] for n in ("mulw", "divw", "divuw", "remw", "remuw"))
+JAL, JALR, BEQ, BNE, BLT, BGE, BLTU, BGEU = (O[n] for n in ("jal", "jalr", "beq", "bne", "blt", "bge",
+                                                            "bltu", "bgeu"))
+LB, LH, LW, LD, LBU, LHU, LWU = (O[n] for n in ("lb", "lh", "lw", "ld", "lbu", "lhu", "lwu"))
+SB, SH, SW, SD = (O[n] for n in ("sb", "sh", "sw", "sd"))
+LAST_ALU_IMM, LAST_ALU_REG, LAST_MUL = isa.LAST_ALU_IMM, isa.LAST_ALU_REG, isa.LAST_MUL
+LAST_CTRL, LAST_LOAD, LAST_STORE = isa.LAST_CTRL, isa.LAST_LOAD, isa.LAST_STORE
+
+
+@njit(nogil=True, cache=True)
+def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
+    """Run at most `budget` instructions. -> an EXIT_* reason; the state is in the arrays."""
+    i8 = mem.view(np.int8)
+    i16 = mem.view(np.int16)
+    u16 = mem.view(np.uint16)
+    i32 = mem.view(np.int32)
+    u32 = mem.view(np.uint32)
+    i64 = mem.view(np.int64)
+    ram_base = st[ST_RAM_BASE]
+    ram_size = st[ST_RAM_SIZE]
+    poll = st[ST_POLL]
+    pc = st[ST_PC]
+    instret = st[ST_INSTRET]
+    end = instret + budget
+    reason = EXIT_BUDGET
+    done = False
+    while not done:
+        # ---------------- between chunks
+        st[ST_PC] = pc
+        st[ST_INSTRET] = instret
+        if stop[0] != 0:
+            reason = EXIT_STOP
+            break
+        if instret >= end:
+            break
+        update_mtip(st, csr)
+        cause = pending_interrupt(st, csr)
+        if cause >= 0:
+            st[ST_WFI] = 0
+            pc = take_trap(cause, 0, True, pc, st, csr)
+        elif st[ST_WFI] != 0:
+            if (csr[CSR_MIP] & csr[CSR_MIE]) != 0:
+                st[ST_WFI] = 0                    # wakes even when the interrupt is globally disabled
+            else:
+                wait = cycles_until_mtip(st)
+                if (csr[CSR_MIE] & MIP_MTIP) != 0 and 0 < wait < (1 << 62):
+                    st[ST_IDLE] += wait           # nothing else can happen in between: skip ahead
+                    continue
+                reason = EXIT_WFI                 # only the host (a device, a stop) can wake us
+                break
+        chunk_end = instret + poll
+        if chunk_end > end:
+            chunk_end = end
+        t = cycles_until_mtip(st)
+        if t > 0 and instret + t < chunk_end:
+            chunk_end = instret + t
+        fetch_vm = st[ST_FETCH_VM] != 0
+        data_vm = st[ST_DATA_VM] != 0
+        fctx = st[ST_FETCH_CTX]
+        dctx = st[ST_DATA_CTX]
+        f_vpn = -1
+        f_page = 0
+        # ---------------- one instruction per iteration
+        while instret < chunk_end:
+            if fetch_vm:
+                vpn = pc >> 12
+                if vpn != f_vpn:
+                    p = translate(pc, TLB_FETCH, fctx, st, csr, mem, tlb)
+                    if p < 0:
+                        pc = take_trap(-p - 1, pc, False, pc, st, csr)
+                        break
+                    f_vpn = vpn
+                    f_page = p & PAGE_MASK
+                paddr = f_page | (pc & 0xFFF)
+            else:
+                paddr = pc
+            slot = (paddr >> 1) & ICACHE_MASK
+            if (icache[slot, 0] >> 8) != paddr:
+                slot = fetch_decode(pc, st, csr, mem, tlb, icache, pflags)
+                if slot < 0:
+                    pc = st[ST_PC]
+                    break
+            op = icache[slot, 0] & 0xFF
+            w1 = icache[slot, 1]
+            rd = w1 & 31
+            rs1 = (w1 >> 8) & 31
+            rs2 = (w1 >> 16) & 31
+            imm = w1 >> 32
+            npc = pc + ((w1 >> 24) & 7)
+
+            if op <= LAST_ALU_IMM:
+                a = x[rs1]
+                if op == ADDI:
+                    x[rd] = a + imm
+                elif op == LUI:
+                    x[rd] = imm
+                elif op == AUIPC:
+                    x[rd] = pc + imm
+                elif op == SLLI:
+                    x[rd] = a << imm
+                elif op == SRLI:
+                    x[rd] = srl(a, imm)
+                elif op == SRAI:
+                    x[rd] = a >> imm
+                elif op == ANDI:
+                    x[rd] = a & imm
+                elif op == ORI:
+                    x[rd] = a | imm
+                elif op == XORI:
+                    x[rd] = a ^ imm
+                elif op == SLTI:
+                    x[rd] = 1 if a < imm else 0
+                elif op == SLTIU:
+                    x[rd] = 1 if ltu(a, imm) else 0
+                elif op == ADDIW:
+                    x[rd] = sext32(a + imm)
+                elif op == SLLIW:
+                    x[rd] = sext32(a << imm)
+                elif op == SRLIW:
+                    x[rd] = sext32((a & M32) >> imm)
+                else:  # SRAIW
+                    x[rd] = sext32(a) >> imm
+            elif op <= LAST_ALU_REG:
+                a = x[rs1]
+                b = x[rs2]
+                if op == ADD:
+                    x[rd] = a + b
+                elif op == SUB:
+                    x[rd] = a - b
+                elif op == AND:
+                    x[rd] = a & b
+                elif op == OR:
+                    x[rd] = a | b
+                elif op == XOR:
+                    x[rd] = a ^ b
+                elif op == SLL:
+                    x[rd] = a << (b & 63)
+                elif op == SRL:
+                    x[rd] = srl(a, b & 63)
+                elif op == SRA:
+                    x[rd] = a >> (b & 63)
+                elif op == SLT:
+                    x[rd] = 1 if a < b else 0
+                elif op == SLTU:
+                    x[rd] = 1 if ltu(a, b) else 0
+                elif op == ADDW:
+                    x[rd] = sext32(a + b)
+                elif op == SUBW:
+                    x[rd] = sext32(a - b)
+                elif op == SLLW:
+                    x[rd] = sext32(a << (b & 31))
+                elif op == SRLW:
+                    x[rd] = sext32((a & M32) >> (b & 31))
+                else:  # SRAW
+                    x[rd] = sext32(a) >> (b & 31)
+            elif op <= LAST_MUL:
+                a = x[rs1]
+                b = x[rs2]
+                if op == MUL:
+                    x[rd] = a * b
+                elif op == MULH:
+                    x[rd] = mulh(a, b)
+                elif op == MULHSU:
+                    x[rd] = mulhsu(a, b)
+                elif op == MULHU:
+                    x[rd] = mulhu(a, b)
+                elif op == DIV:
+                    x[rd] = div(a, b)
+                elif op == DIVU:
+                    x[rd] = divu(a, b)
+                elif op == REM:
+                    x[rd] = rem(a, b)
+                elif op == REMU:
+                    x[rd] = remu(a, b)
+                elif op == MULW:
+                    x[rd] = sext32(a * b)
+                elif op == DIVW:
+                    x[rd] = sext32(div(sext32(a), sext32(b)))
+                elif op == DIVUW:
+                    x[rd] = sext32(divu(a & M32, b & M32))
+                elif op == REMW:
+                    x[rd] = sext32(rem(sext32(a), sext32(b)))
+                else:  # REMUW
+                    x[rd] = sext32(remu(a & M32, b & M32))
+            elif op <= LAST_CTRL:
+                if op == JAL:
+                    x[rd] = npc
+                    npc = pc + imm
+                elif op == JALR:
+                    t = (x[rs1] + imm) & ~1
+                    x[rd] = npc
+                    npc = t
+                else:
+                    a = x[rs1]
+                    b = x[rs2]
+                    if op == BEQ:
+                        taken = a == b
+                    elif op == BNE:
+                        taken = a != b
+                    elif op == BLT:
+                        taken = a < b
+                    elif op == BGE:
+                        taken = a >= b
+                    elif op == BLTU:
+                        taken = ltu(a, b)
+                    else:  # BGEU
+                        taken = not ltu(a, b)
+                    if taken:
+                        npc = pc + imm
+            elif op <= LAST_LOAD:
+                addr = x[rs1] + imm
+                if data_vm:
+                    vpn = addr >> 12
+                    e = vpn & TLB_MASK
+                    if tlb[TLB_LOAD, e, 0] == vpn and ((tlb[TLB_LOAD, e, 1] >> dctx) & 1) != 0:
+                        paddr = (tlb[TLB_LOAD, e, 1] & PAGE_MASK) | (addr & 0xFFF)
+                    else:
+                        paddr = walk(addr, TLB_LOAD, st, csr, mem, tlb)
+                        if paddr < 0:
+                            pc = take_trap(-paddr - 1, addr, False, pc, st, csr)
+                            break
+                else:
+                    paddr = addr
+                off = paddr - ram_base
+                v = 0
+                fast = False
+                if off >= 0 and off < ram_size:
+                    if op == LD:
+                        if (off & 7) == 0:
+                            v = i64[off >> 3]
+                            fast = True
+                    elif op == LW:
+                        if (off & 3) == 0:
+                            v = np.int64(i32[off >> 2])
+                            fast = True
+                    elif op == LBU:
+                        v = np.int64(mem[off])
+                        fast = True
+                    elif op == LB:
+                        v = np.int64(i8[off])
+                        fast = True
+                    elif op == LWU:
+                        if (off & 3) == 0:
+                            v = np.int64(u32[off >> 2])
+                            fast = True
+                    elif op == LHU:
+                        if (off & 1) == 0:
+                            v = np.int64(u16[off >> 1])
+                            fast = True
+                    else:  # LH
+                        if (off & 1) == 0:
+                            v = np.int64(i16[off >> 1])
+                            fast = True
+                if not fast:
+                    st[ST_INSTRET] = instret
+                    status, v = load_slow(addr, paddr, op, rd, npc - pc, pc, st, csr, mem, tlb, mmio)
+                    if status == MMIO_EXIT:
+                        reason = EXIT_MMIO
+                        done = True
+                        break
+                    if status == TRAPPED:
+                        pc = st[ST_PC]
+                        break
+                x[rd] = v
+            elif op <= LAST_STORE:
+                addr = x[rs1] + imm
+                if data_vm:
+                    vpn = addr >> 12
+                    e = vpn & TLB_MASK
+                    if tlb[TLB_STORE, e, 0] == vpn and ((tlb[TLB_STORE, e, 1] >> dctx) & 1) != 0:
+                        paddr = (tlb[TLB_STORE, e, 1] & PAGE_MASK) | (addr & 0xFFF)
+                    else:
+                        paddr = walk(addr, TLB_STORE, st, csr, mem, tlb)
+                        if paddr < 0:
+                            pc = take_trap(-paddr - 1, addr, False, pc, st, csr)
+                            break
+                else:
+                    paddr = addr
+                off = paddr - ram_base
+                v = x[rs2]
+                fast = False
+                if off >= 0 and off < ram_size:
+                    if op == SD:
+                        if (off & 7) == 0:
+                            i64[off >> 3] = v
+                            fast = True
+                    elif op == SW:
+                        if (off & 3) == 0:
+                            i32[off >> 2] = sext32(v)
+                            fast = True
+                    elif op == SB:
+                        mem[off] = v & 0xFF
+                        fast = True
+                    else:  # SH
+                        if (off & 1) == 0:
+                            u16[off >> 1] = v & 0xFFFF
+                            fast = True
+                if fast:
+                    if pflags[off >> 12] != 0 and store_hooks(paddr, 1 << (op - SB), st, icache, pflags):
+                        pc = npc
+                        instret += 1
+                        reason = EXIT_HTIF
+                        done = True
+                        break
+                else:
+                    st[ST_INSTRET] = instret
+                    status = store_slow(addr, paddr, op, v, npc - pc, pc, st, csr, mem, tlb, icache,
+                                        pflags, mmio)
+                    if status == MMIO_EXIT:
+                        reason = EXIT_MMIO
+                        done = True
+                        break
+                    if status == TRAPPED:
+                        pc = st[ST_PC]
+                        break
+                    if status == HTIF_EXIT:
+                        pc = npc
+                        instret += 1
+                        reason = EXIT_HTIF
+                        done = True
+                        break
+            else:
+                # fences, system, Zicsr, A: out of line
+                st[ST_INSTRET] = instret
+                status = exec_cold(op, rd, rs1, rs2, imm, npc - pc, pc, x, st, csr, mem, tlb, icache,
+                                   pflags)
+                pc = st[ST_PC]
+                if status == COLD_TRAPPED:
+                    break
+                instret += 1
+                if status == RETIRED:
+                    continue
+                if status == COLD_HTIF:
+                    reason = EXIT_HTIF
+                    done = True
+                break                                # re-read the mode, check interrupts, wfi
+            x[0] = 0
+            pc = npc
+            instret += 1
+    st[ST_PC] = pc
+    st[ST_INSTRET] = instret
+    x[0] = 0
+    return reason

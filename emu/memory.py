@@ -1,0 +1,250 @@
+"""Guest memory outside the hot path: misaligned accesses, MMIO, the store hooks, fetch+decode.
+
+The hot loop handles aligned RAM accesses itself; everything else comes here:
+  - misaligned loads/stores in RAM are performed byte by byte (each byte
+    translated on its own, so an access may straddle two pages); misaligned
+    LR/SC/AMOs raise address-misaligned instead (see emu/cold.py), and so do
+    misaligned accesses to MMIO (as access faults: devices see aligned accesses only);
+  - MMIO goes through the trap table (mmio rows: base, size, kind, device id):
+    the CLINT is served here, a Python device makes the loop return EXIT_MMIO;
+  - an address that is neither RAM nor a device is an access fault.
+"""
+import numpy as np
+from numba import njit
+
+from emu import isa
+from emu.state import (ST_RAM_BASE, ST_RAM_SIZE, ST_RES_ADDR, ST_TOHOST, ST_DATA_VM, ST_DATA_CTX,
+                       ST_FETCH_VM, ST_FETCH_CTX, ST_MMIO_ADDR, ST_MMIO_SIZE, ST_MMIO_WRITE,
+                       ST_MMIO_VALUE, ST_MMIO_RD, ST_MMIO_SIGNED, ST_MMIO_DEV, ST_MMIO_NPC,
+                       ST_MMIO_COUNT, ICACHE_MASK, ICACHE_SCRATCH, PF_CODE, PF_HTIF, PF_RESV,
+                       MMIO_CLINT, MMIO_PYTHON, TLB_FETCH, TLB_LOAD, TLB_STORE)
+from emu.clint import clint_load, clint_store
+from emu.mmu import translate
+from emu.trap import (take_trap, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS)
+
+# status codes of the slow paths
+DONE = 0        # the access happened (a load's value is returned)
+MMIO_EXIT = 1   # a Python device must answer: the descriptor is in st[ST_MMIO_*]
+TRAPPED = 2     # a trap was taken: st[ST_PC] is the handler
+HTIF_EXIT = 3   # the store hit HTIF tohost
+
+OP_LB = isa.OP["lb"]
+OP_SB = isa.OP["sb"]
+LOAD_SIZE = np.array([1, 2, 4, 8, 1, 2, 4], np.int64)     # lb lh lw ld lbu lhu lwu
+LOAD_SIGNED = np.array([1, 1, 1, 1, 0, 0, 0], np.int64)
+STORE_SIZE = np.array([1, 2, 4, 8], np.int64)             # sb sh sw sd
+
+
+@njit(cache=True)
+def sign_extend(v, size):
+    if size == 8:
+        return v
+    m = 1 << (size * 8 - 1)
+    return ((v & ((1 << (size * 8)) - 1)) ^ m) - m
+
+
+@njit(cache=True)
+def invalidate_code(paddr, size, icache):
+    """Drop decoded instructions that overlap [paddr, paddr + size) (self-modifying code)."""
+    h = (paddr - 2) & ~1
+    while h < paddr + size:
+        i = (h >> 1) & ICACHE_MASK
+        if (icache[i, 0] >> 8) == h:
+            icache[i, 0] = -1
+        h += 2
+
+
+@njit(cache=True)
+def store_hooks(paddr, size, st, icache, pflags):
+    """A RAM store hit a flagged page. -> True when the loop must return EXIT_HTIF."""
+    f = pflags[(paddr - st[ST_RAM_BASE]) >> 12]
+    if (f & PF_CODE) != 0:
+        invalidate_code(paddr, size, icache)
+    if (f & PF_RESV) != 0:
+        r = st[ST_RES_ADDR]
+        if r >= 0 and (paddr >> 3) <= (r >> 3) <= ((paddr + size - 1) >> 3):
+            st[ST_RES_ADDR] = -1          # a store to the reservation set clears it
+    if (f & PF_HTIF) != 0:
+        t = st[ST_TOHOST]
+        if paddr < t + 8 and t < paddr + size:
+            return True
+    return False
+
+
+@njit(cache=True)
+def find_device(paddr, size, mmio):
+    for i in range(mmio.shape[0]):
+        if mmio[i, 0] <= paddr and paddr + size <= mmio[i, 0] + mmio[i, 1]:
+            return i
+    return -1
+
+
+@njit(cache=True)
+def ram_read(off, size, mem):
+    v = 0
+    for i in range(size):
+        v |= np.int64(mem[off + i]) << (8 * i)
+    return v
+
+
+@njit(cache=True)
+def ram_write(off, size, value, mem):
+    for i in range(size):
+        mem[off + i] = (value >> (8 * i)) & 0xFF
+
+
+@njit(cache=True)
+def phys_access(paddr, size, write, value, st, csr, mem, mmio):
+    """An aligned physical access outside RAM. -> (status, value), status DONE, MMIO_EXIT or TRAPPED-to-be."""
+    i = find_device(paddr, size, mmio)
+    if i < 0 or (paddr & (size - 1)) != 0:
+        return TRAPPED, 0
+    st[ST_MMIO_COUNT] += 1
+    kind = mmio[i, 2]
+    if kind == MMIO_CLINT:
+        if write:
+            clint_store(paddr - mmio[i, 0], size, value, st, csr)
+            return DONE, 0
+        ok, v = clint_load(paddr - mmio[i, 0], size, st, csr)
+        return DONE, v
+    st[ST_MMIO_ADDR] = paddr
+    st[ST_MMIO_SIZE] = size
+    st[ST_MMIO_WRITE] = 1 if write else 0
+    st[ST_MMIO_VALUE] = value
+    st[ST_MMIO_DEV] = mmio[i, 3]
+    return MMIO_EXIT, 0
+
+
+@njit(cache=True)
+def data_paddr(va, kind, st, csr, mem, tlb):
+    if st[ST_DATA_VM] != 0:
+        return translate(va, kind, st[ST_DATA_CTX], st, csr, mem, tlb)
+    return va
+
+
+@njit(cache=True)
+def load_slow(va, paddr, op, rd, ilen, pc, st, csr, mem, tlb, mmio):
+    """A load the hot loop did not finish (misaligned, or not RAM). -> (status, value)."""
+    size = LOAD_SIZE[op - OP_LB]
+    signed = LOAD_SIGNED[op - OP_LB]
+    ram_base = st[ST_RAM_BASE]
+    ram_size = st[ST_RAM_SIZE]
+    if (va & (size - 1)) != 0:
+        v = 0
+        for i in range(size):
+            p = data_paddr(va + i, TLB_LOAD, st, csr, mem, tlb)
+            if p < 0:
+                take_trap(-p - 1, va, False, pc, st, csr)
+                return TRAPPED, 0
+            off = p - ram_base
+            if off < 0 or off >= ram_size:
+                take_trap(CAUSE_LOAD_ACCESS, va, False, pc, st, csr)
+                return TRAPPED, 0
+            v |= np.int64(mem[off]) << (8 * i)
+        if signed != 0:
+            v = sign_extend(v, size)
+        return DONE, v
+    status, v = phys_access(paddr, size, False, 0, st, csr, mem, mmio)
+    if status == TRAPPED:
+        take_trap(CAUSE_LOAD_ACCESS, va, False, pc, st, csr)
+        return TRAPPED, 0
+    if status == MMIO_EXIT:
+        st[ST_MMIO_RD] = rd
+        st[ST_MMIO_SIGNED] = signed
+        st[ST_MMIO_NPC] = pc + ilen
+        return MMIO_EXIT, 0
+    if signed != 0:
+        v = sign_extend(v, size)
+    return DONE, v
+
+
+@njit(cache=True)
+def store_slow(va, paddr, op, value, ilen, pc, st, csr, mem, tlb, icache, pflags, mmio):
+    """A store the hot loop did not finish (misaligned, or not RAM). -> status."""
+    size = STORE_SIZE[op - OP_SB]
+    ram_base = st[ST_RAM_BASE]
+    ram_size = st[ST_RAM_SIZE]
+    if (va & (size - 1)) != 0:
+        # translate every byte first, so that a fault leaves memory untouched
+        offs = np.empty(8, np.int64)
+        for i in range(size):
+            p = data_paddr(va + i, TLB_STORE, st, csr, mem, tlb)
+            if p < 0:
+                take_trap(-p - 1, va, False, pc, st, csr)
+                return TRAPPED
+            if p - ram_base < 0 or p - ram_base >= ram_size:
+                take_trap(CAUSE_STORE_ACCESS, va, False, pc, st, csr)
+                return TRAPPED
+            offs[i] = p - ram_base
+        htif = False
+        for i in range(size):
+            mem[offs[i]] = (value >> (8 * i)) & 0xFF
+            if pflags[offs[i] >> 12] != 0:
+                if store_hooks(offs[i] + ram_base, 1, st, icache, pflags):
+                    htif = True
+        return HTIF_EXIT if htif else DONE
+    status, v = phys_access(paddr, size, True, value, st, csr, mem, mmio)
+    if status == TRAPPED:
+        take_trap(CAUSE_STORE_ACCESS, va, False, pc, st, csr)
+        return TRAPPED
+    if status == MMIO_EXIT:
+        st[ST_MMIO_NPC] = pc + ilen
+        return MMIO_EXIT
+    return DONE
+
+
+@njit(cache=True)
+def fetch_half(va, st, csr, mem, tlb):
+    """The 16-bit parcel at va. -> (physical address or -(cause + 1), parcel)."""
+    p = va
+    if st[ST_FETCH_VM] != 0:
+        p = translate(va, TLB_FETCH, st[ST_FETCH_CTX], st, csr, mem, tlb)
+        if p < 0:
+            return p, 0
+    off = p - st[ST_RAM_BASE]
+    if off < 0 or off >= st[ST_RAM_SIZE]:
+        return -(CAUSE_FETCH_ACCESS + 1), 0
+    return p, np.int64(mem[off]) | (np.int64(mem[off + 1]) << 8)
+
+
+@njit(cache=True)
+def fetch_raw(pc, st, csr, mem, tlb):
+    """The instruction bits at pc (for mtval and the decoder). -> (ok, bits, paddr, straddles, cause, tval)."""
+    p, lo = fetch_half(pc, st, csr, mem, tlb)
+    if p < 0:
+        return False, 0, 0, False, -p - 1, pc
+    if (lo & 3) != 3:
+        return True, lo, p, False, 0, 0
+    straddles = (p & 0xFFF) == 0xFFE
+    if straddles:
+        p2, hi = fetch_half(pc + 2, st, csr, mem, tlb)
+        if p2 < 0:
+            return False, 0, 0, False, -p2 - 1, pc + 2
+    else:
+        off = p + 2 - st[ST_RAM_BASE]
+        if off >= st[ST_RAM_SIZE]:
+            return False, 0, 0, False, CAUSE_FETCH_ACCESS, pc + 2
+        hi = np.int64(mem[off]) | (np.int64(mem[off + 1]) << 8)
+    return True, lo | (hi << 16), p, straddles, 0, 0
+
+
+@njit(cache=True)
+def fetch_decode(pc, st, csr, mem, tlb, icache, pflags):
+    """Fill the decode-cache slot for the instruction at pc. -> slot index, or -1 (trap taken)."""
+    ok, w, p, straddles, cause, tval = fetch_raw(pc, st, csr, mem, tlb)
+    if not ok:
+        take_trap(cause, tval, False, pc, st, csr)
+        return -1
+    o, rd, rs1, rs2, imm, ilen = isa.decode(w)
+    if straddles and st[ST_FETCH_VM] != 0:
+        slot = ICACHE_SCRATCH          # its second half may move with the mapping: do not cache
+    else:
+        slot = (p >> 1) & ICACHE_MASK
+    icache[slot, 0] = (p << 8) | o
+    icache[slot, 1] = (imm << 32) | (ilen << 24) | (rs2 << 16) | (rs1 << 8) | rd
+    if slot != ICACHE_SCRATCH:
+        off = p - st[ST_RAM_BASE]
+        pflags[off >> 12] |= PF_CODE
+        if straddles:
+            pflags[(off + 2) >> 12] |= PF_CODE     # fetch_raw checked that off + 2 is in RAM
+    return slot

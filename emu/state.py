@@ -1,0 +1,132 @@
+"""The hart's state: a few NumPy arrays, laid out here and nowhere else.
+
+Everything the hot loop (emu/loop.py), the cold paths (csr, trap, mmu), the
+plain-Python engine, snapshots and a debugger see is in these arrays:
+
+  x       int64[32]           integer registers x0..x31 (x0 is forced to 0 after every instruction)
+  st      int64[ST_SIZE]      hart scalars: pc, privilege, counters, the pending-MMIO descriptor, ... (ST_* below)
+  csr     int64[4096]         CSR storage indexed by CSR number (some CSRs are views: see emu/csr.py)
+  ram     uint8[ram_size]     guest physical RAM at st[ST_RAM_BASE]
+  icache  int64[ICACHE_SLOTS+1, 2]  pre-decoded instruction cache, one 16-byte slot per instruction (below)
+  tlb     int64[3, TLB_SLOTS, 2]    software TLB, one direct-mapped table per access type (below)
+  pflags  uint8[ram pages]    per-4KiB-RAM-page flags that send a store to the slow path (PF_* below)
+  mmio    int64[n, 4]         the MMIO trap table: rows of (base, size, kind, device id) (MMIO_* below)
+  stop    int32[1]            the stop flag: any non-zero value makes the loop return EXIT_STOP
+
+Values are int64 two's complement throughout; unsigned views are taken where
+the spec asks for unsigned arithmetic (see emu/alu.py).
+"""
+import numpy as np
+
+# --- privilege levels (mstatus.MPP encoding)
+PRV_U = 0
+PRV_S = 1
+PRV_M = 3
+
+# --- why the loop returned (its return value)
+EXIT_BUDGET = 0   # the instruction budget of this call is spent
+EXIT_STOP = 1     # the stop flag was set (lifecycle Stop, GDB Ctrl-C)
+EXIT_HALT = 2     # the guest halted the machine; exit code in st[ST_EXIT_CODE]
+EXIT_MMIO = 3     # a load/store to a Python device: descriptor in st[ST_MMIO_*]; Python completes it
+EXIT_WFI = 4      # wfi with nothing that can wake the hart from inside the loop
+EXIT_FATAL = 5    # the VMM cannot go on: reason in st[ST_FATAL]
+EXIT_HTIF = 6     # the guest wrote HTIF tohost; Python reads and answers it
+EXIT_NAMES = ("budget", "stop", "halt", "mmio", "wfi", "fatal", "htif")
+
+# --- st[] indices
+ST_PC = 0
+ST_PRIV = 1
+ST_INSTRET = 2        # instructions retired since reset (drives budget, minstret and the clock)
+ST_IDLE = 3           # clock cycles spent in wfi (clock = instret + idle)
+ST_MINSTRET_OFF = 4   # minstret = instret + offset (minstret is writable)
+ST_MCYCLE_OFF = 5     # mcycle = clock + offset
+ST_RES_ADDR = 6       # LR reservation (physical address), -1 when none
+ST_WFI = 7            # 1 while the hart waits in wfi
+ST_EXIT_CODE = 8
+ST_FATAL = 9          # FATAL_* code when EXIT_FATAL
+ST_RAM_BASE = 10
+ST_RAM_SIZE = 11
+ST_TOHOST = 12        # physical address of HTIF tohost, -1 when none
+ST_FROMHOST = 13
+ST_MTIME_OFF = 14     # CLINT: mtime = clock // ST_TIME_DIV + offset (mtime is writable)
+ST_MTIMECMP = 15      # CLINT mtimecmp (unsigned)
+ST_TIME_DIV = 16      # clock cycles per mtime tick (deterministic timer)
+ST_MMIO_ADDR = 17     # pending Python-device access: physical address
+ST_MMIO_SIZE = 18     #   1, 2, 4 or 8 bytes
+ST_MMIO_WRITE = 19    #   1 = store
+ST_MMIO_VALUE = 20    #   value stored (store), or the value Python returns (load)
+ST_MMIO_RD = 21       #   destination register (load)
+ST_MMIO_SIGNED = 22   #   1 = sign-extend the loaded value
+ST_MMIO_DEV = 23      #   device id from the trap table
+ST_MMIO_NPC = 24      #   pc after the access
+# cached mode, recomputed by csr.refresh_mode after anything that changes priv, mstatus or satp
+ST_FETCH_VM = 25      # 1 = instruction fetch goes through Sv39
+ST_DATA_VM = 26       # 1 = loads/stores go through Sv39 (priv, or mstatus.MPP under MPRV)
+ST_FETCH_CTX = 27     # bit index into a fetch TLB entry's permission mask
+ST_DATA_CTX = 28      # bit index into a load/store TLB entry's permission mask
+# statistics
+ST_TRAPS = 29         # synchronous exceptions taken
+ST_IRQS = 30          # interrupts taken
+ST_TLB_MISSES = 31
+ST_MMIO_COUNT = 32
+ST_POLL = 33          # instructions between stop-flag polls (<= 4096)
+ST_SIZE = 40
+
+# --- EXIT_FATAL reasons
+FATAL_NONE = 0
+FATAL_BAD_STATE = 1
+FATAL_NAMES = ("none", "inconsistent hart state")
+
+# --- the pre-decoded instruction cache
+# Slot index = (paddr >> 1) & ICACHE_MASK; one extra scratch slot (ICACHE_SLOTS) for
+# instructions that must not be cached (a 32-bit instruction straddling a page under Sv39).
+#   word 0 = paddr << 8 | op                           (tag: word0 >> 8 == paddr; -1 = empty)
+#   word 1 = imm << 32 | ilen << 24 | rs2 << 16 | rs1 << 8 | rd
+ICACHE_BITS = 16
+ICACHE_SLOTS = 1 << ICACHE_BITS
+ICACHE_MASK = ICACHE_SLOTS - 1
+ICACHE_SCRATCH = ICACHE_SLOTS
+
+# --- the software TLB: tlb[kind, vpn & TLB_MASK] = (tag = vpn, value = page paddr | permission mask)
+# The mask has one bit per access context (see csr.refresh_mode), so a hit needs no PTE checks.
+TLB_FETCH = 0
+TLB_LOAD = 1
+TLB_STORE = 2
+TLB_BITS = 9
+TLB_SLOTS = 1 << TLB_BITS
+TLB_MASK = TLB_SLOTS - 1
+TLB_EMPTY = -(1 << 62)   # no vpn (va >> 12 of a 64-bit va) has this value
+
+# --- pflags: stores into a page with any flag set take the slow path (loop.store_slow)
+PF_CODE = 1       # the page holds decoded instructions: invalidate their icache slots
+PF_HTIF = 2       # the page holds HTIF tohost
+PF_RESV = 4       # the page holds the LR reservation
+PF_WATCH = 8      # a debugger watchpoint
+
+# --- the MMIO trap table
+MMIO_COLS = 4     # base, size, kind, device id
+MMIO_CLINT = 1    # fast path: registers in st/csr, handled inside the loop (emu/clint.py)
+MMIO_PYTHON = 2   # the loop returns EXIT_MMIO and Python calls the device
+
+
+def new_state(ram_size, ram_base=0x8000_0000):
+    """Allocate a hart in its reset state (M-mode, pc = ram_base)."""
+    x = np.zeros(32, np.int64)
+    st = np.zeros(ST_SIZE, np.int64)
+    csr = np.zeros(4096, np.int64)
+    ram = np.zeros(ram_size, np.uint8)
+    icache = np.full((ICACHE_SLOTS + 1, 2), -1, np.int64)
+    tlb = np.zeros((3, TLB_SLOTS, 2), np.int64)
+    tlb[:, :, 0] = TLB_EMPTY
+    pflags = np.zeros((ram_size + 4095) >> 12, np.uint8)
+    st[ST_PC] = ram_base
+    st[ST_PRIV] = PRV_M
+    st[ST_RES_ADDR] = -1
+    st[ST_RAM_BASE] = ram_base
+    st[ST_RAM_SIZE] = ram_size
+    st[ST_TOHOST] = -1
+    st[ST_FROMHOST] = -1
+    st[ST_MTIMECMP] = -1          # all ones: no timer interrupt until software programs one
+    st[ST_TIME_DIV] = 10          # 10 instructions per tick: 10 MHz timebase at 100 MIPS
+    st[ST_POLL] = 4096
+    return x, st, csr, ram, icache, tlb, pflags

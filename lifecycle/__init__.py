@@ -1,0 +1,1 @@
+"""numbavm lifecycle layer: the machine (hart + devices + loader) and the CLI."""
