@@ -1,5 +1,30 @@
-"""numbavm hart layer: RV64 CPU state, decoder, Numba hot loop, CSRs, MMU, ELF loader.
+"""emu: the RV64 hart (RV64IMAC + Zicsr + Zifencei, M/S/U, Sv39) and its Numba loop.
 
-Keep this module free of heavy imports (no numba here): the CLI imports
-emu.loader to validate a program before it decides whether to disable the JIT.
+Numba's on-disk cache checks only the file that defines a function, not the
+modules whose constants and functions it inlines (emu/loop.py freezes the op
+numbers of emu/isa.py, for instance).  So the cache directory is keyed on a
+hash of every source file in this package: any edit gets a fresh cache.
+Set NUMBA_CACHE_DIR yourself to override.  This module must not import numba.
 """
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+
+def _cache_dir():
+    h = hashlib.sha1()
+    for p in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    h.update(os.environ.get("NUMBAVM_LLVM_OPTIONS", "").encode())
+    h.update(sys.version.encode())
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "numbavm", "numba-" + h.hexdigest()[:16])
+
+
+if "NUMBA_CACHE_DIR" not in os.environ:
+    os.environ["NUMBA_CACHE_DIR"] = _cache_dir()
+    if "numba" in sys.modules:          # imported before us: make numba see the setting
+        from numba.core import config as _config
+        _config.reload_config()

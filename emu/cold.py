@@ -152,7 +152,7 @@ def exec_cold(op, rd, rs1, rs2, imm, ilen, pc, x, st, csr, mem, tlb, icache, pfl
     """Execute one cold instruction (see the module docstring for the return codes)."""
     priv = st[ST_PRIV]
     npc = pc + ilen
-    if op >= LR_W:
+    if LR_W <= op <= AMOMAXU_D:
         return exec_atomic(op, rd, rs1, rs2, ilen, pc, x, st, csr, mem, tlb, icache, pflags)
     if CSRRW <= op <= CSRRCI:
         k = op - CSRRW                          # 0..2 register forms, 3..5 immediate forms

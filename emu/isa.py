@@ -17,7 +17,6 @@ import numpy as np
 from numba import njit
 
 OPS = (
-    "illegal",
     # ALU with immediate (and lui/auipc)
     "lui", "auipc", "addi", "slti", "sltiu", "xori", "ori", "andi", "slli", "srli", "srai",
     "addiw", "slliw", "srliw", "sraiw",
@@ -42,6 +41,8 @@ OPS = (
     "amomin.w", "amomax.w", "amominu.w", "amomaxu.w",
     "lr.d", "sc.d", "amoswap.d", "amoadd.d", "amoxor.d", "amoand.d", "amoor.d",
     "amomin.d", "amomax.d", "amominu.d", "amomaxu.d",
+    # anything that decodes to no instruction (its imm holds the instruction bits)
+    "illegal",
 )
 OP = {name: i for i, name in enumerate(OPS)}
 
@@ -58,6 +59,7 @@ LAST_CTRL = OP["bgeu"]
 LAST_LOAD = OP["lwu"]
 LAST_STORE = OP["sd"]
 FIRST_COLD = OP["fence"]
+ILLEGAL = OP["illegal"]
 
 # --- operand formats (the unprivileged spec's instruction formats)
 F_R, F_I, F_S, F_B, F_U, F_J, F_SH6, F_SH5, F_CSR, F_NONE = range(10)
@@ -177,7 +179,7 @@ def sext(v, nbits):
 
 @njit(cache=True)
 def decode32(w):
-    """A 32-bit instruction word -> (op, rd, rs1, rs2, imm). Illegal: op 0, imm = w."""
+    """A 32-bit instruction word -> (op, rd, rs1, rs2, imm). Illegal: op ILLEGAL, imm = w."""
     rd = bits(w, 11, 7)
     rs1 = bits(w, 19, 15)
     rs2 = bits(w, 24, 20)
@@ -204,7 +206,7 @@ def decode32(w):
             elif f == F_CSR:
                 imm = bits(w, 31, 20)
             return D_OP[i], rd, rs1, rs2, imm
-    return 0, 0, 0, 0, w
+    return ILLEGAL, 0, 0, 0, w
 
 
 @njit(cache=True)
@@ -291,7 +293,7 @@ def decode16(h):
         if f == C_ADD:
             return o, r, r, r2, 0
         break
-    return 0, 0, 0, 0, h
+    return ILLEGAL, 0, 0, 0, h
 
 
 @njit(cache=True)
