@@ -28,3 +28,10 @@ if "NUMBA_CACHE_DIR" not in os.environ:
     if "numba" in sys.modules:          # imported before us: make numba see the setting
         from numba.core import config as _config
         _config.reload_config()
+
+# Benchmarks pin LLVM's code alignment (alignment alone moves a Numba loop by ~20%):
+# NUMBAVM_LLVM_OPTIONS="--align-all-nofallthru-blocks=5". It is part of the cache key above.
+if os.environ.get("NUMBAVM_LLVM_OPTIONS"):
+    import llvmlite.binding as _llvm
+    for _opt in os.environ["NUMBAVM_LLVM_OPTIONS"].split():
+        _llvm.set_option("", _opt)

@@ -241,6 +241,7 @@ def csr_access(n, kind, src, do_write, st, csr, tlb):
         else:
             new = old & ~src
         csr_write(n, new, st, csr, tlb)
+        refresh_mode(st, csr)          # mstatus.MPRV/MPP/SUM/MXR and satp decide translation
     return True, old
 
 

@@ -28,7 +28,7 @@ from emu.alu import sext32, srl, ltu, mulh, mulhsu, mulhu, div, divu, rem, remu
 from emu.state import (ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RAM_BASE, ST_RAM_SIZE, ST_POLL,
                        ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX, ICACHE_MASK, TLB_MASK,
                        TLB_FETCH, TLB_LOAD, TLB_STORE, EXIT_BUDGET, EXIT_STOP, EXIT_MMIO, EXIT_WFI,
-                       EXIT_HTIF)
+                       EXIT_HTIF, EXIT_FATAL, ST_FATAL, FATAL_TRAP_LOOP)
 from emu.clint import update_mtip, cycles_until_mtip, CSR_MIP, MIP_MTIP
 from emu.trap import take_trap, pending_interrupt
 from emu.mmu import walk, translate, PAGE_MASK
@@ -59,7 +59,11 @@ LAST_CTRL, LAST_LOAD, LAST_STORE = isa.LAST_CTRL, isa.LAST_LOAD, isa.LAST_STORE
 
 @njit(nogil=True, cache=True)
 def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
-    """Run at most `budget` instructions. -> an EXIT_* reason; the state is in the arrays."""
+    """Run for at most `budget` steps. -> an EXIT_* reason; the state is in the arrays.
+
+    A step is an instruction retired or a trap taken (an exception or interrupt),
+    so a guest that traps forever without retiring still returns.
+    """
     i8 = mem.view(np.int8)
     i16 = mem.view(np.int16)
     u16 = mem.view(np.uint16)
@@ -88,6 +92,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
         if cause >= 0:
             st[ST_WFI] = 0
             pc = take_trap(cause, 0, True, pc, st, csr)
+            end -= 1                              # traps take budget: a trap loop cannot hang us
         elif st[ST_WFI] != 0:
             if (csr[CSR_MIP] & csr[CSR_MIE]) != 0:
                 st[ST_WFI] = 0                    # wakes even when the interrupt is globally disabled
@@ -117,7 +122,13 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                 if vpn != f_vpn:
                     p = translate(pc, TLB_FETCH, fctx, st, csr, mem, tlb)
                     if p < 0:
-                        pc = take_trap(-p - 1, pc, False, pc, st, csr)
+                        handler = take_trap(-p - 1, pc, False, pc, st, csr)
+                        end -= 1
+                        if handler == pc:         # the handler itself cannot be fetched
+                            st[ST_FATAL] = FATAL_TRAP_LOOP
+                            reason = EXIT_FATAL
+                            done = True
+                        pc = handler
                         break
                     f_vpn = vpn
                     f_page = p & PAGE_MASK
@@ -128,6 +139,11 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
             if (icache[slot, 0] >> 8) != paddr:
                 slot = fetch_decode(pc, st, csr, mem, tlb, icache, pflags)
                 if slot < 0:
+                    end -= 1
+                    if st[ST_PC] == pc:           # the handler itself cannot be fetched
+                        st[ST_FATAL] = FATAL_TRAP_LOOP
+                        reason = EXIT_FATAL
+                        done = True
                     pc = st[ST_PC]
                     break
             op = icache[slot, 0] & 0xFF
@@ -268,6 +284,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         paddr = walk(addr, TLB_LOAD, st, csr, mem, tlb)
                         if paddr < 0:
                             pc = take_trap(-paddr - 1, addr, False, pc, st, csr)
+                            end -= 1
                             break
                 else:
                     paddr = addr
@@ -310,6 +327,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         break
                     if status == TRAPPED:
                         pc = st[ST_PC]
+                        end -= 1
                         break
                 x[rd] = v
             elif op <= LAST_STORE:
@@ -323,6 +341,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         paddr = walk(addr, TLB_STORE, st, csr, mem, tlb)
                         if paddr < 0:
                             pc = take_trap(-paddr - 1, addr, False, pc, st, csr)
+                            end -= 1
                             break
                 else:
                     paddr = addr
@@ -362,6 +381,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         break
                     if status == TRAPPED:
                         pc = st[ST_PC]
+                        end -= 1
                         break
                     if status == HTIF_EXIT:
                         pc = npc
@@ -376,6 +396,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                                    pflags)
                 pc = st[ST_PC]
                 if status == COLD_TRAPPED:
+                    end -= 1
                     break
                 instret += 1
                 if status == RETIRED:

@@ -74,8 +74,8 @@ ST_SIZE = 40
 
 # --- EXIT_FATAL reasons
 FATAL_NONE = 0
-FATAL_BAD_STATE = 1
-FATAL_NAMES = ("none", "inconsistent hart state")
+FATAL_TRAP_LOOP = 1     # an instruction fetch fault at the trap handler's own address
+FATAL_NAMES = ("none", "trap loop: the trap handler's address cannot be fetched")
 
 # --- the pre-decoded instruction cache
 # Slot index = (paddr >> 1) & ICACHE_MASK; one extra scratch slot (ICACHE_SLOTS) for

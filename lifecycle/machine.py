@@ -93,7 +93,8 @@ class Machine:
         if self.startup_s is None:
             self.startup_s = seconds_since_process_start()
         start = h.instret
-        limit = None if max_instructions is None else start + int(max_instructions)
+        # the budget is in steps (instructions retired + traps taken): see emu.loop.run
+        left = None if max_instructions is None else int(max_instructions)
         t0 = time.perf_counter()
 
         def result(reason, code=0, message=""):
@@ -104,10 +105,13 @@ class Machine:
             return RunResult(reason, code, h.instret - start, time.perf_counter() - t0, message)
 
         while True:
-            budget = SLICE if limit is None else limit - h.instret
-            if budget <= 0:
+            if left is not None and left <= 0:
                 return result("budget")
+            budget = SLICE if left is None else left
+            before = h.instret + int(h.st[S.ST_TRAPS] + h.st[S.ST_IRQS])
             why = h.run(budget)
+            if left is not None:
+                left -= h.instret + int(h.st[S.ST_TRAPS] + h.st[S.ST_IRQS]) - before
             if why == S.EXIT_BUDGET:
                 continue
             if why == S.EXIT_HTIF:
@@ -125,6 +129,9 @@ class Machine:
             elif why == S.EXIT_WFI:
                 return result("fatal", 1, f"the guest waits (wfi at pc 0x{h.pc:x}) for an interrupt "
                                           "that nothing in this machine can raise")
+            elif why == S.EXIT_FATAL:
+                return result("fatal", 1, f"{S.FATAL_NAMES[int(h.st[S.ST_FATAL])]} (pc 0x{h.pc:x}, "
+                                          f"mcause {int(h.csr[0x342]) & (2**64 - 1):#x})")
             else:
                 return result("fatal", 1, f"the hart stopped with reason {S.EXIT_NAMES[why]}")
 

@@ -63,19 +63,6 @@ def _bit(v: int, hi: int, lo: int | None = None) -> int:
     return (v >> lo) & ((1 << (hi - lo + 1)) - 1)
 
 
-def _place(v: int, spec) -> int:
-    """Scatter bits of v into an instruction word.
-
-    spec: list of (inst_hi, inst_lo, val_hi, val_lo) meaning
-    inst[inst_hi:inst_lo] = v[val_hi:val_lo].
-    """
-    out = 0
-    for ih, il, vh, vl in spec:
-        assert ih - il == vh - vl, spec
-        out |= _bit(v, vh, vl) << il
-    return out
-
-
 # --------------------------------------------------------------------------
 # 32-bit formats
 
@@ -94,7 +81,8 @@ def _i(opc, f3, rd, rs1, imm):
 
 def _s(opc, f3, rs1, rs2, imm):
     v = _simm('imm', imm, 12)
-    return (_bit(v, 11, 5) << 25) | (_reg('rs2', rs2) << 20) | (_reg('rs1', rs1) << 15) | (f3 << 12) | (_bit(v, 4, 0) << 7) | opc
+    return ((_bit(v, 11, 5) << 25) | (_reg('rs2', rs2) << 20) | (_reg('rs1', rs1) << 15) | (f3 << 12)
+            | (_bit(v, 4, 0) << 7) | opc)
 
 
 def _b(opc, f3, rs1, rs2, imm):
@@ -250,12 +238,14 @@ def _c_slli(rd, shamt):
 
 def _c_lwsp(rd, imm):
     v = _uimm('imm', imm, 8, 4)
-    return (0b010 << 13) | (_bit(v, 5) << 12) | (_rd_nz('rd', rd) << 7) | (_bit(v, 4, 2) << 4) | (_bit(v, 7, 6) << 2) | 0b10
+    return ((0b010 << 13) | (_bit(v, 5) << 12) | (_rd_nz('rd', rd) << 7) | (_bit(v, 4, 2) << 4)
+            | (_bit(v, 7, 6) << 2) | 0b10)
 
 
 def _c_ldsp(rd, imm):
     v = _uimm('imm', imm, 9, 8)
-    return (0b011 << 13) | (_bit(v, 5) << 12) | (_rd_nz('rd', rd) << 7) | (_bit(v, 4, 3) << 5) | (_bit(v, 8, 6) << 2) | 0b10
+    return ((0b011 << 13) | (_bit(v, 5) << 12) | (_rd_nz('rd', rd) << 7) | (_bit(v, 4, 3) << 5)
+            | (_bit(v, 8, 6) << 2) | 0b10)
 
 
 # CSS
@@ -474,3 +464,31 @@ def _domains():
 
 
 DOMAINS = _domains()
+
+
+# --------------------------------------------------------------------------
+# HINT encodings: legal instructions that must execute as no-ops (the
+# checked encoders above refuse them because they are usually a mistake).
+
+HINTS = {
+    'c.nop 5 (c.addi x0, 5)': _ci(0b000, 0b01, 0, 5),
+    'c.addi x5, 0': _ci(0b000, 0b01, 5, 0),
+    'c.li x0, 5': _ci(0b010, 0b01, 0, 5),
+    'c.lui x0, 1': _ci(0b011, 0b01, 0, 1),
+    'c.slli x0, 3': _ci(0b000, 0b10, 0, 3),
+    'c.slli x5, 0': _ci(0b000, 0b10, 5, 0),
+    'c.srli x9, 0': _cb_alu(0b00, 9, 0),
+    'c.srai x9, 0': _cb_alu(0b01, 9, 0),
+    'c.mv x0, x5': _cr(0b1000, 0, 5),
+    'c.add x0, x5': _cr(0b1001, 0, 5),
+    'addi x0, x5, 7': _i(OP_IMM, 0, 0, 5, 7),
+    'lui x0, 5': _u(OP_LUI, 0, 5),
+    'slli x0, x5, 3': _shift(OP_IMM, 1, 0, 6, 0, 5, 3),
+    'add x0, x5, x6': _r(OP_OP, 0, 0, 0, 5, 6),
+    'fence': 0x0FF0000F,
+}
+
+
+def hint_bytes(name: str) -> bytes:
+    w = HINTS[name]
+    return w.to_bytes(2 if w & 3 != 3 else 4, 'little')

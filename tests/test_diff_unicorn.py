@@ -1,8 +1,8 @@
 """Differential tests: numbavm's hart against Unicorn (QEMU's RISC-V core).
 
 Random straight-line, trap-free, user-level RV64IMC programs (ALU, M, W ops,
-lui/auipc, loads/stores into a 4 KiB data buffer, compressed forms, and a few
-control-transfer instructions whose target is the next instruction) are run
+lui/auipc, loads/stores into a 4 KiB data buffer, compressed forms, and
+branches/jal/jalr/c.j/c.jr/c.jalr whose target is the next instruction) are run
 for exactly N instructions on both engines from the same initial registers
 and data; all of x1..x31, pc and the data buffer must agree.
 
@@ -82,7 +82,8 @@ class UnicornEngine:
         self.regs = [getattr(ucr, f'UC_RISCV_REG_X{i}') for i in range(32)]
         self.code_len = 0
 
-    def run(self, code: bytes, regs, data: bytes, n: int):
+    def run(self, code: bytes, regs, data: bytes, n: int, count=None):
+        """Run to the end of `code` (or only `count` instructions)."""
         uc = self.uc
         # clear what the previous program left, then write this one
         uc.mem_write(CODE, bytes(max(self.code_len, len(code)) + 4))
@@ -95,10 +96,10 @@ class UnicornEngine:
         uc.mem_write(BUF, data)
         for i in range(1, 32):
             uc.reg_write(self.regs[i], u64(regs[i]))
-        uc.emu_start(CODE, CODE + len(code), timeout=5_000_000)
+        uc.emu_start(CODE, CODE + len(code), timeout=5_000_000, count=count or 0)
         x = [0] + [s64(uc.reg_read(self.regs[i])) for i in range(1, 32)]
         pc = uc.reg_read(ucr.UC_RISCV_REG_PC)
-        return dict(reason=None, x=x, pc=pc, data=bytes(uc.mem_read(BUF, BUF_SIZE)), retired=n)
+        return dict(reason=None, x=x, pc=pc, data=bytes(uc.mem_read(BUF, BUF_SIZE)), retired=count or n)
 
 
 class HartEngine:
@@ -115,7 +116,8 @@ class HartEngine:
         self.exit_names = getattr(state, 'EXIT_NAMES', ())
         self.code_len = 0
 
-    def run(self, code: bytes, regs, data: bytes, n: int):
+    def run(self, code: bytes, regs, data: bytes, n: int, chunks=None):
+        """Run n instructions with one h.run(n), or as several h.run(c) for c in chunks."""
         h = self.h
         h.write_phys(CODE, bytes(max(self.code_len, len(code)) + 4))
         h.write_phys(CODE, code)
@@ -127,10 +129,23 @@ class HartEngine:
         h.pc = CODE
         h.priv = 3
         before = int(h.instret)
-        reason = int(h.run(n))
+        reason = self.EXIT_BUDGET
+        for c in (chunks or [n]):
+            r = int(h.run(c))
+            if r != self.EXIT_BUDGET:
+                reason = r
+                break
         retired = int(h.instret) - before
+        # nothing outside the code and data regions may change (RAM there stays zero)
+        ram = h.ram
+        stray = np.flatnonzero(ram[CODE_SIZE:BUF - CODE]) + CODE_SIZE
+        stray = np.concatenate([stray, np.flatnonzero(ram[BUF - CODE + BUF_SIZE:]) + (BUF - CODE + BUF_SIZE)])
+        if len(stray):
+            ram[CODE_SIZE:BUF - CODE] = 0            # keep the next example clean
+            ram[BUF - CODE + BUF_SIZE:] = 0
         return dict(reason=reason, x=[int(v) for v in h.x], pc=int(h.pc),
-                    data=bytes(h.read_phys(BUF, BUF_SIZE)), retired=retired)
+                    data=bytes(h.read_phys(BUF, BUF_SIZE)), retired=retired,
+                    stray=[CODE + int(o) for o in stray[:8]])
 
 
 _UC = None
@@ -181,6 +196,9 @@ def compare(code, regs, data, n, exp, got, listing=None):
                         f"expected EXIT_BUDGET")
     if got['retired'] != n:
         problems.append(f"numbavm retired {got['retired']} instructions, expected {n}")
+    if got.get('stray'):
+        problems.append("numbavm wrote RAM outside the code/data regions at "
+                        + ", ".join(f"{a:#x}" for a in got['stray']))
     if got['x'][0] != 0:
         problems.append(f"numbavm x0 = {got['x'][0]:#x}")
     if exp['pc'] != got['pc']:
@@ -284,7 +302,7 @@ def _mem_access(draw, size, bases):
 
 @st.composite
 def gen_insn(draw, kind, stt):
-    """One instruction of `kind`; stt holds the tracked base register offsets."""
+    """One instruction (or a short list) of `kind`; stt holds the tracked base register offsets."""
     w = st.sampled_from(WRITABLE)
     a = st.sampled_from(ALL)
     if kind == 'r':
@@ -320,7 +338,8 @@ def gen_insn(draw, kind, stt):
             stt['sp'] += v
             return choice, dict(imm=v)
         if choice == 'c.addi4spn':
-            return choice, dict(rd=draw(st.sampled_from(WRITABLE_C)), imm=draw(st.sampled_from(rvenc.DOMAINS[choice]['imm'])))
+            return choice, dict(rd=draw(st.sampled_from(WRITABLE_C)),
+                                imm=draw(st.sampled_from(rvenc.DOMAINS[choice]['imm'])))
         if choice in C_ALU_RD:
             rd = draw(st.sampled_from([r for r in WRITABLE_NZ if not (choice == 'c.lui' and r == 2)]))
             if choice in ('c.mv', 'c.add'):
@@ -355,11 +374,20 @@ def gen_insn(draw, kind, stt):
         if mn == 'c.j':
             return mn, dict(imm=2)
         return mn, dict(rs1=draw(st.sampled_from(ALL_C)), imm=2)
+    if kind == 'jr':       # indirect jumps to the next instruction: auipc; addi; jalr/c.jr/c.jalr
+        mn = draw(st.sampled_from(['jalr', 'c.jr', 'c.jalr']))
+        rx = draw(st.sampled_from(WRITABLE_NZ))
+        odd = draw(st.integers(0, 1))               # target bit 0 must be ignored
+        if mn == 'jalr':
+            k = draw(st.integers(-2000, 2000))
+            return [('auipc', dict(rd=rx, imm=0)), ('addi', dict(rd=rx, rs1=rx, imm=k)),
+                    ('jalr', dict(rd=draw(w), rs1=rx, imm=12 - k + odd))]
+        return [('auipc', dict(rd=rx, imm=0)), ('addi', dict(rd=rx, rs1=rx, imm=10 + odd)), (mn, dict(rs1=rx))]
     raise AssertionError(kind)
 
 
 KINDS_MIXED = ['r'] * 4 + ['m'] * 3 + ['i'] * 3 + ['sh'] * 2 + ['u'] + ['ld'] * 2 + ['st'] * 2 + ['c'] * 3 \
-    + ['cm'] * 2 + ['ctl']
+    + ['cm'] * 2 + ['ctl', 'jr']
 KINDS_COMPRESSED = ['c'] * 6 + ['cm'] * 3 + ['r', 'm', 'i', 'sh', 'ld', 'st']
 
 
@@ -372,7 +400,11 @@ def programs(draw, kinds, max_len=40):
     regs[2] = BUF + stt['sp']
     regs[8] = BUF + stt['x8']
     n = draw(st.integers(1, max_len))
-    insns = [draw(gen_insn(draw(st.sampled_from(kinds)), stt)) for _ in range(n)]
+    insns = []
+    while len(insns) < n:
+        g = draw(gen_insn(draw(st.sampled_from(kinds)), stt))
+        insns += g if isinstance(g, list) else [g]
+    insns = insns[:n]            # a cut multi-instruction group leaves plain auipc/addi
     seed = draw(st.integers(0, 2**32 - 1))
     data = random.Random(seed).randbytes(BUF_SIZE)
     return insns, regs, data
@@ -399,6 +431,33 @@ def test_random_mixed(hart, prog):
 @given(prog=programs(KINDS_COMPRESSED))
 def test_random_compressed_heavy(hart, prog):
     _run_program(hart, prog)
+
+
+@settings(max_examples=60, **COMMON)
+@given(prog=programs(KINDS_MIXED), data=st.data())
+def test_random_budget_chunks(hart, prog, data):
+    """run(k) stops after exactly k instructions (mid-program), and a run split
+    into several run() calls ends in the same state as Unicorn's count=k run."""
+    insns, regs, dbuf = prog
+    code = rvenc.assemble(insns)
+    n = len(insns)
+    k = data.draw(st.integers(1, n), label="k")
+    chunks = []
+    left = k
+    while left:
+        c = data.draw(st.integers(1, left), label="chunk")
+        chunks.append(c)
+        left -= c
+    _HART_CONST['EXIT_BUDGET'] = hart.EXIT_BUDGET
+    _HART_CONST['EXIT_NAMES'] = hart.exit_names
+    exp = uc_engine().run(code, regs, dbuf, n, count=k)
+    stop_pc = CODE + len(rvenc.assemble(insns[:k]))
+    assert exp['pc'] == stop_pc, f"unicorn count={k} stopped at {exp['pc']:#x}, expected {stop_pc:#x}"
+    got = hart.run(code, regs, dbuf, n, chunks=chunks)
+    lines = disassemble(code).splitlines()
+    listing = "\n".join(lines[:k]) + f"\n  ---- stop after {k} instructions (run() chunks {chunks}) ----\n" \
+        + "\n".join(lines[k:])
+    compare(code, regs, dbuf, k, exp, got, listing=listing)
 
 
 def test_harness_self_check():
@@ -721,6 +780,10 @@ def test_directed_control_next(hart):
     for rd in (1, 5, 0):
         insns.append(('jal', dict(rd=rd, imm=4)))
     insns += [('c.j', dict(imm=2)), ('c.beqz', dict(rs1=9, imm=2)), ('c.bnez', dict(rs1=9, imm=2))]
+    # indirect: jalr with odd target (bit 0 ignored), rd == rs1, c.jr / c.jalr through ra
+    insns += [('auipc', dict(rd=5, imm=0)), ('jalr', dict(rd=5, rs1=5, imm=9)),
+              ('auipc', dict(rd=1, imm=0)), ('addi', dict(rd=1, rs1=1, imm=11)), ('c.jalr', dict(rs1=1)),
+              ('auipc', dict(rd=7, imm=0)), ('addi', dict(rd=7, rs1=7, imm=10)), ('c.jr', dict(rs1=7))]
     insns.append(('auipc', dict(rd=6, imm=0)))
     regs = [0] * 32
     for i, v in enumerate(EDGE):
@@ -729,3 +792,41 @@ def test_directed_control_next(hart):
     code = rvenc.assemble(insns)
     exp = run_both(hart, code, regs, bytes(BUF_SIZE), len(insns))
     assert exp['x'][6] == CODE + len(code) - 4
+
+
+def test_directed_hints(hart):
+    """HINT encodings (c.addi x5,0; c.li x0,..; c.slli x5,0; c.mv x0,..; addi x0,..; fence ...)
+    are no-ops: nothing but pc changes, no trap."""
+    code = b''.join(rvenc.hint_bytes(k) for k in rvenc.HINTS) + rvenc.enc_bytes('c.li', rd=6, imm=1)
+    regs = [0] + [s64(0x1111_1111_1111_1111 * (i % 16)) for i in range(1, 32)]
+    regs[31] = BASE_X31
+    exp = run_both(hart, code, regs, bytes(BUF_SIZE), len(rvenc.HINTS) + 1)
+    assert exp['x'][6] == 1 and exp['x'][5] == regs[5] and exp['x'][9] == regs[9]
+
+
+def test_directed_fence_i_self_modifying(hart):
+    """Code patched by guest stores and made visible with fence.i: a pair of
+    compressed instructions becomes one 32-bit instruction and then a different
+    pair (stale decode of the second half-word would show)."""
+    w1 = rvenc.enc('c.addi', rd=6, imm=1) | rvenc.enc('c.addi', rd=6, imm=2) << 16
+    w2 = rvenc.enc('addi', rd=6, rs1=6, imm=100)
+    w3 = rvenc.enc('c.addi', rd=6, imm=4) | rvenc.enc('c.addi', rd=6, imm=8) << 16
+    fence_i = 0x0000100F
+    code = (rvenc.assemble([('auipc', dict(rd=5, imm=0)),                 # p+0
+                            ('addi', dict(rd=10, rs1=0, imm=3))])         # p+4
+            + w1.to_bytes(4, 'little')                                     # p+8: patched
+            + rvenc.assemble([('lw', dict(rd=7, rs1=11, imm=0)),          # p+12
+                              ('addi', dict(rd=11, rs1=11, imm=4)),       # p+16
+                              ('sw', dict(rs2=7, rs1=5, imm=8))])         # p+20
+            + fence_i.to_bytes(4, 'little')                                # p+24
+            + rvenc.assemble([('addi', dict(rd=10, rs1=10, imm=-1)),      # p+28
+                              ('bne', dict(rs1=10, rs2=0, imm=-24))]))    # p+32 -> p+8
+    data = bytearray(BUF_SIZE)
+    data[0:8] = w2.to_bytes(4, 'little') + w3.to_bytes(4, 'little')
+    regs = [0] * 32
+    regs[31] = BASE_X31
+    regs[11] = BUF
+    regs[6] = 1000
+    n = 2 + (2 + 6) + (1 + 6) + (2 + 6)
+    exp = run_both(hart, code, regs, bytes(data), n)
+    assert exp['x'][6] == 1000 + 1 + 2 + 100 + 4 + 8
