@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 test: $(STAMP)
-	$(VPY) -m pytest -q
+	$(VPY) -m pytest -q -rs
 
 # The demo (will later become a Linux boot).  The guest ELFs are committed;
 # if hello.elf is missing it is rebuilt with the cross compiler.

@@ -192,8 +192,8 @@ def test_units():
 
 # --------------------------------------------------------------------------- runs (need the core)
 
-needs_machine = pytest.mark.skipif(
-    importlib.util.find_spec("lifecycle.machine") is None, reason="lifecycle.machine not written yet")
+def needs_machine(f):
+    return f
 
 
 @needs_machine

@@ -117,26 +117,16 @@ def test_path_may_be_str(good):
     assert load_elf(str(good), RAM_BASE, RAM_SIZE).entry == RAM_BASE
 
 
-@pytest.mark.skipif(shutil.which("riscv64-unknown-elf-gcc") is None, reason="no RISC-V cross compiler")
-def test_toolchain_elf(tmp_path):
-    (tmp_path / "t.S").write_text(
-        ".section .text.init\n.globl _start\n_start: la t0, tohost\n li t1, 1\n sd t1, 0(t0)\n1: j 1b\n"
-        ".section .tohost,\"aw\",@progbits\n.align 6\n.globl tohost\ntohost: .dword 0\n"
-        ".globl fromhost\nfromhost: .dword 0\n.bss\nbuf: .space 4096\n")
-    (tmp_path / "t.ld").write_text(
-        "ENTRY(_start)\nSECTIONS { . = 0x80000000; .text : { *(.text.init) *(.text*) }\n"
-        ". = ALIGN(0x1000); .tohost : { *(.tohost) } .bss : { *(.bss*) } }\n")
-    out = tmp_path / "t.elf"
-    subprocess.run(["riscv64-unknown-elf-gcc", "-march=rv64gc", "-mabi=lp64d", "-nostdlib", "-nostartfiles",
-                    "-static", "-mcmodel=medany", "-T", str(tmp_path / "t.ld"), str(tmp_path / "t.S"),
-                    "-o", str(out)], check=True)
-    im = load_elf(out, RAM_BASE, RAM_SIZE)
+def test_toolchain_elf():
+    """A real ELF from Debian's cross toolchain (the committed hello demo)."""
+    path = Path(__file__).resolve().parent / "guest" / "bin" / "hello.elf"
+    im = load_elf(path, RAM_BASE, RAM_SIZE)
     assert im.entry == RAM_BASE
-    assert im.symbols["tohost"] == RAM_BASE + 0x1000
-    assert im.symbols["fromhost"] == RAM_BASE + 0x1008
-    assert im.symbols["buf"] >= RAM_BASE + 0x1010
+    assert RAM_BASE < im.symbols["tohost"] < RAM_BASE + RAM_SIZE
+    assert im.symbols["fromhost"] == im.symbols["tohost"] + 8
+    assert "main" in im.symbols
     assert not any(k.startswith("$") for k in im.symbols)
-    assert sum(m for _a, _d, m in im.segments) >= 4096 + 16
+    assert all(RAM_BASE <= a < RAM_BASE + RAM_SIZE for a, _d, _m in im.segments)
 
 
 # --------------------------------------------------------------------------- bad files
@@ -149,13 +139,17 @@ def test_directory(tmp_path):
     expect_error(tmp_path, "directory")
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can read anything")
-def test_unreadable(good):
-    good.chmod(0)
-    try:
-        expect_error(good, "cannot read")
-    finally:
-        good.chmod(0o644)
+def test_unreadable(good, monkeypatch):
+    # root reads any file, so simulate the permission error the OS gives a user
+    import builtins
+    real_open = builtins.open
+
+    def fake_open(path, *a, **k):
+        if os.fspath(path) == os.fspath(good):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *a, **k)
+    monkeypatch.setattr(builtins, "open", fake_open)
+    expect_error(good, "cannot read")
 
 
 def test_empty_file(tmp_path):

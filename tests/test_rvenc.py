@@ -15,7 +15,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
 
-capstone = pytest.importorskip("capstone")
+import capstone  # noqa: E402  (a test dependency)
 from hypothesis import given, settings, strategies as st, HealthCheck  # noqa: E402
 
 _MD = capstone.Cs(capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV64 | capstone.CS_MODE_RISCVC)
