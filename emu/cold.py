@@ -119,15 +119,13 @@ def exec_atomic(op, rd, rs1, rs2, ilen, pc, x, st, csr, mem, tlb, icache, pflags
     if is_lr:
         st[ST_RES_ADDR] = p
         pflags[off >> 12] |= PF_RESV
-        if rd != 0:
-            x[rd] = old
+        x[rd] = old
     else:
         if op == base + 1:                      # sc
             ok = st[ST_RES_ADDR] == p
             st[ST_RES_ADDR] = -1                # SC always clears the reservation
             if not ok:
-                if rd != 0:
-                    x[rd] = 1
+                x[rd] = 1
                 st[ST_PC] = pc + ilen
                 return RETIRED
             new = x[rs2]
@@ -141,8 +139,7 @@ def exec_atomic(op, rd, rs1, rs2, ilen, pc, x, st, csr, mem, tlb, icache, pflags
             m32[off >> 2] = sext32(new)
         if pflags[off >> 12] != 0 and store_hooks(p, size, st, icache, pflags):
             status = HTIF
-        if rd != 0:
-            x[rd] = result
+        x[rd] = result
     st[ST_PC] = pc + ilen
     return status
 
@@ -163,16 +160,14 @@ def exec_cold(op, rd, rs1, rs2, imm, ilen, pc, x, st, csr, mem, tlb, icache, pfl
         ok, old = csr_access(imm, kind, src, do_write, st, csr, tlb)
         if not ok:
             return illegal(pc, st, csr, mem, tlb)
-        if rd != 0:
-            x[rd] = old
+        x[rd] = old
         st[ST_PC] = npc
         return RETIRED_SYNC if do_write else RETIRED
     if op == FENCE:
         st[ST_PC] = npc
         return RETIRED
     if op == FENCE_I:
-        for i in range(icache.shape[0]):
-            icache[i, 0] = -1
+        icache[:] = -1
         st[ST_PC] = npc
         return RETIRED
     if op == ECALL:

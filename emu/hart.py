@@ -22,8 +22,9 @@ class Hart:
     def __init__(self, ram_size=128 << 20, ram_base=0x8000_0000):
         if ram_size <= 0 or ram_size % 4096:
             raise ValueError(f"RAM size must be a positive multiple of 4 KiB, not {ram_size}")
-        (self.x, self.st, self.csr, self.ram, self.icache, self.tlb,
+        (self.regs, self.st, self.csr, self.ram, self.icache, self.tlb,
          self.pflags) = S.new_state(ram_size, ram_base)
+        self.x = self.regs[:32]          # x0..x31; regs[32] absorbs writes to x0
         self.mmio = np.zeros((0, S.MMIO_COLS), np.int64)
         self.stop_flag = np.zeros(1, np.int32)
         self.ram_base = ram_base
@@ -78,7 +79,7 @@ class Hart:
         return self.ram[off:off + n].tobytes()
 
     def flush_decode_cache(self):
-        self.icache[:, 0] = -1
+        self.icache[:] = -1
 
     def flush_tlb(self):
         flush_tlb(self.tlb)
@@ -101,9 +102,7 @@ class Hart:
         value = int(value) & ((1 << (8 * size)) - 1)
         if st[S.ST_MMIO_SIGNED] and value >> (8 * size - 1):
             value -= 1 << (8 * size)
-        rd = int(st[S.ST_MMIO_RD])
-        if rd:
-            self.x[rd] = _s64(value)
+        self.regs[int(st[S.ST_MMIO_RD])] = _s64(value)
         self._retire_mmio()
 
     def complete_mmio_store(self):
@@ -118,7 +117,7 @@ class Hart:
         """Run up to max_instructions; -> an emu.state.EXIT_* reason."""
         from emu.loop import run
         with np.errstate(all="ignore"):     # the plain-Python engine wraps like the hardware
-            return int(run(self.x, self.st, self.csr, self.ram, self.icache, self.tlb, self.pflags,
+            return int(run(self.regs, self.st, self.csr, self.ram, self.icache, self.tlb, self.pflags,
                            self.mmio, self.stop_flag, np.int64(max_instructions)))
 
     def snapshot(self):

@@ -61,6 +61,8 @@ LAST_STORE = OP["sd"]
 FIRST_COLD = OP["fence"]
 ILLEGAL = OP["illegal"]
 
+X_SINK = 32      # the register file has 33 entries: writes to x0 land in x[32]
+
 # --- operand formats (the unprivileged spec's instruction formats)
 F_R, F_I, F_S, F_B, F_U, F_J, F_SH6, F_SH5, F_CSR, F_NONE = range(10)
 
@@ -298,12 +300,20 @@ def decode16(h):
 
 @njit(cache=True)
 def decode(w):
-    """Instruction bits (the low 16 suffice for a compressed one) -> (op, rd, rs1, rs2, imm, ilen)."""
+    """Instruction bits (the low 16 suffice for a compressed one) -> (op, rd, rs1, rs2, imm, ilen).
+
+    A write to x0 is given rd = X_SINK, a register past x31 that nothing reads, so that
+    the loop never has to re-zero x0.
+    """
     if (w & 3) == 3:
         o, rd, rs1, rs2, imm = decode32(w & 0xFFFFFFFF)
-        return o, rd, rs1, rs2, imm, 4
-    o, rd, rs1, rs2, imm = decode16(w & 0xFFFF)
-    return o, rd, rs1, rs2, imm, 2
+        ilen = 4
+    else:
+        o, rd, rs1, rs2, imm = decode16(w & 0xFFFF)
+        ilen = 2
+    if rd == 0:
+        rd = X_SINK
+    return o, rd, rs1, rs2, imm, ilen
 
 
 def name_of(op_number):

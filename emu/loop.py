@@ -64,11 +64,10 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
     A step is an instruction retired or a trap taken (an exception or interrupt),
     so a guest that traps forever without retiring still returns.
     """
+    # one view per access width (signed; the unsigned loads mask): few live pointers in the loop
     i8 = mem.view(np.int8)
     i16 = mem.view(np.int16)
-    u16 = mem.view(np.uint16)
     i32 = mem.view(np.int32)
-    u32 = mem.view(np.uint32)
     i64 = mem.view(np.int64)
     ram_base = st[ST_RAM_BASE]
     ram_size = st[ST_RAM_SIZE]
@@ -136,7 +135,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
             else:
                 paddr = pc
             slot = (paddr >> 1) & ICACHE_MASK
-            if (icache[slot, 0] >> 8) != paddr:
+            if (icache[2 * slot] >> 8) != paddr:
                 slot = fetch_decode(pc, st, csr, mem, tlb, icache, pflags)
                 if slot < 0:
                     end -= 1
@@ -146,9 +145,9 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         done = True
                     pc = st[ST_PC]
                     break
-            op = icache[slot, 0] & 0xFF
-            w1 = icache[slot, 1]
-            rd = w1 & 31
+            op = icache[2 * slot] & 0xFF
+            w1 = icache[2 * slot + 1]
+            rd = w1 & 63                   # 32 = X_SINK for writes to x0
             rs1 = (w1 >> 8) & 31
             rs2 = (w1 >> 16) & 31
             imm = w1 >> 32
@@ -301,18 +300,18 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                             v = np.int64(i32[off >> 2])
                             fast = True
                     elif op == LBU:
-                        v = np.int64(mem[off])
+                        v = np.int64(i8[off]) & 0xFF
                         fast = True
                     elif op == LB:
                         v = np.int64(i8[off])
                         fast = True
                     elif op == LWU:
                         if (off & 3) == 0:
-                            v = np.int64(u32[off >> 2])
+                            v = np.int64(i32[off >> 2]) & M32
                             fast = True
                     elif op == LHU:
                         if (off & 1) == 0:
-                            v = np.int64(u16[off >> 1])
+                            v = np.int64(i16[off >> 1]) & 0xFFFF
                             fast = True
                     else:  # LH
                         if (off & 1) == 0:
@@ -358,11 +357,11 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                             i32[off >> 2] = sext32(v)
                             fast = True
                     elif op == SB:
-                        mem[off] = v & 0xFF
+                        i8[off] = ((v & 0xFF) ^ 0x80) - 0x80
                         fast = True
                     else:  # SH
                         if (off & 1) == 0:
-                            u16[off >> 1] = v & 0xFFFF
+                            i16[off >> 1] = ((v & 0xFFFF) ^ 0x8000) - 0x8000
                             fast = True
                 if fast:
                     if pflags[off >> 12] != 0 and store_hooks(paddr, 1 << (op - SB), st, icache, pflags):
@@ -405,10 +404,8 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                     reason = EXIT_HTIF
                     done = True
                 break                                # re-read the mode, check interrupts, wfi
-            x[0] = 0
             pc = npc
             instret += 1
     st[ST_PC] = pc
     st[ST_INSTRET] = instret
-    x[0] = 0
     return reason

@@ -49,8 +49,8 @@ def invalidate_code(paddr, size, icache):
     h = (paddr - 2) & ~1
     while h < paddr + size:
         i = (h >> 1) & ICACHE_MASK
-        if (icache[i, 0] >> 8) == h:
-            icache[i, 0] = -1
+        if (icache[2 * i] >> 8) == h:
+            icache[2 * i] = -1
         h += 2
 
 
@@ -240,8 +240,8 @@ def fetch_decode(pc, st, csr, mem, tlb, icache, pflags):
         slot = ICACHE_SCRATCH          # its second half may move with the mapping: do not cache
     else:
         slot = (p >> 1) & ICACHE_MASK
-    icache[slot, 0] = (p << 8) | o
-    icache[slot, 1] = (imm << 32) | (ilen << 24) | (rs2 << 16) | (rs1 << 8) | rd
+    icache[2 * slot] = (p << 8) | o
+    icache[2 * slot + 1] = (imm << 32) | (ilen << 24) | (rs2 << 16) | (rs1 << 8) | rd
     if slot != ICACHE_SCRATCH:
         off = p - st[ST_RAM_BASE]
         pflags[off >> 12] |= PF_CODE

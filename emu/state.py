@@ -3,11 +3,11 @@
 Everything the hot loop (emu/loop.py), the cold paths (csr, trap, mmu), the
 plain-Python engine, snapshots and a debugger see is in these arrays:
 
-  x       int64[32]           integer registers x0..x31 (x0 is forced to 0 after every instruction)
+  x       int64[33]           integer registers x0..x31, and x[32], where writes to x0 go (isa.X_SINK)
   st      int64[ST_SIZE]      hart scalars: pc, privilege, counters, the pending-MMIO descriptor, ... (ST_* below)
   csr     int64[4096]         CSR storage indexed by CSR number (some CSRs are views: see emu/csr.py)
   ram     uint8[ram_size]     guest physical RAM at st[ST_RAM_BASE]
-  icache  int64[ICACHE_SLOTS+1, 2]  pre-decoded instruction cache, one 16-byte slot per instruction (below)
+  icache  int64[2*(ICACHE_SLOTS+1)] pre-decoded instruction cache, one 16-byte slot (2 words) per instruction
   tlb     int64[3, TLB_SLOTS, 2]    software TLB, one direct-mapped table per access type (below)
   pflags  uint8[ram pages]    per-4KiB-RAM-page flags that send a store to the slow path (PF_* below)
   mmio    int64[n, 4]         the MMIO trap table: rows of (base, size, kind, device id) (MMIO_* below)
@@ -111,11 +111,11 @@ MMIO_PYTHON = 2   # the loop returns EXIT_MMIO and Python calls the device
 
 def new_state(ram_size, ram_base=0x8000_0000):
     """Allocate a hart in its reset state (M-mode, pc = ram_base)."""
-    x = np.zeros(32, np.int64)
+    x = np.zeros(33, np.int64)
     st = np.zeros(ST_SIZE, np.int64)
     csr = np.zeros(4096, np.int64)
     ram = np.zeros(ram_size, np.uint8)
-    icache = np.full((ICACHE_SLOTS + 1, 2), -1, np.int64)
+    icache = np.full(2 * (ICACHE_SLOTS + 1), -1, np.int64)
     tlb = np.zeros((3, TLB_SLOTS, 2), np.int64)
     tlb[:, :, 0] = TLB_EMPTY
     pflags = np.zeros((ram_size + 4095) >> 12, np.uint8)
