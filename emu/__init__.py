@@ -18,6 +18,7 @@ def _cache_dir():
         h.update(p.name.encode())
         h.update(p.read_bytes())
     h.update(os.environ.get("NUMBAVM_LLVM_OPTIONS", "").encode())
+    h.update(os.environ.get("NUMBA_BOUNDSCHECK", "").encode())   # changes the code, not the key
     h.update(sys.version.encode())
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "numbavm", "numba-" + h.hexdigest()[:16])
