@@ -70,6 +70,9 @@ class Hart:
         data = bytes(data)
         off = self._ram_off(paddr, len(data))
         self.ram[off:off + len(data)] = np.frombuffer(data, np.uint8)
+        r = int(self.st[S.ST_RES_ADDR])
+        if r >= 0 and paddr >> 3 <= r >> 3 <= (paddr + max(len(data), 1) - 1) >> 3:
+            self.st[S.ST_RES_ADDR] = -1     # another agent wrote the reservation set: SC must fail
         first, last = off >> 12, (off + max(len(data), 1) - 1) >> 12
         if np.any(self.pflags[first:last + 1] & S.PF_CODE):
             invalidate_code(paddr, len(data), self.icache)
@@ -116,6 +119,7 @@ class Hart:
     def run(self, max_instructions):
         """Run up to max_instructions; -> an emu.state.EXIT_* reason."""
         from emu.loop import run
+        self.regs[0] = 0                    # whatever a host tool wrote there, x0 reads zero
         with np.errstate(all="ignore"):     # the plain-Python engine wraps like the hardware
             return int(run(self.regs, self.st, self.csr, self.ram, self.icache, self.tlb, self.pflags,
                            self.mmio, self.stop_flag, np.int64(max_instructions)))

@@ -19,20 +19,28 @@ Structure:
 Anything that may change privilege, mstatus, satp or interrupt enables ends
 the chunk, so that the cached translation mode is re-read and interrupts are
 checked before the next instruction.
+
+The per-instruction loop makes no calls at all: a call anywhere in it would
+leave LLVM only the callee-saved registers for everything the loop carries,
+and the loop would spill on every instruction.  Whatever needs a call (a
+decode-cache miss, a TLB miss, a misaligned or MMIO access, a store to a
+flagged page, a cold instruction) leaves the instruction loop with a PENDING_*
+code; the loop around it makes the call and goes back in.
 """
 import numpy as np
 from numba import njit
 
 from emu import isa
 from emu.alu import sext32, srl, ltu, mulh, mulhsu, mulhu, div, divu, rem, remu
-from emu.state import (ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RAM_BASE, ST_RAM_SIZE, ST_POLL,
+from emu.state import (ICACHE_SCRATCH, ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RAM_BASE, ST_RAM_SIZE, ST_POLL, ST_BARE_STRADDLERS,
                        ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX, ICACHE_MASK, TLB_MASK,
                        TLB_FETCH, TLB_LOAD, TLB_STORE, EXIT_BUDGET, EXIT_STOP, EXIT_MMIO, EXIT_WFI,
                        EXIT_HTIF, EXIT_FATAL, ST_FATAL, FATAL_TRAP_LOOP)
 from emu.clint import update_mtip, cycles_until_mtip, CSR_MIP, MIP_MTIP
 from emu.trap import take_trap, pending_interrupt
-from emu.mmu import walk, translate, PAGE_MASK
-from emu.memory import load_slow, store_slow, store_hooks, fetch_decode, MMIO_EXIT, TRAPPED, HTIF_EXIT
+from emu.mmu import translate, PAGE_MASK
+from emu.memory import (load_slow, store_slow, store_hooks, fetch_decode, drop_straddlers, MMIO_EXIT,
+                        TRAPPED, HTIF_EXIT, DONE_SYNC)
 from emu.cold import exec_cold, RETIRED, HTIF as COLD_HTIF, TRAPPED as COLD_TRAPPED
 
 CSR_MIE = 0x304
@@ -57,6 +65,16 @@ LAST_ALU_IMM, LAST_ALU_REG, LAST_MUL = isa.LAST_ALU_IMM, isa.LAST_ALU_REG, isa.L
 LAST_CTRL, LAST_LOAD, LAST_STORE = isa.LAST_CTRL, isa.LAST_LOAD, isa.LAST_STORE
 
 
+# why the instruction loop was left
+PENDING_NONE = 0        # chunk ended
+PENDING_FETCH = 1       # the fetch page is not in the one-entry page cache
+PENDING_DECODE = 2      # decode-cache miss
+PENDING_LOAD = 3        # TLB miss, misaligned, or not RAM
+PENDING_STORE = 4       # TLB miss, misaligned, or not RAM
+PENDING_HOOKS = 5       # a store to RAM hit a page with flags (code, HTIF, reservation)
+PENDING_COLD = 6        # fences, system, Zicsr, A
+
+
 @njit(nogil=True, cache=True)
 def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
     """Run for at most `budget` steps. -> an EXIT_* reason; the state is in the arrays.
@@ -64,7 +82,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
     A step is an instruction retired or a trap taken (an exception or interrupt),
     so a guest that traps forever without retiring still returns.
     """
-    # one view per access width (signed; the unsigned loads mask): few live pointers in the loop
+    # one view per access width (signed; the unsigned loads mask)
     i8 = mem.view(np.int8)
     i16 = mem.view(np.int16)
     i32 = mem.view(np.int32)
@@ -109,303 +127,342 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
         if t > 0 and instret + t < chunk_end:
             chunk_end = instret + t
         fetch_vm = st[ST_FETCH_VM] != 0
+        if fetch_vm and st[ST_BARE_STRADDLERS] != 0:
+            drop_straddlers(icache)              # their second halves were fetched untranslated
+            st[ST_BARE_STRADDLERS] = 0
         data_vm = st[ST_DATA_VM] != 0
         fctx = st[ST_FETCH_CTX]
         dctx = st[ST_DATA_CTX]
-        f_vpn = -1
+        f_vpn = -1 if fetch_vm else 0
         f_page = 0
-        # ---------------- one instruction per iteration
-        while instret < chunk_end:
-            if fetch_vm:
-                vpn = pc >> 12
-                if vpn != f_vpn:
-                    p = translate(pc, TLB_FETCH, fctx, st, csr, mem, tlb)
-                    if p < 0:
-                        handler = take_trap(-p - 1, pc, False, pc, st, csr)
-                        end -= 1
-                        if handler == pc:         # the handler itself cannot be fetched
-                            st[ST_FATAL] = FATAL_TRAP_LOOP
-                            reason = EXIT_FATAL
-                            done = True
-                        pc = handler
+        scratch_pc = -1
+        sync = False
+        while instret < chunk_end and not sync:
+            pending = PENDING_NONE
+            op = 0
+            rd = 0
+            rs1 = 0
+            rs2 = 0
+            imm = 0
+            npc = pc
+            addr = 0
+            v = 0
+            # ---------------- one instruction per iteration, no calls
+            while instret < chunk_end:
+                if fetch_vm:
+                    if (pc >> 12) != f_vpn:
+                        pending = PENDING_FETCH
                         break
-                    f_vpn = vpn
+                    paddr = f_page | (pc & 0xFFF)
+                else:
+                    paddr = pc
+                slot = (paddr >> 1) & ICACHE_MASK
+                if (icache[2 * slot] >> 8) != paddr:
+                    if pc != scratch_pc:
+                        pending = PENDING_DECODE
+                        break
+                    slot = ICACHE_SCRATCH
+                    scratch_pc = -1
+                op = icache[2 * slot] & 0xFF
+                w1 = icache[2 * slot + 1]
+                rd = w1 & 63                      # 32 = X_SINK for writes to x0
+                rs1 = (w1 >> 8) & 31
+                rs2 = (w1 >> 16) & 31
+                imm = w1 >> 32
+                npc = pc + ((w1 >> 24) & 7)
+
+                if op <= LAST_ALU_IMM:
+                    a = x[rs1]
+                    if op == ADDI:
+                        x[rd] = a + imm
+                    elif op == LUI:
+                        x[rd] = imm
+                    elif op == AUIPC:
+                        x[rd] = pc + imm
+                    elif op == SLLI:
+                        x[rd] = a << imm
+                    elif op == SRLI:
+                        x[rd] = srl(a, imm)
+                    elif op == SRAI:
+                        x[rd] = a >> imm
+                    elif op == ANDI:
+                        x[rd] = a & imm
+                    elif op == ORI:
+                        x[rd] = a | imm
+                    elif op == XORI:
+                        x[rd] = a ^ imm
+                    elif op == SLTI:
+                        x[rd] = 1 if a < imm else 0
+                    elif op == SLTIU:
+                        x[rd] = 1 if ltu(a, imm) else 0
+                    elif op == ADDIW:
+                        x[rd] = sext32(a + imm)
+                    elif op == SLLIW:
+                        x[rd] = sext32(a << imm)
+                    elif op == SRLIW:
+                        x[rd] = sext32((a & M32) >> imm)
+                    else:  # SRAIW
+                        x[rd] = sext32(a) >> imm
+                elif op <= LAST_ALU_REG:
+                    a = x[rs1]
+                    b = x[rs2]
+                    if op == ADD:
+                        x[rd] = a + b
+                    elif op == SUB:
+                        x[rd] = a - b
+                    elif op == AND:
+                        x[rd] = a & b
+                    elif op == OR:
+                        x[rd] = a | b
+                    elif op == XOR:
+                        x[rd] = a ^ b
+                    elif op == SLL:
+                        x[rd] = a << (b & 63)
+                    elif op == SRL:
+                        x[rd] = srl(a, b & 63)
+                    elif op == SRA:
+                        x[rd] = a >> (b & 63)
+                    elif op == SLT:
+                        x[rd] = 1 if a < b else 0
+                    elif op == SLTU:
+                        x[rd] = 1 if ltu(a, b) else 0
+                    elif op == ADDW:
+                        x[rd] = sext32(a + b)
+                    elif op == SUBW:
+                        x[rd] = sext32(a - b)
+                    elif op == SLLW:
+                        x[rd] = sext32(a << (b & 31))
+                    elif op == SRLW:
+                        x[rd] = sext32((a & M32) >> (b & 31))
+                    else:  # SRAW
+                        x[rd] = sext32(a) >> (b & 31)
+                elif op <= LAST_MUL:
+                    a = x[rs1]
+                    b = x[rs2]
+                    if op == MUL:
+                        x[rd] = a * b
+                    elif op == MULH:
+                        x[rd] = mulh(a, b)
+                    elif op == MULHSU:
+                        x[rd] = mulhsu(a, b)
+                    elif op == MULHU:
+                        x[rd] = mulhu(a, b)
+                    elif op == DIV:
+                        x[rd] = div(a, b)
+                    elif op == DIVU:
+                        x[rd] = divu(a, b)
+                    elif op == REM:
+                        x[rd] = rem(a, b)
+                    elif op == REMU:
+                        x[rd] = remu(a, b)
+                    elif op == MULW:
+                        x[rd] = sext32(a * b)
+                    elif op == DIVW:
+                        x[rd] = sext32(div(sext32(a), sext32(b)))
+                    elif op == DIVUW:
+                        x[rd] = sext32(divu(a & M32, b & M32))
+                    elif op == REMW:
+                        x[rd] = sext32(rem(sext32(a), sext32(b)))
+                    else:  # REMUW
+                        x[rd] = sext32(remu(a & M32, b & M32))
+                elif op <= LAST_CTRL:
+                    if op == JAL:
+                        x[rd] = npc
+                        npc = pc + imm
+                    elif op == JALR:
+                        t = (x[rs1] + imm) & ~1
+                        x[rd] = npc
+                        npc = t
+                    else:
+                        a = x[rs1]
+                        b = x[rs2]
+                        if op == BEQ:
+                            taken = a == b
+                        elif op == BNE:
+                            taken = a != b
+                        elif op == BLT:
+                            taken = a < b
+                        elif op == BGE:
+                            taken = a >= b
+                        elif op == BLTU:
+                            taken = ltu(a, b)
+                        else:  # BGEU
+                            taken = not ltu(a, b)
+                        if taken:
+                            npc = pc + imm
+                elif op <= LAST_LOAD:
+                    addr = x[rs1] + imm
+                    if data_vm:
+                        vpn = addr >> 12
+                        e = vpn & TLB_MASK
+                        tv = tlb[TLB_LOAD, e, 1]
+                        if tlb[TLB_LOAD, e, 0] != vpn or ((tv >> dctx) & 1) == 0:
+                            pending = PENDING_LOAD
+                            break
+                        paddr = (tv & PAGE_MASK) | (addr & 0xFFF)
+                    else:
+                        paddr = addr
+                    off = paddr - ram_base
+                    if off < 0 or off >= ram_size:
+                        pending = PENDING_LOAD
+                        break
+                    if op == LD:
+                        if (off & 7) != 0:
+                            pending = PENDING_LOAD
+                            break
+                        x[rd] = i64[off >> 3]
+                    elif op == LW:
+                        if (off & 3) != 0:
+                            pending = PENDING_LOAD
+                            break
+                        x[rd] = i32[off >> 2]
+                    elif op == LBU:
+                        x[rd] = np.int64(i8[off]) & 0xFF
+                    elif op == LB:
+                        x[rd] = i8[off]
+                    elif op == LWU:
+                        if (off & 3) != 0:
+                            pending = PENDING_LOAD
+                            break
+                        x[rd] = np.int64(i32[off >> 2]) & M32
+                    elif op == LHU:
+                        if (off & 1) != 0:
+                            pending = PENDING_LOAD
+                            break
+                        x[rd] = np.int64(i16[off >> 1]) & 0xFFFF
+                    else:  # LH
+                        if (off & 1) != 0:
+                            pending = PENDING_LOAD
+                            break
+                        x[rd] = i16[off >> 1]
+                elif op <= LAST_STORE:
+                    addr = x[rs1] + imm
+                    if data_vm:
+                        vpn = addr >> 12
+                        e = vpn & TLB_MASK
+                        tv = tlb[TLB_STORE, e, 1]
+                        if tlb[TLB_STORE, e, 0] != vpn or ((tv >> dctx) & 1) == 0:
+                            pending = PENDING_STORE
+                            break
+                        paddr = (tv & PAGE_MASK) | (addr & 0xFFF)
+                    else:
+                        paddr = addr
+                    off = paddr - ram_base
+                    if off < 0 or off >= ram_size:
+                        pending = PENDING_STORE
+                        break
+                    v = x[rs2]
+                    if op == SD:
+                        if (off & 7) != 0:
+                            pending = PENDING_STORE
+                            break
+                        i64[off >> 3] = v
+                    elif op == SW:
+                        if (off & 3) != 0:
+                            pending = PENDING_STORE
+                            break
+                        i32[off >> 2] = sext32(v)
+                    elif op == SB:
+                        i8[off] = ((v & 0xFF) ^ 0x80) - 0x80
+                    else:  # SH
+                        if (off & 1) != 0:
+                            pending = PENDING_STORE
+                            break
+                        i16[off >> 1] = ((v & 0xFFFF) ^ 0x8000) - 0x8000
+                    if pflags[off >> 12] != 0:
+                        addr = paddr
+                        pending = PENDING_HOOKS       # the store is done; its hooks are not
+                        break
+                else:
+                    pending = PENDING_COLD
+                    break
+                pc = npc
+                instret += 1
+
+            # ---------------- what the instruction loop could not do
+            if pending == PENDING_NONE:
+                break
+            st[ST_PC] = pc
+            st[ST_INSTRET] = instret
+            if pending == PENDING_FETCH:
+                p = translate(pc, TLB_FETCH, fctx, st, csr, mem, tlb)
+                if p < 0:
+                    handler = take_trap(-p - 1, pc, False, pc, st, csr)
+                    end -= 1
+                    if handler == pc:             # the handler itself cannot be fetched
+                        st[ST_FATAL] = FATAL_TRAP_LOOP
+                        reason = EXIT_FATAL
+                        done = True
+                    pc = handler
+                    sync = True
+                else:
+                    f_vpn = pc >> 12
                     f_page = p & PAGE_MASK
-                paddr = f_page | (pc & 0xFFF)
-            else:
-                paddr = pc
-            slot = (paddr >> 1) & ICACHE_MASK
-            if (icache[2 * slot] >> 8) != paddr:
-                slot = fetch_decode(pc, st, csr, mem, tlb, icache, pflags)
-                if slot < 0:
+            elif pending == PENDING_DECODE:
+                filled = fetch_decode(pc, st, csr, mem, tlb, icache, pflags)
+                if filled < 0:
                     end -= 1
                     if st[ST_PC] == pc:           # the handler itself cannot be fetched
                         st[ST_FATAL] = FATAL_TRAP_LOOP
                         reason = EXIT_FATAL
                         done = True
                     pc = st[ST_PC]
-                    break
-            op = icache[2 * slot] & 0xFF
-            w1 = icache[2 * slot + 1]
-            rd = w1 & 63                   # 32 = X_SINK for writes to x0
-            rs1 = (w1 >> 8) & 31
-            rs2 = (w1 >> 16) & 31
-            imm = w1 >> 32
-            npc = pc + ((w1 >> 24) & 7)
-
-            if op <= LAST_ALU_IMM:
-                a = x[rs1]
-                if op == ADDI:
-                    x[rd] = a + imm
-                elif op == LUI:
-                    x[rd] = imm
-                elif op == AUIPC:
-                    x[rd] = pc + imm
-                elif op == SLLI:
-                    x[rd] = a << imm
-                elif op == SRLI:
-                    x[rd] = srl(a, imm)
-                elif op == SRAI:
-                    x[rd] = a >> imm
-                elif op == ANDI:
-                    x[rd] = a & imm
-                elif op == ORI:
-                    x[rd] = a | imm
-                elif op == XORI:
-                    x[rd] = a ^ imm
-                elif op == SLTI:
-                    x[rd] = 1 if a < imm else 0
-                elif op == SLTIU:
-                    x[rd] = 1 if ltu(a, imm) else 0
-                elif op == ADDIW:
-                    x[rd] = sext32(a + imm)
-                elif op == SLLIW:
-                    x[rd] = sext32(a << imm)
-                elif op == SRLIW:
-                    x[rd] = sext32((a & M32) >> imm)
-                else:  # SRAIW
-                    x[rd] = sext32(a) >> imm
-            elif op <= LAST_ALU_REG:
-                a = x[rs1]
-                b = x[rs2]
-                if op == ADD:
-                    x[rd] = a + b
-                elif op == SUB:
-                    x[rd] = a - b
-                elif op == AND:
-                    x[rd] = a & b
-                elif op == OR:
-                    x[rd] = a | b
-                elif op == XOR:
-                    x[rd] = a ^ b
-                elif op == SLL:
-                    x[rd] = a << (b & 63)
-                elif op == SRL:
-                    x[rd] = srl(a, b & 63)
-                elif op == SRA:
-                    x[rd] = a >> (b & 63)
-                elif op == SLT:
-                    x[rd] = 1 if a < b else 0
-                elif op == SLTU:
-                    x[rd] = 1 if ltu(a, b) else 0
-                elif op == ADDW:
-                    x[rd] = sext32(a + b)
-                elif op == SUBW:
-                    x[rd] = sext32(a - b)
-                elif op == SLLW:
-                    x[rd] = sext32(a << (b & 31))
-                elif op == SRLW:
-                    x[rd] = sext32((a & M32) >> (b & 31))
-                else:  # SRAW
-                    x[rd] = sext32(a) >> (b & 31)
-            elif op <= LAST_MUL:
-                a = x[rs1]
-                b = x[rs2]
-                if op == MUL:
-                    x[rd] = a * b
-                elif op == MULH:
-                    x[rd] = mulh(a, b)
-                elif op == MULHSU:
-                    x[rd] = mulhsu(a, b)
-                elif op == MULHU:
-                    x[rd] = mulhu(a, b)
-                elif op == DIV:
-                    x[rd] = div(a, b)
-                elif op == DIVU:
-                    x[rd] = divu(a, b)
-                elif op == REM:
-                    x[rd] = rem(a, b)
-                elif op == REMU:
-                    x[rd] = remu(a, b)
-                elif op == MULW:
-                    x[rd] = sext32(a * b)
-                elif op == DIVW:
-                    x[rd] = sext32(div(sext32(a), sext32(b)))
-                elif op == DIVUW:
-                    x[rd] = sext32(divu(a & M32, b & M32))
-                elif op == REMW:
-                    x[rd] = sext32(rem(sext32(a), sext32(b)))
-                else:  # REMUW
-                    x[rd] = sext32(remu(a & M32, b & M32))
-            elif op <= LAST_CTRL:
-                if op == JAL:
-                    x[rd] = npc
-                    npc = pc + imm
-                elif op == JALR:
-                    t = (x[rs1] + imm) & ~1
-                    x[rd] = npc
-                    npc = t
+                    sync = True
+                elif filled == ICACHE_SCRATCH:
+                    scratch_pc = pc                # straddles a page under Sv39: run it once from there
+            elif pending == PENDING_LOAD:
+                status, v = load_slow(addr, op, rd, npc - pc, pc, st, csr, mem, tlb, mmio)
+                if status == MMIO_EXIT:
+                    reason = EXIT_MMIO
+                    done = True
+                elif status == TRAPPED:
+                    pc = st[ST_PC]
+                    end -= 1
+                    sync = True
                 else:
-                    a = x[rs1]
-                    b = x[rs2]
-                    if op == BEQ:
-                        taken = a == b
-                    elif op == BNE:
-                        taken = a != b
-                    elif op == BLT:
-                        taken = a < b
-                    elif op == BGE:
-                        taken = a >= b
-                    elif op == BLTU:
-                        taken = ltu(a, b)
-                    else:  # BGEU
-                        taken = not ltu(a, b)
-                    if taken:
-                        npc = pc + imm
-            elif op <= LAST_LOAD:
-                addr = x[rs1] + imm
-                if data_vm:
-                    vpn = addr >> 12
-                    e = vpn & TLB_MASK
-                    if tlb[TLB_LOAD, e, 0] == vpn and ((tlb[TLB_LOAD, e, 1] >> dctx) & 1) != 0:
-                        paddr = (tlb[TLB_LOAD, e, 1] & PAGE_MASK) | (addr & 0xFFF)
-                    else:
-                        paddr = walk(addr, TLB_LOAD, st, csr, mem, tlb)
-                        if paddr < 0:
-                            pc = take_trap(-paddr - 1, addr, False, pc, st, csr)
-                            end -= 1
-                            break
+                    x[rd] = v
+                    pc = npc
+                    instret += 1
+            elif pending == PENDING_STORE:
+                status = store_slow(addr, op, x[rs2], npc - pc, pc, st, csr, mem, tlb, icache, pflags,
+                                    mmio)
+                if status == MMIO_EXIT:
+                    reason = EXIT_MMIO
+                    done = True
+                elif status == TRAPPED:
+                    pc = st[ST_PC]
+                    end -= 1
+                    sync = True
                 else:
-                    paddr = addr
-                off = paddr - ram_base
-                v = 0
-                fast = False
-                if off >= 0 and off < ram_size:
-                    if op == LD:
-                        if (off & 7) == 0:
-                            v = i64[off >> 3]
-                            fast = True
-                    elif op == LW:
-                        if (off & 3) == 0:
-                            v = np.int64(i32[off >> 2])
-                            fast = True
-                    elif op == LBU:
-                        v = np.int64(i8[off]) & 0xFF
-                        fast = True
-                    elif op == LB:
-                        v = np.int64(i8[off])
-                        fast = True
-                    elif op == LWU:
-                        if (off & 3) == 0:
-                            v = np.int64(i32[off >> 2]) & M32
-                            fast = True
-                    elif op == LHU:
-                        if (off & 1) == 0:
-                            v = np.int64(i16[off >> 1]) & 0xFFFF
-                            fast = True
-                    else:  # LH
-                        if (off & 1) == 0:
-                            v = np.int64(i16[off >> 1])
-                            fast = True
-                if not fast:
-                    st[ST_INSTRET] = instret
-                    status, v = load_slow(addr, paddr, op, rd, npc - pc, pc, st, csr, mem, tlb, mmio)
-                    if status == MMIO_EXIT:
-                        reason = EXIT_MMIO
-                        done = True
-                        break
-                    if status == TRAPPED:
-                        pc = st[ST_PC]
-                        end -= 1
-                        break
-                x[rd] = v
-            elif op <= LAST_STORE:
-                addr = x[rs1] + imm
-                if data_vm:
-                    vpn = addr >> 12
-                    e = vpn & TLB_MASK
-                    if tlb[TLB_STORE, e, 0] == vpn and ((tlb[TLB_STORE, e, 1] >> dctx) & 1) != 0:
-                        paddr = (tlb[TLB_STORE, e, 1] & PAGE_MASK) | (addr & 0xFFF)
-                    else:
-                        paddr = walk(addr, TLB_STORE, st, csr, mem, tlb)
-                        if paddr < 0:
-                            pc = take_trap(-paddr - 1, addr, False, pc, st, csr)
-                            end -= 1
-                            break
-                else:
-                    paddr = addr
-                off = paddr - ram_base
-                v = x[rs2]
-                fast = False
-                if off >= 0 and off < ram_size:
-                    if op == SD:
-                        if (off & 7) == 0:
-                            i64[off >> 3] = v
-                            fast = True
-                    elif op == SW:
-                        if (off & 3) == 0:
-                            i32[off >> 2] = sext32(v)
-                            fast = True
-                    elif op == SB:
-                        i8[off] = ((v & 0xFF) ^ 0x80) - 0x80
-                        fast = True
-                    else:  # SH
-                        if (off & 1) == 0:
-                            i16[off >> 1] = ((v & 0xFFFF) ^ 0x8000) - 0x8000
-                            fast = True
-                if fast:
-                    if pflags[off >> 12] != 0 and store_hooks(paddr, 1 << (op - SB), st, icache, pflags):
-                        pc = npc
-                        instret += 1
-                        reason = EXIT_HTIF
-                        done = True
-                        break
-                else:
-                    st[ST_INSTRET] = instret
-                    status = store_slow(addr, paddr, op, v, npc - pc, pc, st, csr, mem, tlb, icache,
-                                        pflags, mmio)
-                    if status == MMIO_EXIT:
-                        reason = EXIT_MMIO
-                        done = True
-                        break
-                    if status == TRAPPED:
-                        pc = st[ST_PC]
-                        end -= 1
-                        break
+                    pc = npc
+                    instret += 1
                     if status == HTIF_EXIT:
-                        pc = npc
-                        instret += 1
                         reason = EXIT_HTIF
                         done = True
-                        break
-            else:
-                # fences, system, Zicsr, A: out of line
-                st[ST_INSTRET] = instret
+                    elif status == DONE_SYNC:
+                        sync = True              # e.g. mtimecmp or msip written: take it now
+            elif pending == PENDING_HOOKS:
+                pc = npc
+                instret += 1
+                if store_hooks(addr, 1 << (op - SB), st, icache, pflags):
+                    reason = EXIT_HTIF
+                    done = True
+            else:  # PENDING_COLD
                 status = exec_cold(op, rd, rs1, rs2, imm, npc - pc, pc, x, st, csr, mem, tlb, icache,
                                    pflags)
                 pc = st[ST_PC]
                 if status == COLD_TRAPPED:
                     end -= 1
-                    break
-                instret += 1
-                if status == RETIRED:
-                    continue
-                if status == COLD_HTIF:
-                    reason = EXIT_HTIF
-                    done = True
-                break                                # re-read the mode, check interrupts, wfi
-            pc = npc
-            instret += 1
+                    sync = True
+                else:
+                    instret += 1
+                    if status != RETIRED:
+                        sync = True              # re-read the mode, check interrupts, wfi
+                        if status == COLD_HTIF:
+                            reason = EXIT_HTIF
+                            done = True
+            if done:
+                break
     st[ST_PC] = pc
     st[ST_INSTRET] = instret
     return reason

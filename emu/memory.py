@@ -16,10 +16,10 @@ from emu import isa
 from emu.state import (ST_RAM_BASE, ST_RAM_SIZE, ST_RES_ADDR, ST_TOHOST, ST_DATA_VM, ST_DATA_CTX,
                        ST_FETCH_VM, ST_FETCH_CTX, ST_MMIO_ADDR, ST_MMIO_SIZE, ST_MMIO_WRITE,
                        ST_MMIO_VALUE, ST_MMIO_RD, ST_MMIO_SIGNED, ST_MMIO_DEV, ST_MMIO_NPC,
-                       ST_MMIO_COUNT, ICACHE_MASK, ICACHE_SCRATCH, PF_CODE, PF_HTIF, PF_RESV,
+                       ST_MMIO_COUNT, ST_BARE_STRADDLERS, ICACHE_MASK, ICACHE_SCRATCH, PF_CODE, PF_HTIF, PF_RESV,
                        MMIO_CLINT, MMIO_PYTHON, TLB_FETCH, TLB_LOAD, TLB_STORE)
 from emu.clint import clint_load, clint_store
-from emu.mmu import translate
+from emu.mmu import translate, ACCESS_FAULT
 from emu.trap import (take_trap, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS)
 
 # status codes of the slow paths
@@ -27,6 +27,7 @@ DONE = 0        # the access happened (a load's value is returned)
 MMIO_EXIT = 1   # a Python device must answer: the descriptor is in st[ST_MMIO_*]
 TRAPPED = 2     # a trap was taken: st[ST_PC] is the handler
 HTIF_EXIT = 3   # the store hit HTIF tohost
+DONE_SYNC = 4   # done, and it may have raised an interrupt (CLINT): end the chunk
 
 OP_LB = isa.OP["lb"]
 OP_SB = isa.OP["sb"]
@@ -52,6 +53,14 @@ def invalidate_code(paddr, size, icache):
         if (icache[2 * i] >> 8) == h:
             icache[2 * i] = -1
         h += 2
+
+
+@njit(cache=True)
+def drop_straddlers(icache):
+    """Invalidate every cached instruction that starts in the last halfword of a page."""
+    for i in range(0x7FF, icache.shape[0] // 2, 0x800):
+        if ((icache[2 * i] >> 8) & 0xFFF) == 0xFFE:
+            icache[2 * i] = -1
 
 
 @njit(cache=True)
@@ -104,7 +113,7 @@ def phys_access(paddr, size, write, value, st, csr, mem, mmio):
     if kind == MMIO_CLINT:
         if write:
             clint_store(paddr - mmio[i, 0], size, value, st, csr)
-            return DONE, 0
+            return DONE_SYNC, 0
         ok, v = clint_load(paddr - mmio[i, 0], size, st, csr)
         return DONE, v
     st[ST_MMIO_ADDR] = paddr
@@ -117,28 +126,43 @@ def phys_access(paddr, size, write, value, st, csr, mem, mmio):
 
 @njit(cache=True)
 def data_paddr(va, kind, st, csr, mem, tlb):
+    """-> physical address, or -(cause + 1)."""
     if st[ST_DATA_VM] != 0:
         return translate(va, kind, st[ST_DATA_CTX], st, csr, mem, tlb)
+    if va < 0:                              # bare: no physical address has bit 63 set
+        return -(ACCESS_FAULT[kind] + 1)
     return va
 
 
 @njit(cache=True)
-def load_slow(va, paddr, op, rd, ilen, pc, st, csr, mem, tlb, mmio):
-    """A load the hot loop did not finish (misaligned, or not RAM). -> (status, value)."""
+def load_slow(va, op, rd, ilen, pc, st, csr, mem, tlb, mmio):
+    """A load the hot loop did not finish (TLB miss, misaligned, not RAM). -> (status, value)."""
     size = LOAD_SIZE[op - OP_LB]
     signed = LOAD_SIGNED[op - OP_LB]
     ram_base = st[ST_RAM_BASE]
     ram_size = st[ST_RAM_SIZE]
-    if (va & (size - 1)) != 0:
+    paddr = 0
+    if (va & (size - 1)) == 0:
+        paddr = data_paddr(va, TLB_LOAD, st, csr, mem, tlb)
+        if paddr < 0:
+            take_trap(-paddr - 1, va, False, pc, st, csr)
+            return TRAPPED, 0
+        off = paddr - ram_base
+        if 0 <= off < ram_size:
+            v = ram_read(off, size, mem)
+            if signed != 0:
+                v = sign_extend(v, size)
+            return DONE, v
+    else:
         v = 0
         for i in range(size):
             p = data_paddr(va + i, TLB_LOAD, st, csr, mem, tlb)
-            if p < 0:
-                take_trap(-p - 1, va, False, pc, st, csr)
+            if p < 0:                                  # xtval: the part that faulted (priv 3.1.16)
+                take_trap(-p - 1, va + i, False, pc, st, csr)
                 return TRAPPED, 0
             off = p - ram_base
             if off < 0 or off >= ram_size:
-                take_trap(CAUSE_LOAD_ACCESS, va, False, pc, st, csr)
+                take_trap(CAUSE_LOAD_ACCESS, va + i, False, pc, st, csr)
                 return TRAPPED, 0
             v |= np.int64(mem[off]) << (8 * i)
         if signed != 0:
@@ -159,21 +183,33 @@ def load_slow(va, paddr, op, rd, ilen, pc, st, csr, mem, tlb, mmio):
 
 
 @njit(cache=True)
-def store_slow(va, paddr, op, value, ilen, pc, st, csr, mem, tlb, icache, pflags, mmio):
-    """A store the hot loop did not finish (misaligned, or not RAM). -> status."""
+def store_slow(va, op, value, ilen, pc, st, csr, mem, tlb, icache, pflags, mmio):
+    """A store the hot loop did not finish (TLB miss, misaligned, not RAM, flagged page). -> status."""
     size = STORE_SIZE[op - OP_SB]
     ram_base = st[ST_RAM_BASE]
     ram_size = st[ST_RAM_SIZE]
-    if (va & (size - 1)) != 0:
+    paddr = 0
+    if (va & (size - 1)) == 0:
+        paddr = data_paddr(va, TLB_STORE, st, csr, mem, tlb)
+        if paddr < 0:
+            take_trap(-paddr - 1, va, False, pc, st, csr)
+            return TRAPPED
+        off = paddr - ram_base
+        if 0 <= off < ram_size:
+            ram_write(off, size, value, mem)
+            if pflags[off >> 12] != 0 and store_hooks(paddr, size, st, icache, pflags):
+                return HTIF_EXIT
+            return DONE
+    else:
         # translate every byte first, so that a fault leaves memory untouched
         offs = np.empty(8, np.int64)
         for i in range(size):
             p = data_paddr(va + i, TLB_STORE, st, csr, mem, tlb)
-            if p < 0:
-                take_trap(-p - 1, va, False, pc, st, csr)
+            if p < 0:                                  # xtval: the part that faulted (priv 3.1.16)
+                take_trap(-p - 1, va + i, False, pc, st, csr)
                 return TRAPPED
             if p - ram_base < 0 or p - ram_base >= ram_size:
-                take_trap(CAUSE_STORE_ACCESS, va, False, pc, st, csr)
+                take_trap(CAUSE_STORE_ACCESS, va + i, False, pc, st, csr)
                 return TRAPPED
             offs[i] = p - ram_base
         htif = False
@@ -190,7 +226,7 @@ def store_slow(va, paddr, op, value, ilen, pc, st, csr, mem, tlb, icache, pflags
     if status == MMIO_EXIT:
         st[ST_MMIO_NPC] = pc + ilen
         return MMIO_EXIT
-    return DONE
+    return status
 
 
 @njit(cache=True)
@@ -242,6 +278,8 @@ def fetch_decode(pc, st, csr, mem, tlb, icache, pflags):
         slot = (p >> 1) & ICACHE_MASK
     icache[2 * slot] = (p << 8) | o
     icache[2 * slot + 1] = (imm << 32) | (ilen << 24) | (rs2 << 16) | (rs1 << 8) | rd
+    if straddles and slot != ICACHE_SCRATCH:
+        st[ST_BARE_STRADDLERS] = 1     # cached bare: drop before fetching under Sv39 (loop.py)
     if slot != ICACHE_SCRATCH:
         off = p - st[ST_RAM_BASE]
         pflags[off >> 12] |= PF_CODE

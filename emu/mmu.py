@@ -67,6 +67,8 @@ def walk(va, kind, st, csr, mem, tlb):
             return -(PAGE_FAULT[kind] + 1)
         if (pte & (PTE_R | PTE_X)) != 0:
             break
+        if (pte & (PTE_A | PTE_D | PTE_U)) != 0:    # reserved in a non-leaf PTE (4.3.1)
+            return -(PAGE_FAULT[kind] + 1)
         level -= 1
         if level < 0:
             return -(PAGE_FAULT[kind] + 1)

@@ -70,6 +70,7 @@ ST_IRQS = 30          # interrupts taken
 ST_TLB_MISSES = 31
 ST_MMIO_COUNT = 32
 ST_POLL = 33          # instructions between stop-flag polls (<= 4096)
+ST_BARE_STRADDLERS = 34  # 1 = a page-straddling instruction was cached in bare mode
 ST_SIZE = 40
 
 # --- EXIT_FATAL reasons

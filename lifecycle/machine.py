@@ -4,11 +4,14 @@ Machine assembles the layers (emu/ for the hart, devices/ for what sits on the
 bus) and runs the hart's loop, answering its exits:
   EXIT_MMIO  -> the Python device named by the trap table reads or writes;
   EXIT_HTIF  -> HTIF tohost (console character, or the guest's exit code);
-  EXIT_WFI   -> the hart waits for an interrupt nothing in this machine can raise;
+  EXIT_WFI   -> the hart waits for an interrupt nothing in this machine can raise:
+                'fatal' by default; with idle_wait=True (the lifecycle's default) the
+                machine sleeps until stop() (or wake()) and then returns 'stopped';
   EXIT_STOP  -> the stop flag was set (stop() from another thread).
 The lifecycle layer (GuestLifecycle) is built on this class.
 """
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -39,7 +42,7 @@ class RunResult:
 
 
 class Machine:
-    def __init__(self, memory=128 << 20, engine="jit", console=None):
+    def __init__(self, memory=128 << 20, engine="jit", console=None, idle_wait=False):
         if engine not in ("jit", "python"):
             raise ValueError(f"unknown engine {engine!r} (choose jit or python)")
         if engine == "python" and jit_enabled():
@@ -57,6 +60,10 @@ class Machine:
         self.hart.set_mmio_table(self.bus.rows())
         self.htif = Htif(self.console)
         self.image = None
+        # idle_wait: on EXIT_WFI sleep (no CPU) until stop()/wake() instead of failing
+        self.idle_wait = idle_wait
+        self._wake = threading.Event()
+        self.idling = False        # True while run() sleeps in _idle (for tests and tools)
         self.compile_s = None
         self.startup_s = None
 
@@ -85,6 +92,21 @@ class Machine:
     def stop(self):
         """Ask the loop to return (from any thread); it polls at least every 4096 instructions."""
         self.hart.stop_flag[0] = 1
+        self._wake.set()
+
+    def wake(self):
+        """Wake an idle (wfi) hart: run() returns 'stopped' so the caller can look again."""
+        self.stop()
+
+    def _idle(self, h):
+        """The hart sleeps in wfi and only the host can wake it: wait for the stop flag."""
+        self.idling = True
+        try:
+            while h.stop_flag[0] == 0:
+                self._wake.wait(0.05)
+                self._wake.clear()
+        finally:
+            self.idling = False
 
     def run(self, max_instructions=None):
         h = self.hart
@@ -123,9 +145,15 @@ class Machine:
                     return result("exit", code)
             elif why == S.EXIT_MMIO:
                 self._mmio(h)
+                if left is not None:
+                    left -= 1                    # the access retired here, outside the loop
             elif why == S.EXIT_STOP:
                 h.stop_flag[0] = 0
                 return result("stopped", 0, "stop requested")
+            elif why == S.EXIT_WFI and self.idle_wait:
+                self._idle(h)
+                h.stop_flag[0] = 0
+                return result("stopped", 0, f"stop requested (the guest was idle in wfi at pc 0x{h.pc:x})")
             elif why == S.EXIT_WFI:
                 return result("fatal", 1, f"the guest waits (wfi at pc 0x{h.pc:x}) for an interrupt "
                                           "that nothing in this machine can raise")

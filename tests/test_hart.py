@@ -315,3 +315,16 @@ def test_hints_execute_as_no_ops(name):
     h.run(1)
     assert h.pc == BASE + (2 if w & 3 != 3 else 4)
     assert np.array_equal(h.x, before), name
+
+
+def test_word_shifts_by_zero_still_sign_extend():
+    """RV64 *W results are the sign-extended low 32 bits, even for a zero shift (5.2)."""
+    for mn, kw in (("srliw", dict(rd=3, rs1=1, shamt=0)), ("slliw", dict(rd=3, rs1=1, shamt=0)),
+                   ("sraiw", dict(rd=3, rs1=1, shamt=0)), ("addiw", dict(rd=3, rs1=1, imm=0))):
+        got, _ = run1(mn, 0x1_8000_0000, **kw)
+        assert got == 0xFFFF_FFFF_8000_0000, mn
+    for mn in ("srlw", "sllw", "sraw"):
+        got, _ = run1(mn, 0x1_8000_0000, 32, rd=3, rs1=1, rs2=2)     # shift amount = rs2[4:0] = 0
+        assert got == 0xFFFF_FFFF_8000_0000, mn
+    got, _ = run1("srliw", 0xFFFF_FFFF_8000_0000, rd=3, rs1=1, shamt=31)
+    assert got == 1

@@ -142,3 +142,11 @@ def test_guest_putchar_loop_waits_for_the_host_to_clear_tohost():
             if code is not None:
                 break
     assert code == 4 and out.getvalue() == b"hey"
+
+
+def test_putchar_response_in_fromhost_as_spike():
+    """Spike's console device answers putchar with fromhost = dev 1 | cmd 1 | 0x100 | ch."""
+    h = hart()
+    put_tohost(h, putchar_cmd(ord("Z")))
+    Htif(io.BytesIO()).handle(h)
+    assert int.from_bytes(h.read_phys(FROMHOST, 8), "little") == (1 << 56) | (1 << 48) | 0x100 | ord("Z")
