@@ -303,6 +303,27 @@ def render(res, png_name):
       "investigated here; it is a system-mode, soft-MMU build of QEMU, whereas qemu-riscv64 accesses "
       "guest memory directly, and sieve strides over a 1 MiB array.)")
     a("")
+    a("### Tuning so far (geomean of the four workloads, best of 3 with `/tmp`-style in-process runs; "
+      "the host was loaded, so +-10% is noise)")
+    a("")
+    a("| change | before -> after |")
+    a("|---|---|")
+    a("| first working loop, 2-D decode cache (`icache[slot, 0]`), x0 re-zeroed every instruction, "
+      "seven typed memory views | ~200 MIPS |")
+    a("| flat 1-D decode cache (no stride multiply) | ~200 -> ~215 |")
+    a("| writes to x0 go to a sink register x[32]; four signed views instead of seven | ~215 -> ~240 |")
+    a("| instruction loop without calls (slow paths leave it with a PENDING code) | ~240 -> ~270 |")
+    a("| instruction loop as a separate function (own register allocation) | no change (LLVM inlines it) |")
+    a("| one flat if-chain for ALU/M/control instead of op groups | no change |")
+    a("")
+    a("The generated code (`NUMBA_DUMP_ASSEMBLY=1`) shows about 35 host instructions per simple guest "
+      "instruction, seven of them loads and stores of spilled values (the register-file and decode-cache "
+      "pointers, the instruction counter and the chunk end): LLVM does not keep them in registers across "
+      "the big loop. What would lift the number: fewer live values in the instruction loop (one memory "
+      "view instead of four, a single down-counter for the budget), superinstructions or basic-block "
+      "execution from the decode cache (one tag check and one count per block instead of per "
+      "instruction), and a faster truncating division than Python's flooring `//` with its zero check.")
+    a("")
 
     # ---------------------------------------------------------------- published
     a("## Comparison with published figures (not measured here)")
