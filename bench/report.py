@@ -303,7 +303,7 @@ def render(res, png_name):
       "investigated here; it is a system-mode, soft-MMU build of QEMU, whereas qemu-riscv64 accesses "
       "guest memory directly, and sieve strides over a 1 MiB array.)")
     a("")
-    a("### Tuning so far (geomean of the four workloads, best of 3 with `/tmp`-style in-process runs; "
+    a("### Tuning so far (geomean of the four workloads, best of 3 in-process `Machine` runs; "
       "the host was loaded, so +-10% is noise)")
     a("")
     a("| change | before -> after |")
