@@ -2,11 +2,17 @@
 
     numbavm run PROGRAM [--memory SIZE] [--max-instructions N] [--engine jit|python]
                         [--stats] [--dump-state FILE.npz] [--raw-addr ADDR]
+    numbavm bench [--quick] [--reps N] [--workloads a,b] ...   (= python -m bench)
     numbavm --version
 
 Exit status of ``run``: the guest's exit code; 124 when --max-instructions was
 reached; 2 for a user error (one line 'numbavm: error: ...' on stderr, no
-traceback); 125 when the VMM hit a fatal condition.
+traceback); 125 when the VMM hit a fatal condition; 130 after Ctrl-C (which stops
+the guest through GuestLifecycle.stop).
+
+``run`` is built on the lifecycle layer: GuestLifecycle.create(GuestConfig(kernel_type=
+KernelType.ELF, ...)), bind(), then run() in a vcpu thread while the main thread waits
+for it (so that Ctrl-C, delivered to the main thread, can call stop()).
 
 Import discipline: this module imports nothing heavy at module level.  numba
 is imported only via lifecycle.machine, *after* argument parsing, so that
@@ -22,6 +28,7 @@ from lifecycle import proctime  # noqa: I001
 import argparse
 import os
 import sys
+import threading
 
 from lifecycle.units import parse_addr, parse_count, parse_size
 
@@ -79,7 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--raw-addr", metavar="ADDR", default=None,
                    help="treat PROGRAM as a raw binary, load it at ADDR and start there (e.g. 0x80000000)")
     r.set_defaults(func=cmd_run)
+
+    # Listed for --help only: main() hands `bench ...` to bench.__main__ before parsing,
+    # so that every option after it reaches the bench's own parser.
+    sub.add_parser("bench", add_help=False,
+                   help="run the benchmark suite (the same as python -m bench; numbavm bench --help)")
     return p
+
+
+def cmd_bench(argv: list[str]) -> int:
+    """numbavm bench ...: the benchmark suite; imported lazily (it sets up the JIT's environment)."""
+    try:
+        from bench.__main__ import main as bench_main
+    except ImportError as e:
+        raise UserError(f"bench: the benchmark package is not available ({e})") from None
+    return bench_main(argv, prog=f"{PROG} bench")
 
 
 # --------------------------------------------------------------------------- run
@@ -168,10 +189,11 @@ def _print_stats(m, r, startup_fallback, engine: str) -> None:
 
 
 def cmd_run(args) -> int:
+    """numbavm run: a GuestLifecycle with KernelType.ELF: create, bind, run (Ctrl-C -> stop)."""
     opts = _validate_run_args(args)
     memory, budget, raw_addr = opts["memory"], opts["max_instructions"], opts["raw_addr"]
 
-    # Must precede any import of numba (lifecycle.machine imports the core).
+    # Must precede any import of numba (GuestLifecycle.create imports lifecycle.machine).
     if args.engine == "python":
         os.environ["NUMBA_DISABLE_JIT"] = "1"
 
@@ -185,62 +207,101 @@ def cmd_run(args) -> int:
     except LoadError as e:
         raise UserError(str(e)) from None
 
-    from lifecycle.machine import Machine   # heavy: numba, the core
+    from lifecycle.config import GuestConfig, KernelType
+    from lifecycle.errors import GuestError, GuestLifecycleError
+    from lifecycle.lifecycle import GuestLifecycle
 
     console = getattr(sys.stdout, "buffer", sys.stdout)
+    # wfi_idle='fatal': a bare program that waits for an interrupt nothing can raise is
+    # reported (status 125) instead of sleeping until Ctrl-C.
+    config = GuestConfig(kernel_type=KernelType.ELF, kernel=args.program, guest_memory=memory,
+                         engine=args.engine, max_instructions=budget, raw_addr=raw_addr,
+                         wfi_idle="fatal", console=console, keep_final_state=True)
+    lc = GuestLifecycle()
     try:
-        m = Machine(memory=memory, engine=args.engine, console=console)
-        if raw_addr is None:
-            m.load(args.program)
-        else:
-            m.load(args.program, raw_addr=raw_addr)
-    except (LoadError, ValueError) as e:
-        raise UserError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
+        lc.create(config)
+    except GuestLifecycleError as e:
+        line = e.message.splitlines()[0] if e.message else e.error.name
+        if e.error in (GuestError.BAD_CONFIG, GuestError.KERNEL_LOAD_FAILURE):
+            raise UserError(line) from None
+        _err(f"fatal: {line}")
+        return EXIT_FATAL
+    guest = lc.bind()
 
     startup_fallback = proctime.seconds_since_process_start()
-    try:
-        r = m.run(max_instructions=budget)
-    except KeyboardInterrupt:
+    outcome = {}
+    done = threading.Event()
+
+    def vcpu():
         try:
-            console.flush()
-        except Exception:
-            pass
-        instret = getattr(getattr(m, "hart", None), "instret", "?")
-        _err(f"interrupted after {instret} instructions")
-        return EXIT_INTERRUPTED
-    except Exception as e:
-        import traceback
-        traceback.print_exc()
-        _err(f"fatal: internal error: {type(e).__name__}: {e}")
-        return EXIT_FATAL
+            outcome["value"] = lc.run()
+        except BaseException as e:   # noqa: BLE001 - handed to the main thread
+            outcome["error"] = e
+        finally:
+            done.set()
+
+    # run() blocks in the vcpu thread; the main thread waits, so that Ctrl-C (which
+    # Python delivers only to the main thread) can stop the guest through lc.stop().
+    t = threading.Thread(target=vcpu, name="vcpu", daemon=True)
+    t.start()
+    interrupted = False
+    try:
+        # (an Event, not t.join(): a join interrupted by Ctrl-C can leave is_alive() wrong)
+        while not done.is_set():
+            try:
+                done.wait(0.25)
+            except KeyboardInterrupt:
+                if interrupted:      # a second Ctrl-C while the stop is still under way
+                    _err(f"interrupted again after {guest.instructions_retired} instructions; "
+                         "not waiting for the guest to stop")
+                    return EXIT_INTERRUPTED
+                interrupted = True
+                # stop() in a helper thread, so this thread stays free to see a second Ctrl-C
+                threading.Thread(target=lc.stop, name="stop", daemon=True).start()
     finally:
         try:
             console.flush()
         except Exception:
             pass
 
-    reason = getattr(r, "reason", None)
-    message = getattr(r, "message", "") or ""
-    if reason == "exit":
-        status = _exit_status_for_code(r.exit_code)
-    elif reason == "budget":
-        _err(f"stopped after {r.instret} instructions (--max-instructions)")
-        status = EXIT_BUDGET
-    elif reason == "fatal":
-        _err(f"fatal: {message}" if message else "fatal: VMM error")
+    m = lc.final_machine
+    r = lc.last_result
+    err = outcome.get("error")
+    cause = getattr(err, "__cause__", None)
+    if isinstance(err, BrokenPipeError) or isinstance(cause, BrokenPipeError):
+        # the console's reader went away (`numbavm run x.elf | head`): main() reports it as before
+        raise BrokenPipeError(getattr(cause or err, "errno", 32), "Broken pipe")
+    if isinstance(err, GuestLifecycleError) and err.error is GuestError.CONTROLLER_FORCED_HALT:
+        how = "interrupted" if interrupted else "stopped"
+        _err(f"{how} after {guest.instructions_retired} instructions")
+        return EXIT_INTERRUPTED
+    if err is not None and not isinstance(err, GuestLifecycleError):
+        import traceback
+        traceback.print_exception(type(err), err, err.__traceback__)
+        _err(f"fatal: internal error: {type(err).__name__}: {err}")
+        return EXIT_FATAL
+    if err is not None:
+        cause = err.__cause__
+        if cause is not None and err.message.startswith("internal error:"):
+            import traceback
+            traceback.print_exception(type(cause), cause, cause.__traceback__)
+            _err(f"fatal: {err.message}")
+            return EXIT_FATAL
+        _err(f"fatal: {err.message}" if err.message else "fatal: VMM error")
         status = EXIT_FATAL
-    elif reason == "stopped":
-        _err(f"stopped: {message}" if message else "stopped")
-        code = getattr(r, "exit_code", None)
-        status = _exit_status_for_code(code) if code else 1
+    elif guest.stop_reason == "exit":
+        status = _exit_status_for_code(guest.exit_code)
+    elif guest.stop_reason == "budget":
+        _err(f"stopped after {guest.instructions_retired} instructions (--max-instructions)")
+        status = EXIT_BUDGET
     else:
-        _err(f"fatal: unknown stop reason {reason!r}: {message}")
+        _err(f"fatal: unknown stop reason {guest.stop_reason!r}: {guest.message}")
         status = EXIT_FATAL
 
-    if args.stats:
+    if args.stats and r is not None:
         _print_stats(m, r, startup_fallback, args.engine)
 
-    if args.dump_state is not None:
+    if args.dump_state is not None and m is not None:
         try:
             _dump_state(m, args.dump_state)
         except OSError as e:
@@ -252,6 +313,14 @@ def cmd_run(args) -> int:
 # --------------------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] == "bench":
+        try:
+            return cmd_bench(list(argv[1:]))
+        except UserError as e:
+            _err(f"error: {e}")
+            return EXIT_USER_ERROR
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

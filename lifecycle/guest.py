@@ -1,0 +1,234 @@
+"""Guest: the handle that GuestLifecycle.bind() returns (the seed's Guest protocol).
+
+A live Guest talks to its VMM; when the VMM goes away the Guest is closed with an
+epitaph ("OK" after a clean shutdown, "INTERNAL" after a forced halt or an error;
+a Guest bound outside create..stop is closed at once with "BAD_STATE").
+
+While closed:
+  * the final facts stay readable: closed, epitaph, exit_code, stop_reason,
+    instructions_retired, message;
+  * every method (memory, registers, get_*) raises GuestClosedError.
+
+Memory and registers of a *running* guest are read/written through a pause: the
+lifecycle sets the stop flag the loop already polls, the vcpu thread serves the
+request between two slices of the loop and goes on, so the hot loop pays nothing
+when nobody asks and every answer is a consistent snapshot.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+
+from lifecycle.errors import GuestClosedError, GuestError, GuestLifecycleError
+
+
+class ConsoleTee:
+    """The machine's console: copies guest output to an optional stream and to every serial socket.
+
+    The VMM's end of each socket is non-blocking, so the vcpu never blocks on a slow
+    reader: what the socket cannot take now waits in a per-socket backlog (sent, in
+    large pieces, on the next write or flush); beyond `cap` bytes of backlog, new
+    output for that socket is dropped and counted in .dropped.
+    """
+
+    cap = 1 << 20
+
+    def __init__(self, stream=None):
+        self.stream = stream
+        self.socks = []          # [our end of a socketpair, its backlog bytearray]
+        self.dropped = 0
+        self._lock = threading.Lock()
+
+    def open_serial(self) -> socket.socket:
+        ours, theirs = socket.socketpair()
+        ours.setblocking(False)
+        with self._lock:
+            self.socks.append([ours, bytearray()])
+        return theirs
+
+    def _pump(self, entry):
+        s, backlog = entry
+        try:
+            while backlog:
+                n = s.send(backlog)
+                del backlog[:n]
+        except BlockingIOError:
+            pass
+        except OSError:              # the host closed its end: forget this socket
+            self.dropped += len(backlog)
+            s.close()
+            self.socks.remove(entry)
+
+    def write(self, data):
+        if self.stream is not None:
+            self.stream.write(data)
+        if self.socks:
+            with self._lock:
+                for entry in list(self.socks):
+                    backlog = entry[1]
+                    if len(backlog) + len(data) > self.cap:
+                        self.dropped += len(data)
+                    else:
+                        backlog += data
+                    self._pump(entry)
+        return len(data)
+
+    def flush(self):
+        if self.stream is not None:
+            self.stream.flush()
+        if self.socks:
+            with self._lock:
+                for entry in list(self.socks):
+                    self._pump(entry)
+
+    def close(self):
+        with self._lock:
+            for entry in list(self.socks):
+                self._pump(entry)
+            for s, backlog in self.socks:
+                self.dropped += len(backlog)
+                s.close()
+            self.socks.clear()
+
+
+class Guest:
+    """Handle on a created (or running) VMM.  See the module docstring."""
+
+    def __init__(self, vmm=None, epitaph=None):
+        self._vmm = vmm
+        self._epitaph = epitaph
+        self._final = {"exit_code": None, "stop_reason": None, "instructions_retired": 0, "message": ""}
+
+    # --- called by the lifecycle
+    def _close(self, epitaph, final=None):
+        if self._vmm is None:
+            return
+        if final:
+            self._final.update(final)
+        self._epitaph = epitaph
+        self._vmm = None
+
+    def _live(self, what):
+        vmm = self._vmm
+        if vmm is None:
+            raise GuestClosedError(self._epitaph, what)
+        return vmm
+
+    # --- state of the handle
+    @property
+    def closed(self) -> bool:
+        return self._vmm is None
+
+    @property
+    def epitaph(self):
+        """None while live; "OK", "INTERNAL" or "BAD_STATE" once closed."""
+        return self._epitaph
+
+    def close(self):
+        """Drop this handle (the VMM goes on)."""
+        if self._vmm is not None:
+            self._vmm.guests.discard(self)
+            self._close("OK")
+
+    def _fact(self, name):
+        vmm = self._vmm
+        return vmm.fact(name) if vmm is not None else self._final[name]
+
+    @property
+    def exit_code(self):
+        """The guest's exit code (HTIF exit), or None while it has not exited."""
+        return self._fact("exit_code")
+
+    @property
+    def stop_reason(self):
+        """None while running; then 'exit', 'budget', 'stopped' (forced halt) or 'fatal'."""
+        return self._fact("stop_reason")
+
+    @property
+    def message(self):
+        return self._fact("message")
+
+    @property
+    def instructions_retired(self) -> int:
+        """Instructions retired so far (while running, read without a pause: the loop publishes
+        it at least every 4096 instructions); the final count once closed."""
+        return self._fact("instructions_retired")
+
+    # --- research / debugger access (consistent snapshots)
+    def read_memory(self, paddr: int, size: int) -> bytes:
+        """Guest physical memory [paddr, paddr+size) (RAM only)."""
+        vmm = self._live("read memory")
+        return vmm.access(lambda m: _phys(m, "read", paddr, size))
+
+    def write_memory(self, paddr: int, data: bytes) -> None:
+        vmm = self._live("write memory")
+        data = bytes(data)
+        vmm.access(lambda m: _phys(m, "write", paddr, data))
+
+    def registers(self) -> dict:
+        """A consistent snapshot: x (32 unsigned ints), pc, priv, instret, csr (dict of the non-zero CSRs)."""
+        vmm = self._live("read registers")
+
+        def snap(m):
+            h = m.hart
+            csr = {i: int(v) & (2**64 - 1) for i, v in enumerate(h.csr) if v}
+            return {"x": [int(v) & (2**64 - 1) for v in h.x], "pc": int(h.pc) & (2**64 - 1),
+                    "priv": int(h.priv), "instret": int(h.instret), "csr": csr}
+        return vmm.access(snap)
+
+    def set_registers(self, x: dict | None = None, pc: int | None = None) -> None:
+        """Write x registers ({index: value}) and/or the pc, between two slices of the loop."""
+        vmm = self._live("write registers")
+        for i in (x or {}):
+            if not isinstance(i, int) or not 1 <= i < 32:
+                raise ValueError(f"register index {i!r}: must be 1..31 (x0 is hard-wired to 0)")
+
+        def put(m):
+            h = m.hart
+            for i, v in (x or {}).items():
+                v = int(v) & (2**64 - 1)
+                h.x[i] = v - (1 << 64) if v >> 63 else v
+            if pc is not None:
+                h.pc = pc
+        vmm.access(put)
+
+    # --- devices
+    def get_serial(self) -> socket.socket:
+        """A socket carrying the machine console: guest output is readable from it.
+
+        Today the console is HTIF's putchar; host input written to the socket is
+        accepted but reaches the guest only once the UART exists.  The caller owns
+        (and closes) the returned socket; it reads EOF when the VMM goes away.
+        """
+        return self._live("get the serial socket").console.open_serial()
+
+    def get_console(self):
+        self._live("get the console")
+        raise GuestLifecycleError(GuestError.DEVICE_NOT_PRESENT,
+                                  "get_console: the config has no virtio console (virtio_console is not implemented)")
+
+    def get_balloon_controller(self):
+        self._live("get the balloon controller")
+        raise GuestLifecycleError(GuestError.DEVICE_NOT_PRESENT,
+                                  "get_balloon_controller: no virtio balloon device in this VMM")
+
+    def get_mem_controller(self):
+        self._live("get the mem controller")
+        raise GuestLifecycleError(GuestError.DEVICE_NOT_PRESENT,
+                                  "get_mem_controller: no virtio mem device in this VMM")
+
+    def get_host_vsock_endpoint(self):
+        self._live("get the host vsock endpoint")
+        raise GuestLifecycleError(GuestError.DEVICE_NOT_PRESENT,
+                                  "get_host_vsock_endpoint: no virtio vsock device in this VMM")
+
+    def __repr__(self):
+        return f"<Guest {'closed (' + str(self._epitaph) + ')' if self.closed else 'live'}>"
+
+
+def _phys(m, op, paddr, arg):
+    h = m.hart
+    if op == "read":
+        return h.read_phys(int(paddr), int(arg))
+    h.write_phys(int(paddr), arg)
+    return None

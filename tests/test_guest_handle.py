@@ -1,0 +1,271 @@
+"""lifecycle.Guest: what bind() returns -- facts, memory, registers, serial, absent devices, closing."""
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import elf_builder as eb  # noqa: E402
+
+from lifecycle import (GuestClosedError, GuestConfig, GuestError, GuestLifecycle,  # noqa: E402
+                       GuestLifecycleError, KernelType)
+from lifecycle.lifecycle import LifecycleState  # noqa: E402
+
+BASE = eb.RAM_BASE
+HANG = 120.0
+T0, T1, T2 = eb.T0, eb.T1, eb.T2
+
+
+def write(tmp_path, name, data):
+    p = tmp_path / name
+    p.write_bytes(data)
+    return p
+
+
+def cfg(path, **kw):
+    kw.setdefault("guest_memory", 1 << 20)
+    return GuestConfig(kernel_type=KernelType.ELF, kernel=str(path), **kw)
+
+
+def counter_elf(tmp_path):
+    """x6 counts up forever; the count is also stored at BASE + 0x800."""
+    return write(tmp_path, "count.elf", eb.build_elf(
+        [eb.Segment(BASE, eb.words([eb.auipc(T0, 0), eb.addi(T1, T1, 1), eb.sd(T1, T0, 0x7FF & ~7),
+                                    eb.jal(0, -8)]), name=".text"),
+         eb.Segment(BASE + 0x1000, bytes(16), flags=eb.PF_R | eb.PF_W, name=".tohost")],
+        entry=BASE, symbols={"tohost": BASE + 0x1000, "fromhost": BASE + 0x1008}))
+
+
+class Runner:
+    def __init__(self, lc):
+        self.lc, self.outcome = lc, "unset"
+        self.t = threading.Thread(target=self._body, daemon=True)
+        self.t.start()
+
+    def _body(self):
+        try:
+            self.outcome = self.lc.run()
+        except BaseException as e:   # noqa: BLE001
+            self.outcome = e
+
+    def join(self):
+        self.t.join(HANG)
+        assert not self.t.is_alive(), "run() hung"
+        return self.outcome
+
+
+def wait_for(pred, what):
+    deadline = time.monotonic() + HANG
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def recv_all(s):
+    s.settimeout(HANG)
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_created_guest_memory_and_registers(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(write(tmp_path, "e3.elf", eb.htif_elf(3))))
+    g = lc.bind()
+    regs = g.registers()
+    assert regs["pc"] == BASE and regs["instret"] == 0 and regs["priv"] == 3
+    assert len(regs["x"]) == 32 and regs["x"][0] == 0
+    prog = eb.htif_program(3)
+    assert g.read_memory(BASE, len(prog)) == prog
+    # patch the exit code the program will report: addi t1, x0, (7 << 1) | 1
+    i = [prog[k:k + 4] for k in range(0, len(prog), 4)].index(eb.words([eb.addi(T1, 0, (3 << 1) | 1)]))
+    g.write_memory(BASE + 4 * i, eb.words([eb.addi(T1, 0, (7 << 1) | 1)]))
+    g.set_registers(x={9: -1, 10: 42})
+    r = g.registers()
+    assert r["x"][9] == 2**64 - 1 and r["x"][10] == 42
+    assert lc.run() is None
+    assert g.exit_code == 7
+
+
+def test_register_and_memory_errors(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(write(tmp_path, "e0.elf", eb.htif_elf(0))))
+    g = lc.bind()
+    with pytest.raises(ValueError, match="outside RAM"):
+        g.read_memory(0x1000, 4)
+    with pytest.raises(ValueError, match="outside RAM"):
+        g.write_memory(BASE + (1 << 20) - 2, b"1234")
+    with pytest.raises(ValueError, match="x0"):
+        g.set_registers(x={0: 1})
+    lc.stop()
+
+
+def test_running_guest_snapshots_are_consistent_and_do_not_stop_it(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(counter_elf(tmp_path)))
+    g = lc.bind()
+    r = Runner(lc)
+    wait_for(lambda: g.instructions_retired > 1000, "the guest to run")
+    last = -1
+    for _ in range(50):
+        # one access = one pause = one consistent snapshot: pc, instret and x6 fit the loop
+        # (auipc; then per iteration addi x6 / sd / jal)
+        regs = g.registers()
+        count, instret, pc = regs["x"][T1], regs["instret"], regs["pc"] - BASE
+        assert instret == {4: 1 + 3 * count, 8: 3 * count - 1, 12: 3 * count}[pc], regs
+        # the guest runs between two accesses: what it stored can only move forward
+        mem = int.from_bytes(g.read_memory(BASE + (0x7FF & ~7), 8), "little")
+        assert last <= count and count - 1 <= mem, (last, count, mem)
+        last = mem
+    g.write_memory(BASE + 0x900, b"marker")
+    assert g.read_memory(BASE + 0x900, 6) == b"marker"
+    assert lc.state is LifecycleState.RUNNING
+    lc.stop()
+    assert r.join().error is GuestError.CONTROLLER_FORCED_HALT
+    assert g.instructions_retired > 1000
+
+
+def test_access_racing_the_end_of_the_guest_never_hangs(tmp_path):
+    path = write(tmp_path, "e0.elf", eb.htif_elf(0, b"x" * 50))
+    for _ in range(20):
+        lc = GuestLifecycle()
+        lc.create(cfg(path))
+        g = lc.bind()
+        r = Runner(lc)
+        for _ in range(20):
+            try:
+                g.registers()
+            except GuestClosedError:
+                break
+        assert r.join() is None
+        assert g.closed and g.epitaph == "OK"
+
+
+def test_serial_carries_the_console_and_reaches_eof(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(write(tmp_path, "hi.elf", eb.htif_elf(0, b"hello, serial\n"))))
+    g = lc.bind()
+    a, b = g.get_serial(), g.get_serial()
+    try:
+        assert lc.run() is None
+        assert recv_all(a) == b"hello, serial\n"
+        assert recv_all(b) == b"hello, serial\n"
+        a.sendall(b"host input")          # accepted (delivered once the UART exists)
+    except OSError:
+        pass
+    finally:
+        a.close()
+        b.close()
+
+
+def test_absent_devices(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(write(tmp_path, "e0.elf", eb.htif_elf(0))))
+    g = lc.bind()
+    for call in (g.get_console, g.get_balloon_controller, g.get_mem_controller, g.get_host_vsock_endpoint):
+        with pytest.raises(GuestLifecycleError) as ei:
+            call()
+        assert ei.value.error is GuestError.DEVICE_NOT_PRESENT
+    lc.stop()
+
+
+def test_closed_guest_keeps_its_facts(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(write(tmp_path, "e9.elf", eb.htif_elf(9, b"ab"))))
+    g = lc.bind()
+    lc.run()
+    assert g.closed and g.epitaph == "OK"
+    assert g.exit_code == 9 and g.stop_reason == "exit" and g.instructions_retired > 0
+    with pytest.raises(GuestClosedError) as ei:
+        g.read_memory(BASE, 4)
+    assert ei.value.epitaph == "OK"
+    assert "closed" in repr(g)
+
+
+def test_closing_a_handle_leaves_the_vmm(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(write(tmp_path, "e4.elf", eb.htif_elf(4))))
+    g1, g2 = lc.bind(), lc.bind()
+    g1.close()
+    assert g1.closed and not g2.closed
+    with pytest.raises(GuestClosedError):
+        g1.registers()
+    assert lc.run() is None
+    assert g2.exit_code == 4 and g1.exit_code is None
+
+
+def test_keep_final_state(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(write(tmp_path, "e0.elf", eb.htif_elf(0)), keep_final_state=True))
+    lc.run()
+    assert lc.final_machine is not None and lc.final_machine.hart.instret > 0
+    lc.create(cfg(write(tmp_path, "e0.elf", eb.htif_elf(0))))
+    assert lc.final_machine is None
+
+
+def test_serial_fd_closed_on_teardown(tmp_path):
+    fds0 = len(os.listdir("/proc/self/fd"))
+    lc = GuestLifecycle()
+    lc.create(cfg(write(tmp_path, "e0.elf", eb.htif_elf(0))))
+    s = lc.bind().get_serial()
+    lc.stop()
+    s.close()
+    assert len(os.listdir("/proc/self/fd")) == fds0
+
+
+def test_a_slow_serial_reader_does_not_block_the_guest(tmp_path):
+    """Output for a serial socket nobody reads waits in a bounded backlog, then is dropped
+    (and counted); the guest goes on."""
+    import socket
+    T3 = eb.T3
+    words = [eb.auipc(T0, 1), eb.addi(T2, 0, 0x101), eb.slli(T2, T2, 48), eb.ori(T1, T2, 0x41),
+             eb.sd(T1, T0, 0), eb.ld(T3, T0, 0), eb.bne(T3, 0, -4), eb.jal(0, -12)]   # putchar('A') forever
+    path = write(tmp_path, "chatty.elf", eb.build_elf(
+        [eb.Segment(BASE, eb.words(words), name=".text"),
+         eb.Segment(BASE + 0x1000, bytes(16), flags=eb.PF_R | eb.PF_W, name=".tohost")],
+        entry=BASE, symbols={"tohost": BASE + 0x1000, "fromhost": BASE + 0x1008}))
+    lc = GuestLifecycle()
+    import io
+    out = io.BytesIO()
+    lc.create(cfg(path, max_instructions=100_000, console=out))
+    g = lc.bind()
+    s = g.get_serial()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    console = lc._vmm.console
+    console.socks[0][0].setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    console.cap = 1000
+    try:
+        assert Runner(lc).join() is None      # nobody reads s while the guest writes
+        assert g.stop_reason == "budget"
+        got = recv_all(s)
+        assert got and set(got) == {0x41}
+        assert console.dropped > 0
+        assert len(got) + console.dropped == len(out.getvalue())
+        print(f"serial: {len(got)} bytes delivered, {console.dropped} dropped")
+    finally:
+        s.close()
+
+
+def test_access_while_the_guest_sleeps_in_wfi(tmp_path):
+    path = write(tmp_path, "wfi.elf", eb.build_elf(
+        [eb.Segment(BASE, eb.words([eb.addi(T1, 0, 77), 0x10500073, eb.jal(0, -4)]), name=".text")],
+        entry=BASE))
+    lc = GuestLifecycle()
+    lc.create(cfg(path))
+    m = lc.machine
+    g = lc.bind()
+    r = Runner(lc)
+    wait_for(lambda: m.idling, "the guest to sleep in wfi")
+    for _ in range(5):
+        assert g.registers()["x"][T1] == 77          # wakes the idle loop, serves, sleeps again
+        assert g.read_memory(BASE + 4, 4) == (0x10500073).to_bytes(4, "little")
+        wait_for(lambda: m.idling, "the guest to sleep again")
+    lc.stop()
+    assert r.join().error is GuestError.CONTROLLER_FORCED_HALT

@@ -1,0 +1,659 @@
+"""GuestLifecycle: every transition of create / bind / run / stop, the races, and 200 cycles.
+
+Every thread is joined with a timeout (HANG) so a bug fails instead of hanging; there
+are no timing assertions besides those hang guards.
+"""
+import gc
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import elf_builder as eb  # noqa: E402
+
+from lifecycle import (GuestConfig, GuestError, GuestLifecycle, GuestLifecycleError,  # noqa: E402
+                       GuestClosedError, KernelType)
+from lifecycle.lifecycle import LifecycleState  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+HELLO = ROOT / "tests" / "guest" / "bin" / "hello.elf"
+BASE = eb.RAM_BASE
+HANG = 120.0          # seconds: a hang guard, never a performance assertion
+WFI = 0x10500073
+T0, T1, T2 = eb.T0, eb.T1, eb.T2
+
+
+def write(tmp_path, name, data):
+    p = tmp_path / name
+    p.write_bytes(data)
+    return p
+
+
+def code_elf(tmp_path, words, name="p.elf"):
+    """`words` at BASE; tohost/fromhost at BASE + 0x1000."""
+    return write(tmp_path, name, eb.build_elf(
+        [eb.Segment(BASE, eb.words(words), name=".text"),
+         eb.Segment(BASE + 0x1000, bytes(16), flags=eb.PF_R | eb.PF_W, name=".tohost")],
+        entry=BASE, symbols={"tohost": BASE + 0x1000, "fromhost": BASE + 0x1008}))
+
+
+def spin_elf(tmp_path):
+    return write(tmp_path, "spin.elf", eb.htif_elf(0, loop_forever=True))
+
+
+def exit_elf(tmp_path, code, text=b""):
+    return write(tmp_path, f"exit{code}.elf", eb.htif_elf(code, text))
+
+
+def wfi_elf(tmp_path):
+    # mie = 0 at reset: nothing can wake the hart; wfi; j wfi
+    return code_elf(tmp_path, [WFI, eb.jal(0, -4)], "wfi.elf")
+
+
+def countdown_elf(tmp_path, k=0x100):
+    """About 2*k*4096 instructions, then an HTIF exit with code 0."""
+    return code_elf(tmp_path, [eb.lui(T1, k), eb.addi(T1, T1, -1), eb.bne(T1, 0, -4),
+                               eb.auipc(T0, 1), eb.addi(T2, 0, 1), eb.sd(T2, T0, -12), eb.jal(0, 0)],
+                    "countdown.elf")
+
+
+def clean_env(**extra):
+    """The environment for a child interpreter: our PYTHONPATH, and no NUMBA_DISABLE_JIT leaked by
+    other in-process tests (the child must choose its engine itself)."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def cfg(path, **kw):
+    kw.setdefault("guest_memory", 1 << 20)
+    return GuestConfig(kernel_type=KernelType.ELF, kernel=str(path), **kw)
+
+
+class Runner:
+    """lc.run() in a thread; .outcome is None (returned None) or the exception."""
+
+    def __init__(self, lc):
+        self.lc = lc
+        self.outcome = "unset"
+        self.t = threading.Thread(target=self._body, daemon=True)
+
+    def _body(self):
+        try:
+            self.outcome = self.lc.run()
+        except BaseException as e:   # noqa: BLE001
+            self.outcome = e
+
+    def start(self):
+        self.t.start()
+        return self
+
+    def join(self):
+        self.t.join(HANG)
+        assert not self.t.is_alive(), "run() did not return (hang)"
+        return self.outcome
+
+
+def wait_for(pred, what, step=0.001):
+    import time
+    deadline = time.monotonic() + HANG
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def raises(error, fn, *args):
+    with pytest.raises(GuestLifecycleError) as ei:
+        fn(*args)
+    assert ei.value.error is error, ei.value
+    return ei.value
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm(tmp_path_factory):
+    """Compile (or load) the loop once so the first test's stop is not held up by numba."""
+    lc = GuestLifecycle()
+    lc.create(cfg(exit_elf(tmp_path_factory.mktemp("warm"), 0)))
+    lc.run()
+
+
+# --------------------------------------------------------------------------- run / create basics
+
+def test_run_before_create_is_not_created():
+    lc = GuestLifecycle()
+    assert lc.state is LifecycleState.NOT_CREATED
+    e = raises(GuestError.NOT_CREATED, lc.run)
+    assert "create" in e.message
+
+
+def test_clean_exit_returns_none_and_destroys_the_vmm(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(exit_elf(tmp_path, 0)))
+    assert lc.state is LifecycleState.CREATED
+    g = lc.bind()
+    assert not g.closed and g.epitaph is None and g.exit_code is None
+    assert lc.run() is None
+    assert lc.state is LifecycleState.NOT_CREATED
+    assert g.closed and g.epitaph == "OK" and g.exit_code == 0 and g.stop_reason == "exit"
+    assert g.instructions_retired > 0
+    raises(GuestError.NOT_CREATED, lc.run)
+    assert lc.last_result.reason == "exit"
+
+
+def test_nonzero_exit_code_is_reported_on_the_guest(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(exit_elf(tmp_path, 3, b"hi\n")))
+    g = lc.bind()
+    s = g.get_serial()
+    try:
+        assert lc.run() is None
+        assert (g.exit_code, g.epitaph, g.stop_reason) == (3, "OK", "exit")
+        s.settimeout(HANG)
+        data = b""
+        while True:                     # our end is closed at teardown: read to EOF
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        assert data == b"hi\n"
+    finally:
+        s.close()
+
+
+def test_hello_elf_console_goes_to_the_stream_and_the_serial(tmp_path):
+    import io
+    out = io.BytesIO()
+    lc = GuestLifecycle()
+    lc.create(cfg(HELLO, console=out, guest_memory=16 << 20))
+    g = lc.bind()
+    assert lc.run() is None
+    assert g.exit_code == 0
+    assert b"hello" in out.getvalue().lower()
+
+
+def test_budget_ends_cleanly(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path), max_instructions=1000))
+    g = lc.bind()
+    assert lc.run() is None
+    assert (g.stop_reason, g.epitaph, g.exit_code, g.instructions_retired) == ("budget", "OK", None, 1000)
+
+
+def test_create_while_created_replaces_the_vmm(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path)))
+    old = lc.bind()
+    lc.create(cfg(exit_elf(tmp_path, 5)))
+    assert old.closed and old.epitaph == "OK"
+    g = lc.bind()
+    assert lc.run() is None and g.exit_code == 5
+
+
+def test_failed_create_leaves_no_vmm(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path)))
+    old = lc.bind()
+    raises(GuestError.BAD_CONFIG, lc.create, GuestConfig(kernel=str(HELLO)))   # no kernel_type
+    assert old.closed and lc.state is LifecycleState.NOT_CREATED
+    raises(GuestError.NOT_CREATED, lc.run)
+    lc.create(cfg(spin_elf(tmp_path)))
+    raises(GuestError.KERNEL_LOAD_FAILURE, lc.create, cfg(tmp_path / "missing.elf"))
+    raises(GuestError.NOT_CREATED, lc.run)
+
+
+def test_linux_is_bad_config_for_now(tmp_path):
+    lc = GuestLifecycle()
+    e = raises(GuestError.BAD_CONFIG, lc.create, GuestConfig(kernel_type=KernelType.LINUX, kernel=str(HELLO)))
+    assert e.message.startswith("kernel_type:")
+
+
+def test_kernel_load_failure_names_the_file(tmp_path):
+    lc = GuestLifecycle()
+    e = raises(GuestError.KERNEL_LOAD_FAILURE, lc.create, cfg(tmp_path / "nope.elf"))
+    assert "nope.elf" in e.message and "no such file" in e.message
+    txt = write(tmp_path, "notes.txt", b"just text\n")
+    e = raises(GuestError.KERNEL_LOAD_FAILURE, lc.create, cfg(txt))
+    assert "notes.txt" in e.message and "not an ELF" in e.message
+    e = raises(GuestError.KERNEL_LOAD_FAILURE, lc.create, cfg(HELLO, guest_memory=4096))
+    assert "outside guest RAM" in e.message
+    raw = write(tmp_path, "p.bin", eb.htif_program(0))
+    e = raises(GuestError.KERNEL_LOAD_FAILURE, lc.create, cfg(raw, raw_addr=0x1000))
+    assert "outside guest RAM" in e.message
+
+
+def test_raw_binary(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(write(tmp_path, "spin.bin", eb.htif_program(0, loop_forever=True)),
+                  raw_addr=BASE, max_instructions=500))
+    g = lc.bind()
+    assert lc.run() is None and g.stop_reason == "budget"
+
+
+def test_device_memory_overlap(tmp_path, monkeypatch):
+    from devices.clint import Clint
+    monkeypatch.setattr(Clint, "size", 0x7F00_0000)       # CLINT 0x0200_0000.. reaches into RAM
+    lc = GuestLifecycle()
+    e = raises(GuestError.DEVICE_MEMORY_OVERLAP, lc.create, cfg(spin_elf(tmp_path)))
+    assert "clint" in e.message and "RAM" in e.message and "0x80000000" in e.message
+    raises(GuestError.NOT_CREATED, lc.run)
+
+
+def test_engine_mismatch_is_bad_config(tmp_path):
+    lc = GuestLifecycle()
+    e = raises(GuestError.BAD_CONFIG, lc.create, cfg(spin_elf(tmp_path), engine="python"))
+    assert e.message.startswith("engine:") and "NUMBA_DISABLE_JIT" in e.message
+
+
+# --------------------------------------------------------------------------- failures while running
+
+def test_vcpu_runtime_failure_from_a_fatal_guest(tmp_path):
+    # tohost = 2: an HTIF syscall-proxy request, which this VMM cannot serve -> the machine's 'fatal'
+    lc = GuestLifecycle()
+    lc.create(cfg(code_elf(tmp_path, [eb.auipc(T0, 1), eb.addi(T1, 0, 2), eb.sd(T1, T0, 0), eb.jal(0, 0)])))
+    g = lc.bind()
+    e = raises(GuestError.VCPU_RUNTIME_FAILURE, lc.run)
+    assert "syscall" in e.message
+    assert g.closed and g.epitaph == "INTERNAL" and g.stop_reason == "fatal"
+    raises(GuestError.NOT_CREATED, lc.run)
+
+
+def test_vcpu_runtime_failure_from_a_host_exception(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path)))
+    g = lc.bind()
+
+    def boom(max_instructions=None):
+        raise RuntimeError("device exploded")
+    lc.machine.run = boom
+    e = raises(GuestError.VCPU_RUNTIME_FAILURE, lc.run)
+    assert "RuntimeError" in e.message and "device exploded" in e.message
+    assert isinstance(e.__cause__, RuntimeError)
+    assert g.epitaph == "INTERNAL" and lc.state is LifecycleState.NOT_CREATED
+    lc.create(cfg(exit_elf(tmp_path, 0)))
+    assert lc.run() is None
+
+
+def test_wfi_with_nothing_to_wake_and_wfi_idle_fatal(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(wfi_elf(tmp_path), wfi_idle="fatal"))
+    e = raises(GuestError.VCPU_RUNTIME_FAILURE, lc.run)
+    assert "wfi at pc 0x8000000" in e.message, e.message
+
+
+def test_vcpu_start_failure_destroys_the_vmm(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path)))
+    g = lc.bind()
+
+    def broken():
+        raise OSError("cannot map the code cache")
+    lc.machine.warm_up = broken
+    e = raises(GuestError.VCPU_START_FAILURE, lc.run)
+    assert "cannot map" in e.message
+    assert g.closed and g.epitaph == "INTERNAL"
+    raises(GuestError.NOT_CREATED, lc.run)
+
+
+# --------------------------------------------------------------------------- stop
+
+def test_stop_with_nothing_created_returns_at_once():
+    lc = GuestLifecycle()
+    assert lc.stop() is True
+    assert lc.state is LifecycleState.NOT_CREATED
+
+
+def test_stop_on_a_created_vmm_destroys_it(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path)))
+    g = lc.bind()
+    assert lc.stop() is True
+    assert g.closed and g.epitaph == "OK"
+    raises(GuestError.NOT_CREATED, lc.run)
+
+
+def test_stop_during_a_tight_loop(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path)))
+    g = lc.bind()
+    r = Runner(lc).start()
+    wait_for(lambda: lc.machine is None or g.instructions_retired > 10_000, "the guest to run")
+    assert lc.state is LifecycleState.RUNNING
+    assert lc.stop() is True                      # returns after the loop exited and the VMM is gone
+    assert lc.state is LifecycleState.NOT_CREATED and g.closed
+    out = r.join()
+    assert isinstance(out, GuestLifecycleError) and out.error is GuestError.CONTROLLER_FORCED_HALT, out
+    assert g.epitaph == "INTERNAL" and g.stop_reason == "stopped" and g.exit_code is None
+    assert lc.last_result.reason == "stopped"
+    # and again, as often as wanted
+    lc.create(cfg(exit_elf(tmp_path, 0)))
+    assert lc.run() is None
+
+
+def test_stop_during_wfi(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(wfi_elf(tmp_path)))
+    m = lc.machine
+    g = lc.bind()
+    r = Runner(lc).start()
+    wait_for(lambda: m.idling, "the guest to sleep in wfi")
+    assert lc.stop() is True
+    out = r.join()
+    assert isinstance(out, GuestLifecycleError) and out.error is GuestError.CONTROLLER_FORCED_HALT, out
+    assert g.epitaph == "INTERNAL"
+
+
+def test_stop_before_the_loop_starts(tmp_path):
+    """stop() between run() taking the VMM and its first instruction: still one forced halt."""
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path)))
+    m = lc.machine
+    gate, go = threading.Event(), threading.Event()
+    orig = m.warm_up
+
+    def slow_warm_up():
+        gate.set()
+        go.wait(HANG)
+        orig()
+    m.warm_up = slow_warm_up
+    r = Runner(lc).start()
+    assert gate.wait(HANG)
+    stopper = threading.Thread(target=lc.stop, daemon=True)
+    stopper.start()
+    wait_for(lambda: lc.state is LifecycleState.STOPPING, "the stop request")
+    go.set()
+    stopper.join(HANG)
+    assert not stopper.is_alive()
+    out = r.join()
+    assert isinstance(out, GuestLifecycleError) and out.error is GuestError.CONTROLLER_FORCED_HALT, out
+
+
+def test_stop_with_a_timeout_while_the_loop_is_stuck(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path)))
+    m = lc.machine
+    release = threading.Event()
+    orig = m.warm_up
+
+    def stuck():
+        release.wait(HANG)
+        orig()
+    m.warm_up = stuck
+    r = Runner(lc).start()
+    wait_for(lambda: lc.state is LifecycleState.RUNNING, "run to start")
+    assert lc.stop(timeout=0.01) is False          # the stop stays requested
+    release.set()
+    out = r.join()
+    assert out.error is GuestError.CONTROLLER_FORCED_HALT
+    assert lc.stop() is True
+
+
+def test_stop_racing_a_guest_poweroff(tmp_path):
+    """Exactly one outcome per run, no hang, no exception leaking out of stop()."""
+    path = countdown_elf(tmp_path, k=0x100)         # ~2.1M instructions, then exit(0)
+    rng = random.Random(1234)
+    seen = {"exit": 0, "halt": 0}
+    for _ in range(40):
+        lc = GuestLifecycle()
+        lc.create(cfg(path))
+        g = lc.bind()
+        m = lc.machine
+        threshold = rng.randrange(0, 2_200_000)
+        r = Runner(lc).start()
+        stop_out = {}
+
+        def stopper():
+            try:
+                wait_for(lambda: m.hart.instret >= threshold or g.closed, "the threshold", step=0)
+                stop_out["ok"] = lc.stop()
+            except BaseException as e:   # noqa: BLE001
+                stop_out["err"] = e
+        st = threading.Thread(target=stopper, daemon=True)
+        st.start()
+        out = r.join()
+        st.join(HANG)
+        assert not st.is_alive(), "stop() hung"
+        assert "err" not in stop_out, stop_out
+        assert stop_out["ok"] is True
+        assert lc.state is LifecycleState.NOT_CREATED and g.closed
+        if out is None:
+            assert (g.epitaph, g.stop_reason, g.exit_code) == ("OK", "exit", 0)
+            seen["exit"] += 1
+        else:
+            assert isinstance(out, GuestLifecycleError) and out.error is GuestError.CONTROLLER_FORCED_HALT, out
+            assert (g.epitaph, g.stop_reason, g.exit_code) == ("INTERNAL", "stopped", None)
+            seen["halt"] += 1
+    print(f"stop vs poweroff: {seen}")
+    assert seen["exit"] + seen["halt"] == 40
+
+
+# --------------------------------------------------------------------------- run / create while running
+
+def test_two_threads_calling_run_at_once(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path)))
+    barrier = threading.Barrier(2)
+    outs = [None, None]
+
+    def body(i):
+        barrier.wait(HANG)
+        try:
+            outs[i] = lc.run()
+        except BaseException as e:   # noqa: BLE001
+            outs[i] = e
+    ts = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(2)]
+    for t in ts:
+        t.start()
+    wait_for(lambda: any(isinstance(o, GuestLifecycleError) for o in outs), "the second run to fail")
+    assert lc.state is LifecycleState.RUNNING
+    assert lc.stop() is True
+    for t in ts:
+        t.join(HANG)
+        assert not t.is_alive()
+    errors = sorted(o.error.name for o in outs)
+    assert errors == ["ALREADY_RUNNING", "CONTROLLER_FORCED_HALT"], outs
+
+
+def test_run_and_create_while_running_are_already_running(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path)))
+    r = Runner(lc).start()
+    wait_for(lambda: lc.state is LifecycleState.RUNNING, "run")
+    raises(GuestError.ALREADY_RUNNING, lc.run)
+    raises(GuestError.ALREADY_RUNNING, lc.create, cfg(exit_elf(tmp_path, 0)))
+    assert lc.state is LifecycleState.RUNNING       # the running guest is untouched
+    lc.stop()
+    assert r.join().error is GuestError.CONTROLLER_FORCED_HALT
+
+
+# --------------------------------------------------------------------------- bind
+
+def _assert_closed(g, epitaph):
+    assert g.closed and g.epitaph == epitaph
+    for call in (lambda: g.read_memory(BASE, 4), lambda: g.write_memory(BASE, b"\0"), g.registers,
+                 g.get_serial, g.get_console, g.get_balloon_controller, g.get_mem_controller,
+                 g.get_host_vsock_endpoint, lambda: g.set_registers(pc=BASE)):
+        with pytest.raises(GuestClosedError):
+            call()
+
+
+def test_bind_before_create_gives_a_closed_guest():
+    _assert_closed(GuestLifecycle().bind(), "BAD_STATE")
+
+
+def test_bind_during_run_and_after_stop(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path)))
+    early = lc.bind()
+    r = Runner(lc).start()
+    wait_for(lambda: lc.state is LifecycleState.RUNNING, "run")
+    during = lc.bind()
+    assert not during.closed
+    assert during.read_memory(BASE, 4) == eb.htif_program(0, loop_forever=True)[:4]
+    lc.stop()
+    r.join()
+    _assert_closed(early, "INTERNAL")
+    _assert_closed(during, "INTERNAL")
+    _assert_closed(lc.bind(), "BAD_STATE")
+
+
+def test_bind_after_a_clean_exit(tmp_path):
+    lc = GuestLifecycle()
+    lc.create(cfg(exit_elf(tmp_path, 0)))
+    lc.run()
+    _assert_closed(lc.bind(), "BAD_STATE")
+
+
+# --------------------------------------------------------------------------- many cycles
+
+def _fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_200_create_run_stop_cycles_do_not_leak(tmp_path):
+    """Half the stops hit a running guest, half land before its first instruction."""
+    path = spin_elf(tmp_path)
+    lc = GuestLifecycle()
+
+    def cycle(i):
+        lc.create(cfg(path, guest_memory=128 << 20))      # the default size: a leaked VMM shows in RSS
+        g = lc.bind()
+        r = Runner(lc).start()
+        if i % 2:
+            wait_for(lambda: g.closed or g.instructions_retired > 0, "the guest to run")
+        lc.stop()
+        out = r.join()
+        assert isinstance(out, GuestLifecycleError) and out.error is GuestError.CONTROLLER_FORCED_HALT
+        assert g.closed
+
+    for i in range(10):       # warm-up: caches, first allocations
+        cycle(i)
+    gc.collect()
+    threads0, fds0, rss0 = threading.active_count(), _fds(), _rss()
+    tracemalloc.start()
+    snap0 = tracemalloc.take_snapshot()
+    for i in range(200):
+        cycle(i)
+    gc.collect()
+    snap1 = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    growth = sum(s.size_diff for s in snap1.compare_to(snap0, "filename"))
+    rss_growth = _rss() - rss0
+    print(f"200 cycles: traced memory growth {growth / 1e6:.3f} MB, RSS growth {rss_growth / 1e6:.1f} MB")
+    assert growth < 20e6, growth
+    assert rss_growth < 20e6, rss_growth
+    assert threading.active_count() == threads0
+    assert _fds() == fds0
+
+
+# --------------------------------------------------------------------------- the CLI on top
+
+def test_cli_ctrl_c_stops_the_guest_with_status_130(tmp_path):
+    p = write(tmp_path, "go.elf", eb.htif_elf(0, b"go\n", loop_forever=True))
+    env = clean_env()
+    proc = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", "run", str(p)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = proc.stdout.readline()          # the guest is running once it has printed
+        assert line == b"go\n", (line, proc.stderr.read() if proc.poll() is not None else b"")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=HANG)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = err.decode()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and re.fullmatch(r"numbavm: interrupted after \d+ instructions", lines[0]), err
+
+
+# --------------------------------------------------------------------------- the documentation's example
+
+def test_docs_example_runs():
+    doc = (ROOT / "docs" / "lifecycle.md").read_text()
+    m = re.search(r"<!-- example -->\s*```python\n(.*?)```", doc, re.S)
+    assert m, "docs/lifecycle.md has no ```python block after <!-- example -->"
+    env = clean_env()
+    r = subprocess.run([sys.executable, "-c", m.group(1)], cwd=ROOT, env=env, capture_output=True, timeout=HANG)
+    assert r.returncode == 0, r.stderr.decode()
+    out = r.stdout.decode()
+    assert "CONTROLLER_FORCED_HALT" in out and "epitaph INTERNAL" in out, out
+
+
+def test_cli_wfi_with_nothing_to_wake_is_still_fatal(tmp_path):
+    """numbavm run keeps the old behaviour (wfi_idle='fatal'): status 125, one line."""
+    p = code_elf(tmp_path, [WFI, eb.jal(0, -4)], "wfi.elf")
+    env = clean_env()
+    r = subprocess.run([sys.executable, "-m", "lifecycle.cli", "run", str(p)], cwd=ROOT, env=env,
+                       capture_output=True, timeout=HANG)
+    err = r.stderr.decode()
+    assert r.returncode == 125, err
+    assert err.startswith("numbavm: fatal: the guest waits (wfi at pc") and len(err.strip().splitlines()) == 1
+
+
+PY_ENGINE_STOP = """
+import sys, threading, time
+sys.path.insert(0, 'tests')
+import elf_builder as eb
+from lifecycle import GuestConfig, GuestError, GuestLifecycle, GuestLifecycleError, KernelType
+open(sys.argv[1], 'wb').write(eb.htif_elf(0, loop_forever=True))
+lc = GuestLifecycle()
+lc.create(GuestConfig(kernel_type=KernelType.ELF, kernel=sys.argv[1], guest_memory=1 << 20, engine='python'))
+g = lc.bind()
+def stopper():
+    while g.instructions_retired < 2000:
+        time.sleep(0.001)
+    lc.stop()
+t = threading.Thread(target=stopper, daemon=True)
+t.start()
+try:
+    lc.run()
+    sys.exit(3)
+except GuestLifecycleError as e:
+    assert e.error is GuestError.CONTROLLER_FORCED_HALT, e
+t.join(60)
+assert not t.is_alive() and g.epitaph == 'INTERNAL'
+assert 'numba' in sys.modules
+from numba.core import config
+assert config.DISABLE_JIT
+print('ok', g.instructions_retired)
+"""
+
+
+def test_stop_under_the_python_engine(tmp_path):
+    env = clean_env(NUMBA_DISABLE_JIT="1")
+    r = subprocess.run([sys.executable, "-c", PY_ENGINE_STOP, str(tmp_path / "spin.elf")], cwd=ROOT, env=env,
+                       capture_output=True, timeout=HANG)
+    assert r.returncode == 0 and r.stdout.startswith(b"ok"), r.stderr.decode()
+
+
+def test_cli_closed_stdout_is_a_broken_pipe_not_a_vmm_error(tmp_path):
+    """`numbavm run x.elf | head`: the vcpu thread's BrokenPipeError reaches main() (status 141)."""
+    proc = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", "run", str(HELLO)], cwd=ROOT, env=clean_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                          # nobody will read the guest's output
+    try:
+        _, err = proc.communicate(timeout=HANG)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 141, err.decode()
+    assert b"Traceback" not in err

@@ -1,0 +1,225 @@
+"""GuestManager: the VMM in a child process; launch / connect / get_info / force_shutdown; kill -9."""
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import elf_builder as eb  # noqa: E402
+
+from lifecycle import GuestClosedError, GuestConfig, GuestError, GuestLifecycleError, KernelType  # noqa: E402
+from lifecycle.manager import (GuestManager, GuestManagerError, GuestManagerException,  # noqa: E402
+                               GuestStatus)
+
+BASE = eb.RAM_BASE
+HANG = 120.0
+
+
+def write(tmp_path, name, data):
+    p = tmp_path / name
+    p.write_bytes(data)
+    return p
+
+
+def cfg(path, **kw):
+    kw.setdefault("guest_memory", 1 << 20)
+    return GuestConfig(kernel_type=KernelType.ELF, kernel=str(path), **kw)
+
+
+def wait_status(mgr, *statuses):
+    deadline = time.monotonic() + HANG
+    while time.monotonic() < deadline:
+        info = mgr.get_info()
+        if info.guest_status in statuses:
+            return info
+        time.sleep(0.01)
+    raise AssertionError(f"status stayed {mgr.get_info().guest_status}, expected {statuses}")
+
+
+@pytest.fixture
+def mgr():
+    threads0 = threading.active_count()
+    fds0 = len(os.listdir("/proc/self/fd"))
+    m = GuestManager()
+    yield m
+    m.close()
+    assert len(os.listdir("/proc/self/fd")) == fds0
+    deadline = time.monotonic() + HANG
+    while threading.active_count() > threads0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == threads0, threading.enumerate()
+
+
+def test_launch_connect_info_and_force_shutdown(tmp_path, mgr):
+    assert mgr.get_info().guest_status is GuestStatus.NOT_STARTED
+    with pytest.raises(GuestManagerException) as ei:
+        mgr.connect()
+    assert ei.value.error is GuestManagerError.NOT_RUNNING
+    g = mgr.launch(cfg(write(tmp_path, "go.elf", eb.htif_elf(0, b"go\n", loop_forever=True))))
+    info = mgr.get_info()
+    assert info.guest_status is GuestStatus.RUNNING and info.pid and info.pid != os.getpid()
+    assert mgr.connect() is g
+    s = g.get_serial()
+    try:
+        s.settimeout(HANG)
+        got = b""
+        while len(got) < 3:
+            got += s.recv(16)
+        assert got == b"go\n"
+        assert g.read_memory(BASE, 4) == eb.htif_program(0, b"go\n", loop_forever=True)[:4]
+        assert g.registers()["pc"] >= BASE and g.instructions_retired > 0
+        with pytest.raises(GuestLifecycleError) as ei:
+            g.get_console()
+        assert ei.value.error is GuestError.DEVICE_NOT_PRESENT
+        with pytest.raises(ValueError, match="outside RAM"):
+            g.read_memory(0, 4)
+        with pytest.raises(GuestManagerException) as ei:
+            mgr.launch(cfg(write(tmp_path, "e0.elf", eb.htif_elf(0))))
+        assert ei.value.error is GuestManagerError.ALREADY_RUNNING
+        mgr.force_shutdown()
+    finally:
+        s.close()
+    info = mgr.get_info()
+    assert info.guest_status is GuestStatus.STOPPED
+    assert info.stop_error is GuestError.CONTROLLER_FORCED_HALT
+    assert info.uptime > 0
+    assert g.closed and g.epitaph == "INTERNAL" and g.stop_reason == "stopped"
+    with pytest.raises(GuestClosedError):
+        g.registers()
+
+
+def test_kill_9_is_an_unexpected_termination_and_a_new_launch_works(tmp_path, mgr):
+    spin = write(tmp_path, "spin.elf", eb.htif_elf(0, loop_forever=True))
+    g = mgr.launch(cfg(spin))
+    pid = mgr.get_info().pid
+    os.kill(pid, signal.SIGKILL)
+    info = wait_status(mgr, GuestStatus.VMM_UNEXPECTED_TERMINATION)
+    assert any("SIGKILL" in p for p in info.detected_problems), info
+    assert g.closed and g.epitaph == "INTERNAL"
+    with pytest.raises(GuestClosedError):
+        g.read_memory(BASE, 4)
+    # the controlling program lives on, and a new launch works
+    g2 = mgr.launch(cfg(write(tmp_path, "e6.elf", eb.htif_elf(6))))
+    wait_status(mgr, GuestStatus.STOPPED)
+    assert g2.exit_code == 6 and g2.epitaph == "OK"
+    info = mgr.get_info()
+    assert info.stop_error is None and info.detected_problems == []
+    assert info.pid != pid
+
+
+def test_guest_that_exits_by_itself(tmp_path, mgr):
+    g = mgr.launch(cfg(write(tmp_path, "e3.elf", eb.htif_elf(3))))
+    wait_status(mgr, GuestStatus.STOPPED)
+    assert (g.exit_code, g.stop_reason, g.epitaph) == (3, "exit", "OK")
+    with pytest.raises(GuestManagerException):
+        mgr.connect()
+    mgr.force_shutdown()             # nothing to do: returns
+    assert mgr.get_info().guest_status is GuestStatus.STOPPED
+
+
+def test_config_errors(tmp_path, mgr):
+    with pytest.raises(GuestLifecycleError) as ei:     # checked in the parent: no process
+        mgr.launch(GuestConfig(kernel_type=KernelType.ELF, kernel=str(tmp_path / "x.elf"), cpus=4))
+    assert ei.value.error is GuestError.BAD_CONFIG and "cpus" in ei.value.message
+    assert mgr.get_info().guest_status is GuestStatus.NOT_STARTED
+    with pytest.raises(GuestLifecycleError) as ei:     # found by the child's create()
+        mgr.launch(cfg(tmp_path / "missing.elf"))
+    assert ei.value.error is GuestError.KERNEL_LOAD_FAILURE and "missing.elf" in ei.value.message
+    info = mgr.get_info()
+    assert info.guest_status is GuestStatus.STOPPED and info.stop_error is GuestError.KERNEL_LOAD_FAILURE
+    import io
+    with pytest.raises(GuestLifecycleError) as ei:
+        mgr.launch(cfg(tmp_path / "x.elf", console=io.BytesIO()))
+    assert ei.value.error is GuestError.BAD_CONFIG and "console" in ei.value.message
+
+
+def test_guest_fatal_is_the_stop_error(tmp_path, mgr):
+    wfi = write(tmp_path, "wfi.elf", eb.build_elf(
+        [eb.Segment(BASE, eb.words([0x10500073, eb.jal(0, -4)]), name=".text")], entry=BASE))
+    mgr.launch(cfg(wfi, wfi_idle="fatal"))
+    info = wait_status(mgr, GuestStatus.STOPPED)
+    assert info.stop_error is GuestError.VCPU_RUNTIME_FAILURE
+    assert any("wfi" in p for p in info.detected_problems)
+
+
+def test_kill_9_with_requests_in_flight(tmp_path, mgr):
+    g = mgr.launch(cfg(write(tmp_path, "spin.elf", eb.htif_elf(0, loop_forever=True))))
+    results = {"ok": 0, "closed": 0, "other": []}
+
+    def spam():
+        for _ in range(100_000):
+            try:
+                g.registers()
+                results["ok"] += 1
+            except GuestClosedError:
+                results["closed"] += 1
+                return
+            except BaseException as e:   # noqa: BLE001
+                results["other"].append(e)
+                return
+    ts = [threading.Thread(target=spam, daemon=True) for _ in range(3)]
+    for t in ts:
+        t.start()
+    deadline = time.monotonic() + HANG
+    while results["ok"] < 20 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(mgr.get_info().pid, signal.SIGKILL)
+    for t in ts:
+        t.join(HANG)
+        assert not t.is_alive(), "a request hung after kill -9"
+    assert results["other"] == [] and results["closed"] == 3 and results["ok"] >= 20, results
+    wait_status(mgr, GuestStatus.VMM_UNEXPECTED_TERMINATION)
+
+
+def test_the_child_uses_the_engine_of_the_config(tmp_path, mgr, monkeypatch):
+    # whatever NUMBA_DISABLE_JIT the controller has, the child picks the configured engine
+    monkeypatch.setenv("NUMBA_DISABLE_JIT", "1")
+    g = mgr.launch(cfg(write(tmp_path, "e2.elf", eb.htif_elf(2, b"py")), engine="python"))
+    wait_status(mgr, GuestStatus.STOPPED)
+    assert g.exit_code == 2
+    g = mgr.launch(cfg(write(tmp_path, "e4.elf", eb.htif_elf(4)), engine="jit"))
+    wait_status(mgr, GuestStatus.STOPPED)
+    assert g.exit_code == 4 and mgr.get_info().stop_error is None
+
+
+ORPHAN = """
+import os, sys
+sys.path.insert(0, 'tests')
+import elf_builder as eb
+from lifecycle import GuestConfig, KernelType
+from lifecycle.manager import GuestManager
+open(sys.argv[1], 'wb').write(eb.htif_elf(0, loop_forever=True))
+mgr = GuestManager()
+mgr.launch(GuestConfig(kernel_type=KernelType.ELF, kernel=sys.argv[1], guest_memory=1 << 20))
+print(mgr.get_info().pid, flush=True)
+os._exit(0)          # the controller dies without force_shutdown
+"""
+
+
+def test_the_vmm_exits_when_its_controller_dies(tmp_path):
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    r = subprocess.run([sys.executable, "-c", ORPHAN, str(tmp_path / "spin.elf")], cwd=root, env=env,
+                       capture_output=True, timeout=HANG)
+    assert r.returncode == 0, r.stderr.decode()
+    pid = int(r.stdout.split()[0])
+    deadline = time.monotonic() + HANG
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        try:
+            with open(f"/proc/{pid}/stat") as f:  # a zombie (exited, not yet reaped by init) counts
+                if f.read().rsplit(") ", 1)[1].startswith("Z"):
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    raise AssertionError("the orphaned VMM process kept running")
