@@ -33,12 +33,12 @@ from numba import njit
 from emu import isa
 from emu.alu import sext32, srl, ltu, mulh, mulhsu, mulhu, div, divu, rem, remu
 from emu.state import (ICACHE_SCRATCH, ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RAM_BASE, ST_RAM_SIZE, ST_POLL, ST_BARE_STRADDLERS,
-                       ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX, ICACHE_MASK, TLB_MASK,
+                       ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX, ICACHE_MASK,
                        TLB_FETCH, TLB_LOAD, TLB_STORE, EXIT_BUDGET, EXIT_STOP, EXIT_MMIO, EXIT_WFI,
                        EXIT_HTIF, EXIT_FATAL, ST_FATAL, FATAL_TRAP_LOOP)
 from emu.clint import update_mtip, cycles_until_mtip, CSR_MIP, MIP_MTIP
 from emu.trap import take_trap, pending_interrupt
-from emu.mmu import translate, PAGE_MASK
+from emu.mmu import translate, tlb_lookup, PAGE_MASK
 from emu.memory import (load_slow, store_slow, store_hooks, fetch_decode, drop_straddlers, MMIO_EXIT,
                         TRAPPED, HTIF_EXIT, DONE_SYNC)
 from emu.cold import exec_cold, RETIRED, HTIF as COLD_HTIF, TRAPPED as COLD_TRAPPED
@@ -293,13 +293,10 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                 elif op <= LAST_LOAD:
                     addr = x[rs1] + imm
                     if data_vm:
-                        vpn = addr >> 12
-                        e = vpn & TLB_MASK
-                        tv = tlb[TLB_LOAD, e, 1]
-                        if tlb[TLB_LOAD, e, 0] != vpn or ((tv >> dctx) & 1) == 0:
+                        paddr = tlb_lookup(tlb, TLB_LOAD, addr, dctx)
+                        if paddr < 0:
                             pending = PENDING_LOAD
                             break
-                        paddr = (tv & PAGE_MASK) | (addr & 0xFFF)
                     else:
                         paddr = addr
                     off = paddr - ram_base
@@ -338,13 +335,10 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                 elif op <= LAST_STORE:
                     addr = x[rs1] + imm
                     if data_vm:
-                        vpn = addr >> 12
-                        e = vpn & TLB_MASK
-                        tv = tlb[TLB_STORE, e, 1]
-                        if tlb[TLB_STORE, e, 0] != vpn or ((tv >> dctx) & 1) == 0:
+                        paddr = tlb_lookup(tlb, TLB_STORE, addr, dctx)
+                        if paddr < 0:
                             pending = PENDING_STORE
                             break
-                        paddr = (tv & PAGE_MASK) | (addr & 0xFFF)
                     else:
                         paddr = addr
                     off = paddr - ram_base

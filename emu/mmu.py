@@ -96,12 +96,23 @@ def walk(va, kind, st, csr, mem, tlb):
 
 
 @njit(cache=True)
-def translate(va, kind, ctx, st, csr, mem, tlb):
-    """TLB lookup, then walk. -> physical address, or -(cause + 1)."""
+def tlb_lookup(tlb, kind, va, ctx):
+    """The TLB of `kind` for va in access context ctx. -> physical address, or -1 (miss).
+
+    Small enough that LLVM inlines it into the hot loop, which stays free of calls.
+    """
     vpn = va >> 12
     e = vpn & TLB_MASK
-    if tlb[kind, e, 0] == vpn:
-        v = tlb[kind, e, 1]
-        if ((v >> ctx) & 1) != 0:
-            return (v & PAGE_MASK) | (va & 0xFFF)
+    v = tlb[kind, e, 1]
+    if tlb[kind, e, 0] != vpn or ((v >> ctx) & 1) == 0:
+        return -1
+    return (v & PAGE_MASK) | (va & 0xFFF)
+
+
+@njit(cache=True)
+def translate(va, kind, ctx, st, csr, mem, tlb):
+    """TLB lookup, then walk. -> physical address, or -(cause + 1)."""
+    p = tlb_lookup(tlb, kind, va, ctx)
+    if p >= 0:
+        return p
     return walk(va, kind, st, csr, mem, tlb)
