@@ -15,7 +15,7 @@ from numba import njit
 from emu import isa
 from emu.alu import sext32
 from emu.state import (PRV_U, PRV_S, PRV_M, ST_PC, ST_PRIV, ST_RES_ADDR, ST_WFI, ST_RAM_BASE,
-                       ST_RAM_SIZE, ST_DATA_VM, ST_DATA_CTX, PF_RESV, PF_HTIF, PF_CODE,
+                       ST_RAM_SIZE, ST_DATA_VM, ST_DATA_CTX, PF_RESV,
                        TLB_LOAD, TLB_STORE)
 from emu.csr import (csr_access, flush_tlb, MSTATUS, MSTATUS_TVM, MSTATUS_TW, MSTATUS_TSR)
 from emu.mmu import translate

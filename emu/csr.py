@@ -8,7 +8,6 @@ rules in order: the CSR exists, the privilege level is high enough
 (csr[9:8]), read-only CSRs (csr[11:10] == 3) are not written, counters are
 gated by mcounteren/scounteren, satp and sfence.vma obey mstatus.TVM.
 """
-import numpy as np
 from numba import njit
 
 from emu.state import (PRV_U, PRV_S, PRV_M, ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
@@ -244,8 +243,3 @@ def csr_access(n, kind, src, do_write, st, csr, tlb):
         refresh_mode(st, csr)          # mstatus.MPRV/MPP/SUM/MXR and satp decide translation
     return True, old
 
-
-def reset_csrs(csr):
-    """Reset values (privileged spec 3.4): M-mode, interrupts off, bare translation."""
-    csr[:] = 0
-    csr[MSTATUS] = 0

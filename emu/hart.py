@@ -10,7 +10,7 @@ import numpy as np
 
 from emu import state as S
 from emu.csr import refresh_mode, flush_tlb
-from emu.memory import invalidate_code, sign_extend
+from emu.memory import invalidate_code
 
 
 def jit_enabled():

@@ -47,10 +47,6 @@ OPS = (
 OP = {name: i for i, name in enumerate(OPS)}
 
 
-def op(name):
-    return OP[name]
-
-
 # group boundaries (inclusive last op of each hot group)
 LAST_ALU_IMM = OP["sraiw"]
 LAST_ALU_REG = OP["sraw"]
@@ -314,7 +310,3 @@ def decode(w):
     if rd == 0:
         rd = X_SINK
     return o, rd, rs1, rs2, imm, ilen
-
-
-def name_of(op_number):
-    return OPS[op_number]

@@ -17,7 +17,7 @@ from emu.state import (ST_RAM_BASE, ST_RAM_SIZE, ST_RES_ADDR, ST_TOHOST, ST_DATA
                        ST_FETCH_VM, ST_FETCH_CTX, ST_MMIO_ADDR, ST_MMIO_SIZE, ST_MMIO_WRITE,
                        ST_MMIO_VALUE, ST_MMIO_RD, ST_MMIO_SIGNED, ST_MMIO_DEV, ST_MMIO_NPC,
                        ST_MMIO_COUNT, ST_BARE_STRADDLERS, ICACHE_MASK, ICACHE_SCRATCH, PF_CODE, PF_HTIF, PF_RESV,
-                       MMIO_CLINT, MMIO_PYTHON, TLB_FETCH, TLB_LOAD, TLB_STORE)
+                       MMIO_CLINT, TLB_FETCH, TLB_LOAD, TLB_STORE)
 from emu.clint import clint_load, clint_store
 from emu.mmu import translate, ACCESS_FAULT
 from emu.trap import (take_trap, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS)

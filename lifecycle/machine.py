@@ -15,11 +15,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
 from emu import state as S
 from emu.hart import Hart, jit_enabled
-from emu.loader import LoadError, load_elf, load_raw
+from emu.loader import load_elf, load_raw
 from devices.bus import TrapTable
 from devices.clint import Clint, CLINT_BASE
 from devices.htif import Htif, HtifError
