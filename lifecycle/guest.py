@@ -73,6 +73,19 @@ class ConsoleTee:
                     self._pump(entry)
         return len(data)
 
+    def read_input(self):
+        """Host input waiting on the serial sockets (the UART's receive side); never blocks."""
+        if not self.socks:
+            return b""
+        data = bytearray()
+        with self._lock:
+            for s, _backlog in self.socks:
+                try:
+                    data += s.recv(4096)
+                except (BlockingIOError, OSError):
+                    pass
+        return bytes(data)
+
     def flush(self):
         if self.stream is not None:
             self.stream.flush()
@@ -194,11 +207,11 @@ class Guest:
 
     # --- devices
     def get_serial(self) -> socket.socket:
-        """A socket carrying the machine console: guest output is readable from it.
+        """A socket carrying the UART (and HTIF's console): guest output is readable
+        from it, and bytes written to it are the UART's receive data.
 
-        Today the console is HTIF's putchar; host input written to the socket is
-        accepted but reaches the guest only once the UART exists.  The caller owns
-        (and closes) the returned socket; it reads EOF when the VMM goes away.
+        The caller owns (and closes) the returned socket; it reads EOF when the VMM
+        goes away.
         """
         return self._live("get the serial socket").console.open_serial()
 

@@ -1,4 +1,4 @@
-"""The minimal machine: a hart, RAM, the trap table with the CLINT, and HTIF.
+"""The minimal machine: a hart, RAM, the trap table with the CLINT and a 16550A UART, and HTIF.
 
 Machine assembles the layers (emu/ for the hart, devices/ for what sits on the
 bus) and runs the hart's loop, answering its exits:
@@ -21,6 +21,7 @@ from emu.loader import load_elf, load_raw
 from devices.bus import TrapTable
 from devices.clint import Clint, CLINT_BASE
 from devices.htif import Htif, HtifError
+from devices.uart import Uart16550, UART_BASE, UART_SIZE
 
 RAM_BASE = 0x8000_0000
 SLICE = 1 << 40          # instructions per call into the loop when no budget is given
@@ -54,6 +55,8 @@ class Machine:
         self.hart = Hart(memory, RAM_BASE)
         self.bus = TrapTable()
         self.bus.add(CLINT_BASE, Clint.size, Clint())
+        self.uart = Uart16550(self.console, getattr(self.console, "read_input", None))
+        self.bus.add(UART_BASE, UART_SIZE, self.uart)
         self.bus.check_ram(RAM_BASE, memory)
         self.hart.set_mmio_table(self.bus.rows())
         self.htif = Htif(self.console)

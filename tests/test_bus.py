@@ -22,7 +22,7 @@ from lifecycle.machine import Machine  # noqa: E402
 BASE = 0x8000_0000
 TOHOST = BASE + 0x8000
 HANDLER = BASE + 0x4000
-DEV = 0x1000_0000
+DEV = 0x3000_0000          # free on this machine (the UART is at 0x1000_0000)
 M64 = (1 << 64) - 1
 
 
