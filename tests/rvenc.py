@@ -492,3 +492,60 @@ HINTS = {
 def hint_bytes(name: str) -> bytes:
     w = HINTS[name]
     return w.to_bytes(2 if w & 3 != 3 else 4, 'little')
+
+
+# --------------------------------------------------------------------------
+# helpers for building test programs (shared by the test files)
+
+M64 = (1 << 64) - 1
+
+
+def s64(v: int) -> int:
+    """v as a signed 64-bit value (what an int64 register array holds)."""
+    v &= M64
+    return v - (1 << 64) if v >> 63 else v
+
+
+def u64(v: int) -> int:
+    return v & M64
+
+
+def s32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >> 31 else v
+
+
+def w32(v: int) -> bytes:
+    """A 32-bit instruction word, little-endian."""
+    return (v & 0xFFFFFFFF).to_bytes(4, "little")
+
+
+def I(mn, **kw) -> bytes:  # noqa: E743 (short on purpose: programs are lists of I(...))
+    return enc_bytes(mn, **kw)
+
+
+CSR_F3 = {"csrrw": 1, "csrrs": 2, "csrrc": 3, "csrrwi": 5, "csrrsi": 6, "csrrci": 7}
+
+
+def csr(mn, rd, rs1, n) -> bytes:
+    """Zicsr instruction `mn` on CSR n (rs1 is the 5-bit immediate for the *i forms)."""
+    return w32((n << 20) | (rs1 << 15) | (CSR_F3[mn] << 12) | (rd << 7) | 0x73)
+
+
+def csrr(rd, n) -> bytes:
+    return csr("csrrs", rd, 0, n)
+
+
+def csrw(n, rs1) -> bytes:
+    return csr("csrrw", 0, rs1, n)
+
+
+def csrrsi(n, uimm) -> bytes:
+    return csr("csrrsi", 0, uimm, n)
+
+
+NOP = enc_bytes("addi", rd=0, rs1=0, imm=0)
+J_SELF = enc_bytes("jal", rd=0, imm=0)
+ECALL, EBREAK = w32(0x00000073), w32(0x00100073)
+MRET, SRET, WFI = w32(0x30200073), w32(0x10200073), w32(0x10500073)
+FENCE_I = w32(0x0000100F)

@@ -13,30 +13,16 @@ from hypothesis import given, settings, strategies as st, example
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
+from rvenc import s32, s64, u64  # noqa: E402
 
 from emu import alu  # noqa: E402
 from emu.hart import Hart  # noqa: E402
 from emu.state import EXIT_BUDGET  # noqa: E402
 
-M64 = (1 << 64) - 1
 MIN = -(1 << 63)
 MAX = (1 << 63) - 1
 CORNERS = [0, 1, -1, 2, -2, MIN, MAX, MIN + 1, MAX - 1, 1 << 32, (1 << 32) - 1, -(1 << 32), 1 << 31,
            -(1 << 31), (1 << 31) - 1, 0x5555_5555_5555_5555, -0x5555_5555_5555_5556, 3, -3, 7]
-
-
-def s64(v):
-    v &= M64
-    return v - (1 << 64) if v >> 63 else v
-
-
-def u64(v):
-    return v & M64
-
-
-def s32(v):
-    v &= 0xFFFFFFFF
-    return v - (1 << 32) if v >> 31 else v
 
 
 def m_mulh(a, b):

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import rvenc  # noqa: E402
+from rvenc import I, J_SELF  # noqa: E402
 
 from devices.bus import Device, TrapTable, OverlapError  # noqa: E402
 from devices.clint import Clint, CLINT_BASE  # noqa: E402
@@ -23,18 +23,6 @@ BASE = 0x8000_0000
 TOHOST = BASE + 0x8000
 HANDLER = BASE + 0x4000
 DEV = 0x3000_0000          # free on this machine (the UART is at 0x1000_0000)
-M64 = (1 << 64) - 1
-
-
-def I(mn, **kw):
-    return rvenc.enc_bytes(mn, **kw)
-
-
-def w32(v):
-    return (v & 0xFFFFFFFF).to_bytes(4, "little")
-
-
-J_SELF = I("jal", rd=0, imm=0)
 
 
 class Named(Device):

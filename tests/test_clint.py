@@ -9,7 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import rvenc  # noqa: E402
+from rvenc import I, J_SELF, M64, NOP, WFI, csrr, w32  # noqa: E402
 
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
@@ -19,32 +19,14 @@ from devices.clint import Clint, CLINT_BASE  # noqa: E402
 
 BASE = 0x8000_0000
 HANDLER = BASE + 0x1800
-M64 = (1 << 64) - 1
 MSTATUS, MIE, MTVEC, MEPC, MCAUSE, MTVAL, MIP, TIME = 0x300, 0x304, 0x305, 0x341, 0x342, 0x343, 0x344, 0xC01
 MTIP, MSIP = 1 << 7, 1 << 3
 INT = 1 << 63
 MSIP_A, MTIMECMP_A, MTIME_A = CLINT_BASE, CLINT_BASE + 0x4000, CLINT_BASE + 0xBFF8
 
 
-def w32(v):
-    return (v & 0xFFFFFFFF).to_bytes(4, "little")
-
-
-def I(mn, **kw):
-    return rvenc.enc_bytes(mn, **kw)
-
-
-def csrr(rd, n):
-    return w32((n << 20) | (2 << 12) | (rd << 7) | 0x73)
-
-
 def csrsi(n, uimm):
     return w32((n << 20) | (uimm << 15) | (6 << 12) | 0x73)
-
-
-NOP = I("addi", rd=0, rs1=0, imm=0)
-J_SELF = I("jal", rd=0, imm=0)
-WFI = w32(0x10500073)
 
 
 def mk(code, mstatus=0, mie=0):

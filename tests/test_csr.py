@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import rvenc  # noqa: E402
+from rvenc import J_SELF, M64, NOP, SRET, WFI, csr, csrr, csrw, w32  # noqa: E402
 
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
@@ -19,7 +19,6 @@ from emu.csr import refresh_mode  # noqa: E402
 
 BASE = 0x8000_0000
 HANDLER = BASE + 0x800
-M64 = (1 << 64) - 1
 
 SSTATUS, SIE, STVEC, SCOUNTEREN, SEPC, SCAUSE, SIP, SATP = 0x100, 0x104, 0x105, 0x106, 0x141, 0x142, 0x144, 0x180
 MSTATUS, MISA, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN = 0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306
@@ -33,32 +32,9 @@ SUM, MXR, TVM, TW, TSR, MPRV = 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 <<
 U, S_, M = 0, 1, 3
 
 
-def w32(v):
-    return (v & 0xFFFFFFFF).to_bytes(4, "little")
-
-
 CSR_F3 = {"csrrw": 1, "csrrs": 2, "csrrc": 3, "csrrwi": 5, "csrrsi": 6, "csrrci": 7}
 
 
-def csr(mn, rd, rs1, n):
-    return w32((n << 20) | (rs1 << 15) | (CSR_F3[mn] << 12) | (rd << 7) | 0x73)
-
-
-def csrr(rd, n):
-    return csr("csrrs", rd, 0, n)
-
-
-def csrw(n, rs1):
-    return csr("csrrw", 0, rs1, n)
-
-
-def I(mn, **kw):
-    return rvenc.enc_bytes(mn, **kw)
-
-
-NOP = I("addi", rd=0, rs1=0, imm=0)
-J_SELF = I("jal", rd=0, imm=0)
-MRET, SRET, WFI = w32(0x30200073), w32(0x10200073), w32(0x10500073)
 SFENCE = w32(0x12000073)
 
 

@@ -28,6 +28,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
+from rvenc import s32, s64, u64  # noqa: E402
 
 import unicorn  # noqa: E402  (a test dependency: its absence is a failure)
 import capstone  # noqa: E402
@@ -44,25 +45,10 @@ BUF = 0x8010_0000
 BUF_SIZE = 4096
 RAM_SIZE = 2 << 20            # numbavm RAM: 0x8000_0000 .. 0x8020_0000 covers code and buffer
 
-M64 = (1 << 64) - 1
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 ABI = ['zero', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 's0', 's1'] + [f'a{i}' for i in range(8)] \
     + [f's{i}' for i in range(2, 12)] + ['t3', 't4', 't5', 't6']
-
-
-def s64(v):
-    v &= M64
-    return v - (1 << 64) if v >> 63 else v
-
-
-def u64(v):
-    return v & M64
-
-
-def s32(v):
-    v &= 0xFFFF_FFFF
-    return v - (1 << 32) if v >> 31 else v
 
 
 def u32(v):

@@ -13,26 +13,13 @@ from hypothesis import given, settings, strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
+from rvenc import I, J_SELF, M64, NOP, s64  # noqa: E402
 
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
 
 BASE = 0x8000_0000
-M64 = (1 << 64) - 1
 MSTATUS, MTVEC, MCAUSE, MEPC = 0x300, 0x305, 0x342, 0x341
-
-
-def I(mn, **kw):
-    return rvenc.enc_bytes(mn, **kw)
-
-
-def s64(v):
-    v &= M64
-    return v - (1 << 64) if v >> 63 else v
-
-
-NOP = I("addi", rd=0, rs1=0, imm=0)
-J_SELF = I("jal", rd=0, imm=0)
 
 
 def mk(code=b"", ram=1 << 20):

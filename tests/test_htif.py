@@ -11,7 +11,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import rvenc  # noqa: E402
+from rvenc import I, M64, w32  # noqa: E402
 
 from devices.htif import Htif, HtifError  # noqa: E402
 from emu.hart import Hart  # noqa: E402
@@ -20,15 +20,6 @@ from emu import state as S  # noqa: E402
 BASE = 0x8000_0000
 TOHOST = BASE + 0x1000
 FROMHOST = BASE + 0x1008
-M64 = (1 << 64) - 1
-
-
-def I(mn, **kw):
-    return rvenc.enc_bytes(mn, **kw)
-
-
-def w32(v):
-    return (v & 0xFFFFFFFF).to_bytes(4, "little")
 
 
 def hart(code=b""):

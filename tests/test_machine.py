@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import rvenc  # noqa: E402
+from rvenc import I, w32  # noqa: E402
 import elf_builder as eb  # noqa: E402
 
 from emu.loader import LoadError  # noqa: E402
@@ -17,14 +17,6 @@ from lifecycle.machine import Machine, RunResult  # noqa: E402
 
 BASE = 0x8000_0000
 HELLO = Path(__file__).parent / "guest" / "bin" / "hello.elf"
-
-
-def I(mn, **kw):
-    return rvenc.enc_bytes(mn, **kw)
-
-
-def w32(v):
-    return (v & 0xFFFFFFFF).to_bytes(4, "little")
 
 
 def elf(tmp_path, data, name="p.elf"):

@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
+from rvenc import ECALL, FENCE_I, I, J_SELF, M64, w32  # noqa: E402
 from test_mmu import Sv39, vm, fault, put64, get64, s64, RW, DATA_VA, DATA_PA, CODE_VA  # noqa: E402
 
 from emu.hart import Hart  # noqa: E402
@@ -21,16 +22,7 @@ from emu.csr import refresh_mode  # noqa: E402
 
 BASE = 0x8000_0000
 HANDLER = BASE + 0x800
-M64 = (1 << 64) - 1
 MTVEC, MEPC, MCAUSE, MTVAL = 0x305, 0x341, 0x342, 0x343
-
-
-def w32(v):
-    return (v & 0xFFFFFFFF).to_bytes(4, "little")
-
-
-def I(mn, **kw):
-    return rvenc.enc_bytes(mn, **kw)
 
 
 AMO_F5 = {"lr": 0b00010, "sc": 0b00011, "amoswap": 0b00001, "amoadd": 0b00000, "amoxor": 0b00100,
@@ -42,11 +34,6 @@ def amo(mn, rd, rs1, rs2=0):
     base, width = mn.split(".")
     f3 = 2 if width == "w" else 3
     return w32((AMO_F5[base] << 27) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | 0x2F)
-
-
-NOP = I("addi", rd=0, rs1=0, imm=0)
-J_SELF = I("jal", rd=0, imm=0)
-ECALL, FENCE_I = w32(0x73), w32(0x100F)
 
 
 def mk(code, ram=1 << 20):

@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
+from rvenc import I, J_SELF, M64, NOP, s64, w32  # noqa: E402
 
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
@@ -23,7 +24,6 @@ PT_BASE = BASE + 0x10_0000
 DATA_PA = BASE + 0x20_0000            # 2 MiB aligned
 CODE_VA = 0x1000_0000
 DATA_VA = 0x4000_0000
-M64 = (1 << 64) - 1
 
 V, R, W, X, U_, G, A, D = 1, 2, 4, 8, 16, 32, 64, 128
 RW = V | R | W | A | D
@@ -34,21 +34,6 @@ MPP_SHIFT = 11
 PRV_U, PRV_S, PRV_M = 0, 1, 3
 
 
-def w32(v):
-    return (v & 0xFFFFFFFF).to_bytes(4, "little")
-
-
-def I(mn, **kw):
-    return rvenc.enc_bytes(mn, **kw)
-
-
-def s64(v):
-    v &= M64
-    return v - (1 << 64) if v >> 63 else v
-
-
-J_SELF = I("jal", rd=0, imm=0)
-NOP = I("addi", rd=0, rs1=0, imm=0)
 SFENCE = w32(0x12000073)
 LD6 = I("ld", rd=6, rs1=5, imm=0)      # x6 = *(x5)
 SD7 = I("sd", rs2=7, rs1=5, imm=0)     # *(x5) = x7

@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
+from rvenc import EBREAK, ECALL, I, J_SELF, M64, MRET, NOP, SRET, csrr, csrrsi, w32  # noqa: E402
 
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
@@ -19,7 +20,6 @@ from emu.csr import refresh_mode  # noqa: E402
 BASE = 0x8000_0000
 HANDLER = BASE + 0x800
 SHANDLER = BASE + 0xA00
-M64 = (1 << 64) - 1
 INT = 1 << 63
 
 SSTATUS, SIE, STVEC, SEPC, SCAUSE, STVAL, SIP = 0x100, 0x104, 0x105, 0x141, 0x142, 0x143, 0x144
@@ -30,28 +30,6 @@ B_SIE, B_MIE, B_SPIE, B_MPIE, B_SPP, B_MPRV = 1 << 1, 1 << 3, 1 << 5, 1 << 7, 1 
 MPP_SHIFT = 11
 U, S_, M = 0, 1, 3
 SSIP, MSIP, STIP, MTIP, SEIP, MEIP = 1 << 1, 1 << 3, 1 << 5, 1 << 7, 1 << 9, 1 << 11
-
-
-def w32(v):
-    return (v & 0xFFFFFFFF).to_bytes(4, "little")
-
-
-def I(mn, **kw):
-    return rvenc.enc_bytes(mn, **kw)
-
-
-def csrr(rd, n):
-    return w32((n << 20) | (2 << 12) | (rd << 7) | 0x73)
-
-
-def csrrsi(n, uimm):
-    return w32((n << 20) | (uimm << 15) | (6 << 12) | 0x73)
-
-
-NOP = I("addi", rd=0, rs1=0, imm=0)
-J_SELF = I("jal", rd=0, imm=0)
-ECALL, EBREAK = w32(0x73), w32(0x00100073)
-MRET, SRET = w32(0x30200073), w32(0x10200073)
 
 
 def u(v):
