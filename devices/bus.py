@@ -19,6 +19,16 @@ class Device:
     """
     name = "device"
     kind = MMIO_PYTHON
+    # the device-tree node devices/devicetree.py makes for it: <dt_name>@<base>
+    # with these compatible strings, reg, and (when irq_source is set by the
+    # machine) interrupts/interrupt-parent; fdt_extra() adds device-specific props.
+    dt_name = None                 # None: no node in the device tree
+    dt_compatible = ()
+    irq_source = None              # PLIC source number, set when the machine wires the IRQ
+
+    def fdt_extra(self, ctx):
+        """Extra properties for this device's node: {name: value}. ctx: see devices/devicetree.py."""
+        return {}
 
     def read(self, offset, size):
         return 0
@@ -29,6 +39,74 @@ class Device:
 
 class OverlapError(ValueError):
     pass
+
+
+class IrqLine:
+    """One interrupt wire from a device to an input of the interrupt controller.
+
+    A device holds an IrqLine and calls set(level) whenever the condition it
+    signals changes (level-triggered, as the PLIC's gateways expect); the machine
+    connects it to PLIC source `source`.  An unconnected line goes nowhere.
+    """
+    def __init__(self, sink=None, source=0):
+        self.sink = sink              # callable(source, level) -> None, e.g. Plic.set_level
+        self.source = source
+        self.level = False
+
+    def set(self, level):
+        level = bool(level)
+        if level != self.level:
+            self.level = level
+            if self.sink is not None:
+                self.sink(self.source, level)
+
+
+class DmaError(Exception):
+    """A device was asked (by the guest) to touch memory outside guest RAM."""
+
+
+class GuestMemory:
+    """Guest physical RAM as DMA-capable devices see it (virtio rings and buffers).
+
+    Every access is checked against RAM: outside it raises DmaError, which a
+    device turns into an error status or NEEDS_RESET, never a host crash.
+    Writes go through the hart so that the decode cache and LR reservations
+    stay coherent with what the guest sees.
+    """
+    def __init__(self, hart):
+        self.hart = hart
+        self.base = hart.ram_base
+        self.size = hart.ram_size
+
+    def contains(self, paddr, n):
+        return n >= 0 and self.base <= paddr and paddr + n <= self.base + self.size
+
+    def _check(self, paddr, n):
+        if not self.contains(paddr, n):
+            raise DmaError(f"DMA range 0x{paddr:x}..0x{paddr + n:x} is outside guest RAM")
+
+    def read(self, paddr, n):
+        self._check(paddr, n)
+        return self.hart.read_phys(paddr, n)
+
+    def write(self, paddr, data):
+        self._check(paddr, len(data))
+        self.hart.write_phys(paddr, data)
+
+    def read_u16(self, paddr):
+        return int.from_bytes(self.read(paddr, 2), "little")
+
+    def read_u32(self, paddr):
+        return int.from_bytes(self.read(paddr, 4), "little")
+
+    def read_u64(self, paddr):
+        return int.from_bytes(self.read(paddr, 8), "little")
+
+    def write_u16(self, paddr, v):
+        self.write(paddr, (v & 0xFFFF).to_bytes(2, "little"))
+
+    def write_u32(self, paddr, v):
+        self.write(paddr, (v & 0xFFFFFFFF).to_bytes(4, "little"))
 
 
 class TrapTable:
