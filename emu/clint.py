@@ -11,7 +11,7 @@ interrupts land at the same instruction on every run (deterministic timer).
 import numpy as np
 from numba import njit
 
-from emu.state import ST_INSTRET, ST_IDLE, ST_TIME_DIV, ST_MTIME_OFF, ST_MTIMECMP
+from emu.state import ST_INSTRET, ST_IDLE, ST_TIME_DIV, ST_MTIME_OFF, ST_MTIMECMP, ST_TIMER_BIT
 
 CLINT_MSIP = 0x0000        # hart 0 msip, 32 bits (bit 0 = mip.MSIP)
 CLINT_MTIMECMP = 0x4000    # hart 0 mtimecmp, 64 bits
@@ -30,11 +30,16 @@ def mtime(st):
 
 @njit(cache=True)
 def update_mtip(st, csr):
-    """mip.MTIP follows mtime >= mtimecmp (unsigned), as the CLINT drives it."""
+    """mip.MTIP follows mtime >= mtimecmp (unsigned), as the CLINT drives it.
+
+    When the VMM itself is the SBI firmware (st[ST_TIMER_BIT] = STIP), the comparator
+    drives mip.STIP instead: what OpenSBI does in software on every timer interrupt.
+    """
+    bit = st[ST_TIMER_BIT]
     if np.uint64(mtime(st)) >= np.uint64(st[ST_MTIMECMP]):
-        csr[CSR_MIP] |= MIP_MTIP
+        csr[CSR_MIP] |= bit
     else:
-        csr[CSR_MIP] &= ~MIP_MTIP
+        csr[CSR_MIP] &= ~bit
 
 
 @njit(cache=True)

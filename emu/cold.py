@@ -7,14 +7,16 @@ exec_cold() runs one of them and leaves the next pc in st[ST_PC].  It returns
                the mode and checks for interrupts;
   TRAPPED      it raised an exception (taken; not retired);
   WFI          wfi: retired, the hart now waits for an interrupt;
-  HTIF         a store (sc/AMO) hit HTIF tohost.
+  HTIF         a store (sc/AMO) hit HTIF tohost;
+  SBI          ecall from S-mode while the VMM is the SBI firmware (st[ST_SBI]): retired,
+               the host answers the call from a7/a6/a0.. (devices/sbi.py).
 """
 import numpy as np
 from numba import njit
 
 from emu import isa
 from emu.alu import sext32
-from emu.state import (PRV_U, PRV_S, PRV_M, ST_PC, ST_PRIV, ST_RES_ADDR, ST_WFI, ST_RAM_BASE,
+from emu.state import (PRV_U, PRV_S, PRV_M, ST_PC, ST_PRIV, ST_SBI, ST_RES_ADDR, ST_WFI, ST_RAM_BASE,
                        ST_RAM_SIZE, ST_DATA_VM, ST_DATA_CTX, PF_RESV,
                        TLB_LOAD, TLB_STORE)
 from emu.csr import (csr_access, flush_tlb, MSTATUS, MSTATUS_TVM, MSTATUS_TW, MSTATUS_TSR)
@@ -29,6 +31,7 @@ RETIRED_SYNC = 1
 TRAPPED = 2
 WFI = 3
 HTIF = 4
+SBI = 5
 
 FENCE = isa.OP["fence"]
 FENCE_I = isa.OP["fence.i"]
@@ -171,6 +174,9 @@ def exec_cold(op, rd, rs1, rs2, imm, ilen, pc, x, st, csr, mem, tlb, icache, pfl
         st[ST_PC] = npc
         return RETIRED
     if op == ECALL:
+        if priv == PRV_S and st[ST_SBI] != 0:
+            st[ST_PC] = pc + 4
+            return SBI
         take_trap(CAUSE_USER_ECALL + priv, 0, False, pc, st, csr)
         return TRAPPED
     if op == EBREAK:

@@ -12,7 +12,7 @@ from numba import njit
 
 from emu.state import (PRV_U, PRV_S, PRV_M, ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
                        ST_MCYCLE_OFF, ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX,
-                       TLB_EMPTY)
+                       TLB_EMPTY, ST_EIP, ST_SEIP_SW)
 from emu.clint import mtime
 
 # --- CSR numbers (by their spec names)
@@ -101,6 +101,13 @@ def refresh_mode(st, csr):
 
 
 @njit(cache=True)
+def sample_external(st, csr):
+    """mip.MEIP and mip.SEIP follow the interrupt controller's lines (st[ST_EIP], set by the host)."""
+    lines = MIP_MEIP | MIP_SEIP
+    csr[MIP] = (csr[MIP] & ~lines) | (st[ST_EIP] & lines) | st[ST_SEIP_SW]
+
+
+@njit(cache=True)
 def flush_tlb(tlb):
     for k in range(tlb.shape[0]):
         for i in range(tlb.shape[1]):
@@ -181,7 +188,9 @@ def csr_write(n, v, st, csr, tlb):
         d = csr[MIDELEG]
         csr[MIE] = (csr[MIE] & ~d) | (v & d)
     elif n == MIP:
-        csr[MIP] = (csr[MIP] & ~MIP_WRITABLE) | (v & MIP_WRITABLE)
+        # mip.SEIP reads as the software-written bit OR the PLIC's S-context line
+        st[ST_SEIP_SW] = v & MIP_SEIP
+        csr[MIP] = (csr[MIP] & ~MIP_WRITABLE) | (v & MIP_WRITABLE) | (st[ST_EIP] & MIP_SEIP)
     elif n == SIP:
         w = MIP_SSIP & csr[MIDELEG]
         csr[MIP] = (csr[MIP] & ~w) | (v & w)

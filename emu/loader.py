@@ -276,3 +276,46 @@ def load_raw(path, addr: int, ram_base: int, ram_size: int) -> LoadedImage:
         raise LoadError(f"{spath}: empty file, nothing to load")
     _check_in_ram(spath, f"raw image ({len(data)} bytes)", addr, addr + len(data), ram_base, ram_size)
     return LoadedImage(entry=addr, segments=[(addr, data, len(data))], symbols={}, path=spath)
+
+
+# --- the RISC-V Linux Image (Documentation/riscv/boot-image-header.rst)
+#   u32 code0, code1; u64 text_offset; u64 image_size; u64 flags; u32 version; u32 res1;
+#   u64 res2; u64 magic = "RISCV\0\0\0" (deprecated); u32 magic2 = "RSC\x05"; u32 res3
+IMAGE_MAGIC = b"RISCV\0\0\0"
+IMAGE_MAGIC2 = b"RSC\x05"
+IMAGE_HEADER_SIZE = 64
+
+
+@dataclass
+class LinuxImage:
+    data: bytes
+    text_offset: int        # where in RAM the kernel wants to start (from the RAM base)
+    image_size: int         # bytes of RAM the kernel occupies, bss included
+    path: str
+
+
+def read_linux_image(path) -> LinuxImage:
+    """Read and check a RISC-V Linux Image (the kernel's arch/riscv/boot/Image)."""
+    spath, data = _read(path)
+    if len(data) < IMAGE_HEADER_SIZE:
+        raise LoadError(f"{spath}: not a RISC-V Linux Image (only {len(data)} bytes, the header has 64)")
+    if data[:4] == b"\x7fELF":
+        raise LoadError(f"{spath}: an ELF file, not a Linux Image: boot the kernel's arch/riscv/boot/Image "
+                        "(or run an ELF program with `numbavm run`)")
+    if data[48:56] != IMAGE_MAGIC and data[56:60] != IMAGE_MAGIC2:
+        raise LoadError(f"{spath}: not a RISC-V Linux Image (no \"RISCV\" / \"RSC\\x05\" magic in its header)")
+    text_offset = int.from_bytes(data[8:16], "little")
+    image_size = int.from_bytes(data[16:24], "little")
+    if image_size == 0:                      # old kernels: no size in the header
+        image_size = len(data)
+    if text_offset % 4096 or text_offset > (1 << 32):
+        raise LoadError(f"{spath}: Linux Image header has an implausible text_offset 0x{text_offset:x}")
+    return LinuxImage(data, text_offset, max(image_size, len(data)), spath)
+
+
+def read_file(path, what) -> bytes:
+    """A whole input file (initrd, firmware, device-tree overlay) or a one-line LoadError."""
+    spath, data = _read(path)
+    if not data:
+        raise LoadError(f"{spath}: empty {what}")
+    return data

@@ -35,13 +35,15 @@ from emu.alu import sext32, srl, ltu, mulh, mulhsu, mulhu, div, divu, rem, remu
 from emu.state import (ICACHE_SCRATCH, ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RAM_BASE, ST_RAM_SIZE, ST_POLL, ST_BARE_STRADDLERS,
                        ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX, ICACHE_MASK,
                        TLB_FETCH, TLB_LOAD, TLB_STORE, EXIT_BUDGET, EXIT_STOP, EXIT_MMIO, EXIT_WFI,
-                       EXIT_HTIF, EXIT_FATAL, ST_FATAL, FATAL_TRAP_LOOP)
-from emu.clint import update_mtip, cycles_until_mtip, CSR_MIP, MIP_MTIP
+                       EXIT_HTIF, EXIT_SBI, EXIT_FATAL, ST_FATAL, FATAL_TRAP_LOOP, ST_TIMER_BIT,
+                       ST_TIMER_REALTIME)
+from emu.clint import update_mtip, cycles_until_mtip, CSR_MIP
+from emu.csr import sample_external
 from emu.trap import take_trap, pending_interrupt
 from emu.mmu import translate, tlb_lookup, PAGE_MASK
 from emu.memory import (load_slow, store_slow, store_hooks, fetch_decode, drop_straddlers, MMIO_EXIT,
                         TRAPPED, HTIF_EXIT, DONE_SYNC)
-from emu.cold import exec_cold, RETIRED, HTIF as COLD_HTIF, TRAPPED as COLD_TRAPPED
+from emu.cold import exec_cold, RETIRED, HTIF as COLD_HTIF, SBI as COLD_SBI, TRAPPED as COLD_TRAPPED
 
 CSR_MIE = 0x304
 M32 = 0xFFFFFFFF
@@ -105,6 +107,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
         if instret >= end:
             break
         update_mtip(st, csr)
+        sample_external(st, csr)
         cause = pending_interrupt(st, csr)
         if cause >= 0:
             st[ST_WFI] = 0
@@ -115,7 +118,8 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                 st[ST_WFI] = 0                    # wakes even when the interrupt is globally disabled
             else:
                 wait = cycles_until_mtip(st)
-                if (csr[CSR_MIE] & MIP_MTIP) != 0 and 0 < wait < (1 << 62):
+                if ((csr[CSR_MIE] & st[ST_TIMER_BIT]) != 0 and 0 < wait < (1 << 62)
+                        and st[ST_TIMER_REALTIME] == 0):
                     st[ST_IDLE] += wait           # nothing else can happen in between: skip ahead
                     continue
                 reason = EXIT_WFI                 # only the host (a device, a stop) can wake us
@@ -454,6 +458,9 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         sync = True              # re-read the mode, check interrupts, wfi
                         if status == COLD_HTIF:
                             reason = EXIT_HTIF
+                            done = True
+                        elif status == COLD_SBI:
+                            reason = EXIT_SBI
                             done = True
             if done:
                 break

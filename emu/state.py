@@ -31,7 +31,8 @@ EXIT_MMIO = 3     # a load/store to a Python device: descriptor in st[ST_MMIO_*]
 EXIT_WFI = 4      # wfi with nothing that can wake the hart from inside the loop
 EXIT_FATAL = 5    # the VMM cannot go on: reason in st[ST_FATAL]
 EXIT_HTIF = 6     # the guest wrote HTIF tohost; Python reads and answers it
-EXIT_NAMES = ("budget", "stop", "halt", "mmio", "wfi", "fatal", "htif")
+EXIT_SBI = 7      # ecall from S-mode with the VMM's own SBI (st[ST_SBI]): Python answers it (devices/sbi.py)
+EXIT_NAMES = ("budget", "stop", "halt", "mmio", "wfi", "fatal", "htif", "sbi")
 
 # --- st[] indices
 ST_PC = 0
@@ -71,6 +72,12 @@ ST_TLB_MISSES = 31
 ST_MMIO_COUNT = 32
 ST_POLL = 33          # instructions between stop-flag polls (<= 4096)
 ST_BARE_STRADDLERS = 34  # 1 = a page-straddling instruction was cached in bare mode
+# interrupt wiring, set by the machine
+ST_EIP = 35           # external interrupt lines into mip (MEIP | SEIP), driven by the PLIC's contexts
+ST_SEIP_SW = 36       # the software-written part of mip.SEIP (mip.SEIP reads as software | external)
+ST_TIMER_BIT = 37     # the mip bit the CLINT comparator drives: MTIP, or STIP when the VMM is the SBI
+ST_SBI = 38           # 1 = the VMM implements the SBI: ecall from S-mode returns EXIT_SBI
+ST_TIMER_REALTIME = 39  # 1 = mtime follows the host clock (set by Python between runs): wfi never skips ahead
 ST_SIZE = 40
 
 # --- EXIT_FATAL reasons
@@ -130,4 +137,5 @@ def new_state(ram_size, ram_base=0x8000_0000):
     st[ST_MTIMECMP] = -1          # all ones: no timer interrupt until software programs one
     st[ST_TIME_DIV] = 10          # 10 instructions per tick: 10 MHz timebase at 100 MIPS
     st[ST_POLL] = 4096
+    st[ST_TIMER_BIT] = 1 << 7     # mip.MTIP
     return x, st, csr, ram, icache, tlb, pflags

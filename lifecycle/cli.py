@@ -2,6 +2,8 @@
 
     numbavm run PROGRAM [--memory SIZE] [--max-instructions N] [--engine jit|python]
                         [--stats] [--dump-state FILE.npz] [--raw-addr ADDR]
+    numbavm boot [--kernel IMAGE] [--initrd FILE] [--cmdline STR] [--bios builtin|PATH] ...
+                                          (lifecycle/boot.py)
     numbavm bench [--quick] [--reps N] [--workloads a,b] ...   (= python -m bench)
     numbavm --version
 
@@ -86,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--raw-addr", metavar="ADDR", default=None,
                    help="treat PROGRAM as a raw binary, load it at ADDR and start there (e.g. 0x80000000)")
     r.set_defaults(func=cmd_run)
+
+    from lifecycle.boot import add_parser as add_boot_parser
+    add_boot_parser(sub, UserError)
 
     # Listed for --help only: main() hands `bench ...` to bench.__main__ before parsing,
     # so that every option after it reaches the bench's own parser.

@@ -24,7 +24,7 @@ RAM_BASE = 0x8000_0000
 
 class KernelType(enum.Enum):
     ZIRCON = "zircon"   # as in the seed; refused on this RISC-V VMM
-    LINUX = "linux"     # a Linux Image (arrives with the Linux issue)
+    LINUX = "linux"     # a RISC-V Linux Image (arch/riscv/boot/Image), booted with a generated device tree
     ELF = "elf"         # a bare-metal RV64 ELF program (HTIF console/exit), or a raw binary with raw_addr
 
 
@@ -65,16 +65,18 @@ class GuestConfig:
     # --- research extras
     engine: str | None = None          # 'jit' | 'python' | None: from NUMBA_DISABLE_JIT
     max_instructions: int | None = None  # run() ends cleanly (returns None) with guest.stop_reason 'budget'
-    timer: str = "deterministic"       # mtime advances with retired instructions (the only mode so far)
-    bios: str | os.PathLike | None = None  # SBI firmware: not implemented yet
+    timer: str = "deterministic"       # 'deterministic': mtime from retired instructions; 'realtime': host clock
+    bios: str | os.PathLike | None = None  # LINUX: None = the VMM is the SBI; a path = M-mode firmware (OpenSBI)
     raw_addr: int | None = None        # KernelType.ELF only: load `kernel` as a raw binary at this address
     wfi_idle: str = "wait"             # wfi nothing can wake: 'wait' (sleep until stop) or 'fatal'
     console: object = None             # a binary stream that also receives the console output
+    console_input: object = None       # callable(idle: bool) -> bytes: host input for the UART, polled
     keep_final_state: bool = False     # keep the torn-down machine in GuestLifecycle.final_machine
 
 
-_UNIMPLEMENTED_BOOLS = ("virtio_console", "virtio_rng", "virtio_balloon", "virtio_gpu",
-                        "virtio_vsock", "virtio_sound", "virtio_mem", "default_net")
+_UNIMPLEMENTED_BOOLS = ("virtio_balloon", "virtio_gpu", "virtio_vsock", "virtio_sound", "virtio_mem",
+                        "default_net")
+_BOOLS = ("virtio_console", "virtio_rng")
 
 
 def _bad(fieldname: str, msg: str):
@@ -121,17 +123,16 @@ def validate(config: GuestConfig) -> GuestConfig:
         raise _bad("kernel_type", f"expected a KernelType, not {c.kernel_type!r}")
     if c.kernel_type is KernelType.ZIRCON:
         raise _bad("kernel_type", "ZIRCON kernels do not run on this RISC-V VMM (use ELF)")
-    if c.kernel_type is KernelType.LINUX:
-        raise _bad("kernel_type", "LINUX: Linux boot arrives with the Linux issue; "
-                                  "KernelType.ELF runs bare-metal programs now")
+    linux = c.kernel_type is KernelType.LINUX
     c.kernel = _path("kernel", c.kernel)
     if c.kernel is None:
         raise _bad("kernel", "required: the path of the program to load")
     c.ramdisk = _path("ramdisk", c.ramdisk)
-    if c.ramdisk is not None:
+    if c.ramdisk is not None and not linux:
         raise _bad("ramdisk", f"not used by KernelType.{c.kernel_type.name} (a ramdisk needs a Linux kernel)")
-    if _path("dtb_overlay", c.dtb_overlay) is not None:
-        raise _bad("dtb_overlay", "not implemented yet (no device tree is generated for ELF programs)")
+    c.dtb_overlay = _path("dtb_overlay", c.dtb_overlay)
+    if c.dtb_overlay is not None and not linux:
+        raise _bad("dtb_overlay", "not used by KernelType.ELF (a device tree is generated for Linux kernels)")
     # command line
     if c.cmdline is not None and not isinstance(c.cmdline, str):
         raise _bad("cmdline", f"expected a string, not {type(c.cmdline).__name__}")
@@ -140,7 +141,7 @@ def validate(config: GuestConfig) -> GuestConfig:
     parts = ([c.cmdline] if c.cmdline else []) + list(c.cmdline_add or [])
     c.cmdline = " ".join(p for p in parts if p) or None
     c.cmdline_add = []
-    if c.cmdline is not None:
+    if c.cmdline is not None and not linux:
         raise _bad("cmdline", f"not used by KernelType.{c.kernel_type.name} (a bare-metal program "
                               "has no command line)")
     # cpus, memory
@@ -160,6 +161,9 @@ def validate(config: GuestConfig) -> GuestConfig:
             raise _bad(name, f"expected True or False, not {v!r}")
         if v:
             raise _bad(name, "not implemented yet: leave it False")
+    for name in _BOOLS:
+        if not isinstance(getattr(c, name), bool):
+            raise _bad(name, f"expected True or False, not {getattr(c, name)!r}")
     for name in ("block_devices", "net_devices"):
         v = getattr(c, name)
         if v is None:
@@ -168,13 +172,17 @@ def validate(config: GuestConfig) -> GuestConfig:
         if isinstance(v, (str, bytes)) or not hasattr(v, "__len__"):
             raise _bad(name, "expected a list")
         if len(v):
-            if name == "block_devices":
-                for i, b in enumerate(v):
-                    if not isinstance(b, BlockSpec):
-                        raise _bad(f"block_devices[{i}]", f"expected a BlockSpec, not {type(b).__name__}")
-                    if not isinstance(b.mode, BlockMode):
-                        raise _bad(f"block_devices[{i}].mode", f"expected a BlockMode, not {b.mode!r}")
-            raise _bad(name, "not implemented yet (no virtio devices): leave it empty")
+            if name == "net_devices":
+                raise _bad(name, "not implemented yet (no virtio-net): leave it empty")
+            for i, b in enumerate(v):
+                if not isinstance(b, BlockSpec):
+                    raise _bad(f"block_devices[{i}]", f"expected a BlockSpec, not {type(b).__name__}")
+                if not isinstance(b.mode, BlockMode):
+                    raise _bad(f"block_devices[{i}].mode", f"expected a BlockMode, not {b.mode!r}")
+                if not os.path.isfile(b.path):
+                    raise _bad(f"block_devices[{i}].path", f"{b.path}: no such file")
+            if len(v) + c.virtio_rng + c.virtio_console > 8:
+                raise _bad(name, "more than the 8 virtio-mmio slots of the machine")
         setattr(c, name, list(v))
     # research extras
     if c.engine is None:
@@ -183,10 +191,13 @@ def validate(config: GuestConfig) -> GuestConfig:
         raise _bad("engine", f"unknown engine {c.engine!r} (choose 'jit' or 'python')")
     if c.max_instructions is not None and (not _is_int(c.max_instructions) or c.max_instructions < 0):
         raise _bad("max_instructions", f"must be None or a non-negative integer, not {c.max_instructions!r}")
-    if c.timer != "deterministic":
-        raise _bad("timer", f"{c.timer!r} is not implemented (only 'deterministic')")
-    if _path("bios", c.bios) is not None:
-        raise _bad("bios", "not implemented yet (no SBI firmware is loaded; ELF programs run in M-mode)")
+    if c.timer not in ("deterministic", "realtime"):
+        raise _bad("timer", f"{c.timer!r}: choose 'deterministic' or 'realtime'")
+    c.bios = _path("bios", c.bios)
+    if c.bios is not None and not linux:
+        raise _bad("bios", "not used by KernelType.ELF (bare-metal programs run in M-mode themselves)")
+    if c.console_input is not None and not callable(c.console_input):
+        raise _bad("console_input", "must be None or a callable(idle) -> bytes")
     if c.raw_addr is not None and (not _is_int(c.raw_addr) or not 0 <= c.raw_addr < (1 << 64)):
         raise _bad("raw_addr", f"must be None or an address, not {c.raw_addr!r}")
     if c.wfi_idle not in ("wait", "fatal"):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import enum
 import threading
 
-from lifecycle.config import GuestConfig, validate
+from lifecycle.config import GuestConfig, KernelType, validate
 from lifecycle.errors import GuestClosedError, GuestError, GuestLifecycleError
 from lifecycle.guest import ConsoleTee, Guest
 
@@ -136,21 +136,37 @@ class GuestLifecycle:
                                       f"cannot import the VMM core: {type(e).__name__}: {e}") from e
         console = ConsoleTee(c.console)
         try:
-            m = Machine(memory=c.guest_memory, engine=c.engine, console=console)
+            extra = {}                       # only what differs from the plain machine's defaults
+            if c.timer != "deterministic":
+                extra["timer"] = c.timer
+            if c.block_devices:
+                extra["block_devices"] = [(b.path, b.mode.name) for b in c.block_devices]
+            if c.virtio_rng:
+                extra["virtio_rng"] = True
+            if c.virtio_console:
+                extra["virtio_console"] = True
+            if c.console_input is not None:
+                extra["console_input"] = c.console_input
+            m = Machine(memory=c.guest_memory, engine=c.engine, console=console, **extra)
         except OverlapError as e:
             raise GuestLifecycleError(GuestError.DEVICE_MEMORY_OVERLAP, str(e)) from e
         except MemoryError as e:
             raise GuestLifecycleError(GuestError.GUEST_INITIALIZATION_FAILURE,
                                       f"guest_memory: cannot allocate {c.guest_memory} bytes of guest RAM") from e
         except ValueError as e:
-            field = "engine" if "engine" in str(e) or "NUMBA_DISABLE_JIT" in str(e) else "guest_memory"
+            msg = str(e)
+            field = ("engine" if "engine" in msg or "NUMBA_DISABLE_JIT" in msg else
+                     "block_devices" if "block" in msg.lower() or "disk" in msg.lower() else "guest_memory")
             raise GuestLifecycleError(GuestError.BAD_CONFIG, f"{field}: {e}") from e
         except Exception as e:   # noqa: BLE001
             raise GuestLifecycleError(GuestError.GUEST_INITIALIZATION_FAILURE,
                                       f"building the machine failed: {type(e).__name__}: {e}") from e
         m.idle_wait = c.wfi_idle == "wait"
         try:
-            if c.raw_addr is None:
+            if c.kernel_type is KernelType.LINUX:
+                m.boot_linux(c.kernel, initrd=c.ramdisk, cmdline=c.cmdline, bios=c.bios,
+                             dtb_overlay=c.dtb_overlay)
+            elif c.raw_addr is None:
                 m.load(c.kernel)
             else:
                 m.load(c.kernel, raw_addr=c.raw_addr)

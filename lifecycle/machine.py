@@ -1,13 +1,22 @@
-"""The minimal machine: a hart, RAM, the trap table with the CLINT and a 16550A UART, and HTIF.
+"""The machine: a hart, RAM, and the qemu-virt devices on the trap table; it runs the hart's loop.
 
-Machine assembles the layers (emu/ for the hart, devices/ for what sits on the
-bus) and runs the hart's loop, answering its exits:
+Machine assembles the layers (emu/ for the hart, devices/ for what sits on the bus),
+laid out like QEMU's `virt` board (docs/devices.md has the memory map):
+  SiFive test 0x0010_0000, CLINT 0x0200_0000, PLIC 0x0C00_0000, NS16550A 0x1000_0000
+  (IRQ 10), virtio-mmio slots 0x1000_1000 + n*0x1000 (IRQ 1 + n), RAM 0x8000_0000;
+  HTIF tohost/fromhost for test programs that have those symbols.
+It runs the hart's loop and answers its exits:
   EXIT_MMIO  -> the Python device named by the trap table reads or writes;
   EXIT_HTIF  -> HTIF tohost (console character, or the guest's exit code);
-  EXIT_WFI   -> the hart waits for an interrupt nothing in this machine can raise:
-                'fatal' by default; with idle_wait=True (the lifecycle's default) the
-                machine sleeps until stop() (or wake()) and then returns 'stopped';
+  EXIT_SBI   -> an ecall to the VMM's own SBI firmware (devices/sbi.py);
+  EXIT_WFI   -> the hart waits and no timer can wake it from inside the loop (or the
+                timer is realtime): with idle_wait the machine sleeps, polling host
+                input, until an interrupt line rises, the realtime deadline passes, or
+                stop(); without idle_wait it is 'fatal' (nothing can wake the guest);
   EXIT_STOP  -> the stop flag was set (stop() from another thread).
+Between calls into the loop it polls host input (UART, virtio-console) and, with
+the realtime timer, sets mtime from the host clock.  Interrupt lines from the
+devices reach the PLIC; its context outputs are st[ST_EIP] (mip.MEIP / mip.SEIP).
 The lifecycle layer (GuestLifecycle) is built on this class.
 """
 import sys
@@ -16,15 +25,28 @@ import time
 from dataclasses import dataclass
 
 from emu import state as S
+from emu.csr import MIP_MEIP, MIP_SEIP, MIE as CSR_MIE, MIP as CSR_MIP
 from emu.hart import Hart, jit_enabled
-from emu.loader import load_elf, load_raw
-from devices.bus import TrapTable
+from emu.loader import load_elf, load_raw, read_linux_image, read_file, LoadError
+from devices.bus import TrapTable, IrqLine, GuestMemory
 from devices.clint import Clint, CLINT_BASE
 from devices.htif import Htif, HtifError
+from devices.plic import Plic, PLIC_BASE, PLIC_SIZE
+from devices.sbi import Sbi, SbiReset, enter_supervisor
+from devices.testdev import SifiveTest, TEST_BASE, TEST_SIZE
 from devices.uart import Uart16550, UART_BASE, UART_SIZE
+from devices.virtio_mmio import VirtioMmio, VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE, VIRTIO_IRQ_BASE, VIRTIO_MAX
 
 RAM_BASE = 0x8000_0000
-SLICE = 1 << 40          # instructions per call into the loop when no budget is given
+SLICE = 1 << 40          # steps per call into the loop when nothing on the host needs polling
+SLICE_POLL = 1 << 20     # steps per call while host input or a realtime clock needs looking at
+SLICE_REALTIME = 200_000  # ~1 ms of guest time at this core's speed: the realtime clock's granularity
+UART_IRQ = 10
+TIMEBASE = 10_000_000    # CLINT mtime ticks per second (timebase-frequency), as on QEMU virt
+REALTIME_DIV = 1 << 20   # realtime: the loop's own clock barely moves mtime; the host sets it
+FW_DYNAMIC_MAGIC = 0x4942534F   # OpenSBI fw_dynamic_info.magic ("OSBI")
+KERNEL_OFFSET_BIOS = 0x20_0000  # with firmware at the RAM base, the kernel goes 2 MiB up (as QEMU)
+DTB_RESERVE = 1 << 20    # the device tree (and fw_dynamic_info) live in the last MiB of RAM
 
 
 @dataclass
@@ -40,8 +62,38 @@ class RunResult:
         return self.instret / self.wall_s / 1e6 if self.wall_s > 0 else 0.0
 
 
+def _plic_output(st, wake):
+    """The PLIC's context outputs: context 0 = hart 0 M-mode (mip.MEIP), 1 = S-mode (mip.SEIP).
+
+    Only host threads write st[ST_EIP] (under the PLIC's lock); the loop only reads it.
+    """
+    def output(context, level):
+        bit = MIP_MEIP if context == 0 else MIP_SEIP
+        if level:
+            st[S.ST_EIP] = int(st[S.ST_EIP]) | bit
+            wake.set()
+        else:
+            st[S.ST_EIP] = int(st[S.ST_EIP]) & ~bit
+    return output
+
+
+def _sbi_input(console, console_input):
+    """Host input for the SBI console (console_getchar, DBCN console_read)."""
+    read = getattr(console, "read_input", None)
+
+    def source():
+        data = console_input(False) or b"" if console_input is not None else b""
+        return data + (read() if read is not None else b"")
+    return source
+
+
 class Machine:
-    def __init__(self, memory=128 << 20, engine="jit", console=None, idle_wait=False):
+    def __init__(self, memory=128 << 20, engine="jit", console=None, idle_wait=False,
+                 timer="deterministic", block_devices=(), virtio_rng=False, virtio_console=False,
+                 console_input=None):
+        """block_devices: (path, mode) pairs (devices.virtio_blk.BlockMode); console_input: an
+        optional callable(idle: bool) -> bytes of host input for the UART, polled between runs
+        (idle is True when the guest has waited in wfi since the last call)."""
         if engine not in ("jit", "python"):
             raise ValueError(f"unknown engine {engine!r} (choose jit or python)")
         if engine == "python" and jit_enabled():
@@ -49,24 +101,72 @@ class Machine:
                              "before numba is imported (numbavm run --engine python does this)")
         if engine == "jit" and not jit_enabled():
             raise ValueError("NUMBA_DISABLE_JIT is set: use --engine python")
+        if timer not in ("deterministic", "realtime"):
+            raise ValueError(f"unknown timer mode {timer!r} (choose deterministic or realtime)")
         memory = (int(memory) + 4095) & ~4095
         self.engine = engine
+        self.timer = timer
         self.console = console if console is not None else sys.stdout.buffer
-        self.hart = Hart(memory, RAM_BASE)
+        self.console_input = console_input
+        self.hart = h = Hart(memory, RAM_BASE)
+        self.dma = GuestMemory(h)
         self.bus = TrapTable()
-        self.bus.add(CLINT_BASE, Clint.size, Clint())
-        self.uart = Uart16550(self.console, getattr(self.console, "read_input", None))
-        self.bus.add(UART_BASE, UART_SIZE, self.uart)
-        self.bus.check_ram(RAM_BASE, memory)
-        self.hart.set_mmio_table(self.bus.rows())
-        self.htif = Htif(self.console)
-        self.image = None
-        # idle_wait: on EXIT_WFI sleep (no CPU) until stop()/wake() instead of failing
-        self.idle_wait = idle_wait
+        # the UART first: the trap table is searched in order, and it takes ~90% of a boot's MMIO
         self._wake = threading.Event()
+        # (closures over the state, not bound methods: no reference cycle keeps a torn-down
+        # machine's arrays alive until the garbage collector runs)
+        self.plic = Plic(_plic_output(h.st, self._wake))
+        self.uart = Uart16550(self.console, getattr(self.console, "read_input", None), irq=self._irq(UART_IRQ))
+        self.bus.add(UART_BASE, UART_SIZE, self.uart)
+        self.bus.add(CLINT_BASE, Clint.size, Clint())
+        self.bus.add(PLIC_BASE, PLIC_SIZE, self.plic)
+        self.test_device = SifiveTest()
+        self.bus.add(TEST_BASE, TEST_SIZE, self.test_device)
+        self.virtio = []
+        backends = self._virtio_backends(block_devices, virtio_rng, virtio_console)
+        if len(backends) > VIRTIO_MAX:
+            raise ValueError(f"{len(backends)} virtio devices requested: the machine has {VIRTIO_MAX} slots")
+        for n, backend in enumerate(backends):
+            dev = VirtioMmio(backend, self.dma, self._irq(VIRTIO_IRQ_BASE + n))
+            self.bus.add(VIRTIO_BASE + n * VIRTIO_STRIDE, VIRTIO_SIZE, dev)
+            self.virtio.append(dev)
+        self.bus.check_ram(RAM_BASE, memory)
+        h.set_mmio_table(self.bus.rows())
+        self.htif = Htif(self.console)
+        self.sbi = Sbi(self.console, _sbi_input(self.console, console_input))
+        self.image = None
+        self.dtb = None             # the device tree handed to a Linux kernel (bytes), after boot_linux
+        # idle_wait: on EXIT_WFI sleep (no CPU) until an interrupt, the deadline or stop()
+        self.idle_wait = idle_wait
         self.idling = False        # True while run() sleeps in _idle (for tests and tools)
+        self._last_idle = 0
+        self._saw_wfi = False
         self.compile_s = None
         self.startup_s = None
+        self.device_s = 0.0        # host time spent in Python device handlers (MMIO, SBI, HTIF)
+        self.mmio_exits = 0
+        if timer == "realtime":
+            h.st[S.ST_TIME_DIV] = REALTIME_DIV
+            h.st[S.ST_TIMER_REALTIME] = 1
+            self._t0 = time.monotonic()
+
+    def _irq(self, source):
+        """An interrupt line from a device into PLIC source `source`."""
+        return IrqLine(self.plic.set_level, source)
+
+    def _virtio_backends(self, block_devices, rng, console):
+        out = []
+        if block_devices:
+            from devices.virtio_blk import VirtioBlk
+            for path, mode in block_devices:
+                out.append(VirtioBlk(path, mode))
+        if rng:
+            from devices.virtio_rng import VirtioRng
+            out.append(VirtioRng())
+        if console:
+            from devices.virtio_console import VirtioConsole
+            out.append(VirtioConsole(self.console, getattr(self.console, "read_input", None)))
+        return out
 
     # --- loading
     def load(self, path, raw_addr=None):
@@ -81,6 +181,59 @@ class Machine:
         h.set_tohost(image.symbols.get("tohost"), image.symbols.get("fromhost"))
         self.image = image
         return image
+
+    def boot_linux(self, kernel, initrd=None, cmdline="", bios=None, dtb_overlay=None):
+        """Load a RISC-V Linux Image, an optional initrd and the generated device tree.
+
+        bios None: the VMM is the SBI and the hart starts in S-mode at the kernel
+        (a0 = hartid, a1 = dtb).  bios PATH: M-mode firmware (OpenSBI fw_dynamic or
+        fw_jump) at the RAM base, entered in M-mode with a0 = hartid, a1 = dtb,
+        a2 = fw_dynamic_info naming the kernel.  Raises LoadError (one line) on bad input.
+        """
+        from devices.devicetree import build_dtb
+        h = self.hart
+        img = read_linux_image(kernel)
+        ram_end = h.ram_base + h.ram_size
+        fw = read_file(bios, "firmware image") if bios is not None else None
+        kaddr = h.ram_base + (max(img.text_offset, KERNEL_OFFSET_BIOS) if fw is not None else img.text_offset)
+        if fw is not None and len(fw) > kaddr - h.ram_base:
+            raise LoadError(f"{bios}: firmware of {len(fw)} bytes does not fit below the kernel at 0x{kaddr:x}")
+        dtb_area = ram_end - DTB_RESERVE
+        kend = kaddr + img.image_size
+        if kend > dtb_area:
+            raise LoadError(f"{img.path}: the kernel needs {img.image_size >> 10} KiB at 0x{kaddr:x}: more "
+                            f"than the guest's {h.ram_size >> 20} MiB of RAM (use --memory)")
+        initrd_range = None
+        rd = None
+        if initrd is not None:
+            rd = read_file(initrd, "initrd")
+            start = (dtb_area - len(rd)) & ~0xFFF
+            if start < (kend + 0xFFF) & ~0xFFF:
+                raise LoadError(f"{initrd}: an initrd of {len(rd) >> 10} KiB does not fit in {h.ram_size >> 20} "
+                                "MiB of RAM beside the kernel (use --memory)")
+            initrd_range = (start, start + len(rd))
+        overlay = read_file(dtb_overlay, "device-tree overlay") if dtb_overlay is not None else None
+        dtb = build_dtb(self.bus, h.ram_base, h.ram_size, bootargs=cmdline or "", initrd=initrd_range,
+                        overlay=overlay, timebase=TIMEBASE)
+        if len(dtb) > DTB_RESERVE - 4096:
+            raise LoadError(f"the device tree is {len(dtb)} bytes: more than the {DTB_RESERVE >> 10} KiB reserved")
+        dtb_addr = dtb_area
+        h.write_phys(kaddr, img.data)
+        if rd is not None:
+            h.write_phys(initrd_range[0], rd)
+        h.write_phys(dtb_addr, dtb)
+        self.dtb = dtb
+        if fw is None:
+            enter_supervisor(h, kaddr, 0, dtb_addr)
+        else:
+            h.write_phys(h.ram_base, fw)
+            info = (dtb_area + DTB_RESERVE - 4096)      # fw_dynamic_info in the reserve's last page
+            words = (FW_DYNAMIC_MAGIC, 2, kaddr, 1, 0, 0)  # magic, version, next_addr, next_mode S, options, boot_hart
+            h.write_phys(info, b"".join(w.to_bytes(8, "little") for w in words))
+            h.x[10], h.x[11], h.x[12] = 0, dtb_addr, info
+            h.pc = h.ram_base
+        self.image = img
+        return img
 
     # --- running
     def warm_up(self):
@@ -99,13 +252,64 @@ class Machine:
         """Wake an idle (wfi) hart: run() returns 'stopped' so the caller can look again."""
         self.stop()
 
+    def _polling(self):
+        return (self.timer == "realtime" or self.console_input is not None or self.virtio
+                or getattr(self.console, "socks", None))
+
+    def poll_devices(self):
+        """Bring host input to the devices (their interrupt lines follow)."""
+        st = self.hart.st
+        idle = self._saw_wfi or int(st[S.ST_IDLE]) != self._last_idle
+        self._saw_wfi = False
+        self._last_idle = int(st[S.ST_IDLE])
+        if self.console_input is not None:
+            data = self.console_input(idle)
+            if data:
+                self.uart.feed(data)
+        self.uart.poll()
+        for dev in self.virtio:
+            dev.poll()
+
+    def _sync_time(self):
+        """Realtime timer: mtime = host time since boot, in timebase ticks (never going back)."""
+        st = self.hart.st
+        from emu.clint import mtime
+        now = int((time.monotonic() - self._t0) * TIMEBASE)
+        cur = int(mtime(st))
+        if now > cur:
+            st[S.ST_MTIME_OFF] += now - cur
+
+    def _wakeable(self):
+        """Would a pending interrupt end the hart's wfi now?"""
+        h = self.hart
+        lines = int(h.st[S.ST_EIP]) | (int(h.csr[CSR_MIP]) & ~(MIP_MEIP | MIP_SEIP))
+        return (lines & int(h.csr[CSR_MIE])) != 0
+
     def _idle(self, h):
-        """The hart sleeps in wfi and only the host can wake it: wait for the stop flag."""
+        """The hart sleeps in wfi: wait, without using the CPU, for something that wakes it."""
         self.idling = True
+        self._saw_wfi = True
         try:
             while h.stop_flag[0] == 0:
-                self._wake.wait(0.05)
+                self.poll_devices()
+                if self._wakeable():
+                    return True
+                timeout = 0.05
+                if self.timer == "realtime":
+                    self._sync_time()
+                    from emu.clint import mtime
+                    cmp_ = int(h.st[S.ST_MTIMECMP]) & (2**64 - 1)
+                    tbit = int(h.st[S.ST_TIMER_BIT])
+                    if int(h.csr[CSR_MIE]) & tbit and cmp_ != 2**64 - 1:
+                        left = (cmp_ - (int(mtime(h.st)) & (2**64 - 1))) / TIMEBASE
+                        if left <= 0:
+                            return True
+                        timeout = min(timeout, left)
+                if self._polling():
+                    timeout = min(timeout, 0.005)   # host input is polled, not signalled
+                self._wake.wait(timeout)
                 self._wake.clear()
+            return False
         finally:
             self.idling = False
 
@@ -119,6 +323,7 @@ class Machine:
         # the budget is in steps (instructions retired + traps taken): see emu.loop.run
         left = None if max_instructions is None else int(max_instructions)
         t0 = time.perf_counter()
+        realtime = self.timer == "realtime"
 
         def result(reason, code=0, message=""):
             try:
@@ -130,29 +335,51 @@ class Machine:
         while True:
             if left is not None and left <= 0:
                 return result("budget")
-            budget = SLICE if left is None else left
+            polling = self._polling()
+            if polling:
+                self.poll_devices()
+            if realtime:
+                self._sync_time()
+            budget = SLICE_REALTIME if realtime else (SLICE_POLL if polling else SLICE)
+            if left is not None:
+                budget = min(budget, left)
             before = h.instret + int(h.st[S.ST_TRAPS] + h.st[S.ST_IRQS])
             why = h.run(budget)
             if left is not None:
                 left -= h.instret + int(h.st[S.ST_TRAPS] + h.st[S.ST_IRQS]) - before
             if why == S.EXIT_BUDGET:
                 continue
-            if why == S.EXIT_HTIF:
-                try:
-                    code = self.htif.handle(h)
-                except HtifError as e:
-                    return result("fatal", 1, str(e))
-                if code is not None:
-                    return result("exit", code)
-            elif why == S.EXIT_MMIO:
-                self._mmio(h)
-                if left is not None:
-                    left -= 1                    # the access retired here, outside the loop
-            elif why == S.EXIT_STOP:
+            td = time.perf_counter()
+            try:
+                if why == S.EXIT_MMIO:
+                    halt = self._mmio(h)
+                    if left is not None:
+                        left -= 1                    # the access retired here, outside the loop
+                    if halt is not None:
+                        return result(*halt)
+                    continue
+                if why == S.EXIT_SBI:
+                    try:
+                        self.sbi.handle(h)
+                    except SbiReset as e:
+                        return result("exit", e.code, f"the guest asked the SBI for {e.kind}")
+                    continue
+                if why == S.EXIT_HTIF:
+                    try:
+                        code = self.htif.handle(h)
+                    except HtifError as e:
+                        return result("fatal", 1, str(e))
+                    if code is not None:
+                        return result("exit", code)
+                    continue
+            finally:
+                self.device_s += time.perf_counter() - td
+            if why == S.EXIT_STOP:
                 h.stop_flag[0] = 0
                 return result("stopped", 0, "stop requested")
             elif why == S.EXIT_WFI and self.idle_wait:
-                self._idle(h)
+                if self._idle(h):
+                    continue
                 h.stop_flag[0] = 0
                 return result("stopped", 0, f"stop requested (the guest was idle in wfi at pc 0x{h.pc:x})")
             elif why == S.EXIT_WFI:
@@ -165,12 +392,21 @@ class Machine:
                 return result("fatal", 1, f"the hart stopped with reason {S.EXIT_NAMES[why]}")
 
     def _mmio(self, h):
+        """Serve the Python-device access the loop exited for. -> None, or a halt (reason, code, message)."""
         st = h.st
-        base, dev = self.bus.entries[int(st[S.ST_MMIO_DEV])][:2], self.bus.device(int(st[S.ST_MMIO_DEV]))
-        off = int(st[S.ST_MMIO_ADDR]) - base[0]
+        index = int(st[S.ST_MMIO_DEV])
+        base, _size, dev = self.bus.entries[index]
+        off = int(st[S.ST_MMIO_ADDR]) - base
         size = int(st[S.ST_MMIO_SIZE])
+        self.mmio_exits += 1
         if st[S.ST_MMIO_WRITE]:
             dev.write(off, size, int(st[S.ST_MMIO_VALUE]) & ((1 << (8 * size)) - 1))
             h.complete_mmio_store()
+            if dev is self.test_device and dev.halt_request is not None:
+                kind, code = dev.halt_request
+                dev.halt_request = None
+                return ("exit", code if kind == "fail" else 0,
+                        f"the guest asked the test device for {kind}" + (f" (code {code})" if kind == "fail" else ""))
         else:
             h.complete_mmio_load(dev.read(off, size))
+        return None

@@ -91,7 +91,9 @@ def test_kernel_type():
     bad(GuestConfig(kernel=HELLO), "kernel_type", "required")
     bad(elf(kernel_type="elf"), "kernel_type", "KernelType")
     bad(elf(kernel_type=KernelType.ZIRCON), "kernel_type", "ZIRCON")
-    bad(elf(kernel_type=KernelType.LINUX), "kernel_type", "Linux")
+    linux = validate(elf(kernel_type=KernelType.LINUX, kernel="Image", ramdisk="initrd", cmdline="quiet",
+                         bios="fw_dynamic.bin", dtb_overlay="x.dtbo"))
+    assert linux.cmdline == "quiet" and linux.ramdisk == "initrd" and linux.bios == "fw_dynamic.bin"
 
 
 def test_kernel_and_paths():
@@ -99,8 +101,8 @@ def test_kernel_and_paths():
     bad(elf(kernel=""), "kernel", "empty")
     bad(elf(kernel=42), "kernel", "path")
     bad(elf(ramdisk="initrd.img"), "ramdisk", "ELF")
-    bad(elf(dtb_overlay="x.dtbo"), "dtb_overlay", "not implemented")
-    bad(elf(bios="opensbi.bin"), "bios", "not implemented")
+    bad(elf(dtb_overlay="x.dtbo"), "dtb_overlay", "Linux")
+    bad(elf(bios="opensbi.bin"), "bios", "ELF")
 
 
 def test_cmdline():
@@ -130,7 +132,7 @@ def test_guest_memory_too_large():
     bad(elf(guest_memory=1 << 41), "guest_memory", "1 TiB")
 
 
-@pytest.mark.parametrize("name", ["virtio_console", "virtio_rng", "virtio_balloon", "virtio_gpu",
+@pytest.mark.parametrize("name", ["virtio_balloon", "virtio_gpu",
                                   "virtio_vsock", "virtio_sound", "virtio_mem", "default_net"])
 def test_unimplemented_devices_are_refused_by_name(name):
     bad(elf(**{name: True}), name, "not implemented")
@@ -138,11 +140,21 @@ def test_unimplemented_devices_are_refused_by_name(name):
     validate(elf(**{name: False}))
 
 
-def test_block_and_net_devices():
-    spec = BlockSpec("root", "/tmp/disk.img", BlockMode.READ_ONLY)
+@pytest.mark.parametrize("name", ["virtio_console", "virtio_rng"])
+def test_implemented_virtio_flags(name):
+    assert getattr(validate(elf(**{name: True})), name) is True
+    bad(elf(**{name: 1}), name, "True or False")
+
+
+def test_block_and_net_devices(tmp_path):
+    bad(elf(block_devices=[BlockSpec("root", str(tmp_path / "none.img"))]), "block_devices[0].path", "no such file")
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(4096))
+    spec = BlockSpec("root", str(disk), BlockMode.READ_ONLY)
+    assert validate(elf(block_devices=[spec])).block_devices == [spec]
+    bad(elf(block_devices=[spec] * 9), "block_devices", "8 virtio-mmio slots")
     assert spec.mode is BlockMode.READ_ONLY and BlockSpec("a", "b").mode is BlockMode.READ_WRITE
     assert {m.name for m in BlockMode} == {"READ_WRITE", "READ_ONLY", "VOLATILE_WRITE"}
-    bad(elf(block_devices=[spec]), "block_devices", "not implemented")
     bad(elf(block_devices=["disk.img"]), "block_devices[0]", "BlockSpec")
     bad(elf(block_devices=[BlockSpec("a", "b", "rw")]), "block_devices[0].mode", "BlockMode")
     bad(elf(block_devices="disk.img"), "block_devices", "list")
@@ -154,7 +166,9 @@ def test_research_extras():
     bad(elf(engine="turbo"), "engine", "jit")
     bad(elf(max_instructions=-1), "max_instructions")
     bad(elf(max_instructions=1.5), "max_instructions")
-    bad(elf(timer="realtime"), "timer", "deterministic")
+    bad(elf(timer="wallclock"), "timer", "deterministic")
+    assert validate(elf(timer="realtime")).timer == "realtime"
+    bad(elf(console_input=b"x"), "console_input", "callable")
     bad(elf(raw_addr=-1), "raw_addr")
     bad(elf(wfi_idle="spin"), "wfi_idle")
     bad(elf(console="stdout"), "console", "write")

@@ -212,10 +212,15 @@ def test_failed_create_leaves_no_vmm(tmp_path):
     raises(GuestError.NOT_CREATED, lc.run)
 
 
-def test_linux_is_bad_config_for_now(tmp_path):
+def test_linux_kernel_that_is_not_an_image_is_a_load_failure(tmp_path):
     lc = GuestLifecycle()
-    e = raises(GuestError.BAD_CONFIG, lc.create, GuestConfig(kernel_type=KernelType.LINUX, kernel=str(HELLO)))
-    assert e.message.startswith("kernel_type:")
+    e = raises(GuestError.KERNEL_LOAD_FAILURE, lc.create,
+               GuestConfig(kernel_type=KernelType.LINUX, kernel=str(HELLO)))
+    assert "not a Linux Image" in e.message and "\n" not in e.message
+    junk = tmp_path / "Image"
+    junk.write_bytes(b"\x13" * 4096)
+    e = raises(GuestError.KERNEL_LOAD_FAILURE, lc.create, GuestConfig(kernel_type=KernelType.LINUX, kernel=str(junk)))
+    assert "magic" in e.message
 
 
 def test_kernel_load_failure_names_the_file(tmp_path):
@@ -244,6 +249,8 @@ def test_device_memory_overlap(tmp_path, monkeypatch):
     from devices.clint import Clint
     monkeypatch.setattr(Clint, "size", 0x7F00_0000)       # CLINT 0x0200_0000.. reaches into RAM
     monkeypatch.setattr("lifecycle.machine.UART_BASE", 0x9000_0000)   # out of the CLINT's way
+    monkeypatch.setattr("lifecycle.machine.PLIC_BASE", 0x9100_0000)
+    monkeypatch.setattr("lifecycle.machine.TEST_BASE", 0x9800_0000)
     lc = GuestLifecycle()
     e = raises(GuestError.DEVICE_MEMORY_OVERLAP, lc.create, cfg(spin_elf(tmp_path)))
     assert "clint" in e.message and "RAM" in e.message and "0x80000000" in e.message

@@ -53,6 +53,8 @@ def mk(code, priv=M, mstatus=0, mtimecmp=-1, **csrs):
              "sepc": SEPC, "mtvec": MTVEC, "stvec": STVEC}
     for k, v in csrs.items():
         h.csr[names[k]] = v
+        if k == "mip":          # MEIP/SEIP are the interrupt controller's lines, not storage
+            h.st[S.ST_EIP] = v & ((1 << 11) | (1 << 9))
     h.priv = priv
     refresh_mode(h.st, h.csr)
     return h

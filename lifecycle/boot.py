@@ -1,0 +1,363 @@
+"""numbavm boot: a Linux kernel on the qemu-virt machine, with the terminal as its console.
+
+    numbavm boot [--kernel IMAGE] [--initrd FILE] [--cmdline STR] [--bios builtin|PATH]
+                 [--memory SIZE] [--disk FILE[:ro|:volatile]] [--timer deterministic|realtime]
+                 [--engine jit|python] [--dump-dtb FILE] [--stats] [--prompt STR]
+
+Without --kernel it boots the bundled guest (lifecycle/linux/), building it first
+when the cache (~/.cache/numbavm/linux/) lacks it.  The console:
+  * stdin a terminal: raw mode, keys go to the guest as typed; Ctrl-A X quits
+    (through GuestLifecycle.stop, as QEMU's -nographic does), Ctrl-A Ctrl-A sends Ctrl-A;
+  * stdin not a terminal (a pipe, CI): one line is fed each time the guest waits
+    for input (it has gone idle in wfi), and end of input sends Ctrl-D (end of file
+    to the guest's line discipline).
+The guest's poweroff ends the command with status 0.  Other statuses as `numbavm run`:
+2 for a user error, 125 for a VMM fatal error, 130 for Ctrl-C.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+
+from lifecycle.units import parse_size
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD_SCRIPT = os.path.join(HERE, "linux", "build.sh")
+DEFAULT_CMDLINE = "console=ttyS0"
+DEFAULT_PROMPT = "~ # "
+CTRL_A = 0x01
+
+
+def add_parser(sub, user_error):
+    b = sub.add_parser(
+        "boot", help="boot a RISC-V Linux kernel (the bundled guest by default) with the terminal as console",
+        description="Boot a RISC-V Linux Image on the qemu-virt-like machine.  Ctrl-A X quits.  "
+                    "Exit status: 0 when the guest powers off; 2 for a user error; 125 for a VMM fatal error.")
+    b.add_argument("--kernel", metavar="IMAGE", default=None,
+                   help="a RISC-V Linux Image (arch/riscv/boot/Image); default: the bundled guest, "
+                        "built on first use")
+    b.add_argument("--initrd", metavar="FILE", default=None, help="an initramfs / initrd to load beside it")
+    b.add_argument("--cmdline", metavar="STR", default=None, help=f"kernel command line (default {DEFAULT_CMDLINE!r})")
+    b.add_argument("--bios", metavar="builtin|PATH", default="builtin",
+                   help="builtin: the VMM implements the SBI (default); PATH: M-mode firmware such as "
+                        "OpenSBI's fw_dynamic.bin")
+    b.add_argument("--memory", "-m", metavar="SIZE", default="128M", help="guest RAM (default 128M)")
+    b.add_argument("--disk", metavar="FILE[:ro|:volatile]", action="append", default=[],
+                   help="a virtio-blk disk backed by FILE (:ro read-only, :volatile writes kept in memory); "
+                        "may be repeated")
+    b.add_argument("--virtio-rng", action="store_true", help="add a virtio-rng device (host entropy)")
+    b.add_argument("--virtio-console", action="store_true", help="add a virtio-console device (hvc0)")
+    b.add_argument("--timer", choices=("deterministic", "realtime"), default="deterministic",
+                   help="deterministic: mtime follows instructions retired (default, reproducible); "
+                        "realtime: the host clock, and an idle guest sleeps")
+    b.add_argument("--engine", choices=("jit", "python"), default="jit")
+    b.add_argument("--dump-dtb", metavar="FILE", default=None,
+                   help="write the device tree the guest would get (for these options) to FILE and exit")
+    b.add_argument("--stats", action="store_true",
+                   help="at exit, print time and instructions to the first prompt, MIPS, device time")
+    b.add_argument("--prompt", metavar="STR", default=DEFAULT_PROMPT,
+                   help=f"the shell prompt --stats times (default {DEFAULT_PROMPT!r})")
+    b.set_defaults(func=lambda args: cmd_boot(args, user_error))
+
+
+# --------------------------------------------------------------------------- the bundled guest
+
+def bundled_kernel(user_error):
+    """The bundled guest's Image path, building it first (progress lines on stderr)."""
+    if not os.path.isfile(BUILD_SCRIPT):
+        raise user_error(f"the bundled guest recipe {BUILD_SCRIPT} is missing: pass --kernel IMAGE")
+    p = subprocess.Popen(["bash", BUILD_SCRIPT], stdout=subprocess.PIPE, text=True)
+    last = None
+    for line in p.stdout:
+        line = line.rstrip("\n")
+        if last is not None:
+            sys.stderr.write(last + "\n")
+            sys.stderr.flush()
+        last = line
+    rc = p.wait()
+    if rc != 0:
+        if last:
+            sys.stderr.write(last + "\n")
+        raise user_error(f"building the bundled guest failed (status {rc}; see the lines above)")
+    if not last or not os.path.isfile(last):
+        raise user_error(f"the bundled guest build did not name an Image (it printed {last!r})")
+    return last
+
+
+# --------------------------------------------------------------------------- console input
+
+class LineFeeder:
+    """stdin not a terminal: one line each time the guest is idle; Ctrl-D at end of input."""
+
+    def __init__(self, stream):
+        self.lines = queue.Queue()
+        self.stream = stream
+        threading.Thread(target=self._read, name="stdin", daemon=True).start()
+
+    def _read(self):
+        try:
+            for line in iter(self.stream.readline, b""):
+                self.lines.put(line)
+        except (OSError, ValueError):
+            pass
+        self.lines.put(b"\x04")        # end of input: EOF for the guest's canonical tty
+
+    def __call__(self, idle):
+        if not idle:
+            return b""
+        try:
+            return self.lines.get_nowait()
+        except queue.Empty:
+            return b""
+
+
+class TerminalInput:
+    """stdin a terminal, in raw mode: bytes as typed; Ctrl-A X calls quit()."""
+
+    def __init__(self, fd, quit):
+        self.fd = fd
+        self.quit = quit
+        self.buf = queue.Queue()
+        self.escape = False
+        threading.Thread(target=self._read, name="tty", daemon=True).start()
+
+    def _read(self):
+        while True:
+            try:
+                data = os.read(self.fd, 1024)
+            except OSError:
+                return
+            if not data:
+                return
+            out = bytearray()
+            for c in data:
+                if self.escape:
+                    self.escape = False
+                    if c in (ord("x"), ord("X")):
+                        self.quit()
+                        return
+                    if c == CTRL_A:
+                        out.append(CTRL_A)
+                    continue
+                if c == CTRL_A:
+                    self.escape = True
+                    continue
+                out.append(c)
+            if out:
+                self.buf.put(bytes(out))
+
+    def __call__(self, idle):
+        data = bytearray()
+        while True:
+            try:
+                data += self.buf.get_nowait()
+            except queue.Empty:
+                return bytes(data)
+
+
+class PromptWatch:
+    """The console stream: passes output on and notes when the prompt first appears."""
+
+    def __init__(self, out, prompt, clock):
+        self.out = out
+        self.prompt = prompt.encode()
+        self.clock = clock              # -> (seconds, instructions) at this moment
+        self.tail = b""
+        self.seen = None
+
+    def write(self, data):
+        if self.seen is None and self.prompt:
+            self.tail = (self.tail + bytes(data))[-4096:]
+            if self.prompt in self.tail:
+                self.seen = self.clock()
+        return self.out.write(data)
+
+    def flush(self):
+        self.out.flush()
+
+
+# --------------------------------------------------------------------------- the command
+
+def _disks(specs, user_error):
+    from lifecycle.config import BlockMode, BlockSpec
+    out = []
+    for i, spec in enumerate(specs):
+        path, mode = spec, BlockMode.READ_WRITE
+        for suffix, m in ((":ro", BlockMode.READ_ONLY), (":volatile", BlockMode.VOLATILE_WRITE),
+                          (":rw", BlockMode.READ_WRITE)):
+            if spec.endswith(suffix):
+                path, mode = spec[: -len(suffix)], m
+        if not os.path.isfile(path):
+            raise user_error(f"--disk: {path}: no such file")
+        out.append(BlockSpec(f"disk{i}", path, mode))
+    return out
+
+
+def cmd_boot(args, user_error):
+    try:
+        memory = parse_size(args.memory)
+    except ValueError as e:
+        raise user_error(f"--memory: {e}") from None
+    disks = _disks(args.disk, user_error)
+    bios = None if args.bios == "builtin" else args.bios
+    if bios is not None and not os.path.isfile(bios):
+        raise user_error(f"--bios: {bios}: no such file (or use --bios builtin)")
+    if args.initrd is not None and not os.path.isfile(args.initrd):
+        raise user_error(f"--initrd: {args.initrd}: no such file")
+    if args.dump_dtb is not None:
+        d = os.path.dirname(os.path.abspath(args.dump_dtb))
+        if not os.path.isdir(d):
+            raise user_error(f"--dump-dtb: directory {d} does not exist")
+    if args.engine == "python":
+        os.environ["NUMBA_DISABLE_JIT"] = "1"   # before numba is imported
+
+    from emu.loader import LoadError, read_linux_image
+    kernel = args.kernel if args.kernel is not None else bundled_kernel(user_error)
+    try:
+        read_linux_image(kernel)
+    except LoadError as e:
+        raise user_error(str(e)) from None
+
+    from lifecycle.config import GuestConfig, KernelType
+    from lifecycle.errors import GuestError, GuestLifecycleError
+    from lifecycle.lifecycle import GuestLifecycle
+
+    out = getattr(sys.stdout, "buffer", sys.stdout)
+    lc = GuestLifecycle()
+    t_start = [None]
+
+    def clock():
+        from lifecycle.proctime import seconds_since_process_start
+        m = lc.machine
+        return (time.perf_counter() - t_start[0] if t_start[0] else None,
+                m.hart.instret if m is not None else None, seconds_since_process_start())
+
+    console = PromptWatch(out, args.prompt, clock) if args.stats else out
+    tty = sys.stdin is not None and sys.stdin.isatty() and args.dump_dtb is None
+    quit_requested = threading.Event()
+
+    def quit_():
+        quit_requested.set()
+        threading.Thread(target=lc.stop, name="stop", daemon=True).start()
+
+    stdin = getattr(sys.stdin, "buffer", None)
+    if args.dump_dtb is not None:
+        feed = None
+    elif tty:
+        feed = TerminalInput(sys.stdin.fileno(), quit_)
+    else:
+        feed = LineFeeder(stdin) if stdin is not None else None
+    config = GuestConfig(kernel_type=KernelType.LINUX, kernel=kernel, ramdisk=args.initrd,
+                         cmdline=args.cmdline if args.cmdline is not None else DEFAULT_CMDLINE,
+                         bios=bios, guest_memory=memory, engine=args.engine, timer=args.timer,
+                         block_devices=disks, virtio_rng=args.virtio_rng, virtio_console=args.virtio_console,
+                         console=console, console_input=feed, keep_final_state=True)
+    try:
+        lc.create(config)
+    except GuestLifecycleError as e:
+        line = e.message.splitlines()[0] if e.message else e.error.name
+        if e.error in (GuestError.BAD_CONFIG, GuestError.KERNEL_LOAD_FAILURE):
+            raise user_error(line) from None
+        sys.stderr.write(f"numbavm: fatal: {line}\n")
+        return 125
+    if args.dump_dtb is not None:
+        try:
+            with open(args.dump_dtb, "wb") as f:
+                f.write(lc.machine.dtb)
+        except OSError as e:
+            raise user_error(f"--dump-dtb: cannot write {args.dump_dtb}: {e.strerror or e}") from None
+        lc.stop()
+        return 0
+    guest = lc.bind()
+    saved = None
+    if tty:
+        import termios
+        import tty as ttymod
+        saved = termios.tcgetattr(sys.stdin.fileno())
+        ttymod.setraw(sys.stdin.fileno())
+    outcome = {}
+    done = threading.Event()
+
+    def vcpu():
+        try:
+            lc.machine.warm_up()
+            t_start[0] = time.perf_counter()
+            outcome["value"] = lc.run()
+        except BaseException as e:   # noqa: BLE001 - handed to the main thread
+            outcome["error"] = e
+        finally:
+            done.set()
+
+    t = threading.Thread(target=vcpu, name="vcpu", daemon=True)
+    t.start()
+    interrupted = False
+    try:
+        while not done.is_set():
+            try:
+                done.wait(0.25)
+            except KeyboardInterrupt:
+                if interrupted:
+                    return 130
+                interrupted = True
+                threading.Thread(target=lc.stop, name="stop", daemon=True).start()
+    finally:
+        if saved is not None:
+            import termios
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
+        try:
+            out.flush()
+        except Exception:   # noqa: BLE001
+            pass
+
+    m, r = lc.final_machine, lc.last_result
+    err = outcome.get("error")
+    status = 0
+    if isinstance(err, GuestLifecycleError) and err.error is GuestError.CONTROLLER_FORCED_HALT:
+        if quit_requested.is_set():
+            sys.stderr.write("\nnumbavm: quit (Ctrl-A X)\n")
+            status = 0
+        else:
+            sys.stderr.write(f"\nnumbavm: interrupted after {guest.instructions_retired} instructions\n")
+            status = 130
+    elif err is not None:
+        msg = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
+        sys.stderr.write(f"\nnumbavm: fatal: {msg}\n")
+        status = 125
+    elif guest.stop_reason == "exit":
+        code = int(guest.exit_code or 0)
+        status = code & 0xFF or (1 if code else 0)
+    if args.stats and m is not None:
+        _print_stats(m, r, console, args)
+    return status
+
+
+def _print_stats(m, r, console, args):
+    from emu import state as S
+    h = m.hart
+    wall = getattr(r, "wall_s", None)
+    instret = h.instret
+    lines = ["numbavm: stats:",
+             f"  firmware             : {'builtin SBI' if args.bios == 'builtin' else args.bios}",
+             f"  timer                : {args.timer}",
+             f"  instructions retired : {instret:,}",
+             f"  wall time (run)      : {wall:.3f} s" if wall else "  wall time (run)      : n/a",
+             f"  MIPS                 : {instret / wall / 1e6:.1f}" if wall else "  MIPS                 : n/a"]
+    seen = getattr(console, "seen", None)
+    if seen is not None and seen[0] is not None:
+        lines.append(f"  first prompt         : {seen[2]:.3f} s after process start; {seen[0]:.3f} s of "
+                     f"running, {seen[1]:,} instructions ({seen[1] / seen[0] / 1e6:.1f} MIPS)")
+    else:
+        lines.append(f"  first prompt         : not seen ({args.prompt!r})")
+    lines += [f"  JIT compile/load     : {m.compile_s:.3f} s" if m.compile_s is not None else "",
+              f"  start-up             : {m.startup_s:.3f} s (process start to first instruction)"
+              if m.startup_s is not None else "",
+              f"  device handlers      : {m.device_s:.3f} s in Python, {m.mmio_exits:,} MMIO exits, "
+              f"{m.sbi.calls:,} SBI calls",
+              f"  traps / interrupts   : {int(h.st[S.ST_TRAPS]):,} / {int(h.st[S.ST_IRQS]):,}",
+              f"  TLB misses           : {int(h.st[S.ST_TLB_MISSES]):,}"]
+    sys.stderr.write("\n".join(x for x in lines if x) + "\n")
+    sys.stderr.flush()
