@@ -242,12 +242,17 @@ def csr_access(n, kind, src, do_write, st, csr, tlb):
     if not ok:
         return False, 0
     if do_write:
+        base = old
+        if n == MIP:
+            # priv spec 3.1.9: only the software-writable SEIP bit takes part in a
+            # csrrs/csrrc of mip, not the PLIC's line ORed into what is read
+            base = (old & ~MIP_SEIP) | st[ST_SEIP_SW]
         if kind == 0:
             new = src
         elif kind == 1:
-            new = old | src
+            new = base | src
         else:
-            new = old & ~src
+            new = base & ~src
         csr_write(n, new, st, csr, tlb)
         refresh_mode(st, csr)          # mstatus.MPRV/MPP/SUM/MXR and satp decide translation
     return True, old

@@ -93,17 +93,28 @@ def bundled_kernel(user_error):
 class LineFeeder:
     """stdin not a terminal: one line each time the guest is idle; Ctrl-D at end of input."""
 
-    def __init__(self, stream):
+    def __init__(self, fd):
         self.lines = queue.Queue()
-        self.stream = stream
+        self.fd = fd
         threading.Thread(target=self._read, name="stdin", daemon=True).start()
 
     def _read(self):
-        try:
-            for line in iter(self.stream.readline, b""):
-                self.lines.put(line)
-        except (OSError, ValueError):
-            pass
+        # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader at
+        # interpreter exit is a fatal error (_enter_buffered_busy)
+        pending = b""
+        while True:
+            try:
+                data = os.read(self.fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            pending += data
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                self.lines.put(line + b"\n")
+        if pending:
+            self.lines.put(pending)
         self.lines.put(b"\x04")        # end of input: EOF for the guest's canonical tty
 
     def __call__(self, idle):
@@ -244,13 +255,16 @@ def cmd_boot(args, user_error):
         quit_requested.set()
         threading.Thread(target=lc.stop, name="stop", daemon=True).start()
 
-    stdin = getattr(sys.stdin, "buffer", None)
-    if args.dump_dtb is not None:
+    try:
+        stdin_fd = sys.stdin.fileno() if sys.stdin is not None else None
+    except (OSError, ValueError, AttributeError):
+        stdin_fd = None
+    if args.dump_dtb is not None or stdin_fd is None:
         feed = None
     elif tty:
-        feed = TerminalInput(sys.stdin.fileno(), quit_)
+        feed = TerminalInput(stdin_fd, quit_)
     else:
-        feed = LineFeeder(stdin) if stdin is not None else None
+        feed = LineFeeder(stdin_fd)
     config = GuestConfig(kernel_type=KernelType.LINUX, kernel=kernel, ramdisk=args.initrd,
                          cmdline=args.cmdline if args.cmdline is not None else DEFAULT_CMDLINE,
                          bios=bios, guest_memory=memory, engine=args.engine, timer=args.timer,

@@ -271,6 +271,9 @@ class GuestLifecycle:
             g._close(epitaph, final)
         vmm.guests.clear()
         vmm.console.close()
+        close = getattr(vmm.machine, "close", None)
+        if close is not None:
+            close()
         if self._vmm is vmm:
             self._vmm = None
 

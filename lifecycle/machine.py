@@ -35,7 +35,7 @@ from devices.plic import Plic, PLIC_BASE, PLIC_SIZE
 from devices.sbi import Sbi, SbiReset, enter_supervisor
 from devices.testdev import SifiveTest, TEST_BASE, TEST_SIZE
 from devices.uart import Uart16550, UART_BASE, UART_SIZE
-from devices.virtio_mmio import VirtioMmio, VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE, VIRTIO_IRQ_BASE, VIRTIO_MAX
+from devices.virtio_mmio import VirtioMmio, VirtioMmioEmpty, VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE, VIRTIO_IRQ_BASE, VIRTIO_MAX
 
 RAM_BASE = 0x8000_0000
 SLICE = 1 << 40          # steps per call into the loop when nothing on the host needs polling
@@ -126,10 +126,14 @@ class Machine:
         backends = self._virtio_backends(block_devices, virtio_rng, virtio_console)
         if len(backends) > VIRTIO_MAX:
             raise ValueError(f"{len(backends)} virtio devices requested: the machine has {VIRTIO_MAX} slots")
-        for n, backend in enumerate(backends):
-            dev = VirtioMmio(backend, self.dma, self._irq(VIRTIO_IRQ_BASE + n))
+        for n in range(VIRTIO_MAX):
+            # every slot answers, as on QEMU virt: an unused one is DeviceID 0, so a guest can scan them
+            if n < len(backends):
+                dev = VirtioMmio(backends[n], self.dma, self._irq(VIRTIO_IRQ_BASE + n))
+                self.virtio.append(dev)
+            else:
+                dev = VirtioMmioEmpty()
             self.bus.add(VIRTIO_BASE + n * VIRTIO_STRIDE, VIRTIO_SIZE, dev)
-            self.virtio.append(dev)
         self.bus.check_ram(RAM_BASE, memory)
         h.set_mmio_table(self.bus.rows())
         self.htif = Htif(self.console)
@@ -167,6 +171,13 @@ class Machine:
             from devices.virtio_console import VirtioConsole
             out.append(VirtioConsole(self.console, getattr(self.console, "read_input", None)))
         return out
+
+    def close(self):
+        """Release host resources (backing files of disks); the machine cannot run afterwards."""
+        for dev in self.virtio:
+            close = getattr(dev.backend, "close", None)
+            if close is not None:
+                close()
 
     # --- loading
     def load(self, path, raw_addr=None):

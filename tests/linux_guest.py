@@ -107,6 +107,6 @@ class BootConsole:
             self.p.kill()
             self.p.wait()
         try:
-            self.err = self.p.stderr.read()
+            self.err += self.p.stderr.read()
         except (OSError, ValueError):
             pass

@@ -452,3 +452,22 @@ def test_odd_pmpcfg_registers_do_not_exist_on_rv64(n):
 def test_other_v1_12_csrs_are_readable_in_m(n):
     h = mk(csrr(1, n))
     step_ok(h)
+
+
+def test_mip_seip_read_modify_write_uses_only_the_software_bit():
+    """csrrs/csrrc of mip while the PLIC drives SEIP must not latch the line into the software bit."""
+    from emu import state as S
+    from emu.csr import csr_access, MIP, MIP_SEIP, MIP_STIP
+    h = Hart(1 << 16)
+    h.st[S.ST_EIP] = MIP_SEIP                      # the interrupt controller raises SEIP
+    h.csr[MIP] = MIP_SEIP
+    ok, old = csr_access(MIP, 1, MIP_STIP, True, h.st, h.csr, h.tlb)   # csrrs mip, STIP
+    assert ok and old & MIP_SEIP                   # the read shows the line
+    assert int(h.st[S.ST_SEIP_SW]) == 0            # ... but the software bit stays clear
+    h.st[S.ST_EIP] = 0
+    from emu.csr import sample_external
+    sample_external(h.st, h.csr)
+    assert not int(h.csr[MIP]) & MIP_SEIP and int(h.csr[MIP]) & MIP_STIP
+    csr_access(MIP, 0, MIP_SEIP, True, h.st, h.csr, h.tlb)              # csrw sets the software bit
+    sample_external(h.st, h.csr)
+    assert int(h.csr[MIP]) & MIP_SEIP

@@ -29,7 +29,6 @@ def test_commands(value, request_):
     (0, 4, 0x1234),            # not a command
     (0, 4, 0),
     (4, 4, 0x5555),            # not the register
-    (0, 2, 0x5555),            # not 32 bits
     (0, 1, 0x55),
     (0, 8, 0x5555),
 ])
@@ -59,3 +58,13 @@ def test_device_tree():
         "poweroff": {"compatible": "syscon-poweroff", "regmap": 5, "offset": 0, "value": 0x5555},
         "reboot": {"compatible": "syscon-reboot", "regmap": 5, "offset": 0, "value": 0x7777},
     }
+
+
+def test_a_16_bit_poweroff_write_counts_as_opensbi_makes_it():
+    from devices.testdev import SifiveTest
+    d = SifiveTest()
+    d.write(0, 2, 0x5555)
+    assert d.halt_request == ("poweroff", 0)
+    d = SifiveTest()
+    d.write(0, 1, 0x55)
+    assert d.halt_request is None

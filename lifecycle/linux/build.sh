@@ -88,7 +88,10 @@ fi
 # --- one build at a time (two test runs may start us together) ---------------
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
-flock 9
+if ! flock -n 9; then
+	say "waiting for another build.sh run to finish"
+	flock 9
+fi
 if [[ -f $CACHE/$KEY/Image ]]; then
 	echo "$CACHE/$KEY/Image"
 	exit 0
@@ -176,11 +179,13 @@ run "compiling init.c" "${CROSS}gcc" -march=rv64imac_zicsr_zifencei -mabi=lp64 \
 	-include "$SRC/tools/include/nolibc/nolibc.h" -I "$SRC/tools/include/nolibc" \
 	-isystem "$BUILD/usr/include" -o "$OUT/init" "$HERE/init.c" -lgcc
 printf '%s\n' "$HELLO_TEXT" >"$OUT/hello.txt"
+# gen_init_cpio records file mtimes: pin them, so one key gives one Image.
+touch -d @0 "$OUT/init" "$OUT/hello.txt"
 sed -e "s|@INIT@|$OUT/init|" -e "s|@HELLO@|$OUT/hello.txt|" \
 	"$HERE/initramfs.list" >"$OUT/initramfs.list"
 
 # --- the kernel --------------------------------------------------------------
-say "compiling the kernel (make -j$JOBS Image), about 1.5 min"
+say "compiling the kernel (make -j$JOBS Image), about 2 min"
 run "compiling the kernel" "${KMAKE[@]}" -j"$JOBS" Image
 
 # Keep what helps debugging a guest (symbols, config), drop the objects.
