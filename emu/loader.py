@@ -297,6 +297,8 @@ class LinuxImage:
 def read_linux_image(path) -> LinuxImage:
     """Read and check a RISC-V Linux Image (the kernel's arch/riscv/boot/Image)."""
     spath, data = _read(path)
+    if not data:
+        raise LoadError(f"{spath}: empty file, not a RISC-V Linux Image")
     if len(data) < IMAGE_HEADER_SIZE:
         raise LoadError(f"{spath}: not a RISC-V Linux Image (only {len(data)} bytes, the header has 64)")
     if data[:4] == b"\x7fELF":

@@ -11,6 +11,8 @@ when the cache (~/.cache/numbavm/linux/) lacks it.  The console:
   * stdin not a terminal (a pipe, CI): one line is fed each time the guest waits
     for input (it has gone idle in wfi), and end of input sends Ctrl-D (end of file
     to the guest's line discipline).
+The timer is realtime at a terminal (an idle guest sleeps) and deterministic
+otherwise (same input, same run), unless --timer says.
 The guest's poweroff ends the command with status 0.  Other statuses as `numbavm run`:
 2 for a user error, 125 for a VMM fatal error, 130 for Ctrl-C.
 """
@@ -51,9 +53,10 @@ def add_parser(sub, user_error):
                         "may be repeated")
     b.add_argument("--virtio-rng", action="store_true", help="add a virtio-rng device (host entropy)")
     b.add_argument("--virtio-console", action="store_true", help="add a virtio-console device (hvc0)")
-    b.add_argument("--timer", choices=("deterministic", "realtime"), default="deterministic",
-                   help="deterministic: mtime follows instructions retired (default, reproducible); "
-                        "realtime: the host clock, and an idle guest sleeps")
+    b.add_argument("--timer", choices=("deterministic", "realtime"), default=None,
+                   help="deterministic: mtime follows instructions retired (reproducible; the default "
+                        "when stdin is not a terminal); realtime: the host clock, and an idle guest "
+                        "sleeps (the default at a terminal)")
     b.add_argument("--engine", choices=("jit", "python"), default="jit")
     b.add_argument("--dump-dtb", metavar="FILE", default=None,
                    help="write the device tree the guest would get (for these options) to FILE and exit")
@@ -249,6 +252,10 @@ def cmd_boot(args, user_error):
 
     console = PromptWatch(out, args.prompt, clock) if args.stats else out
     tty = sys.stdin is not None and sys.stdin.isatty() and args.dump_dtb is None
+    if args.timer is None:
+        # at a terminal a person waits at the prompt: an idle guest should cost no CPU;
+        # otherwise (scripts, CI, research runs) the same input gives the same run
+        args.timer = "realtime" if tty else "deterministic"
     quit_requested = threading.Event()
 
     def quit_():
