@@ -46,6 +46,7 @@ TIMEBASE = 10_000_000    # CLINT mtime ticks per second (timebase-frequency), as
 REALTIME_DIV = 1 << 20   # realtime: the loop's own clock barely moves mtime; the host sets it
 FW_DYNAMIC_MAGIC = 0x4942534F   # OpenSBI fw_dynamic_info.magic ("OSBI")
 KERNEL_OFFSET_BIOS = 0x20_0000  # with firmware at the RAM base, the kernel goes 2 MiB up (as QEMU)
+_MASK = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF, 8: 2**64 - 1}
 DTB_RESERVE = 1 << 20    # the device tree (and fw_dynamic_info) live in the last MiB of RAM
 
 
@@ -330,11 +331,27 @@ class Machine:
         from lifecycle.proctime import seconds_since_process_start
         if self.startup_s is None:
             self.startup_s = seconds_since_process_start()
+        if self.engine == "python":
+            # the plain-Python engine wraps like the hardware: no numpy overflow warnings
+            import numpy as np
+            with np.errstate(all="ignore"):
+                return self._run(h, max_instructions)
+        return self._run(h, max_instructions)
+
+    def _run(self, h, max_instructions):
+        from emu.loop import run as loop
         start = h.instret
         # the budget is in steps (instructions retired + traps taken): see emu.loop.run
         left = None if max_instructions is None else int(max_instructions)
         t0 = time.perf_counter()
         realtime = self.timer == "realtime"
+        regs, st = h.regs, h.st
+        stm = memoryview(st)                    # Python-int access to st: the exit path reads it a lot
+        arrays = (regs, st, h.csr, h.ram, h.icache, h.tlb, h.pflags, h.mmio, h.stop_flag)
+        regs[0] = 0                             # whatever a host tool wrote there, x0 reads zero
+        steps = (S.ST_INSTRET, S.ST_TRAPS, S.ST_IRQS)
+        polling = self._polling()
+        slice_ = SLICE_REALTIME if realtime else (SLICE_POLL if polling else SLICE)
 
         def result(reason, code=0, message=""):
             try:
@@ -343,32 +360,43 @@ class Machine:
                 pass
             return RunResult(reason, code, h.instret - start, time.perf_counter() - t0, message)
 
+        poll = True
+        until_poll = slice_                     # steps until host input is looked at again
         while True:
             if left is not None and left <= 0:
                 return result("budget")
-            polling = self._polling()
-            if polling:
-                self.poll_devices()
-            if realtime:
-                self._sync_time()
-            budget = SLICE_REALTIME if realtime else (SLICE_POLL if polling else SLICE)
+            if poll or until_poll <= 0:
+                # host input and the realtime clock are looked at every slice of steps, not
+                # after every device access (those exits must stay cheap); a guest that polls
+                # a device register exits on every access, so the slice counts across exits
+                if polling:
+                    self.poll_devices()
+                if realtime:
+                    self._sync_time()
+                poll = False
+                until_poll = slice_
+            budget = until_poll if left is None or left > until_poll else left
+            before = stm[steps[0]] + stm[steps[1]] + stm[steps[2]]
+            why = loop(*arrays, budget)
+            done = stm[steps[0]] + stm[steps[1]] + stm[steps[2]] - before
+            until_poll -= done
             if left is not None:
-                budget = min(budget, left)
-            before = h.instret + int(h.st[S.ST_TRAPS] + h.st[S.ST_IRQS])
-            why = h.run(budget)
-            if left is not None:
-                left -= h.instret + int(h.st[S.ST_TRAPS] + h.st[S.ST_IRQS]) - before
+                left -= done
+            if why == S.EXIT_MMIO:
+                td = time.perf_counter()
+                halt = self._mmio(stm, regs)
+                self.device_s += time.perf_counter() - td
+                until_poll -= 1
+                if left is not None:
+                    left -= 1                    # the access retired here, outside the loop
+                if halt is not None:
+                    return result(*halt)
+                continue
             if why == S.EXIT_BUDGET:
+                poll = True
                 continue
             td = time.perf_counter()
             try:
-                if why == S.EXIT_MMIO:
-                    halt = self._mmio(h)
-                    if left is not None:
-                        left -= 1                    # the access retired here, outside the loop
-                    if halt is not None:
-                        return result(*halt)
-                    continue
                 if why == S.EXIT_SBI:
                     try:
                         self.sbi.handle(h)
@@ -385,6 +413,7 @@ class Machine:
                     continue
             finally:
                 self.device_s += time.perf_counter() - td
+            poll = True
             if why == S.EXIT_STOP:
                 h.stop_flag[0] = 0
                 return result("stopped", 0, "stop requested")
@@ -402,22 +431,32 @@ class Machine:
             else:
                 return result("fatal", 1, f"the hart stopped with reason {S.EXIT_NAMES[why]}")
 
-    def _mmio(self, h):
-        """Serve the Python-device access the loop exited for. -> None, or a halt (reason, code, message)."""
-        st = h.st
-        index = int(st[S.ST_MMIO_DEV])
-        base, _size, dev = self.bus.entries[index]
-        off = int(st[S.ST_MMIO_ADDR]) - base
-        size = int(st[S.ST_MMIO_SIZE])
+    def _mmio(self, stm, regs):
+        """Serve the Python-device access the loop exited for; -> None, or a halt (reason, code, message).
+
+        The same work as Hart.complete_mmio_load/store, on a memoryview of st: this
+        path runs for every UART register access, so it avoids numpy scalars.
+        """
+        base, _size, dev = self.bus.entries[stm[S.ST_MMIO_DEV]]
+        off = stm[S.ST_MMIO_ADDR] - base
+        size = stm[S.ST_MMIO_SIZE]
         self.mmio_exits += 1
-        if st[S.ST_MMIO_WRITE]:
-            dev.write(off, size, int(st[S.ST_MMIO_VALUE]) & ((1 << (8 * size)) - 1))
-            h.complete_mmio_store()
+        if stm[S.ST_MMIO_WRITE]:
+            dev.write(off, size, stm[S.ST_MMIO_VALUE] & _MASK[size])
+            stm[S.ST_PC] = stm[S.ST_MMIO_NPC]
+            stm[S.ST_INSTRET] += 1
             if dev is self.test_device and dev.halt_request is not None:
                 kind, code = dev.halt_request
                 dev.halt_request = None
                 return ("exit", code if kind == "fail" else 0,
                         f"the guest asked the test device for {kind}" + (f" (code {code})" if kind == "fail" else ""))
         else:
-            h.complete_mmio_load(dev.read(off, size))
+            value = int(dev.read(off, size)) & _MASK[size]
+            if stm[S.ST_MMIO_SIGNED] and value >> (8 * size - 1):
+                value -= 1 << (8 * size)
+            elif size == 8 and value >> 63:
+                value -= 1 << 64
+            regs[stm[S.ST_MMIO_RD]] = value
+            stm[S.ST_PC] = stm[S.ST_MMIO_NPC]
+            stm[S.ST_INSTRET] += 1
         return None

@@ -57,8 +57,15 @@ for src in $(ls priv/*.S priv/*.c 2>/dev/null | LC_ALL=C sort); do
 done
 
 # Device programs (they need the qemu-virt devices, and input: not run by --check).
+# dev/testdev.c is built three times, once per -D flag, as dev_poweroff, dev_reboot, dev_fail.
 for src in $(ls dev/*.c 2>/dev/null | LC_ALL=C sort); do
     name="dev_$(basename "${src%.*}")"
+    if [ "$name" = "dev_testdev" ]; then
+        build dev_poweroff "$MARCH_C" -DTESTDEV_POWEROFF "$src"
+        build dev_reboot "$MARCH_C" -DTESTDEV_REBOOT "$src"
+        build dev_fail "$MARCH_C" -DTESTDEV_FAIL "$src"
+        continue
+    fi
     build "$name" "$MARCH_C" "$src"
 done
 
