@@ -32,6 +32,7 @@ BUILD_SCRIPT = os.path.join(HERE, "linux", "build.sh")
 DEFAULT_CMDLINE = "console=ttyS0"
 DEFAULT_PROMPT = "~ # "
 CTRL_A = 0x01
+MAX_REBOOTS = 64        # a guest that reboots forever ends the command instead
 
 
 def add_parser(sub, user_error):
@@ -58,6 +59,8 @@ def add_parser(sub, user_error):
                         "when stdin is not a terminal); realtime: the host clock, and an idle guest "
                         "sleeps (the default at a terminal)")
     b.add_argument("--engine", choices=("jit", "python"), default="jit")
+    b.add_argument("--dtb-overlay", metavar="FILE", default=None,
+                   help="a device-tree overlay (.dtbo) applied on top of the generated tree")
     b.add_argument("--dump-dtb", metavar="FILE", default=None,
                    help="write the device tree the guest would get (for these options) to FILE and exit")
     b.add_argument("--stats", action="store_true",
@@ -220,6 +223,8 @@ def cmd_boot(args, user_error):
     bios = None if args.bios == "builtin" else args.bios
     if bios is not None and not os.path.isfile(bios):
         raise user_error(f"--bios: {bios}: no such file (or use --bios builtin)")
+    if args.dtb_overlay is not None and not os.path.isfile(args.dtb_overlay):
+        raise user_error(f"--dtb-overlay: {args.dtb_overlay}: no such file")
     if args.initrd is not None and not os.path.isfile(args.initrd):
         raise user_error(f"--initrd: {args.initrd}: no such file")
     if args.dump_dtb is not None:
@@ -276,84 +281,92 @@ def cmd_boot(args, user_error):
                          cmdline=args.cmdline if args.cmdline is not None else DEFAULT_CMDLINE,
                          bios=bios, guest_memory=memory, engine=args.engine, timer=args.timer,
                          block_devices=disks, virtio_rng=args.virtio_rng, virtio_console=args.virtio_console,
-                         console=console, console_input=feed, keep_final_state=True)
-    try:
-        lc.create(config)
-    except GuestLifecycleError as e:
-        line = e.message.splitlines()[0] if e.message else e.error.name
-        if e.error in (GuestError.BAD_CONFIG, GuestError.KERNEL_LOAD_FAILURE):
-            raise user_error(line) from None
-        sys.stderr.write(f"numbavm: fatal: {line}\n")
-        return 125
-    if args.dump_dtb is not None:
+                         console=console, console_input=feed, keep_final_state=True,
+                         dtb_overlay=args.dtb_overlay)
+    reboots = 0
+    while True:
         try:
-            with open(args.dump_dtb, "wb") as f:
-                f.write(lc.machine.dtb)
-        except OSError as e:
-            raise user_error(f"--dump-dtb: cannot write {args.dump_dtb}: {e.strerror or e}") from None
-        lc.stop()
-        return 0
-    guest = lc.bind()
-    saved = None
-    if tty:
-        import termios
-        import tty as ttymod
-        saved = termios.tcgetattr(sys.stdin.fileno())
-        ttymod.setraw(sys.stdin.fileno())
-    outcome = {}
-    done = threading.Event()
-
-    def vcpu():
-        try:
-            lc.machine.warm_up()
-            t_start[0] = time.perf_counter()
-            outcome["value"] = lc.run()
-        except BaseException as e:   # noqa: BLE001 - handed to the main thread
-            outcome["error"] = e
-        finally:
-            done.set()
-
-    t = threading.Thread(target=vcpu, name="vcpu", daemon=True)
-    t.start()
-    interrupted = False
-    try:
-        while not done.is_set():
+            lc.create(config)
+        except GuestLifecycleError as e:
+            line = e.message.splitlines()[0] if e.message else e.error.name
+            if e.error in (GuestError.BAD_CONFIG, GuestError.KERNEL_LOAD_FAILURE):
+                raise user_error(line) from None
+            sys.stderr.write(f"numbavm: fatal: {line}\n")
+            return 125
+        if args.dump_dtb is not None:
             try:
-                done.wait(0.25)
-            except KeyboardInterrupt:
-                if interrupted:
-                    return 130
-                interrupted = True
-                threading.Thread(target=lc.stop, name="stop", daemon=True).start()
-    finally:
-        if saved is not None:
+                with open(args.dump_dtb, "wb") as f:
+                    f.write(lc.machine.dtb)
+            except OSError as e:
+                raise user_error(f"--dump-dtb: cannot write {args.dump_dtb}: {e.strerror or e}") from None
+            lc.stop()
+            return 0
+        guest = lc.bind()
+        saved = None
+        if tty:
             import termios
-            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
-        try:
-            out.flush()
-        except Exception:   # noqa: BLE001
-            pass
+            import tty as ttymod
+            saved = termios.tcgetattr(sys.stdin.fileno())
+            ttymod.setraw(sys.stdin.fileno())
+        outcome = {}
+        done = threading.Event()
 
-    m, r = lc.final_machine, lc.last_result
-    err = outcome.get("error")
-    status = 0
-    if isinstance(err, GuestLifecycleError) and err.error is GuestError.CONTROLLER_FORCED_HALT:
-        if quit_requested.is_set():
-            sys.stderr.write("\nnumbavm: quit (Ctrl-A X)\n")
-            status = 0
-        else:
-            sys.stderr.write(f"\nnumbavm: interrupted after {guest.instructions_retired} instructions\n")
-            status = 130
-    elif err is not None:
-        msg = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
-        sys.stderr.write(f"\nnumbavm: fatal: {msg}\n")
-        status = 125
-    elif guest.stop_reason == "exit":
-        code = int(guest.exit_code or 0)
-        status = code & 0xFF or (1 if code else 0)
-    if args.stats and m is not None:
-        _print_stats(m, r, console, args)
-    return status
+        def vcpu():
+            try:
+                lc.machine.warm_up()
+                t_start[0] = time.perf_counter()
+                outcome["value"] = lc.run()
+            except BaseException as e:   # noqa: BLE001 - handed to the main thread
+                outcome["error"] = e
+            finally:
+                done.set()
+
+        t = threading.Thread(target=vcpu, name="vcpu", daemon=True)
+        t.start()
+        interrupted = False
+        try:
+            while not done.is_set():
+                try:
+                    done.wait(0.25)
+                except KeyboardInterrupt:
+                    if interrupted:
+                        return 130
+                    interrupted = True
+                    threading.Thread(target=lc.stop, name="stop", daemon=True).start()
+        finally:
+            if saved is not None:
+                import termios
+                termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
+            try:
+                out.flush()
+            except Exception:   # noqa: BLE001
+                pass
+
+        m, r = lc.final_machine, lc.last_result
+        err = outcome.get("error")
+        status = 0
+        if isinstance(err, GuestLifecycleError) and err.error is GuestError.CONTROLLER_FORCED_HALT:
+            if quit_requested.is_set():
+                sys.stderr.write("\nnumbavm: quit (Ctrl-A X)\n")
+                status = 0
+            else:
+                sys.stderr.write(f"\nnumbavm: interrupted after {guest.instructions_retired} instructions\n")
+                status = 130
+        elif err is not None:
+            msg = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
+            sys.stderr.write(f"\nnumbavm: fatal: {msg}\n")
+            status = 125
+        elif guest.stop_reason == "exit":
+            code = int(guest.exit_code or 0)
+            status = code & 0xFF or (1 if code else 0)
+        if args.stats and m is not None:
+            _print_stats(m, r, console, args)
+        if (guest.stop_reason == "exit" and "reboot" in (guest.message or "") and err is None
+                and reboots < MAX_REBOOTS):
+            reboots += 1                 # the guest asked for a reboot: a fresh machine, as QEMU does
+            sys.stderr.write("numbavm: the guest rebooted\n")
+            continue
+        return status
 
 
 def _print_stats(m, r, console, args):

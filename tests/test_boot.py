@@ -139,3 +139,41 @@ def test_dump_dtb_with_a_bad_overlay_is_refused_in_one_line(tmp_path, kernel):
     with pytest.raises(GuestLifecycleError) as e:
         lc.create(GuestConfig(kernel_type=KernelType.LINUX, kernel=str(kernel), dtb_overlay=str(bad)))
     assert e.value.error is GuestError.KERNEL_LOAD_FAILURE and "\n" not in e.value.message
+
+
+def test_a_guest_reboot_boots_a_fresh_machine(tmp_path):
+    k = tmp_path / "Image"
+    k.write_bytes(image(putchar("r") + srst(1, 0) + J_SELF))          # SRST cold reboot
+    p = boot("--kernel", k)
+    from lifecycle.boot import MAX_REBOOTS
+    assert p.stdout == b"r" * (MAX_REBOOTS + 1)
+    assert p.stderr.decode().count("the guest rebooted") == MAX_REBOOTS
+    assert p.returncode == 0
+
+
+def test_terminal_console_ctrl_a_x_quits(kernel, tmp_path):
+    """At a terminal: raw mode, and Ctrl-A X ends the session through stop() with status 0."""
+    import pty
+    import time
+    k = tmp_path / "Spin"
+    k.write_bytes(image(putchar("s") + J_SELF))
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "lifecycle.cli", "boot", "--kernel", str(k)])
+    out = b""
+    deadline = time.monotonic() + 120
+    while b"s" not in out and time.monotonic() < deadline:
+        out += os.read(fd, 1024)
+    os.write(fd, b"\x01x")
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, out
+    assert b"quit (Ctrl-A X)" in out
