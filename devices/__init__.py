@@ -1,1 +1,1 @@
-"""numbavm device layer: HTIF, CLINT, and (later) UART, PLIC, virtio."""
+"""numbavm device layer: the MMIO trap table and the qemu-virt devices (docs/devices.md)."""
