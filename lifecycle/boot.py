@@ -85,6 +85,8 @@ def bundled_kernel(user_error):
             sys.stderr.flush()
         last = line
     rc = p.wait()
+    if rc == 3:
+        raise SystemExit(3)             # packages missing, not root: build.sh printed the apt-get line
     if rc != 0:
         if last:
             sys.stderr.write(last + "\n")

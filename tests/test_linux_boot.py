@@ -74,3 +74,24 @@ def test_boot_with_a_virtio_disk(tmp_path, mode, expect):
     assert "virtio_blk" in text and "[vda]" in text, con.transcript()
     if expect == "ro":
         assert "vda] 64 512-byte logical blocks" in text
+
+
+def test_two_deterministic_boots_are_identical():
+    """Same kernel, same input, deterministic timer: the same instruction counts and console output."""
+    import re
+    import subprocess
+    import sys
+    from tests.linux_guest import ROOT
+    kernel = bundled_kernel()
+    runs = []
+    for _ in range(2):
+        p = subprocess.run([sys.executable, "-m", "lifecycle.cli", "boot", "--kernel", kernel, "--stats",
+                            "--timer", "deterministic"], input=b"uname -a\nbench 20000\npoweroff\n",
+                           capture_output=True, cwd=ROOT, timeout=300)
+        assert p.returncode == 0, p.stderr.decode()
+        err = p.stderr.decode()
+        prompt = re.search(r"first prompt .*?([\d,]+) instructions", err).group(1)
+        total = re.search(r"instructions retired : ([\d,]+)", err).group(1)
+        runs.append((prompt, total, p.stdout))
+    assert runs[0] == runs[1]
+    assert b"primes below 20000 = 2262" in runs[0][2]
