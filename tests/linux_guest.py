@@ -41,7 +41,8 @@ class BootConsole:
 
     def __init__(self, *args, timeout=300):
         self.timeout = timeout
-        self.p = subprocess.Popen(NUMBAVM + list(args), cwd=ROOT, stdin=subprocess.PIPE,
+        env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
+        self.p = subprocess.Popen(NUMBAVM + list(args), cwd=ROOT, stdin=subprocess.PIPE, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.out = bytearray()
         self.err = b""

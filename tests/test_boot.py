@@ -45,8 +45,9 @@ def srst(kind, reason):
 
 
 def boot(*args, stdin=subprocess.DEVNULL, timeout=240):
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
     return subprocess.run([sys.executable, "-m", "lifecycle.cli", "boot", *map(str, args)], cwd=ROOT,
-                          stdin=stdin, capture_output=True, timeout=timeout)
+                          stdin=stdin, capture_output=True, timeout=timeout, env=env)
 
 
 @pytest.fixture
