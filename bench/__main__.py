@@ -1,13 +1,18 @@
-"""python -m bench [--quick] [--reps N] [--workloads sieve,crc32] [--engines ...] [--output FILE]
+"""python -m bench [--quick] [--reps N] [--workloads sieve,crc32] [--engines ...] [--system ...] [--output FILE]
 
 Runs numbavm (JIT in-process, plain Python in a subprocess) and the peers that
 are installed (Unicorn, qemu-riscv64, qemu-system-riscv64) on the workloads in
-bench/workloads/bin, interleaved, and then the control-plane measurements
-(first-run compile, cached start-up, stop latency).  Prints a table and writes
-bench/results/bench-<UTC time>.json and bench/results/latest.json
-(--quick writes quick-<time>.json and quick-latest.json instead, so a smoke
-test does not replace the published numbers).  docs/performance.md is
-regenerated from latest.json by `python -m bench.report`.
+bench/workloads/bin, interleaved, with the system workloads (the bundled Linux
+booted to its prompt, also under qemu-system-riscv64; a sieve as a Linux user
+process against the same C bare-metal; a UART flood; timer interrupts) in every
+repetition, and then the control-plane measurements (stop latency under a tight
+loop and under wfi, one create/run/stop cycle, cached start-up, first-run
+compile).  Prints a table and writes
+bench/results/bench-<UTC time>.json and bench/results/latest.json, then
+regenerates docs/performance.md and docs/performance.png from them (bench/report.py;
+`python -m bench.report` redoes only that).  --quick writes quick-<time>.json and
+quick-latest.json instead and leaves the page alone, so a smoke test does not
+replace the published numbers.
 
 Exit status: 0; 1 if any run gave a wrong answer (that is a failure, not a number).
 """
@@ -22,6 +27,11 @@ harness.setup_env()
 import argparse  # noqa: E402
 
 
+def _system_items():
+    from bench import system
+    return system.SYSTEM_ITEMS
+
+
 def build_parser(prog=None):
     p = argparse.ArgumentParser(prog=prog or "python -m bench", description=__doc__.split("\n\n")[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -32,6 +42,10 @@ def build_parser(prog=None):
                    help=f"comma-separated subset of {','.join(harness.WORKLOADS)}")
     p.add_argument("--engines", default=",".join(harness.ENGINES),
                    help=f"comma-separated subset of {','.join(harness.ENGINES)}")
+    p.add_argument("--system", default=None, metavar="ITEMS",
+                   help="comma-separated subset of " + ",".join(_system_items())
+                        + " (default: all of them; 'none' for none)")
+    p.add_argument("--no-system", action="store_true", help="skip the system workloads (= --system none)")
     p.add_argument("--python-instructions", type=int, default=harness.PY_ENGINE_N, metavar="N",
                    help=f"instructions timed on the plain-Python engine (default {harness.PY_ENGINE_N:,})")
     p.add_argument("--stop-reps", type=int, default=None, help="stop-latency repetitions (default 20)")
@@ -43,6 +57,8 @@ def build_parser(prog=None):
     p.add_argument("--output", metavar="FILE.json", default=None,
                    help="write the JSON here instead of bench/results/{bench,quick}-<time>.json + latest")
     p.add_argument("--no-save", action="store_true", help="print the table only")
+    p.add_argument("--no-report", action="store_true",
+                   help="do not regenerate docs/performance.md and .png (a full run does, after saving latest.json)")
     return p
 
 
@@ -64,6 +80,17 @@ def main(argv=None, prog=None):
             print(f"bench: error: unknown engine {e!r} (choose from {', '.join(harness.ENGINES)})",
                   file=sys.stderr)
             return 2
+    if args.no_system or args.system == "none":
+        system = ()
+    elif args.system is None:
+        system = None
+    else:
+        system = [x.strip() for x in args.system.split(",") if x.strip()]
+        for x in system:
+            if x not in _system_items():
+                print(f"bench: error: unknown system item {x!r} (choose from {', '.join(_system_items())})",
+                      file=sys.stderr)
+                return 2
     reps = args.reps if args.reps is not None else (1 if args.quick else 5)
     stop_reps = args.stop_reps if args.stop_reps is not None else (5 if args.quick else 20)
     if reps < 1:
@@ -71,11 +98,16 @@ def main(argv=None, prog=None):
         return 2
     res = harness.run_suite(wls, reps, engines, py_n=args.python_instructions, stop_reps=stop_reps,
                             control=not args.no_control, compile_check=not args.no_compile,
-                            quick=args.quick, wait_idle_s=args.wait_idle)
+                            quick=args.quick, wait_idle_s=args.wait_idle, system=system)
     print(harness.format_table(res))
     if not args.no_save:
         for p in harness.save(res, args.output):
             print(f"wrote {os.path.relpath(p)}")
+        if not args.quick and args.output is None and not args.no_report:
+            # the published page follows the published numbers (bench/results/latest.json)
+            from bench import report
+            for p in report.write(res):
+                print(f"wrote {os.path.relpath(p)}")
     return 1 if res["failures"] else 0
 
 

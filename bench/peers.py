@@ -12,12 +12,16 @@ reporting.
   qemu-riscv64  NAME-linux.elf in a subprocess; wall time of the process
                 (includes QEMU's start-up, measured separately with a tiny
                 ELF that exits at once, see startup_elf()).
+Every run also reports cpu_s: the CPU time of the emulating thread (Unicorn) or of
+the whole process, all threads (QEMU), which a loaded host inflates much less than
+the wall time.
   qemu-system-riscv64 -M spike -bios none -nographic -kernel NAME.elf (the
                 bare-metal build, HTIF exit); wall time of the process.
 """
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import struct
 import subprocess
@@ -119,12 +123,14 @@ def unicorn_run(path, timeout_s=120.0):
 
     uc.hook_add(unicorn.UC_HOOK_INTR, on_intr)
     t0 = time.perf_counter()
+    c0 = time.thread_time()
     err = None
     try:
         uc.emu_start(entry, 0xFFFF_FFFF_FFFF, timeout=int(timeout_s * 1e6))
     except unicorn.UcError as e:
         err = f"UcError {e} at pc 0x{uc.reg_read(R.UC_RISCV_REG_PC):x}"
     wall = time.perf_counter() - t0
+    cpu = time.thread_time() - c0
     out = b"".join(state["out"]).decode("latin-1")
     code = state["code"]
     if err is None and state["bad"]:
@@ -134,7 +140,7 @@ def unicorn_run(path, timeout_s=120.0):
     ok = err is None and code == 0 and ": ok" in out
     if err is None and not ok:
         err = f"wrong answer: exit code {code}, output {out.strip()!r}"
-    return {"ok": ok, "wall_s": wall, "exit_code": code, "output": out.strip(), "error": err}
+    return {"ok": ok, "wall_s": wall, "cpu_s": cpu, "exit_code": code, "output": out.strip(), "error": err}
 
 
 # --------------------------------------------------------------------------- QEMU
@@ -153,23 +159,31 @@ def qemu_system_available():
     return True, _version_line(exe)
 
 
+def _children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def _timed_process(cmd, timeout_s):
+    """-> (exit code, wall s, output, error, CPU s of the process: user + system, all its threads)."""
     t0 = time.perf_counter()
+    c0 = _children_cpu()
     try:
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        return None, time.perf_counter() - t0, "", f"timed out after {timeout_s} s"
+        return None, time.perf_counter() - t0, "", f"timed out after {timeout_s} s", None
     wall = time.perf_counter() - t0
+    cpu = _children_cpu() - c0
     out = (p.stdout + p.stderr).decode("latin-1").strip()
-    return p.returncode, wall, out, None
+    return p.returncode, wall, out, None, cpu
 
 
-def _process_result(code, wall, out, err, need_ok=True):
+def _process_result(code, wall, out, err, cpu=None, need_ok=True):
     if err is None and code != 0:
         err = f"exit status {code}: {out[-200:]!r}"
     if err is None and need_ok and ": ok" not in out:
         err = f"wrong answer: output {out[-200:]!r}"
-    return {"ok": err is None, "wall_s": wall, "exit_code": code, "output": out, "error": err}
+    return {"ok": err is None, "wall_s": wall, "cpu_s": cpu, "exit_code": code, "output": out, "error": err}
 
 
 def qemu_user_run(path, timeout_s=120.0):

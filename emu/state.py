@@ -32,7 +32,9 @@ EXIT_WFI = 4      # wfi with nothing that can wake the hart from inside the loop
 EXIT_FATAL = 5    # the VMM cannot go on: reason in st[ST_FATAL]
 EXIT_HTIF = 6     # the guest wrote HTIF tohost; Python reads and answers it
 EXIT_SBI = 7      # ecall from S-mode with the VMM's own SBI (st[ST_SBI]): Python answers it (devices/sbi.py)
-EXIT_NAMES = ("budget", "stop", "halt", "mmio", "wfi", "fatal", "htif", "sbi")
+EXIT_BREAK = 8    # debugger: the next instruction is at a breakpoint (pc there, nothing retired; emu/debug.py)
+EXIT_WATCH = 9    # debugger: a watchpoint was hit, see st[ST_DBG_HIT*] (emu/debug.py)
+EXIT_NAMES = ("budget", "stop", "halt", "mmio", "wfi", "fatal", "htif", "sbi", "break", "watch")
 
 # --- st[] indices
 ST_PC = 0
@@ -78,7 +80,16 @@ ST_SEIP_SW = 36       # the software-written part of mip.SEIP (mip.SEIP reads as
 ST_TIMER_BIT = 37     # the mip bit the CLINT comparator drives: MTIP, or STIP when the VMM is the SBI
 ST_SBI = 38           # 1 = the VMM implements the SBI: ecall from S-mode returns EXIT_SBI
 ST_TIMER_REALTIME = 39  # 1 = mtime follows the host clock (set by Python between runs): wfi never skips ahead
-ST_SIZE = 40
+# the debugger's area (emu/debug.py; written by the host between runs, all 0 when no debugger is attached)
+ST_DBG_NBP = 40       # breakpoints in use: their pcs are st[ST_DBG_BP : ST_DBG_BP + n]
+ST_DBG_NWATCH = 41    # watch ranges in use: (paddr lo, paddr hi, kind bits) triples from st[ST_DBG_WATCH]
+ST_DBG_HIT = 42       # the kind bit (debug.WATCH_WRITE / WATCH_READ) of the last watch hit, 0 = none
+ST_DBG_HIT_ADDR = 43  #   and the physical address it touched
+ST_DBG_BP = 44
+DBG_MAX_BP = 64
+ST_DBG_WATCH = ST_DBG_BP + DBG_MAX_BP
+DBG_MAX_WATCH = 16
+ST_SIZE = ST_DBG_WATCH + 3 * DBG_MAX_WATCH
 
 # --- EXIT_FATAL reasons
 FATAL_NONE = 0
@@ -109,7 +120,7 @@ TLB_EMPTY = -(1 << 62)   # no vpn (va >> 12 of a 64-bit va) has this value
 PF_CODE = 1       # the page holds decoded instructions: invalidate their icache slots
 PF_HTIF = 2       # the page holds HTIF tohost
 PF_RESV = 4       # the page holds the LR reservation
-PF_WATCH = 8      # a debugger watchpoint
+PF_WATCH = 8      # a debugger write/access watchpoint (emu/debug.py)
 
 # --- the MMIO trap table
 MMIO_COLS = 4     # base, size, kind, device id

@@ -68,6 +68,10 @@ def add_parser(sub, user_error):
     b.add_argument("--prompt", metavar="STR", default=DEFAULT_PROMPT,
                    help=f"the shell prompt --stats times (default {DEFAULT_PROMPT!r})")
     b.set_defaults(func=lambda args: cmd_boot(args, user_error))
+    from lifecycle.gdbstub import add_arguments as add_gdb_arguments
+    add_gdb_arguments(b)            # --gdb [HOST:]PORT, --gdb-wait (lifecycle/gdbstub.py)
+    from lifecycle.trace import add_trace_arguments
+    add_trace_arguments(b)          # --trace[=FILE], --trace-from, --trace-to, --mix (lifecycle/trace.py)
 
 
 # --------------------------------------------------------------------------- the bundled guest
@@ -222,6 +226,10 @@ def cmd_boot(args, user_error):
     except ValueError as e:
         raise user_error(f"--memory: {e}") from None
     disks = _disks(args.disk, user_error)
+    from lifecycle import gdbstub
+    gdbstub.check_args(args, user_error)    # --gdb (lifecycle/gdbstub.py)
+    from lifecycle import trace as tracing
+    trace_opts = tracing.validate_args(args, user_error)    # --trace / --mix (lifecycle/trace.py)
     bios = None if args.bios == "builtin" else args.bios
     if bios is not None and not os.path.isfile(bios):
         raise user_error(f"--bios: {bios}: no such file (or use --bios builtin)")
@@ -303,7 +311,9 @@ def cmd_boot(args, user_error):
                 raise user_error(f"--dump-dtb: cannot write {args.dump_dtb}: {e.strerror or e}") from None
             lc.stop()
             return 0
+        tracing.attach(lc.machine, trace_opts, user_error)
         guest = lc.bind()
+        gdb = gdbstub.serve_from_args(args, guest, lc, user_error)   # --gdb: None without it
         saved = None
         if tty:
             import termios
@@ -344,7 +354,10 @@ def cmd_boot(args, user_error):
             except Exception:   # noqa: BLE001
                 pass
 
+        if gdb is not None:
+            gdb.close()              # a connected GDB hears how the guest ended
         m, r = lc.final_machine, lc.last_result
+        tracing.finish(m)
         err = outcome.get("error")
         status = 0
         if isinstance(err, GuestLifecycleError) and err.error is GuestError.CONTROLLER_FORCED_HALT:
@@ -395,5 +408,7 @@ def _print_stats(m, r, console, args):
               f"{m.sbi.calls:,} SBI calls",
               f"  traps / interrupts   : {int(h.st[S.ST_TRAPS]):,} / {int(h.st[S.ST_IRQS]):,}",
               f"  TLB misses           : {int(h.st[S.ST_TLB_MISSES]):,}"]
+    from lifecycle.stats import stats_lines
+    lines += stats_lines(m, counters=False)     # MMIO per device, --mix (lifecycle/stats.py)
     sys.stderr.write("\n".join(x for x in lines if x) + "\n")
     sys.stderr.flush()

@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--raw-addr", metavar="ADDR", default=None,
                    help="treat PROGRAM as a raw binary, load it at ADDR and start there (e.g. 0x80000000)")
     r.set_defaults(func=cmd_run)
+    from lifecycle.gdbstub import add_arguments as add_gdb_arguments
+    add_gdb_arguments(r)            # --gdb [HOST:]PORT, --gdb-wait (lifecycle/gdbstub.py)
+    from lifecycle.trace import add_trace_arguments
+    add_trace_arguments(r)          # --trace[=FILE], --trace-from, --trace-to, --mix (lifecycle/trace.py)
 
     from lifecycle.boot import add_parser as add_boot_parser
     add_boot_parser(sub, UserError)
@@ -189,6 +193,8 @@ def _print_stats(m, r, startup_fallback, engine: str) -> None:
         f"  JIT compile/load     : {_fmt_s(compile_s)}",
         f"  start-up             : {_fmt_s(startup_s)} ({startup_note})",
     ]
+    from lifecycle.stats import stats_lines
+    lines += stats_lines(m)         # traps, TLB misses, MMIO per device, --mix (lifecycle/stats.py)
     sys.stderr.write("\n".join(lines) + "\n")
     sys.stderr.flush()
 
@@ -196,6 +202,10 @@ def _print_stats(m, r, startup_fallback, engine: str) -> None:
 def cmd_run(args) -> int:
     """numbavm run: a GuestLifecycle with KernelType.ELF: create, bind, run (Ctrl-C -> stop)."""
     opts = _validate_run_args(args)
+    from lifecycle import gdbstub
+    gdbstub.check_args(args, UserError)     # --gdb (lifecycle/gdbstub.py)
+    from lifecycle import trace as tracing
+    trace_opts = tracing.validate_args(args, UserError)     # --trace / --mix (lifecycle/trace.py)
     memory, budget, raw_addr = opts["memory"], opts["max_instructions"], opts["raw_addr"]
 
     # Must precede any import of numba (GuestLifecycle.create imports lifecycle.machine).
@@ -232,6 +242,8 @@ def cmd_run(args) -> int:
         _err(f"fatal: {line}")
         return EXIT_FATAL
     guest = lc.bind()
+    gdb = gdbstub.serve_from_args(args, guest, lc, UserError)   # --gdb: None without it
+    tracing.attach(lc.machine, trace_opts, UserError)
 
     startup_fallback = proctime.seconds_since_process_start()
     outcome = {}
@@ -247,9 +259,17 @@ def cmd_run(args) -> int:
 
     # run() blocks in the vcpu thread; the main thread waits, so that Ctrl-C (which
     # Python delivers only to the main thread) can stop the guest through lc.stop().
-    t = threading.Thread(target=vcpu, name="vcpu", daemon=True)
-    t.start()
+    # The plain-Python engine runs in the main thread instead, so that pdb (which
+    # traces only the thread it runs in) can step through the instructions' code.
     interrupted = False
+    if args.engine == "python":
+        vcpu()
+        if isinstance(outcome.get("error"), KeyboardInterrupt):
+            _err(f"interrupted after {guest.instructions_retired} instructions")
+            return EXIT_INTERRUPTED
+    t = threading.Thread(target=vcpu, name="vcpu", daemon=True)
+    if not done.is_set():
+        t.start()
     try:
         # (an Event, not t.join(): a join interrupted by Ctrl-C can leave is_alive() wrong)
         while not done.is_set():
@@ -269,8 +289,11 @@ def cmd_run(args) -> int:
         except Exception:
             pass
 
+    if gdb is not None:
+        gdb.close()                  # a connected GDB hears how the guest ended
     m = lc.final_machine
     r = lc.last_result
+    tracing.finish(m)
     err = outcome.get("error")
     cause = getattr(err, "__cause__", None)
     if isinstance(err, BrokenPipeError) or isinstance(cause, BrokenPipeError):

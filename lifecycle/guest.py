@@ -205,6 +205,17 @@ class Guest:
                 h.pc = pc
         vmm.access(put)
 
+    def serve_gdb(self, port: int = 0, host: str = "127.0.0.1", wait: bool = False):
+        """Serve GDB's remote serial protocol on host:port (0: any free port), for as long as the VMM lives.
+
+        wait=True holds the guest before its next (first) instruction until a GDB connects
+        and continues it.  -> a lifecycle.gdbstub.GdbServer (.port, .address, .close()).
+        See lifecycle/gdbstub.py for what GDB can do.
+        """
+        vmm = self._live("serve gdb")
+        from lifecycle.gdbstub import GdbServer
+        return GdbServer(vmm, host=host, port=int(port), wait=wait)
+
     # --- devices
     def get_serial(self) -> socket.socket:
         """A socket carrying the UART (and HTIF's console): guest output is readable

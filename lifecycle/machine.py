@@ -89,6 +89,8 @@ def _sbi_input(console, console_input):
 
 
 class Machine:
+    debugger = None   # --- gdb: a lifecycle.gdbstub.Debugger while one is attached (see _run)
+
     def __init__(self, memory=128 << 20, engine="jit", console=None, idle_wait=False,
                  timer="deterministic", block_devices=(), virtio_rng=False, virtio_console=False,
                  console_input=None):
@@ -150,6 +152,8 @@ class Machine:
         self.startup_s = None
         self.device_s = 0.0        # host time spent in Python device handlers (MMIO, SBI, HTIF)
         self.mmio_exits = 0
+        self.mmio_by_device = [0] * len(self.bus.entries)   # Python-device accesses per trap-table index (lifecycle/stats.py)
+        self.stepper = None        # lifecycle/trace.py: stands in for the loop (--trace, --mix single-step it)
         if timer == "realtime":
             h.st[S.ST_TIME_DIV] = REALTIME_DIV
             h.st[S.ST_TIMER_REALTIME] = 1
@@ -340,6 +344,8 @@ class Machine:
 
     def _run(self, h, max_instructions):
         from emu.loop import run as loop
+        loop = loop if self.stepper is None else self.stepper.loop   # lifecycle/trace.py: --trace, --mix
+        self.mmio_by_device += [0] * (len(self.bus.entries) - len(self.mmio_by_device))  # devices added late
         start = h.instret
         # the budget is in steps (instructions retired + traps taken): see emu.loop.run
         left = None if max_instructions is None else int(max_instructions)
@@ -377,7 +383,7 @@ class Machine:
                 until_poll = slice_
             budget = until_poll if left is None or left > until_poll else left
             before = stm[steps[0]] + stm[steps[1]] + stm[steps[2]]
-            why = loop(*arrays, budget)
+            why = loop(*arrays, budget) if self.debugger is None else self.debugger.loop(loop, arrays, budget)  # gdb
             done = stm[steps[0]] + stm[steps[1]] + stm[steps[2]] - before
             until_poll -= done
             if left is not None:
@@ -414,6 +420,12 @@ class Machine:
             finally:
                 self.device_s += time.perf_counter() - td
             poll = True
+            if self.debugger is not None:       # --- gdb (lifecycle/gdbstub.py): may hold the guest here
+                why = self.debugger.exit(why)
+                if why is None:
+                    continue
+                if isinstance(why, tuple):
+                    return result(*why)
             if why == S.EXIT_STOP:
                 h.stop_flag[0] = 0
                 return result("stopped", 0, "stop requested")
@@ -441,6 +453,7 @@ class Machine:
         off = stm[S.ST_MMIO_ADDR] - base
         size = stm[S.ST_MMIO_SIZE]
         self.mmio_exits += 1
+        self.mmio_by_device[stm[S.ST_MMIO_DEV]] += 1
         if stm[S.ST_MMIO_WRITE]:
             dev.write(off, size, stm[S.ST_MMIO_VALUE] & _MASK[size])
             stm[S.ST_PC] = stm[S.ST_MMIO_NPC]

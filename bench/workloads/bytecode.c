@@ -9,7 +9,7 @@
 #define ITERS 110000
 
 const char bench_name[] = "bytecode";
-const uint64_t bench_expected = 0xb0a9e8e9f41ce6b5ull;
+const uint64_t bench_expected = 0x886082654fc2e9d4ull;
 
 enum {
     HALT, PUSH, LOAD, STORE, ADD, SUB, MUL, XOR, AND, SHR, SHL, LT, JZ, JMP, DUP, INC

@@ -6,7 +6,8 @@
 #                                   # qemu-system-riscv64 -M spike (reference)
 #
 # Needs: gcc-riscv64-unknown-elf, binutils-riscv64-unknown-elf (Debian 12).
-# Output is reproducible: no debug info, no build id, fixed source order.
+# Output is reproducible: no debug info (but in gdb_target.elf, which GDB tests need), no
+# build id, fixed source order.
 set -eu
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -68,6 +69,12 @@ for src in $(ls dev/*.c 2>/dev/null | LC_ALL=C sort); do
     fi
     build "$name" "$MARCH_C" "$src"
 done
+
+# The GDB test target keeps its debug info (-O0 -g, not stripped): tests/test_gdbstub.py
+# sets breakpoints in it by symbol and reads its variables.
+"$CC" -march="$MARCH_C" "${CFLAGS[@]}" -O0 -g -Wa,--debug-prefix-map="$HERE"=. -o "$OUT/gdb_target.elf" "${RUNTIME[@]}" gdb/target.c
+"${CROSS}objcopy" --remove-section=.comment --wildcard --strip-symbol='cc*.o' "$OUT/gdb_target.elf"   # (temp file names)
+built+=(gdb_target)
 
 echo "built ${#built[@]} programs in $OUT"
 

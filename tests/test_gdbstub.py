@@ -1,0 +1,620 @@
+"""The GDB stub (lifecycle/gdbstub.py) and the hart's debugger support (emu/debug.py).
+
+Three kinds of tests:
+  * the hart alone: breakpoint ops from the decode cache, write watchpoints through the
+    store hooks, read watchpoints through the checked loop, the side-effect-free walk;
+  * the protocol, with a raw socket client against an in-process VMM running
+    tests/guest/bin/gdb_target.elf (framing, checksums, unsupported and malformed
+    packets, registers, memory, breakpoints, steps, watchpoints, Ctrl-C, detach, kill);
+  * the real client: Debian's gdb-multiarch in batch mode against `numbavm run` (a C
+    program with symbols) and `numbavm boot` (a booting Linux, stopped at start_kernel).
+    Without gdb-multiarch they skip, saying why; with CI set they fail
+    (tests/setup-debian.sh installs it).
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from emu import debug as D
+from emu import state as S
+from lifecycle import GuestConfig, GuestError, GuestLifecycle, GuestLifecycleError, KernelType
+from lifecycle import gdbstub
+from tests.linux_guest import ROOT, bundled_kernel, unavailable
+
+GUEST = os.path.join(ROOT, "tests", "guest")
+TARGET = os.path.join(GUEST, "bin", "gdb_target.elf")
+HANG = 120.0
+
+
+def symbols(path=TARGET):
+    with open(path, "rb") as f:
+        tab = ELFFile(f).get_section_by_name(".symtab")
+        return {s.name: s["st_value"] for s in tab.iter_symbols() if s.name}
+
+
+SYM = symbols()
+
+
+# --------------------------------------------------------------------------- the hart alone
+
+def machine_with_target():
+    from lifecycle.machine import Machine
+
+    class Sink:
+        def __init__(self):
+            self.data = b""
+
+        def write(self, b):
+            self.data += bytes(b)
+
+        def flush(self):
+            pass
+    m = Machine(memory=1 << 20, console=Sink())
+    m.load(TARGET)
+    return m
+
+
+def test_breakpoint_op_stops_before_the_instruction():
+    m = machine_with_target()
+    h = m.hart
+    m.warm_up()
+    D.set_breakpoints(h, [SYM["scale"]])
+    assert h.run(10_000_000) == S.EXIT_BREAK
+    assert h.pc == SYM["scale"]
+    n = h.instret
+    assert h.run(10_000_000) == S.EXIT_BREAK and h.instret == n     # nothing retired: it stops again
+    D.set_breakpoints(h, [])
+    assert h.run(1) == S.EXIT_BUDGET and h.pc != SYM["scale"] and h.instret == n + 1
+    assert m.run().reason == "exit"
+    assert m.console.data.decode().startswith("result = 4\n")
+
+
+def test_write_watch_exits_after_the_store_and_read_watch_before_the_load():
+    m = machine_with_target()
+    h = m.hart
+    m.warm_up()
+    c = SYM["counter"]
+    D.set_watches(h, [(c, c + 8, D.WATCH_WRITE)])
+    assert h.pflags[(c - h.ram_base) >> 12] & S.PF_WATCH
+    assert h.run(10_000_000) == S.EXIT_WATCH                          # crt0 zeroes .bss
+    assert D.take_hit(h.st) == (D.WATCH_WRITE, c) and h.pc < SYM["scale"]
+    assert h.run(10_000_000) == S.EXIT_WATCH                          # bump()
+    assert D.take_hit(h.st) == (D.WATCH_WRITE, c)
+    assert int.from_bytes(h.read_phys(c, 8), "little") == 4          # done: counter += 4
+    assert SYM["bump"] < h.pc < SYM["total"]
+    D.set_watches(h, [])
+    assert not h.pflags[(c - h.ram_base) >> 12] & S.PF_WATCH
+    # a read watch: run_checked stops before the load of table[2], which is not executed
+    from emu.debugloop import run_checked
+    t2 = SYM["table"] + 16
+    D.set_watches(h, [(t2, t2 + 8, D.WATCH_READ)])
+    assert h.run(10_000_000) == S.EXIT_HTIF               # the plain loop does not check loads
+    m2 = machine_with_target()
+    h2 = m2.hart
+    D.set_watches(h2, [(t2, t2 + 8, D.WATCH_READ)])
+    arrays = (h2.regs, h2.st, h2.csr, h2.ram, h2.icache, h2.tlb, h2.pflags, h2.mmio, h2.stop_flag)
+    assert run_checked(*arrays, 10_000_000) == S.EXIT_WATCH
+    assert D.take_hit(h2.st) == (D.WATCH_READ, t2)
+    pc, n = h2.pc, h2.instret
+    assert SYM["total"] <= pc < SYM["main"]
+    assert run_checked(*arrays, 10_000_000) == S.EXIT_WATCH and (h2.pc, h2.instret) == (pc, n)   # again
+    D.set_watches(h2, [])
+    assert run_checked(*arrays, 1) == S.EXIT_BUDGET and h2.instret == n + 1
+
+
+def test_breakpoint_at_a_virtual_address_after_the_code_ran_physically():
+    """Code decoded in bare mode, then run through Sv39: a breakpoint at its virtual address still hits."""
+    from tests.test_mmu import vm, NOP, CODE_VA, BASE, PRV_M, PRV_S
+    h, pt = vm(NOP * 4)
+    h.priv = PRV_M                                   # M-mode: bare; the same code at its physical address
+    h.pc = BASE
+    D.set_breakpoints(h, [CODE_VA + 8])              # (a virtual address: not matched in bare mode)
+    assert h.run(3) == S.EXIT_BUDGET and h.pc == BASE + 12
+    h.pc = CODE_VA
+    h.priv = PRV_S
+    assert h.run(100) == S.EXIT_BREAK and h.pc == CODE_VA + 8
+    D.set_breakpoints(h, [])
+    assert h.run(1) == S.EXIT_BUDGET and h.pc == CODE_VA + 12
+
+
+def test_debug_translate_walks_sv39_without_side_effects():
+    from emu.hart import Hart
+    from emu.csr import SATP
+    h = Hart(1 << 20)
+    base = h.ram_base
+    root, l1, l0, page = base + 0x1000, base + 0x2000, base + 0x3000, base + 0x8000
+    va = 0xFFFF_FFC0_1234_5000 & ((1 << 64) - 1)
+
+    def pte(pa, flags):
+        return ((pa >> 12) << 10) | flags
+    vpn = [(va >> (12 + 9 * i)) & 0x1FF for i in range(3)]
+    h.write_phys(root + 8 * vpn[2], pte(l1, 1).to_bytes(8, "little"))
+    h.write_phys(l1 + 8 * vpn[1], pte(l0, 1).to_bytes(8, "little"))
+    h.write_phys(l0 + 8 * vpn[0], pte(page, 0x1 | 0x2).to_bytes(8, "little"))   # V R, no A, no U
+    h.csr[SATP] = -(8 << 60) | (root >> 12)             # mode 8 (Sv39) in bits 63:60
+    h.priv = S.PRV_U                            # U cannot read this S page: the debugger still can
+    tlb = h.tlb.copy()
+    assert D.debug_translate(h, va + 0x123) == page + 0x123
+    assert D.debug_translate(h, va + 0x1000) is None                  # unmapped
+    assert D.debug_translate(h, 0x0000_0040_0000_0000) is None        # not canonical
+    assert np.array_equal(h.tlb, tlb)
+    assert int.from_bytes(h.read_phys(l0 + 8 * vpn[0], 8), "little") & 0x40 == 0   # no A bit set
+    h.priv = S.PRV_M
+    assert D.debug_translate(h, base + 4) == base + 4                   # M-mode: physical
+
+
+# --------------------------------------------------------------------------- a raw RSP client
+
+class Rsp:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=HANG)
+        self.buf = b""
+
+    def raw(self, data):
+        self.s.sendall(data)
+
+    def send(self, body):
+        body = body.encode("latin-1") if isinstance(body, str) else body
+        self.raw(b"$" + body + b"#%02x" % (sum(body) & 0xFF))
+
+    def _more(self):
+        data = self.s.recv(65536)
+        if not data:
+            raise EOFError
+        self.buf += data
+
+    def ack(self):
+        while not self.buf:
+            self._more()
+        c, self.buf = self.buf[:1], self.buf[1:]
+        return c
+
+    def reply(self):
+        while True:
+            self.buf = self.buf.lstrip(b"+")
+            i = self.buf.find(b"#")
+            if self.buf.startswith(b"$") and i >= 0 and len(self.buf) >= i + 3:
+                body, cs = self.buf[1:i], self.buf[i + 1:i + 3]
+                self.buf = self.buf[i + 3:]
+                assert int(cs, 16) == sum(body) & 0xFF, (body, cs)
+                return body.decode("latin-1")
+            self._more()
+
+    def cmd(self, body):
+        self.send(body)
+        return self.reply()
+
+    def closed(self, timeout=HANG):
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                if not self.s.recv(65536):
+                    return True
+        except (ConnectionError, OSError):
+            return True
+
+    # helpers
+    def reg(self, n):
+        return int.from_bytes(bytes.fromhex(self.cmd(f"p{n:x}")), "little")
+
+    def pc(self):
+        return self.reg(32)
+
+    def mem(self, addr, n):
+        return bytes.fromhex(self.cmd(f"m{addr:x},{n:x}"))
+
+    def poke(self, addr, data):
+        assert self.cmd(f"M{addr:x},{len(data):x}:{data.hex()}") == "OK"
+
+    def close(self):
+        self.s.close()
+
+
+class Console:
+    def __init__(self):
+        self.data = bytearray()
+
+    def write(self, b):
+        self.data += bytes(b)
+        return len(b)
+
+    def flush(self):
+        pass
+
+
+class Vmm:
+    """gdb_target.elf in an in-process GuestLifecycle, held for GDB (serve_gdb(wait=True))."""
+
+    def __init__(self, wait=True):
+        self.out = Console()
+        self.lc = GuestLifecycle()
+        self.lc.create(GuestConfig(kernel_type=KernelType.ELF, kernel=TARGET, guest_memory=1 << 20,
+                                   console=self.out, keep_final_state=True))
+        self.guest = self.lc.bind()
+        self.logs = []
+        self.srv = self.guest.serve_gdb(0, wait=wait)
+        self.srv._log = self.logs.append
+        self.outcome = "running"
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        try:
+            self.outcome = self.lc.run()
+        except BaseException as e:   # noqa: BLE001
+            self.outcome = e
+
+    def connect(self):
+        c = Rsp(self.srv.port)
+        c.raw(b"+")
+        return c
+
+    def join(self):
+        self.t.join(HANG)
+        assert not self.t.is_alive(), "run() hung"
+        return self.outcome
+
+    def running(self):
+        return self.t.is_alive()
+
+    def shutdown(self):
+        self.lc.stop(HANG)
+        self.srv.close(1)
+        self.t.join(HANG)
+
+
+@pytest.fixture
+def vmm():
+    v = Vmm()
+    yield v
+    v.shutdown()
+
+
+def to_main(c):
+    """Run to main (crt0 has zeroed .bss by then: `spin` can be set)."""
+    assert c.cmd(f"Z0,{SYM['main']:x},2") == "OK"
+    assert c.cmd("c") == "T05" and c.pc() == SYM["main"]
+    assert c.cmd(f"z0,{SYM['main']:x},2") == "OK"
+
+
+def wait_until(pred, what):
+    deadline = time.monotonic() + HANG
+    while not pred():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+# --------------------------------------------------------------------------- the protocol
+
+def test_handshake_target_description_and_unsupported_packets(vmm):
+    c = vmm.connect()
+    sup = c.cmd("qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386")
+    assert "PacketSize=" in sup and "qXfer:features:read+" in sup and "swbreak+" in sup
+    assert c.cmd("?") == "T05"                      # held before the first instruction
+    assert c.pc() == SYM["_start"] and vmm.guest.instructions_retired == 0
+    xml = ""
+    while True:
+        r = c.cmd(f"qXfer:features:read:target.xml:{len(xml):x},400")
+        xml += r[1:]
+        if r[0] == "l":
+            break
+        assert r[0] == "m"
+    assert "<architecture>riscv:rv64</architecture>" in xml
+    for feature in ("org.gnu.gdb.riscv.cpu", "org.gnu.gdb.riscv.csr", "org.gnu.gdb.riscv.virtual"):
+        assert feature in xml
+    assert '<reg name="mstatus"' in xml and '<reg name="satp"' in xml and '<reg name="priv"' in xml
+    for pkt in ("qFooBar", "vFooBar", "!", "bc", "QFoo", "qTStatus", "vMustReplyEmpty", "Z9,0,0", "i", "A"):
+        assert c.cmd(pkt) == "", pkt
+    assert c.cmd("qAttached") == "1" and c.cmd("qC") == "QC1" and c.cmd("Hg0") == "OK"
+    assert c.cmd("vCont?") == "vCont;c;C;s;S"
+    assert c.cmd("QStartNoAckMode") == "OK"
+    c.send("qfThreadInfo")
+    assert c.reply() == "m1" and not c.buf         # no more acks
+    c.close()
+
+
+def test_checksums_are_acked_and_a_bad_one_is_nakked(vmm):
+    c = vmm.connect()
+    c.raw(b"$g#00")                                 # wrong checksum: NAK, nothing done
+    assert c.ack() == b"-"
+    c.send("g")
+    assert c.ack() == b"+"
+    regs = c.reply()
+    assert len(regs) == 33 * 16
+    assert int.from_bytes(bytes.fromhex(regs[32 * 16:]), "little") == SYM["_start"]
+    c.close()
+
+
+def test_registers_csrs_priv_and_memory(vmm):
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    with open(TARGET, "rb") as f:
+        text = ELFFile(f).get_section_by_name(".text").data()
+    assert c.mem(SYM["_start"], 16) == text[:16]
+    assert c.cmd("m1000,4") == "E14"                       # not RAM: devices are never read
+    # x registers, pc
+    assert c.cmd(f"P5={(0x1122334455667788).to_bytes(8, 'little').hex()}") == "OK"
+    assert c.reg(5) == 0x1122334455667788
+    assert c.cmd(f"P0={(7).to_bytes(8, 'little').hex()}") == "OK" and c.reg(0) == 0
+    # CSRs and priv by their target-description numbers
+    misa = gdbstub.REG_CSR0 + gdbstub.CSRS.index(0x301)
+    mscratch = gdbstub.REG_CSR0 + gdbstub.CSRS.index(0x340)
+    assert c.reg(misa) == 0x8000000000141105
+    assert c.cmd(f"P{mscratch:x}={(0xABC).to_bytes(8, 'little').hex()}") == "OK" and c.reg(mscratch) == 0xABC
+    cycle = gdbstub.REG_CSR0 + gdbstub.CSRS.index(0xC00)
+    assert c.cmd(f"P{cycle:x}={bytes(8).hex()}").startswith("E")       # read-only
+    assert c.reg(gdbstub.REG_PRIV) == 3
+    assert c.cmd(f"p{gdbstub.REG_PRIV + 1:x}").startswith("E")
+    # memory writes: M (hex) and X (binary, with escapes); the decode cache stays coherent
+    c.poke(SYM["table"], (10).to_bytes(8, "little"))
+    body = b"X%x,8:" % (SYM["table"] + 8) + bytes([0x7D, 0x23 ^ 0x20]) + bytes(7)     # 0x23 '#' escaped
+    assert c.cmd(body) == "OK"
+    assert c.mem(SYM["table"], 16) == (10).to_bytes(8, "little") + (0x23).to_bytes(8, "little")
+    # phys mode (a monitor command): same as virtual here (M-mode)
+    r = c.cmd("qRcmd," + b"phys on".hex())
+    assert r.startswith("O") and "physical" in bytes.fromhex(r[1:]).decode()
+    assert c.reply() == "OK"
+    assert c.mem(SYM["_start"], 4) == text[:4]
+    c.cmd("qRcmd," + b"info".hex())
+    assert c.reply() == "OK"
+    assert c.cmd("D") == "OK"
+    assert vmm.join() is None and vmm.guest.exit_code == 0
+    assert b"sum = 52" in vmm.out.data                 # 10 + 0x23 + 3 + 4
+
+
+def test_breakpoints_step_and_continue(vmm):
+    c = vmm.connect()
+    c.cmd("qSupported:swbreak+;hwbreak+")
+    assert c.cmd("?") == "T05"
+    assert c.cmd(f"Z0,{SYM['scale']:x},2") == "OK"
+    assert c.cmd(f"Z1,{SYM['bump']:x},2") == "OK"
+    assert c.cmd("c") == "T05swbreak:;" and c.pc() == SYM["scale"]
+    assert vmm.guest.instructions_retired > 0
+    # continue from a breakpoint: it is stepped over, not hit again
+    assert c.cmd("vCont;c") == "T05hwbreak:;" and c.pc() == SYM["bump"]
+    n = vmm.guest.instructions_retired
+    half = int.from_bytes(c.mem(SYM["bump"], 2), "little")
+    assert c.cmd("vCont;s:1;c") == "T05"
+    assert c.pc() == SYM["bump"] + (4 if half & 3 == 3 else 2)
+    assert c.cmd("s") == "T05"
+    assert c.cmd(f"z1,{SYM['bump']:x},2") == "OK" and c.cmd(f"z0,{SYM['scale']:x},2") == "OK"
+    assert c.cmd("c") == "W00"
+    assert vmm.join() is None and vmm.guest.exit_code == 0
+    assert vmm.guest.instructions_retired > n
+    assert b"result = 4" in vmm.out.data
+
+
+def test_watchpoints_write_after_read_before(vmm):
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    cnt, t2 = SYM["counter"], SYM["table"] + 16
+    assert c.cmd(f"Z0,{SYM['bump']:x},2") == "OK"             # (crt0 writes counter too: zeroing .bss)
+    assert c.cmd("c") == "T05" and c.pc() == SYM["bump"]
+    assert c.cmd(f"z0,{SYM['bump']:x},2") == "OK"
+    assert c.cmd(f"Z2,{cnt:x},8") == "OK"
+    assert c.cmd("c") == f"T05watch:{cnt:x};"
+    pc = c.pc()
+    assert SYM["bump"] < pc < SYM["total"]
+    assert c.mem(cnt, 8) == (4).to_bytes(8, "little")       # the store is done
+    assert c.cmd(f"z2,{cnt:x},8") == "OK"
+    assert c.cmd("s") == "T05" and c.pc() == pc              # GDB's step over it: already done
+    assert c.cmd("s") == "T05" and c.pc() != pc              # the next one is a real step
+    assert c.cmd(f"Z3,{t2:x},8") == "OK"
+    assert c.cmd("c") == f"T05rwatch:{t2:x};"
+    pc = c.pc()
+    assert SYM["total"] <= pc < SYM["main"]
+    assert c.cmd("s") == f"T05rwatch:{t2:x};" and c.pc() == pc   # held at the load: not executed
+    assert c.cmd(f"z3,{t2:x},8") == "OK"
+    assert c.cmd("s") == "T05" and c.pc() != pc               # now it executes
+    assert c.cmd(f"Z4,{cnt:x},8") == "OK"
+    assert c.cmd("Z2,10000000,1").startswith("E")                  # not RAM (the UART)
+    assert c.cmd("c") == f"T05awatch:{cnt:x};"                # main reads counter to print it
+    assert c.cmd(f"z4,{cnt:x},8") == "OK"
+    assert c.cmd("c") == "W00"
+    assert vmm.join() is None
+    assert b"counter = 4" in vmm.out.data
+
+
+def test_ctrl_c_interrupts_the_running_guest(vmm):
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    to_main(c)
+    c.poke(SYM["spin"], (1).to_bytes(8, "little"))
+    c.send("c")
+    time.sleep(0.3)
+    assert vmm.running() and vmm.guest.stop_reason is None
+    c.raw(b"\x03")
+    assert c.reply() == "T02"
+    assert SYM["main"] <= c.pc() < SYM["main"] + 0x200
+    c.poke(SYM["spin"], bytes(8))
+    assert c.cmd("c") == "W00"
+    assert vmm.join() is None
+
+
+def test_guest_access_and_stop_work_while_gdb_holds_the_guest(vmm):
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    assert vmm.guest.registers()["pc"] == SYM["_start"]            # a lifecycle pause: served, still held
+    assert vmm.guest.read_memory(SYM["_start"], 4) == c.mem(SYM["_start"], 4)
+    assert vmm.guest.instructions_retired == 0 and c.pc() == SYM["_start"]
+    assert vmm.lc.stop(HANG)
+    assert isinstance(vmm.join(), GuestLifecycleError)
+    assert c.closed()
+
+
+def test_malformed_and_hostile_packets_close_the_connection_and_the_vmm_runs_on(vmm):
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    to_main(c)
+    c.poke(SYM["spin"], (1).to_bytes(8, "little"))             # keep the guest busy
+    c.send("mzz,4")                                              # bad hex
+    assert c.closed()
+    assert vmm.logs and "malformed" in vmm.logs[-1]
+    wait_until(lambda: vmm.guest.instructions_retired > 1000, "the guest runs on after the bad packet")
+    for bad in (b"$G0011#%02x" % (sum(b"G0011") & 0xFF),           # wrong length
+                b"garbage",                                          # outside a packet
+                b"$" + b"m" * (70 << 10),                            # no end in sight
+                b"$M%x,8:00#00" % SYM["spin"]):                      # bad checksum three times
+        c = vmm.connect()
+        try:
+            c.raw(bad * 3 if bad.endswith(b"#00") else bad)
+        except OSError:
+            pass                                                 # it may close before we are done
+        assert c.closed(), bad[:20]
+        assert vmm.running() and vmm.guest.stop_reason is None
+    n = len(vmm.logs)
+    c = vmm.connect()
+    c.raw(b"$?#3f")
+    c.s.close()                                                  # a client that just goes away
+    wait_until(lambda: vmm.srv.conn is None, "the stub notices the closed connection")
+    assert len(vmm.logs) == n                                    # (not an error)
+    c = vmm.connect()                                            # and a well-behaved one still works
+    assert c.cmd("?") == "T05"
+    c.poke(SYM["spin"], bytes(8))
+    assert c.cmd("c") == "W00"
+    assert vmm.join() is None and vmm.guest.exit_code == 0
+
+
+def test_kill_stops_the_vmm(vmm):
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    c.send("k")
+    assert c.closed()
+    out = vmm.join()
+    assert isinstance(out, GuestLifecycleError) and out.error is GuestError.CONTROLLER_FORCED_HALT
+
+
+def test_detach_then_attach_to_the_running_guest(vmm):
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    to_main(c)
+    c.poke(SYM["spin"], (1).to_bytes(8, "little"))
+    assert c.cmd(f"Z0,{SYM['scale']:x},2") == "OK"
+    assert c.cmd("D") == "OK"                                  # removes the breakpoint, the guest runs on
+    assert c.closed()
+    wait_until(lambda: vmm.guest.instructions_retired > 100_000, "the guest runs after the detach")
+    c = vmm.connect()                                          # attaching stops it where it is
+    assert c.cmd("?") == "T05"
+    assert SYM["main"] <= c.pc() < SYM["main"] + 0x200
+    c.poke(SYM["spin"], bytes(8))
+    assert c.cmd("c") == "W00"
+    assert vmm.join() is None and b"result = 4" in vmm.out.data
+
+
+def test_cli_gdb_option_errors():
+    from tests.test_cli import numbavm, assert_user_error
+    assert_user_error(numbavm("run", TARGET, "--gdb-wait"), "--gdb")
+    assert_user_error(numbavm("run", TARGET, "--gdb", "nope"), "--gdb")
+    assert_user_error(numbavm("run", TARGET, "--gdb", "70000"), "--gdb")
+    s = socket.create_server(("127.0.0.1", 0))
+    try:
+        r = numbavm("run", TARGET, "--gdb", str(s.getsockname()[1]))
+        assert r.returncode == 2 and b"cannot listen" in r.stderr, r.stderr
+    finally:
+        s.close()
+
+
+# --------------------------------------------------------------------------- the real client
+
+def gdb_multiarch():
+    path = shutil.which("gdb-multiarch")
+    if path is None:
+        unavailable("gdb-multiarch is not installed (Debian package gdb-multiarch; tests/setup-debian.sh "
+                    "installs it)")
+    return path
+
+
+def start_numbavm(*args):
+    """`numbavm ARGS --gdb 0 --gdb-wait` -> (process, port), the port read from its stderr."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", *args, "--gdb", "0", "--gdb-wait"], cwd=ROOT,
+                         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = m = ""
+    for _ in range(20):
+        line += p.stderr.readline().decode()
+        m = re.search(r"gdb: listening on 127\.0\.0\.1:(\d+)", line)
+        if m is not None or p.poll() is not None:
+            break
+    if m is None:
+        p.kill()
+        pytest.fail(f"numbavm did not say where it listens: {line!r} {p.stderr.read().decode()[-2000:]}")
+    return p, int(m.group(1))
+
+
+def run_gdb(binary, port, *commands, cwd=ROOT):
+    argv = [gdb_multiarch(), "-batch", "-nx", binary, "-ex", "set remotetimeout 120",
+            "-ex", f"target remote 127.0.0.1:{port}"]
+    for c in commands:
+        argv += ["-ex", c]
+    r = subprocess.run(argv, cwd=cwd, capture_output=True, timeout=600, stdin=subprocess.DEVNULL)
+    return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+
+
+def test_gdb_multiarch_debugs_a_c_program():
+    gdb_multiarch()
+    p, port = start_numbavm("run", TARGET)
+    try:
+        out = run_gdb(TARGET, port,
+                      "break scale", "continue", "print x", "set var x = 5", "print x",
+                      "stepi", "info registers pc", "print $priv", "print/x $misa",
+                      "watch counter", "continue", "print counter", "delete",
+                      "rwatch table[2]", "continue", "print i", "delete",
+                      "x/2xg &table", "set var table[3] = 40", "continue", cwd=GUEST)
+        stdout, stderr = p.communicate(timeout=HANG)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    text = f"--- gdb ---\n{out}\n--- numbavm stdout ---\n{stdout.decode()}\n--- stderr ---\n{stderr.decode()}"
+    assert "Breakpoint 1, scale (x=1) at gdb/target.c:" in out, text
+    assert "$1 = 1" in out and "$2 = 5" in out, text
+    assert re.search(r"pc\s+0x[0-9a-f]+\s+0x[0-9a-f]+ <scale\+\d+>", out), text
+    assert "$3 = 3" in out, text                               # priv: M
+    assert "$4 = 0x8000000000141105" in out, text              # misa
+    assert "Hardware watchpoint 2: counter" in out and "Old value = 0" in out and "New value = 16" in out, text
+    assert "in bump (n=16)" in out and "$5 = 16" in out, text
+    assert "Hardware read watchpoint 3: table[2]" in out and "Value = 3" in out and "$6 = 2" in out, text
+    assert "0x0000000000000001\t0x0000000000000002" in out, text
+    assert "[Inferior 1 (Remote target) exited normally]" in out, text
+    assert p.returncode == 0, text
+    assert stdout.decode() == "result = 16\ncounter = 16\nsum = 46\n", text
+
+
+def test_gdb_multiarch_stops_a_booting_linux_at_start_kernel():
+    gdb_multiarch()
+    kernel = bundled_kernel()
+    vmlinux = os.path.join(os.path.dirname(kernel), "vmlinux")
+    if not os.path.isfile(vmlinux):
+        unavailable(f"{vmlinux} is missing (lifecycle/linux/build.sh keeps it next to the Image)")
+    with open(vmlinux, "rb") as f:
+        start_kernel = {s.name: s["st_value"] for s in ELFFile(f).get_section_by_name(".symtab").iter_symbols()
+                        }["start_kernel"]
+    p, port = start_numbavm("boot", "--kernel", kernel)
+    try:
+        out = run_gdb(vmlinux, port, "info registers pc", "break start_kernel", "continue",
+                      "info registers pc", "print $priv", "print/x $satp", "stepi", "info registers pc", "kill")
+        p.wait(HANG)
+        stderr = p.stderr.read().decode()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    text = f"--- gdb ---\n{out}\n--- numbavm stderr ---\n{stderr[-3000:]}"
+    assert "0x0000000080200000 in ?? ()" in out, text          # held before the kernel's first instruction
+    assert f"Breakpoint 1, 0x{start_kernel:016x} in start_kernel ()" in out, text
+    assert re.search(rf"pc\s+0x{start_kernel:x}\s+0x{start_kernel:x} <start_kernel>", out), text
+    assert "$1 = 1" in out, text                               # S-mode
+    assert re.search(r"\$2 = 0x8[0-9a-f]{15}", out), text      # satp: Sv39 on
+    assert re.search(r"pc\s+0x[0-9a-f]+\s+0x[0-9a-f]+ <start_kernel\+\d+>", out), text
+    assert "[Inferior 1 (Remote target) killed]" in out, text
+    assert p.returncode == 130, text                           # killed: stopped like Ctrl-C
