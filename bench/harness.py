@@ -13,7 +13,13 @@ Method (see docs/performance.md):
     and exit code 0 (the workload checked its own checksum); the peers must exit
     0 and print "NAME: ok";
   * MIPS = instructions / wall seconds, where the instructions are the exact
-    count numbavm retired on the bare build (RunResult.instret) for every engine.
+    count numbavm retired on the bare build (RunResult.instret) for every engine;
+    every run also records cpu_s (the emulating thread's CPU time, or the QEMU
+    process's), and the summary gives MIPS and ratios from it too: on this shared
+    2-CPU host it is the figure the other processes disturb least;
+  * system workloads (bench/system.py: Linux boot, a Linux user process, UART
+    flood, timer interrupts) run once per repetition after the workloads, and the
+    summary checks the issue's targets (TARGETS, check_targets()).
 """
 from __future__ import annotations
 
@@ -27,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
