@@ -106,8 +106,9 @@ static inline int virtio_negotiate(uintptr_t base, uint64_t accept, uint64_t *of
     return 0;
 }
 
-/* Set up queue `index` as q (VQ_SIZE entries), then DRIVER_OK.  -> 0 or VIRTIO_E_QUEUE. */
-static inline int virtq_setup(uintptr_t base, unsigned index, struct virtq *q)
+/* Set up queue `index` as q (VQ_SIZE entries), without DRIVER_OK: a driver with
+   several queues sets them all up first (3.1.1).  -> 0 or VIRTIO_E_QUEUE. */
+static inline int virtq_init(uintptr_t base, unsigned index, struct virtq *q)
 {
     q->base = base;
     q->last_used = 0;
@@ -127,11 +128,22 @@ static inline int virtq_setup(uintptr_t base, unsigned index, struct virtq *q)
     vio_wr(base, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(u >> 32));
     __sync_synchronize();
     vio_wr(base, VIRTIO_MMIO_QUEUE_READY, 1);
-    if (vio_rd(base, VIRTIO_MMIO_QUEUE_READY) != 1)
-        return VIRTIO_E_QUEUE;
+    return vio_rd(base, VIRTIO_MMIO_QUEUE_READY) == 1 ? 0 : VIRTIO_E_QUEUE;
+}
+
+/* The driver is ready (DRIVER_OK).  -> 0, or VIRTIO_E_RESET if the device needs a reset. */
+static inline int virtio_driver_ok(uintptr_t base)
+{
     vio_wr(base, VIRTIO_MMIO_STATUS,
            VIRTIO_ACKNOWLEDGE | VIRTIO_DRIVER | VIRTIO_FEATURES_OK | VIRTIO_DRIVER_OK);
     return (vio_rd(base, VIRTIO_MMIO_STATUS) & VIRTIO_DEVICE_NEEDS_RESET) ? VIRTIO_E_RESET : 0;
+}
+
+/* Set up queue `index` as q, then DRIVER_OK (a one-queue driver).  -> 0 or VIRTIO_E_*. */
+static inline int virtq_setup(uintptr_t base, unsigned index, struct virtq *q)
+{
+    int e = virtq_init(base, index, q);
+    return e ? e : virtio_driver_ok(base);
 }
 
 struct vbuf { void *addr; uint32_t len; int writable; };

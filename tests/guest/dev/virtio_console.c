@@ -29,30 +29,6 @@ static uint8_t rxbuf[NRX][RXLEN] __attribute__((aligned(16)));
 static uint8_t txbuf[RXLEN] __attribute__((aligned(16)));
 static const char greeting[] = "hello from virtio-console\n";
 
-/* As virtq_setup, without DRIVER_OK: a driver sets up all its queues first (3.1.1). */
-static int queue_init(uintptr_t base, unsigned index, struct virtq *q)
-{
-    q->base = base;
-    q->last_used = 0;
-    q->avail.flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
-    q->avail.idx = 0;
-    q->used.idx = 0;
-    vio_wr(base, VIRTIO_MMIO_QUEUE_SEL, index);
-    if (vio_rd(base, VIRTIO_MMIO_QUEUE_READY) != 0 || vio_rd(base, VIRTIO_MMIO_QUEUE_NUM_MAX) < VQ_SIZE)
-        return VIRTIO_E_QUEUE;
-    vio_wr(base, VIRTIO_MMIO_QUEUE_NUM, VQ_SIZE);
-    uint64_t d = (uintptr_t)q->desc, a = (uintptr_t)&q->avail, u = (uintptr_t)&q->used;
-    vio_wr(base, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)d);
-    vio_wr(base, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(d >> 32));
-    vio_wr(base, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)a);
-    vio_wr(base, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(a >> 32));
-    vio_wr(base, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)u);
-    vio_wr(base, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(u >> 32));
-    __sync_synchronize();
-    vio_wr(base, VIRTIO_MMIO_QUEUE_READY, 1);
-    return vio_rd(base, VIRTIO_MMIO_QUEUE_READY) == 1 ? 0 : VIRTIO_E_QUEUE;
-}
-
 /* Make receive buffer i (descriptor i) available; the caller notifies. */
 static void rx_post(unsigned i)
 {
@@ -83,15 +59,11 @@ int main(void)
     uint64_t offered;
     int e = virtio_negotiate(base, 0, &offered);
     if (!e)
-        e = queue_init(base, RECEIVEQ, &rxq);
+        e = virtq_init(base, RECEIVEQ, &rxq);
     if (!e)
-        e = queue_init(base, TRANSMITQ, &txq);
-    if (!e) {
-        vio_wr(base, VIRTIO_MMIO_STATUS,
-               VIRTIO_ACKNOWLEDGE | VIRTIO_DRIVER | VIRTIO_FEATURES_OK | VIRTIO_DRIVER_OK);
-        if (vio_rd(base, VIRTIO_MMIO_STATUS) & VIRTIO_DEVICE_NEEDS_RESET)
-            e = VIRTIO_E_RESET;
-    }
+        e = virtq_init(base, TRANSMITQ, &txq);
+    if (!e)
+        e = virtio_driver_ok(base);
     if (e) {
         htif_puts("virtio-console: setup failed\n");
         return e;
