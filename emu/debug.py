@@ -1,56 +1,59 @@
-"""Debugger support in the hart: breakpoints and watchpoints that cost the hot loop nothing.
+"""Debugger support in the hart: breakpoints and watchpoints that leave the hot loop untouched.
+
+emu/loop.py has no debugger code at all. Every change to that function, even
+in its slow-path dispatch, made LLVM spill the per-instruction loop's
+registers (the decode cache and register file pointers, the pc): about 3% of
+speed (see lifecycle/gdbstub.py). So breakpoints and watchpoints use exits the
+loop already has. debug_exit(st, why) tells what they were.
 
 The tables live in st's debugger area (ST_DBG_* in emu/state.py). The host
-(lifecycle/gdbstub.py) writes them between runs with set_breakpoints() and
-set_watches() below. With no debugger attached they are all zero. The hot
-loop then runs exactly as before: it gains no per-instruction test.
+writes them between runs with set_breakpoints() and set_watches(). With no
+debugger attached they are all zero, and the only cost is one test of
+st[ST_DBG_NBP] per decode-cache miss.
 
-Breakpoints: a breakpoint op in the decode cache.
+Breakpoints: decode misses.
   st[ST_DBG_BP:] holds up to DBG_MAX_BP pcs. These are virtual addresses, as
-  GDB gives them (they are physical in bare mode, where pc = paddr). Only the
-  decode-miss path looks at them. memory.fetch_decode knows both the virtual
-  pc and the physical address. When the instruction it decodes is at a
-  breakpoint pc, it gives the slot the op OP_BREAK. When the loop dispatches
-  OP_BREAK it returns EXIT_BREAK, with st[ST_PC] at the breakpoint and nothing
-  retired. set_breakpoints() empties the decode cache, so every pc is decoded
-  again and checked against the new table.
-  * The cache is indexed by physical address, so a breakpoint also fires when
-    the same physical instruction runs through another virtual address (an
-    alias). Real software breakpoints, ebreak written to memory, do the same.
-    The host sees a pc that is not in its table and steps over it silently.
-  * While breakpoints are set, a slot decoded in bare mode (M-mode, or
-    satp = Bare) is marked BARE_DECODED in word 1, bit 31, which the loop
-    never reads. The loop drops the marked slots before it next fetches under
-    Sv39 (memory.drop_straddlers, the path that already drops page
-    straddlers). Without this, code that ran physically before the MMU came on
-    would hit in the cache and miss a breakpoint at its virtual address.
-  * To resume from a breakpoint, the host steps one instruction with that
-    breakpoint out of the table, then puts it back.
+  GDB gives them (physical in bare mode, where pc = paddr). set_breakpoints()
+  empties the decode cache, so every instruction is decoded again, and
+  memory.fetch_decode asks breakpoint_check(), which knows the virtual pc and
+  the physical address:
+  * pc in the table: fetch_decode fills no slot and returns -1 without taking
+    a trap. That is the loop's existing "the handler cannot be fetched" exit:
+    EXIT_FATAL, with st[ST_PC] at the breakpoint and nothing retired.
+    st[ST_DBG_BREAK] marks it, and debug_exit() turns it into EXIT_BREAK. The
+    slot is never filled, so the next run stops there again.
+  * A breakpoint's physical instruction reached through another address (an
+    alias), and, while some breakpoint pc lies outside RAM (a kernel's virtual
+    address, say), any instruction decoded in bare mode: the instruction goes
+    to the scratch slot (uncached), as page straddlers already do. Otherwise
+    code that runs physically before the MMU comes on would fill the cache
+    slot, and the breakpoint at its virtual address would never miss again.
+  To resume from a breakpoint, the host steps one instruction with that pc out
+  of the table, then puts it back.
 
 Write watchpoints (GDB Z2; the write half of Z4): PF_WATCH in pflags.
-  Each watched range is translated to physical ranges, one per page, when GDB
-  inserts it. PF_WATCH is set on the pages they cover, so a store there takes
-  the path that every flagged page takes: loop PENDING_HOOKS, memory.store_slow
-  and cold.exec_atomic all end in memory.store_hooks. store_hooks checks the
-  ranges (watch_hit) and records the hit in st[ST_DBG_HIT], st[ST_DBG_HIT_ADDR].
-  The loop tests st[ST_DBG_HIT] once after each slow-path exit, never per
-  instruction, and returns EXIT_WATCH. The store has then been done and
-  retired: the trap fires after the access, with pc at the next instruction.
-  GDB's RISC-V target treats watchpoints as non-steppable (it expects the
-  access not yet done, and steps over it itself). The GDB stub therefore
-  answers GDB's step-over with the step that already happened, so the stop is
-  reported after the store, as on hardware. Stores by devices (DMA) and by the
-  host are not watched.
+  A watched range is translated to physical ranges, one per page, when GDB
+  inserts it. PF_WATCH on their pages sends every store there to
+  memory.store_hooks, as every flagged page does: loop PENDING_HOOKS,
+  store_slow and cold.exec_atomic all end there. store_hooks checks the ranges
+  (watch_hit), records the hit in st[ST_DBG_HIT] and st[ST_DBG_HIT_ADDR], and
+  returns True. Each of those paths then leaves the loop with EXIT_HTIF, and
+  debug_exit() reports it as EXIT_WATCH (a range may not cover HTIF tohost).
+  The store has been done and retired: the trap fires after the access, with
+  pc at the next instruction. GDB's RISC-V target treats watchpoints as
+  non-steppable: it expects the access not yet done and steps over it itself.
+  The GDB stub answers that step with the one that already happened, so GDB
+  reports the stop after the store, as on hardware. Stores by devices (DMA)
+  and by the host are not watched.
 
 Read watchpoints (GDB Z3, and the read half of Z4): a checked loop.
-  The hot loop reads RAM with no flag test, and adding one to every load would
-  slow every guest. So while a read or access watchpoint is set, the machine
-  runs emu/debugloop.run_checked instead of loop.run. It looks at the
-  instruction at pc before each step (load, LR or AMO), translates its data
-  address and checks it against the read ranges. On a hit it returns
-  EXIT_WATCH before the access, with nothing retired, as GDB expects. Its cost
-  is about 10x of the speed, and only while such a watchpoint exists. Write
-  watchpoints keep the full speed.
+  The hot loop reads RAM without a flag test, and adding one would slow every
+  guest. So while a read or access watchpoint is set, the machine runs
+  emu/debugloop.run_checked instead of loop.run. Before each step it looks at
+  the instruction at pc (a load, LR or AMO), translates its data address and
+  checks it against the read ranges. On a hit it returns EXIT_WATCH before the
+  access, with nothing retired, as GDB expects. That costs about 10x of the
+  speed, and only while such a watchpoint is set.
 
 Memory for the debugger: debug_translate() is the guest's fetch-side view of
 an address. It is Sv39 outside M-mode when satp selects it, and the address
@@ -62,22 +65,48 @@ from numba import njit
 
 from emu import state as S
 from emu.csr import SATP, SATP_PPN
-from emu.state import ST_DBG_NBP, ST_DBG_NWATCH, ST_DBG_HIT, ST_DBG_HIT_ADDR, ST_DBG_BP, ST_DBG_WATCH
+from emu.state import (ST_DBG_NBP, ST_DBG_NWATCH, ST_DBG_HIT, ST_DBG_HIT_ADDR, ST_DBG_BP, ST_DBG_BP_PA,
+                       ST_DBG_WATCH, ST_DBG_BREAK, ST_DBG_VIRT_BP, ST_FETCH_VM)
 
-OP_BREAK = 0xFF          # the decode-cache op of an instruction at a breakpoint (no real op has it)
-BARE_DECODED = 1 << 31   # decode-cache word 1: decoded in bare mode while breakpoints were set
 WATCH_WRITE = 1          # kind bits of a watch range
 WATCH_READ = 2
 
 
 @njit(cache=True)
-def at_breakpoint(pc, st):
-    """Is pc in the breakpoint table? (decode-miss path only)"""
+def breakpoint_check(pc, paddr, st):
+    """fetch_decode, breakpoints set: -> -1 stop here (marked), 1 decode uncached, 0 as usual."""
     n = min(st[ST_DBG_NBP], S.DBG_MAX_BP)
     for i in range(n):
         if st[ST_DBG_BP + i] == pc:
+            st[ST_DBG_BP_PA + i] = paddr
+            st[ST_DBG_BREAK] = 1
+            return -1
+    if st[ST_DBG_VIRT_BP] != 0 and st[ST_FETCH_VM] == 0:
+        return 1
+    for i in range(n):
+        if st[ST_DBG_BP_PA + i] == paddr:
+            return 1
+    return 0
+
+
+@njit(cache=True)
+def at_breakpoint(pc, st):
+    """Is pc in the breakpoint table? (no side effects)"""
+    for i in range(min(st[ST_DBG_NBP], S.DBG_MAX_BP)):
+        if st[ST_DBG_BP + i] == pc:
             return True
     return False
+
+
+def debug_exit(st, why):
+    """The loop's exit reason, with the debugger's read off it: EXIT_BREAK, EXIT_WATCH or `why`."""
+    if why == S.EXIT_FATAL and st[ST_DBG_BREAK] != 0:
+        st[ST_DBG_BREAK] = 0
+        st[S.ST_FATAL] = S.FATAL_NONE
+        return S.EXIT_BREAK
+    if why == S.EXIT_HTIF and st[ST_DBG_HIT] != 0:
+        return S.EXIT_WATCH
+    return why
 
 
 @njit(cache=True)
@@ -94,14 +123,6 @@ def watch_hit(paddr, size, kind, st):
     return False
 
 
-@njit(cache=True)
-def drop_bare_decoded(icache):
-    """Invalidate every slot marked BARE_DECODED (see the module docstring)."""
-    for i in range(icache.shape[0] // 2):
-        if (icache[2 * i + 1] & BARE_DECODED) != 0:
-            icache[2 * i] = -1
-
-
 # --------------------------------------------------------------------------- host side
 
 def set_breakpoints(hart, pcs):
@@ -110,9 +131,17 @@ def set_breakpoints(hart, pcs):
     if len(pcs) > S.DBG_MAX_BP:
         raise ValueError(f"{len(pcs)} breakpoints: at most {S.DBG_MAX_BP}")
     st = hart.st
+    base, size = hart.ram_base, hart.ram_size
     st[ST_DBG_NBP] = 0
+    virt = 0
     for i, p in enumerate(pcs):
         st[ST_DBG_BP + i] = p - (1 << 64) if p >> 63 else p
+        pa = debug_translate(hart, p)
+        st[ST_DBG_BP_PA + i] = pa if pa is not None and base <= pa < base + size else -1
+        if not base <= p < base + size:
+            virt = 1
+    st[ST_DBG_VIRT_BP] = virt
+    st[ST_DBG_BREAK] = 0
     st[ST_DBG_NBP] = len(pcs)
     hart.flush_decode_cache()
 
@@ -124,9 +153,12 @@ def set_watches(hart, ranges):
         raise ValueError(f"{len(ranges)} watch ranges: at most {S.DBG_MAX_WATCH}")
     st, pflags = hart.st, hart.pflags
     base, size = hart.ram_base, hart.ram_size
+    tohost = int(st[S.ST_TOHOST])
     for lo, hi, _k in ranges:
         if not (base <= lo < hi <= base + size):
             raise ValueError(f"watch range 0x{lo:x}..0x{hi:x} is not in RAM")
+        if tohost >= 0 and lo < tohost + 16 and tohost < hi:
+            raise ValueError(f"watch range 0x{lo:x}..0x{hi:x} covers HTIF tohost/fromhost")
     st[ST_DBG_NWATCH] = 0
     pflags &= np.uint8(~S.PF_WATCH & 0xFF)
     for i, (lo, hi, k) in enumerate(ranges):

@@ -15,7 +15,7 @@ from emu.csr import sample_external
 from emu.trap import pending_interrupt
 from emu.mmu import translate
 from emu.memory import fetch_raw, data_paddr, LOAD_SIZE
-from emu.debug import watch_hit, OP_BREAK, WATCH_READ
+from emu.debug import watch_hit, at_breakpoint, WATCH_READ
 from emu.loop import run
 
 OP_LB = isa.OP["lb"]
@@ -31,6 +31,8 @@ OP_AMO_LAST = isa.OP["amomaxu.d"]
 def reads_watched(x, st, csr, mem, icache, tlb):
     """Would the instruction at pc read a read-watched byte? (records the hit)"""
     pc = st[ST_PC]
+    if at_breakpoint(pc, st):
+        return False                                  # the breakpoint comes first
     p = pc
     if st[ST_FETCH_VM] != 0:
         p = translate(pc, TLB_FETCH, st[ST_FETCH_CTX], st, csr, mem, tlb)
@@ -40,7 +42,7 @@ def reads_watched(x, st, csr, mem, icache, tlb):
     op = -1
     rs1 = 0
     imm = 0
-    if (icache[2 * slot] >> 8) == p and (icache[2 * slot] & 0xFF) != OP_BREAK:
+    if (icache[2 * slot] >> 8) == p:
         op = icache[2 * slot] & 0xFF
         w1 = icache[2 * slot + 1]
         rs1 = (w1 >> 8) & 31

@@ -36,8 +36,7 @@ from emu.state import (ICACHE_SCRATCH, ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RA
                        ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX, ICACHE_MASK,
                        TLB_FETCH, TLB_LOAD, TLB_STORE, EXIT_BUDGET, EXIT_STOP, EXIT_MMIO, EXIT_WFI,
                        EXIT_HTIF, EXIT_SBI, EXIT_FATAL, ST_FATAL, FATAL_TRAP_LOOP, ST_TIMER_BIT,
-                       ST_TIMER_REALTIME, EXIT_BREAK, EXIT_WATCH, ST_DBG_HIT)
-from emu.debug import OP_BREAK
+                       ST_TIMER_REALTIME)
 from emu.clint import update_mtip, cycles_until_mtip, CSR_MIP
 from emu.csr import sample_external
 from emu.trap import take_trap, pending_interrupt
@@ -133,7 +132,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
             chunk_end = instret + t
         fetch_vm = st[ST_FETCH_VM] != 0
         if fetch_vm and st[ST_BARE_STRADDLERS] != 0:
-            drop_straddlers(icache, st[ST_BARE_STRADDLERS])   # their second halves were fetched untranslated
+            drop_straddlers(icache)              # their second halves were fetched untranslated
             st[ST_BARE_STRADDLERS] = 0
         data_vm = st[ST_DATA_VM] != 0
         fctx = st[ST_FETCH_CTX]
@@ -446,9 +445,6 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                 if store_hooks(addr, 1 << (op - SB), st, icache, pflags):
                     reason = EXIT_HTIF
                     done = True
-            elif op == OP_BREAK:                 # a debugger breakpoint (emu/debug.py): nothing retired
-                reason = EXIT_BREAK
-                done = True
             else:  # PENDING_COLD
                 status = exec_cold(op, rd, rs1, rs2, imm, npc - pc, pc, x, st, csr, mem, tlb, icache,
                                    pflags)
@@ -466,9 +462,6 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         elif status == COLD_SBI:
                             reason = EXIT_SBI
                             done = True
-            if st[ST_DBG_HIT] != 0 and not done:  # a slow path hit a debugger watchpoint (emu/debug.py)
-                reason = EXIT_WATCH
-                done = True
             if done:
                 break
     st[ST_PC] = pc

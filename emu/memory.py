@@ -18,7 +18,7 @@ from emu.state import (ST_RAM_BASE, ST_RAM_SIZE, ST_RES_ADDR, ST_TOHOST, ST_DATA
                        ST_MMIO_VALUE, ST_MMIO_RD, ST_MMIO_SIGNED, ST_MMIO_DEV, ST_MMIO_NPC,
                        ST_MMIO_COUNT, ST_BARE_STRADDLERS, ICACHE_MASK, ICACHE_SCRATCH, PF_CODE, PF_HTIF, PF_RESV,
                        MMIO_CLINT, TLB_FETCH, TLB_LOAD, TLB_STORE, PF_WATCH, ST_DBG_NBP)
-from emu.debug import at_breakpoint, watch_hit, drop_bare_decoded, OP_BREAK, BARE_DECODED, WATCH_WRITE
+from emu.debug import breakpoint_check, watch_hit, WATCH_WRITE
 from emu.clint import clint_load, clint_store
 from emu.mmu import translate, ACCESS_FAULT
 from emu.trap import (take_trap, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS)
@@ -57,14 +57,8 @@ def invalidate_code(paddr, size, icache):
 
 
 @njit(cache=True)
-def drop_straddlers(icache, how=1):
-    """Invalidate every cached instruction that starts in the last halfword of a page (how & 1;
-    how = st[ST_BARE_STRADDLERS]), and with how & 2 every one decoded bare while debugger
-    breakpoints were set (emu/debug.py)."""
-    if (how & 2) != 0:
-        drop_bare_decoded(icache)
-    if (how & 1) == 0:
-        return
+def drop_straddlers(icache):
+    """Invalidate every cached instruction that starts in the last halfword of a page."""
     for i in range(0x7FF, icache.shape[0] // 2, 0x800):
         if ((icache[2 * i] >> 8) & 0xFFF) == 0xFFE:
             icache[2 * i] = -1
@@ -72,7 +66,8 @@ def drop_straddlers(icache, how=1):
 
 @njit(cache=True)
 def store_hooks(paddr, size, st, icache, pflags):
-    """A RAM store hit a flagged page. -> True when the loop must return EXIT_HTIF."""
+    """A RAM store hit a flagged page. -> True when the loop must return EXIT_HTIF (also for a
+    debugger watchpoint hit, which emu.debug.debug_exit then reports as EXIT_WATCH)."""
     f = pflags[(paddr - st[ST_RAM_BASE]) >> 12]
     if (f & PF_CODE) != 0:
         invalidate_code(paddr, size, icache)
@@ -80,12 +75,12 @@ def store_hooks(paddr, size, st, icache, pflags):
         r = st[ST_RES_ADDR]
         if r >= 0 and (paddr >> 3) <= (r >> 3) <= ((paddr + size - 1) >> 3):
             st[ST_RES_ADDR] = -1          # a store to the reservation set clears it
-    if (f & PF_WATCH) != 0:
-        watch_hit(paddr, size, WATCH_WRITE, st)   # the loop sees st[ST_DBG_HIT]: EXIT_WATCH
     if (f & PF_HTIF) != 0:
         t = st[ST_TOHOST]
         if paddr < t + 8 and t < paddr + size:
             return True
+    if (f & PF_WATCH) != 0 and watch_hit(paddr, size, WATCH_WRITE, st):
+        return True
     return False
 
 
@@ -280,23 +275,24 @@ def fetch_decode(pc, st, csr, mem, tlb, icache, pflags):
     if not ok:
         take_trap(cause, tval, False, pc, st, csr)
         return -1
+    uncached = False
+    if st[ST_DBG_NBP] != 0:                # debugger breakpoints (emu/debug.py)
+        d = breakpoint_check(pc, p, st)
+        if d < 0:
+            return -1                      # no trap, pc unchanged: the loop returns (debug_exit: EXIT_BREAK)
+        uncached = d > 0
     o, rd, rs1, rs2, imm, ilen = isa.decode(w)
-    if st[ST_DBG_NBP] != 0 and at_breakpoint(pc, st):
-        o = OP_BREAK                   # a debugger breakpoint: the loop returns EXIT_BREAK (emu/debug.py)
-    if straddles and st[ST_FETCH_VM] != 0:
+    if (straddles and st[ST_FETCH_VM] != 0) or uncached:
         slot = ICACHE_SCRATCH          # its second half may move with the mapping: do not cache
     else:
         slot = (p >> 1) & ICACHE_MASK
     icache[2 * slot] = (p << 8) | o
     icache[2 * slot + 1] = (imm << 32) | (ilen << 24) | (rs2 << 16) | (rs1 << 8) | rd
     if straddles and slot != ICACHE_SCRATCH:
-        st[ST_BARE_STRADDLERS] |= 1    # cached bare: drop before fetching under Sv39 (loop.py)
+        st[ST_BARE_STRADDLERS] = 1     # cached bare: drop before fetching under Sv39 (loop.py)
     if slot != ICACHE_SCRATCH:
         off = p - st[ST_RAM_BASE]
         pflags[off >> 12] |= PF_CODE
         if straddles:
             pflags[(off + 2) >> 12] |= PF_CODE     # fetch_raw checked that off + 2 is in RAM
-        if st[ST_DBG_NBP] != 0 and st[ST_FETCH_VM] == 0:
-            icache[2 * slot + 1] |= BARE_DECODED   # dropped before the next Sv39 fetch (emu/debug.py)
-            st[ST_BARE_STRADDLERS] |= 2
     return slot

@@ -32,8 +32,9 @@ EXIT_WFI = 4      # wfi with nothing that can wake the hart from inside the loop
 EXIT_FATAL = 5    # the VMM cannot go on: reason in st[ST_FATAL]
 EXIT_HTIF = 6     # the guest wrote HTIF tohost; Python reads and answers it
 EXIT_SBI = 7      # ecall from S-mode with the VMM's own SBI (st[ST_SBI]): Python answers it (devices/sbi.py)
-EXIT_BREAK = 8    # debugger: the next instruction is at a breakpoint (pc there, nothing retired; emu/debug.py)
-EXIT_WATCH = 9    # debugger: a watchpoint was hit, see st[ST_DBG_HIT*] (emu/debug.py)
+# the debugger's reasons: loop.run never returns them itself; emu.debug.debug_exit() reads them off its other exits
+EXIT_BREAK = 8    # the next instruction is at a breakpoint (pc there, nothing retired)
+EXIT_WATCH = 9    # a watchpoint was hit, see st[ST_DBG_HIT*]
 EXIT_NAMES = ("budget", "stop", "halt", "mmio", "wfi", "fatal", "htif", "sbi", "break", "watch")
 
 # --- st[] indices
@@ -85,9 +86,12 @@ ST_DBG_NBP = 40       # breakpoints in use: their pcs are st[ST_DBG_BP : ST_DBG_
 ST_DBG_NWATCH = 41    # watch ranges in use: (paddr lo, paddr hi, kind bits) triples from st[ST_DBG_WATCH]
 ST_DBG_HIT = 42       # the kind bit (debug.WATCH_WRITE / WATCH_READ) of the last watch hit, 0 = none
 ST_DBG_HIT_ADDR = 43  #   and the physical address it touched
-ST_DBG_BP = 44
+ST_DBG_BREAK = 44     # 1 = fetch_decode stopped at a breakpoint (the loop then returns EXIT_FATAL)
+ST_DBG_VIRT_BP = 45   # 1 = a breakpoint pc is not a RAM address: instructions decoded bare are not cached
+ST_DBG_BP = 46
 DBG_MAX_BP = 64
-ST_DBG_WATCH = ST_DBG_BP + DBG_MAX_BP
+ST_DBG_BP_PA = ST_DBG_BP + DBG_MAX_BP   # each breakpoint's physical address once known, else -1
+ST_DBG_WATCH = ST_DBG_BP_PA + DBG_MAX_BP
 DBG_MAX_WATCH = 16
 ST_SIZE = ST_DBG_WATCH + 3 * DBG_MAX_WATCH
 

@@ -22,8 +22,8 @@ What GDB gets
     physical one (memory, and where watchpoints are placed) until
     `monitor phys off`; `monitor info` prints pc, priv, paging and the
     instruction count;
-  * breakpoints Z0/Z1 (both become a breakpoint op in the decode cache; GDB's
-    memory is never patched), watchpoints Z2 (write), Z3 (read) and Z4 (access),
+  * breakpoints Z0/Z1 (both are checked when an instruction is decoded, see
+    emu/debug.py; GDB's memory is never patched), watchpoints Z2 (write), Z3 (read) and Z4 (access),
     single-step (s, vCont;s: one step, which is one instruction retired or one
     trap taken), continue (c, vCont;c), Ctrl-C (interrupts the running guest
     through the machine's stop flag, as stop() does), detach (D: everything
@@ -36,9 +36,10 @@ that connection with one line on stderr, as a detach does. The VMM runs on.
 
 How the vcpu is held (class Debugger)
   Attaching sets machine.debugger. Machine._run then calls debugger.loop()
-  instead of the loop, which picks emu/debugloop.run_checked while a read
-  watchpoint is set. For EXIT_STOP, EXIT_WFI, EXIT_BREAK and EXIT_WATCH it
-  calls debugger.exit(). exit() parks the vcpu thread on a condition variable
+  instead of the loop. It runs emu/debugloop.run_checked while a read
+  watchpoint is set, and reads EXIT_BREAK and EXIT_WATCH off the loop's exits
+  with emu.debug.debug_exit. For EXIT_STOP, EXIT_WFI, EXIT_BREAK and
+  EXIT_WATCH, Machine._run calls debugger.exit(). exit() parks the vcpu thread on a condition variable
   while GDB has the guest stopped. The GDB thread reads and writes the state
   arrays only while the vcpu is parked. Steps run in the vcpu thread as nested
   Machine.run(1) calls, so MMIO, SBI and HTIF exits are answered as usual.
@@ -58,8 +59,6 @@ import socket
 import sys
 import threading
 import time
-
-from emu import state as S
 
 SIGINT, SIGTRAP, SIGABRT, SIGKILL = 2, 5, 6, 9
 STOP_DEBUG = 2                 # the stop-flag value the debugger sets (lifecycle stop() sets 1)
@@ -127,7 +126,7 @@ class Debugger:
         self.halt_req = 0            # a signal: the vcpu should park at its next exit (Ctrl-C, attach)
         self.cmd = None              # what the parked vcpu should do next: "step", "cont", "detach"
         self.seq = 0                 # stops reported so far
-        self.stop = None             # the latest stop (see _reply_for_stop)
+        self.stop = None             # the latest stop (_Connection._stop_reply formats it)
         self.end = None              # ("exit"|"fatal", code, message) once a step ended the run
         self.stepping = False
         self.step_event = None
@@ -146,13 +145,15 @@ class Debugger:
         type(self.m).stop(self.m)
 
     def loop(self, loop, arrays, budget):
+        from emu.debug import debug_exit
         if self.read_watches:
             from emu.debugloop import run_checked
-            return run_checked(*arrays, budget)
-        return loop(*arrays, budget)
+            return debug_exit(self.h.st, run_checked(*arrays, budget))
+        return debug_exit(self.h.st, loop(*arrays, budget))
 
     def exit(self, why):
         """-> None (go on running), a (reason, code, message) to end the run with, or the exit to handle as usual."""
+        from emu import state as S
         h = self.h
         if self.stepping:
             if why in (S.EXIT_BREAK, S.EXIT_WATCH):
@@ -163,13 +164,6 @@ class Debugger:
                 return None
             return why
         if why == S.EXIT_BREAK:
-            if (h.pc & MASK64) not in self.bps:
-                stop = self._step()          # another address of a breakpoint's instruction: step over it
-                if stop[0] == "step":
-                    return None
-                if stop[0] == "end":
-                    return stop[1:]
-                return self._park(stop)
             return self._park(("break", h.pc & MASK64))
         if why == S.EXIT_WATCH:
             return self._park(self._watch_stop())
@@ -236,24 +230,22 @@ class Debugger:
 
     def _step(self):
         """One step in the vcpu thread. -> a stop, or ("end", reason, code, message) when the run ended."""
+        from emu import state as S
         from emu import debug as D
         h, m = self.h, self.m
         pc = h.pc & MASK64
         D.take_hit(h.st)
-        for attempt in range(2):
-            table = [] if attempt else [p for p in self.bps if p != pc]
-            if attempt or pc in self.bps:
-                D.set_breakpoints(h, table)
-            self.stepping = True
-            self.step_event = None
-            try:
-                r = m.run(max_instructions=1)
-            finally:
-                self.stepping = False
-                if attempt or pc in self.bps:
-                    D.set_breakpoints(h, self.bps)
-            if self.step_event != S.EXIT_BREAK:
-                break                        # (a breakpoint at another address of this instruction: again without any)
+        suspend = pc in self.bps             # step off a breakpoint: without it, then put it back
+        if suspend:
+            D.set_breakpoints(h, [p for p in self.bps if p != pc])
+        self.stepping = True
+        self.step_event = None
+        try:
+            r = m.run(max_instructions=1)
+        finally:
+            self.stepping = False
+            if suspend:
+                D.set_breakpoints(h, self.bps)
         if r.reason in ("exit", "fatal"):
             return ("end", r.reason, r.exit_code, r.message)
         if r.reason == "stopped":
@@ -541,6 +533,7 @@ class _Connection:
         return None
 
     def write_reg(self, n, v):
+        from emu import state as S
         from emu.csr import csr_write, refresh_mode, MCYCLE, MINSTRET, clock
         h = self.dbg.h
         self.dbg.access_done = None
@@ -583,6 +576,7 @@ class _Connection:
         dbg.read_watches = sum(1 for (t, _a, _n) in dbg.watches if t in (3, 4))
 
     def z_packet(self, insert, args):
+        from emu import state as S
         parts = args.split(";")[0].split(",")
         if len(parts) != 3:
             raise ProtocolError(f"Z/z packet {args!r}")
@@ -618,7 +612,18 @@ class _Connection:
                     others = sum(len(r) for k, r in dbg.watches.items() if k != key)
                     if others + len(ranges) > S.DBG_MAX_WATCH:
                         return "E0c"
+                    old = dbg.watches.get(key)
                     dbg.watches[key] = ranges
+                    try:
+                        self._install()
+                    except ValueError:           # e.g. over HTIF tohost
+                        if old is None:
+                            del dbg.watches[key]
+                        else:
+                            dbg.watches[key] = old
+                        self._install()
+                        return "E0e"
+                    return "OK"
                 else:
                     dbg.watches.pop(key, None)
             self._install()

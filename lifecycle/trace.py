@@ -317,8 +317,9 @@ class Stepper:
         self._bp_addr = None
         if self._exit_break is not None and hasattr(S, "ST_DBG_NBP"):
             try:
-                from emu.debug import set_breakpoints
+                from emu.debug import set_breakpoints, debug_exit
                 self._set_breakpoints = set_breakpoints
+                self._debug_exit = debug_exit
             except ImportError:
                 pass
 
@@ -358,6 +359,7 @@ class Stepper:
                         if self._bp(start[1]):
                             # full speed up to a debugger breakpoint at the address (emu/debug.py)
                             why = run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, left)
+                            why = self._debug_exit(st, why)   # gdb work: the loop reports it as EXIT_FATAL
                             if why == self._exit_break and self._bp_ours():
                                 if stm[S.ST_PC] != start[1]:
                                     # the same physical instruction at another virtual address:

@@ -68,10 +68,10 @@ def test_breakpoint_op_stops_before_the_instruction():
     h = m.hart
     m.warm_up()
     D.set_breakpoints(h, [SYM["scale"]])
-    assert h.run(10_000_000) == S.EXIT_BREAK
-    assert h.pc == SYM["scale"]
+    assert D.debug_exit(h.st, h.run(10_000_000)) == S.EXIT_BREAK
+    assert h.pc == SYM["scale"] and h.st[S.ST_FATAL] == S.FATAL_NONE
     n = h.instret
-    assert h.run(10_000_000) == S.EXIT_BREAK and h.instret == n     # nothing retired: it stops again
+    assert D.debug_exit(h.st, h.run(10_000_000)) == S.EXIT_BREAK and h.instret == n   # nothing retired: again
     D.set_breakpoints(h, [])
     assert h.run(1) == S.EXIT_BUDGET and h.pc != SYM["scale"] and h.instret == n + 1
     assert m.run().reason == "exit"
@@ -85,9 +85,9 @@ def test_write_watch_exits_after_the_store_and_read_watch_before_the_load():
     c = SYM["counter"]
     D.set_watches(h, [(c, c + 8, D.WATCH_WRITE)])
     assert h.pflags[(c - h.ram_base) >> 12] & S.PF_WATCH
-    assert h.run(10_000_000) == S.EXIT_WATCH                          # crt0 zeroes .bss
+    assert D.debug_exit(h.st, h.run(10_000_000)) == S.EXIT_WATCH     # crt0 zeroes .bss
     assert D.take_hit(h.st) == (D.WATCH_WRITE, c) and h.pc < SYM["scale"]
-    assert h.run(10_000_000) == S.EXIT_WATCH                          # bump()
+    assert D.debug_exit(h.st, h.run(10_000_000)) == S.EXIT_WATCH     # bump()
     assert D.take_hit(h.st) == (D.WATCH_WRITE, c)
     assert int.from_bytes(h.read_phys(c, 8), "little") == 4          # done: counter += 4
     assert SYM["bump"] < h.pc < SYM["total"]
@@ -121,7 +121,7 @@ def test_breakpoint_at_a_virtual_address_after_the_code_ran_physically():
     assert h.run(3) == S.EXIT_BUDGET and h.pc == BASE + 12
     h.pc = CODE_VA
     h.priv = PRV_S
-    assert h.run(100) == S.EXIT_BREAK and h.pc == CODE_VA + 8
+    assert D.debug_exit(h.st, h.run(100)) == S.EXIT_BREAK and h.pc == CODE_VA + 8
     D.set_breakpoints(h, [])
     assert h.run(1) == S.EXIT_BUDGET and h.pc == CODE_VA + 12
 
@@ -417,6 +417,7 @@ def test_watchpoints_write_after_read_before(vmm):
     assert c.cmd("s") == "T05" and c.pc() != pc               # now it executes
     assert c.cmd(f"Z4,{cnt:x},8") == "OK"
     assert c.cmd("Z2,10000000,1").startswith("E")                  # not RAM (the UART)
+    assert c.cmd(f"Z2,{SYM['tohost']:x},8").startswith("E")           # HTIF's mailbox cannot be watched
     assert c.cmd("c") == f"T05awatch:{cnt:x};"                # main reads counter to print it
     assert c.cmd(f"z4,{cnt:x},8") == "OK"
     assert c.cmd("c") == "W00"
