@@ -55,8 +55,9 @@ def needs(cmd):
     if "numbavm boot" in cmd and "--kernel" not in cmd:
         from tests.linux_guest import bundled_kernel
         bundled_kernel()
-    if "dtc " in cmd and subprocess.run(["sh", "-c", "command -v dtc"], capture_output=True).returncode:
-        unavailable("dtc is missing (Debian package device-tree-compiler)")
+    for tool, package in (("dtc", "device-tree-compiler"), ("gdb-multiarch", "gdb-multiarch")):
+        if f"{tool} " in cmd and subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
+            unavailable(f"{tool} is missing (Debian package {package})")
 
 
 @pytest.mark.parametrize("cmd,shown", blocks(), ids=lambda v: v[:40] if isinstance(v, str) else "")
@@ -78,5 +79,5 @@ def test_tutorial_command(cmd, shown):
 def test_the_tutorial_has_the_sections_it_promises():
     text = DOC.read_text()
     assert len(blocks()) >= 5
-    for title in ("bare-metal program", "pdb", "Linux", "device", "lifecycle"):
+    for title in ("bare-metal program", "pdb", "Linux", "GDB", "thousand instructions", "device", "lifecycle"):
         assert title in text
