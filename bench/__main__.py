@@ -7,7 +7,7 @@ booted to its prompt, also under qemu-system-riscv64; a sieve as a Linux user
 process against the same C bare-metal; a UART flood; timer interrupts) in every
 repetition, and then the control-plane measurements (stop latency under a tight
 loop and under wfi, one create/run/stop cycle, cached start-up, first-run
-compile).  Prints a table and writes
+compile, and a compute workload with and without Python hooks: bench/hooks.py).  Prints a table and writes
 bench/results/bench-<UTC time>.json and bench/results/latest.json, then
 regenerates docs/performance.md and docs/performance.png from them (bench/report.py;
 `python -m bench.report` redoes only that).  --quick writes quick-<time>.json and

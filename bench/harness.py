@@ -62,6 +62,7 @@ TARGETS = {"unicorn_ratio_min": 1.0, "qemu_user_ratio_min": 0.25, "linux_user_ra
 # engine id -> (label, kind)
 ENGINES = {
     "numbavm-jit": "numbavm JIT",
+    "numbavm-loop": "numbavm JIT, loop only (no native regions)",
     "numbavm-jit-nc": "numbavm JIT (-nc build, no RVC)",
     "numbavm-python": "numbavm plain Python",
     "unicorn": "Unicorn (user level)",
@@ -223,12 +224,15 @@ def busy_processes(min_cpu=20.0):
 
 # --------------------------------------------------------------------------- numbavm
 
-def run_jit(path):
-    """One in-process JIT run on a fresh Machine -> result dict (ok only if exit code 0)."""
+def run_jit(path, regions=True):
+    """One in-process JIT run on a fresh Machine -> result dict (ok only if exit code 0).
+    regions=False: the loop alone (the interpreter tier, emu/loop.py), no native regions."""
     import io
     from lifecycle.machine import Machine
     console = io.BytesIO()
     m = Machine(memory=128 << 20, engine="jit", console=console)
+    if not regions:
+        m.hart.stop_regions()
     m.load(path)
     m.warm_up()
     gc.collect()
@@ -238,8 +242,10 @@ def run_jit(path):
     out = console.getvalue().decode("latin-1").strip()
     ok = r.reason == "exit" and r.exit_code == 0
     err = None if ok else f"{r.reason} (exit code {r.exit_code}) {r.message} {out[-120:]!r}"
+    rg = m.hart.regions
     return {"ok": ok, "wall_s": r.wall_s, "cpu_s": cpu, "instret": r.instret, "exit_code": r.exit_code,
-            "output": out, "error": err, "compile_s": m.compile_s}
+            "output": out, "error": err, "compile_s": m.compile_s,
+            "regions": rg.stats() if rg is not None else None}
 
 
 def run_python(path, n=PY_ENGINE_N, skip=0, timeout_s=300):
@@ -389,6 +395,7 @@ def stop_latency(reps=20):
 def available_engines():
     from bench import peers
     avail = {"numbavm-jit": (True, "in-process"), "numbavm-jit-nc": (True, "in-process"),
+             "numbavm-loop": (True, "in-process, native regions off"),
              "numbavm-python": (True, "subprocess, NUMBA_DISABLE_JIT=1"),
              "unicorn": peers.unicorn_available(),
              "qemu-user": peers.qemu_user_available(),
@@ -402,6 +409,8 @@ def _one(engine, wl, py_n):
         return run_jit(workload_path(wl))
     if engine == "numbavm-jit-nc":
         return run_jit(workload_path(wl, "-nc"))
+    if engine == "numbavm-loop":
+        return run_jit(workload_path(wl), regions=False)
     if engine == "numbavm-python":
         r = run_python(workload_path(wl), py_n, "bss")
         if r.get("ok"):
@@ -573,6 +582,14 @@ def run_suite(workloads=WORKLOADS, reps=5, engines=None, py_n=PY_ENGINE_N, stop_
             res["microbench"] = microbench.measure(5_000_000 if quick else 20_000_000, 1 if quick else 3)
         except Exception as e:      # noqa: BLE001 - evidence only, not a result
             log(f"bench: warning: the instruction-class measurement failed: {e}")
+        log("bench: hooks: with and without (bench/hooks.py) ...")
+        try:
+            from bench import hooks as hooks_bench
+            res["hooks"] = hooks_bench.measure(1 if quick else 3, log=log)
+            failures += res["hooks"]["failures"]
+        except Exception as e:      # noqa: BLE001 - reported, the rest of the suite stands
+            log(f"bench: warning: the hooks measurement failed: {type(e).__name__}: {e}")
+            failures.append(f"hooks: {type(e).__name__}: {e}")
         if compile_check:
             log("bench: control plane: first-run compile with an empty NUMBA_CACHE_DIR (slow) ...")
             res["compile"] = compile_time(prog)
@@ -972,6 +989,10 @@ def format_table(res):
         lines.append("")
         lines.append("ns per guest instruction by class (bench/microbench.py; 512 copies + a jump back)")
         lines.append("  " + "  ".join(f"{k} {v['ns']:.2f}" for k, v in mb.items()))
+    if res.get("hooks"):
+        from bench import hooks as hooks_bench
+        lines.append("")
+        lines += hooks_bench.format_lines(res["hooks"])
     sb = res.get("startup_breakdown")
     if sb:
         lines.append("start-up steps (python -c ..., median wall s): "

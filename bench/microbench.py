@@ -56,6 +56,7 @@ def _run_case(code, n):
     from lifecycle.machine import Machine
     m = Machine(memory=4 << 20, engine="jit", console=io.BytesIO())
     h = m.hart
+    h.stop_regions()                        # this measures the loop's own per-instruction cost
     h.write_phys(RAM, code)
     h.pc = RAM
     h.x[5], h.x[6], h.x[8] = 0x1234_5678_9ABC, 12_345, DATA

@@ -17,6 +17,7 @@ DEFAULT_OUTPUT = ROOT / "docs" / "performance.md"
 
 LABELS = {
     "numbavm-jit": "numbavm JIT",
+    "numbavm-loop": "numbavm JIT, loop only (no native regions)",
     "numbavm-jit-nc": "numbavm JIT, -nc build (no RVC)",
     "numbavm-python": "numbavm plain Python",
     "unicorn": "Unicorn 2 (user level)",
@@ -24,7 +25,7 @@ LABELS = {
     "qemu-system": "qemu-system-riscv64 -M spike",
 }
 COLORS = {
-    "numbavm-jit": "#1f77b4", "numbavm-jit-nc": "#aec7e8", "numbavm-python": "#7f7f7f",
+    "numbavm-jit": "#1f77b4", "numbavm-jit-nc": "#aec7e8", "numbavm-loop": "#9edae5", "numbavm-python": "#7f7f7f",
     "unicorn": "#ff7f0e", "qemu-user": "#2ca02c", "qemu-system": "#98df8a",
 }
 BOOT_LABELS = {"linux-boot": "numbavm, built-in SBI", "linux-boot-opensbi": "numbavm, OpenSBI fw_dynamic",
@@ -506,6 +507,9 @@ def render(res, png_name):
           "instructions; a guest in `wfi` sleeps on an event that `stop()` sets.")
         a("")
 
+    # ---------------------------------------------------------------- hooks
+    L += hooks_section(res)
+
     # ---------------------------------------------------------------- method
     a("## Method")
     a("")
@@ -566,17 +570,26 @@ def render(res, png_name):
         mhz = float(m.get("cpu_mhz"))
     except (TypeError, ValueError):
         mhz = None
-    a("numbavm is an interpreter compiled ahead of running: one Numba function (`emu/loop.py`) that, "
-      "for every guest instruction, translates the pc (a one-entry page cache in front of the TLB when "
-      "paging is on), looks up the pre-decoded instruction in a direct-mapped decode cache keyed by "
-      "physical address, unpacks the operands, walks an if-chain on the op group and then on the op, "
-      "executes it on the register array in memory and counts it. Unicorn and QEMU are dynamic binary "
-      "translators (TCG): each guest basic block is translated once into host code and blocks are chained, "
-      "so a simple guest instruction costs one or two host instructions and no dispatch at all.")
+    a("numbavm runs guest code in two tiers. **The loop** (`emu/loop.py`) is an interpreter compiled "
+      "ahead of running: one Numba function that, for every guest instruction, translates the pc (a "
+      "one-entry page cache in front of the TLB when paging is on), looks up the pre-decoded instruction "
+      "in a direct-mapped decode cache keyed by physical address, unpacks the operands, walks an if-chain "
+      "on the op group and then on the op, executes it on the register array in memory and counts it. "
+      "**Native regions** (`emu/regions.py`) are the second tier: the loop samples the pc once per chunk "
+      "(at most 4,096 instructions); a 256-byte window sampled 256 times is hot, and the hart compiles the "
+      "code reachable from there inside its 4 KiB page (straight-line code and direct branches, up to 512 "
+      "instructions) into one LLVM function through llvmlite. Guest branches become host branches, so a "
+      "loop runs as a host loop; a region counts instructions exactly, stops at the loop's budget (timer "
+      "interrupts still arrive at the same instruction), leaves for the loop on anything it does not do "
+      "itself (a TLB miss, MMIO, a misaligned access, a CSR or system instruction), and jumps straight "
+      "into the next region when one starts where it exits. Unicorn and QEMU are dynamic binary "
+      "translators (TCG) that translate every block on first use; numbavm translates only what is hot, "
+      "so a Linux boot (code run once or a few times) stays in the loop and compiles nothing.")
     a("")
     if mb:
-        a("**Per-instruction cost** (`bench/microbench.py`, run by the suite: 512 copies of one instruction "
-          "and a jump back, 20 M instructions, best of 3, in M-mode without paging):")
+        a("**Per-instruction cost of the loop tier** (`bench/microbench.py`, run by the suite with native "
+          "regions off: 512 copies of one instruction and a jump back, 20 M instructions, best of 3, in "
+          "M-mode without paging):")
         a("")
         a("| Instruction | ns | host cycles" + (f" at {mhz:.0f} MHz" if mhz else "") + " | MIPS | what it shows |")
         a("|---|---:|---:|---:|---|")
@@ -602,7 +615,8 @@ def render(res, png_name):
              f"{1e3 / max(qcomp):.2f}–{1e3 / min(qcomp):.2f} ns per instruction, so the `≥ 0.25× qemu-riscv64` "
              f"target means {0.25 * min(qcomp):.0f}–{0.25 * max(qcomp):.0f} MIPS, "
              f"{4e3 / max(qcomp):.1f}–{4e3 / min(qcomp):.1f} ns per instruction: below this floor, so out of "
-             "reach of any change that keeps one dispatch per guest instruction." if qcomp else ""))
+             "reach of any change that keeps one dispatch per guest instruction: hence the native regions, "
+             "which have none." if qcomp else ""))
         a(f"* **Loads and stores** add ~{f((ld or 0) - (base or 0), '.1f')} ns and ~{f((sd or 0) - (base or 0), '.1f')} ns: "
           "the RAM-bounds and alignment checks, the page-flags check on stores (code pages and HTIF need "
           "to see stores), and, with paging on, the TLB lookup. **Division** is the slowest ALU op "
@@ -645,33 +659,27 @@ def render(res, png_name):
           "and re-entering the compiled loop (returning from and calling the Numba dispatcher, re-reading the "
           "state in `Machine._run`). It matters for a UART-heavy guest, not for compute.")
     a("")
-    a("What would lift it, in order of expected gain (changes in `emu/`, which this benchmark does not own):")
+    a("What would lift it, in order of expected gain:")
     a("")
-    a("1. **Execute basic blocks instead of instructions.** Decode a block once into the decode cache "
-      "(its length, its instructions back to back, a precomputed pc and count), then run it with one tag "
-      "check, one budget check and one instret update per block instead of per instruction; chain "
-      "to the next block's slot directly. That removes most of the per-instruction overhead measured above "
-      "(fetch translation, tag check, budget compare, npc bookkeeping) and is the step towards 1 ns per "
-      "instruction that the qemu-riscv64 target needs. The timer and stop-flag checks stay at block "
-      "boundaries, so exact counts and deterministic interrupts are kept (a block is cut at the next timer "
-      "event).")
-    a("2. **Superinstructions for the hot pairs** the workloads show (compare-and-branch after a load, "
-      "`addi`+`bne` loop counters, `slli`+`add` address arithmetic, `lui`/`auipc`+`addi`): fused in the "
-      "decoder into one cached entry, one dispatch.")
-    a("3. **A jump table for the op dispatch** instead of the nested if-chains (Numba has no computed "
-      "goto, but a dense `op` switch that LLVM turns into a table would make every op cost the same as "
-      "`addi` does now), and **fewer live values across the loop** (an earlier inspection of the generated "
-      "assembly, `NUMBA_DUMP_ASSEMBLY=1`, found about 35 host instructions per simple guest instruction, "
-      "~7 of them spills and reloads: the register-file and decode-cache pointers, instret and the chunk "
-      "end do not stay in host registers; one down-counter for the budget and one memory view instead of "
-      "four would free registers).")
-    a("4. **Cheaper loads and stores**: one combined bounds-and-alignment test (a single unsigned compare "
-      "on `off | (addr & (size-1))`), and store hooks found through the TLB entry's flags instead of a "
-      "separate page-flags lookup.")
-    a("5. **Start-up**: load fewer compiled functions (one cached entry point instead of many `@njit` "
+    a("1. **Stores into a page that also holds code** leave a region (the page is flagged so that "
+      "self-modifying code is seen), and the loop then runs until it reaches a region again. Small "
+      "programs whose data sits in the same 4 KiB page as their text pay for it on every store (bytecode's "
+      "interpreter state). Checking the decode cache and the region's own range inline would keep such "
+      "stores native.")
+    a("2. **Compile in the background**, on the other core, instead of stopping the guest for the "
+      "10–40 ms a region takes LLVM; a lower hot threshold would then pay for itself on shorter runs "
+      "and on the Linux boot.")
+    a("3. **Registers in host registers across a whole loop**: regions read and write the guest "
+      "registers in memory (store-to-load forwarding makes that cheap, and it lets every exit leave "
+      "without a write-back); LLVM's loop passes could promote them, at a higher compile cost.")
+    a("4. **Regions across pages under Sv39** (today a region and its direct chaining stay inside one "
+      "virtual page, because only that page's translation is known when it is compiled).")
+    a("5. **The loop tier**: superinstructions for hot pairs, a dense op switch, fewer live values "
+      "(the per-instruction figures above); it still runs all code that is not hot.")
+    a("6. **Start-up**: load fewer compiled functions (one cached entry point instead of many `@njit` "
       "functions, each with its own index file), or keep a warm VMM process, to get the boot's "
       "process-start figure towards QEMU's; the guest part of the boot is already a small share.")
-    a("6. **Device exits**: serve the UART's LSR and THR in the compiled loop (like the CLINT), leaving "
+    a("7. **Device exits**: serve the UART's LSR and THR in the compiled loop (like the CLINT), leaving "
       "Python only for the bytes, which would remove most of the boot's MMIO exits and the uart-flood's "
       "per-access cost.")
     a("")
@@ -707,6 +715,61 @@ def render(res, png_name):
     a("Raw data: `bench/results/latest.json` (and the dated `bench/results/bench-*.json`).")
     a("")
     return "\n".join(L)
+
+
+def hooks_section(res):
+    """"Python hooks, with and without" (bench/hooks.py), or nothing when the run has no such figures."""
+    hk = res.get("hooks")
+    if not hk or not hk.get("rows"):
+        return []
+    rows = hk["rows"]
+    L = []
+    a = L.append
+    a("## Python hooks, with and without")
+    a("")
+    a(f"`Guest.hook_add` (`lifecycle/hooks.py`) calls Python on guest events. `bench/hooks.py` runs "
+      f"`{hk['workload']}.elf` on a fresh machine per run, {hk['reps']} interleaved repetition{'s' if hk['reps'] != 1 else ''}, median "
+      "(best): the whole workload without hooks and with a `HOOK_CODE` hook on an address that is never "
+      f"executed, and a {hk['hot_steps']:,}-instruction slice (after {hk['warm_instructions']:,} untimed "
+      "instructions, inside the hot loop) without hooks and with a `HOOK_CODE` hook on the pc where the "
+      "untimed part stopped, whose callback only counts. Every run must be right (the whole runs exit 0, "
+      "and the unexecuted hook never calls back).")
+    a("")
+    a("| Run | MIPS | Callbacks |")
+    a("|---|---:|---:|")
+    names = {"none": "No hooks (whole run)",
+             "loop": "No hooks, the loop alone (native regions off)",
+             "cold": "A code hook on an address never executed (whole run)",
+             "hot-slice": f"No hooks ({hk['hot_steps']:,}-instruction slice)",
+             "hot": f"A code hook in the hot loop, at 0x{hk['hot_pc'] or 0:x} (same slice)"}
+    for v in ("none", "loop", "cold", "hot-slice", "hot"):
+        d = rows.get(v) or {}
+        if d.get("skipped") or not d:
+            continue
+        if d.get("failed"):
+            a(f"| {names[v]} | **FAIL** | |")
+            continue
+        spec = ".2f" if d["mips_median"] < 10 else ".0f"
+        a(f"| {names[v]} | {f(d['mips_median'], spec)} ({f(d['mips_best'], spec)}) | {d['callbacks']:,} |")
+    a("")
+    words = []
+    if hk.get("cold_over_none"):
+        words.append(f"With hooks installed that never fire the guest keeps **{hk['cold_over_none'] * 100:.0f} %** "
+                     "of its speed"
+                     + ": the breakpoint table is looked at on decode-cache misses only, and native "
+                       "regions end before every hooked address (trap and read hooks turn them off)")
+    if hk.get("us_per_callback"):
+        words.append(f"a hook that fires costs **{hk['us_per_callback']:.1f} µs** per callback "
+                     f"({hk['callbacks_per_s']:,.0f} callbacks/s: the loop's exit, the Python callback, a "
+                     "one-instruction step over the breakpoint and the re-entry), so the hook in the hot loop, "
+                     f"one callback per {hk['instructions_per_callback']:.1f} instructions, runs the guest at "
+                     f"{f(rows['hot']['mips_median'], '.2f')} MIPS. A range hook costs the same for every "
+                     "instruction inside its range and nothing outside it")
+    if words:
+        a("; ".join(words) + ". Without hooks nothing changes: the machine calls the loop itself, as it "
+          "does in the rest of this page.")
+        a("")
+    return L
 
 
 def write(res, output=DEFAULT_OUTPUT):

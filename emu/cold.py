@@ -18,7 +18,7 @@ from emu import isa
 from emu.alu import sext32
 from emu.state import (PRV_U, PRV_S, PRV_M, ST_PC, ST_PRIV, ST_SBI, ST_RES_ADDR, ST_WFI, ST_RAM_BASE,
                        ST_RAM_SIZE, ST_DATA_VM, ST_DATA_CTX, PF_RESV,
-                       TLB_LOAD, TLB_STORE)
+                       TLB_LOAD, TLB_STORE, REGION_BASE)
 from emu.csr import (csr_access, flush_tlb, MSTATUS, MSTATUS_TVM, MSTATUS_TW, MSTATUS_TSR)
 from emu.mmu import translate
 from emu.memory import fetch_raw, store_hooks
@@ -170,7 +170,7 @@ def exec_cold(op, rd, rs1, rs2, imm, ilen, pc, x, st, csr, mem, tlb, icache, pfl
         st[ST_PC] = npc
         return RETIRED
     if op == FENCE_I:
-        icache[:] = -1
+        icache[:REGION_BASE] = -1      # native regions stay: stores already dropped any they overlap
         st[ST_PC] = npc
         return RETIRED
     if op == ECALL:

@@ -55,6 +55,21 @@ Read watchpoints (GDB Z3, and the read half of Z4): a checked loop.
   access, with nothing retired, as GDB expects. That costs about 10x of the
   speed, and only while such a watchpoint is set.
 
+The table's other entries (lifecycle/hooks.py, Python hooks). An entry's
+st[ST_DBG_BP_PA + i] says what it is: a paddr or -1 for a breakpoint, or
+  BP_RANGE   pcs st[ST_DBG_BP + i] ..= st[ST_DBG_BP + i + 1] (signed, inclusive; the
+             next entry is BP_RANGE_END): every one of them stops, and none is cached,
+             so the loop leaves at every instruction in the range and nowhere else;
+  BP_STEP    the pc being stepped over: decoded uncached, without a stop (NO_PC, an
+             odd pc, matches nothing). Always entry 0 of a hook table, so a hook steps
+             off a breakpoint by writing one word, without a decode-cache flush;
+  BP_TRAP    entries 1 (M) and 2 (S) of a hook table with trap hooks: emu/trap.py's
+             take_trap writes the handler's pc there on every trap, so the handler's
+             first instruction stops (the host checks st[ST_TRAPS] + st[ST_IRQS] to
+             tell a trap from a plain jump there).
+Watch hits record the access too: st[ST_DBG_HIT] = kind | size << 8 | (hit - paddr) << 24
+(take_access() reads it; take_hit() gives the kind and the address in the range).
+
 Memory for the debugger: debug_translate() is the guest's fetch-side view of
 an address. It is Sv39 outside M-mode when satp selects it, and the address
 itself otherwise. The walk is side-effect free: no TLB fill, no A/D update,
@@ -70,31 +85,66 @@ from emu.state import (ST_DBG_NBP, ST_DBG_NWATCH, ST_DBG_HIT, ST_DBG_HIT_ADDR, S
 
 WATCH_WRITE = 1          # kind bits of a watch range
 WATCH_READ = 2
+# kinds of breakpoint-table entries, in st[ST_DBG_BP_PA + i] (a breakpoint has its paddr there, or -1)
+BP_RANGE = -2
+BP_RANGE_END = -3
+BP_STEP = -4
+BP_TRAP = -5
+NO_PC = 1                # an odd pc: no instruction is there (IALIGN = 16)
+# st[ST_REGION_BLOCKED] bits: why native regions (emu/regions.py) are off
+REGIONS_TRAPS = 1        # trap hooks: BP_TRAP entries
+REGIONS_READS = 2        # read watchpoints
+SLOT_STEP = 0            # hook tables: the step-over entry ...
+SLOT_TRAP_M = 1          # ... and, with trap hooks, the last M and S trap handlers
+SLOT_TRAP_S = 2
 
 
 @njit(cache=True)
 def breakpoint_check(pc, paddr, st):
     """fetch_decode, breakpoints set: -> -1 stop here (marked), 1 decode uncached, 0 as usual."""
     n = min(st[ST_DBG_NBP], S.DBG_MAX_BP)
-    for i in range(n):
-        if st[ST_DBG_BP + i] == pc:
-            st[ST_DBG_BP_PA + i] = paddr
+    i = 0
+    while i < n:
+        k = st[ST_DBG_BP_PA + i]
+        v = st[ST_DBG_BP + i]
+        if k == BP_RANGE:
+            if v <= pc <= st[ST_DBG_BP + i + 1]:
+                st[ST_DBG_BREAK] = 1
+                return -1
+            i += 2
+            continue
+        if v == pc:
+            if k == BP_STEP:
+                return 1                  # stepped over: run it once from the scratch slot
+            if k >= -1:
+                st[ST_DBG_BP_PA + i] = paddr
             st[ST_DBG_BREAK] = 1
             return -1
+        i += 1
     if st[ST_DBG_VIRT_BP] != 0 and st[ST_FETCH_VM] == 0:
         return 1
     for i in range(n):
-        if st[ST_DBG_BP_PA + i] == paddr:
+        if st[ST_DBG_BP_PA + i] == paddr:  # (the kinds are negative, paddrs are not)
             return 1
     return 0
 
 
 @njit(cache=True)
 def at_breakpoint(pc, st):
-    """Is pc in the breakpoint table? (no side effects)"""
-    for i in range(min(st[ST_DBG_NBP], S.DBG_MAX_BP)):
-        if st[ST_DBG_BP + i] == pc:
-            return True
+    """Would the instruction at pc stop at a breakpoint? (no side effects)"""
+    n = min(st[ST_DBG_NBP], S.DBG_MAX_BP)
+    i = 0
+    while i < n:
+        k = st[ST_DBG_BP_PA + i]
+        v = st[ST_DBG_BP + i]
+        if k == BP_RANGE:
+            if v <= pc <= st[ST_DBG_BP + i + 1]:
+                return True
+            i += 2
+            continue
+        if v == pc:
+            return k != BP_STEP
+        i += 1
     return False
 
 
@@ -117,33 +167,70 @@ def watch_hit(paddr, size, kind, st):
         b = ST_DBG_WATCH + 3 * i
         lo = st[b]
         if (st[b + 2] & kind) != 0 and paddr < st[b + 1] and lo < paddr + size:
-            st[ST_DBG_HIT] = kind
-            st[ST_DBG_HIT_ADDR] = paddr if paddr > lo else lo
+            hit = paddr if paddr > lo else lo
+            st[ST_DBG_HIT] = kind | (size << 8) | ((hit - paddr) << 24)
+            st[ST_DBG_HIT_ADDR] = hit
             return True
     return False
 
 
 # --------------------------------------------------------------------------- host side
 
-def set_breakpoints(hart, pcs):
-    """Install the breakpoint table (an iterable of pcs). Empties the decode cache."""
+def set_breakpoints(hart, pcs, ranges=(), hooks=False, traps=False):
+    """Install the breakpoint table (an iterable of pcs). Empties the decode cache.
+
+    ranges: (lo, hi) pairs of pcs, inclusive, that all stop (two entries each); hooks:
+    a hook table (lifecycle/hooks.py), with the BP_STEP entry first and, with traps,
+    the two BP_TRAP entries after it.
+    """
     pcs = sorted({int(p) & (2**64 - 1) for p in pcs})
-    if len(pcs) > S.DBG_MAX_BP:
-        raise ValueError(f"{len(pcs)} breakpoints: at most {S.DBG_MAX_BP}")
+    spans = []
+    for lo, hi in ranges:
+        lo, hi = _s64(lo), _s64(hi)
+        if lo <= hi:
+            spans.append((lo, hi))
+        else:                                     # it crosses 2**63: two signed ranges
+            spans += [(lo, 2**63 - 1), (-2**63, hi)]
+    head = [(NO_PC, BP_STEP)] if hooks else []
+    if hooks and traps:
+        head += [(NO_PC, BP_TRAP), (NO_PC, BP_TRAP)]
+    n = len(head) + len(pcs) + 2 * len(spans)
+    if n > S.DBG_MAX_BP:
+        raise ValueError(f"{len(pcs)} breakpoints" + (f" and {len(spans)} ranges" if spans else "")
+                         + f" need {n} table entries: at most {S.DBG_MAX_BP}")
     st = hart.st
     base, size = hart.ram_base, hart.ram_size
     st[ST_DBG_NBP] = 0
     virt = 0
-    for i, p in enumerate(pcs):
-        st[ST_DBG_BP + i] = p - (1 << 64) if p >> 63 else p
+    i = 0
+    for v, k in head:
+        st[ST_DBG_BP + i], st[ST_DBG_BP_PA + i] = v, k
+        i += 1
+    for p in pcs:
+        st[ST_DBG_BP + i] = _s64(p)
         pa = debug_translate(hart, p)
         st[ST_DBG_BP_PA + i] = pa if pa is not None and base <= pa < base + size else -1
         if not base <= p < base + size:
             virt = 1
+        i += 1
+    for lo, hi in spans:
+        st[ST_DBG_BP + i], st[ST_DBG_BP_PA + i] = lo, BP_RANGE
+        st[ST_DBG_BP + i + 1], st[ST_DBG_BP_PA + i + 1] = hi, BP_RANGE_END
+        if not base <= lo <= hi < base + size:
+            virt = 1
+        i += 2
     st[ST_DBG_VIRT_BP] = virt
     st[ST_DBG_BREAK] = 0
-    st[ST_DBG_NBP] = len(pcs)
-    hart.flush_decode_cache()
+    st[ST_DBG_NBP] = n
+    # native regions (emu/regions.py) end before every pc in this table, but a trap handler's pc
+    # is only known when the trap is taken: with trap entries, the loop runs alone
+    st[S.ST_REGION_BLOCKED] = (int(st[S.ST_REGION_BLOCKED]) & ~REGIONS_TRAPS) | (REGIONS_TRAPS if traps and hooks else 0)
+    hart.flush_decode_cache()          # (and the native regions, compiled without these stops)
+
+
+def _s64(v):
+    v = int(v) & (2**64 - 1)
+    return v - (1 << 64) if v >> 63 else v
 
 
 def set_watches(hart, ranges):
@@ -167,15 +254,53 @@ def set_watches(hart, ranges):
         if k & WATCH_WRITE:
             pflags[(lo - base) >> 12:((hi - 1 - base) >> 12) + 1] |= S.PF_WATCH
     st[ST_DBG_NWATCH] = len(ranges)
+    # write watches work with native regions (their stores leave through the store hooks, like the
+    # loop's); read watches need emu/debugloop.run_checked, which looks at each instruction first
+    reads = any(k & WATCH_READ for _lo, _hi, k in ranges)
+    st[S.ST_REGION_BLOCKED] = (int(st[S.ST_REGION_BLOCKED]) & ~REGIONS_READS) | (REGIONS_READS if reads else 0)
 
 
 def take_hit(st):
     """-> (kind bits, paddr) of the recorded watch hit, or None; clears it."""
-    kind = int(st[ST_DBG_HIT])
-    if kind == 0:
+    hit = int(st[ST_DBG_HIT])
+    if hit == 0:
         return None
     st[ST_DBG_HIT] = 0
-    return kind, int(st[ST_DBG_HIT_ADDR])
+    return hit & 0xFF, int(st[ST_DBG_HIT_ADDR])
+
+
+def take_access(st):
+    """-> (kind bits, paddr, size) of the access that hit a watch range, or None; clears it.
+
+    paddr and size are the whole access, but for a misaligned store (stored, and seen,
+    byte by byte: the last of its bytes in a range) and a load that crosses a page (its
+    part in the first page that hits)."""
+    hit = int(st[ST_DBG_HIT])
+    if hit == 0:
+        return None
+    st[ST_DBG_HIT] = 0
+    return hit & 0xFF, int(st[ST_DBG_HIT_ADDR]) - (hit >> 24), (hit >> 8) & 0xFFFF
+
+
+def region_stops(st):
+    """-> (pcs, paddrs, ranges, virtual): where the breakpoint table stops or decodes uncached,
+    for emu/regions.py, whose regions end before any of them (virtual: bare-mode fetches are
+    never cached, see ST_DBG_VIRT_BP, so no region either)."""
+    n = min(int(st[ST_DBG_NBP]), S.DBG_MAX_BP)
+    pcs, paddrs, ranges = set(), set(), []
+    i = 0
+    while i < n:
+        k = int(st[ST_DBG_BP_PA + i])
+        v = int(st[ST_DBG_BP + i])
+        if k == BP_RANGE:
+            ranges.append((v, int(st[ST_DBG_BP + i + 1])))
+            i += 2
+            continue
+        pcs.add(v)
+        if k >= 0:
+            paddrs.add(k)
+        i += 1
+    return pcs, paddrs, ranges, int(st[S.ST_DBG_VIRT_BP]) != 0
 
 
 def clear_all(hart):

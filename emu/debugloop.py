@@ -71,6 +71,16 @@ def reads_watched(x, st, csr, mem, icache, tlb):
     return False
 
 
+@njit(cache=True)
+def reads_next(x, st, csr, mem, icache, tlb):
+    """Will the next step read a read-watched byte? run_checked's test before a step (records the hit).
+
+    For a host that steps the hart itself (lifecycle/hooks.py steps off a breakpoint)."""
+    update_mtip(st, csr)
+    sample_external(st, csr)
+    return st[ST_WFI] == 0 and pending_interrupt(st, csr) < 0 and reads_watched(x, st, csr, mem, icache, tlb)
+
+
 @njit(nogil=True, cache=True)
 def run_checked(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
     """loop.run(..., budget) one step at a time, checking each instruction's loads first."""

@@ -10,7 +10,7 @@ import numpy as np
 
 from emu import state as S
 from emu.csr import refresh_mode, flush_tlb
-from emu.memory import invalidate_code
+from emu.memory import invalidate_code, drop_regions
 
 
 def jit_enabled():
@@ -29,6 +29,11 @@ class Hart:
         self.stop_flag = np.zeros(1, np.int32)
         self.ram_base = ram_base
         self.ram_size = ram_size
+        # native regions (emu/regions.py): on with the JIT engine unless NUMBAVM_REGIONS=0;
+        # the LLVM engine behind them is made on the first run
+        import os
+        self.use_regions = jit_enabled() and os.environ.get("NUMBAVM_REGIONS", "1") != "0"
+        self.regions = None
         refresh_mode(self.st, self.csr)
 
     # --- registers
@@ -76,13 +81,34 @@ class Hart:
         first, last = off >> 12, (off + max(len(data), 1) - 1) >> 12
         if np.any(self.pflags[first:last + 1] & S.PF_CODE):
             invalidate_code(paddr, len(data), self.icache)
+        if np.any(self.pflags[first:last + 1] & S.PF_REGION):
+            drop_regions(paddr, max(len(data), 1), self.icache)
 
     def read_phys(self, paddr, n):
         off = self._ram_off(paddr, n)
         return self.ram[off:off + n].tobytes()
 
     def flush_decode_cache(self):
-        self.icache[:] = -1
+        """Forget every decoded instruction and native region (their code is compiled again when hot)."""
+        self.icache[:S.HOT_BASE] = -1
+        self.icache[S.HOT_BASE:] = 0
+
+    # --- native regions
+    def start_regions(self):
+        """Make the native-region engine if this hart uses one (before running)."""
+        if self.use_regions and self.regions is None:
+            from emu.regions import Regions
+            self.regions = Regions(self)
+
+    def stop_regions(self):
+        """Run from the loop alone from now on (a tracer or a debugger that single-steps)."""
+        self.use_regions = False
+        self.st[S.ST_REGION_ON] = 0
+
+    def compile_region(self):
+        """Answer the loop's EXIT_REGION."""
+        if self.regions is not None:
+            self.regions.compile()
 
     def flush_tlb(self):
         flush_tlb(self.tlb)
@@ -120,9 +146,20 @@ class Hart:
         """Run up to max_instructions; -> an emu.state.EXIT_* reason."""
         from emu.loop import run
         self.regs[0] = 0                    # whatever a host tool wrote there, x0 reads zero
-        with np.errstate(all="ignore"):     # the plain-Python engine wraps like the hardware
-            return int(run(self.regs, self.st, self.csr, self.ram, self.icache, self.tlb, self.pflags,
-                           self.mmio, self.stop_flag, np.int64(max_instructions)))
+        self.start_regions()
+        st = self.st
+        left = int(max_instructions)
+        while True:
+            before = int(st[S.ST_INSTRET] + st[S.ST_TRAPS] + st[S.ST_IRQS])
+            with np.errstate(all="ignore"):     # the plain-Python engine wraps like the hardware
+                why = int(run(self.regs, st, self.csr, self.ram, self.icache, self.tlb, self.pflags,
+                              self.mmio, self.stop_flag, np.int64(left)))
+            if why != S.EXIT_REGION:
+                return why
+            left -= int(st[S.ST_INSTRET] + st[S.ST_TRAPS] + st[S.ST_IRQS]) - before
+            self.compile_region()
+            if left <= 0:
+                return S.EXIT_BUDGET
 
     def snapshot(self):
         """Everything that defines the machine state, as a dict of arrays (np.savez-able)."""

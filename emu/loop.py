@@ -36,12 +36,15 @@ from emu.state import (ICACHE_SCRATCH, ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RA
                        ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX, ICACHE_MASK,
                        TLB_FETCH, TLB_LOAD, TLB_STORE, EXIT_BUDGET, EXIT_STOP, EXIT_MMIO, EXIT_WFI,
                        EXIT_HTIF, EXIT_SBI, EXIT_FATAL, ST_FATAL, FATAL_TRAP_LOOP, ST_TIMER_BIT,
-                       ST_TIMER_REALTIME)
+                       ST_TIMER_REALTIME, ST_REGION_ON, ST_REGION_HOT, ST_REGION_REQ_PC, ST_REGION_REQ_PADDR,
+                       ST_REGION_ADDR, ST_REGION_SIZE, ST_REGION_ENTRIES, EXIT_REGION, ST_REGION_BLOCKED,
+                       REGION_BASE, REGION_W, REGION_MASK, HOT_BASE, HOT_MASK)
 from emu.clint import update_mtip, cycles_until_mtip, CSR_MIP
 from emu.csr import sample_external
 from emu.trap import take_trap, pending_interrupt
 from emu.mmu import translate, tlb_lookup, PAGE_MASK
-from emu.memory import (load_slow, store_slow, store_hooks, fetch_decode, drop_straddlers, MMIO_EXIT,
+from emu.native import call_region
+from emu.memory import (load_slow, store_slow, store_hooks, fetch_decode, decode_scratch, drop_straddlers, MMIO_EXIT,
                         TRAPPED, HTIF_EXIT, DONE_SYNC)
 from emu.cold import exec_cold, RETIRED, HTIF as COLD_HTIF, SBI as COLD_SBI, TRAPPED as COLD_TRAPPED
 
@@ -75,6 +78,9 @@ PENDING_LOAD = 3        # TLB miss, misaligned, or not RAM
 PENDING_STORE = 4       # TLB miss, misaligned, or not RAM
 PENDING_HOOKS = 5       # a store to RAM hit a page with flags (code, HTIF, reservation)
 PENDING_COLD = 6        # fences, system, Zicsr, A
+
+REGION_DONE = 0         # a native region returned: st[ST_PC], st[ST_INSTRET] say where it stopped
+REGION_HOOKS = 1        # ... and its last store hit a flagged page: st[ST_REGION_ADDR/SIZE]
 
 
 @njit(nogil=True, cache=True)
@@ -141,6 +147,10 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
         f_page = 0
         scratch_pc = -1
         sync = False
+        # native regions (emu/regions.py): they end before breakpoints and debugger ranges, but
+        # trap hooks and read watchpoints need the loop alone (emu/debug.py sets ST_REGION_BLOCKED)
+        regions_on = st[ST_REGION_ON] != 0 and st[ST_REGION_BLOCKED] == 0
+        mode_key = (1 if fetch_vm else 0) | (2 if data_vm else 0) | (dctx << 2)
         while instret < chunk_end and not sync:
             pending = PENDING_NONE
             op = 0
@@ -150,6 +160,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
             imm = 0
             npc = pc
             addr = 0
+            paddr = 0
             v = 0
             # ---------------- one instruction per iteration, no calls
             while instret < chunk_end:
@@ -379,6 +390,17 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
 
             # ---------------- what the instruction loop could not do
             if pending == PENDING_NONE:
+                if regions_on and (not fetch_vm or (pc >> 12) == f_vpn):
+                    # one sample per chunk: a 256-byte window sampled often enough is hot code
+                    sp = (f_page | (pc & 0xFFF)) if fetch_vm else pc
+                    h = HOT_BASE + ((sp >> 8) & HOT_MASK)
+                    icache[h] += 1
+                    if icache[h] >= st[ST_REGION_HOT]:
+                        icache[h] = 0
+                        st[ST_REGION_REQ_PC] = pc
+                        st[ST_REGION_REQ_PADDR] = sp
+                        reason = EXIT_REGION
+                        done = True
                 break
             st[ST_PC] = pc
             st[ST_INSTRET] = instret
@@ -397,7 +419,30 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                     f_vpn = pc >> 12
                     f_page = p & PAGE_MASK
             elif pending == PENDING_DECODE:
-                filled = fetch_decode(pc, st, csr, mem, tlb, icache, pflags)
+                e = REGION_BASE + REGION_W * ((paddr >> 1) & REGION_MASK)
+                filled = 0
+                if regions_on and icache[e] == paddr and icache[e + 1] == pc and icache[e + 5] == mode_key:
+                    # this slot leads into a native region: run it until it leaves, then go on here
+                    status = call_region(icache[e + 2], x.ctypes.data, mem.ctypes.data, st.ctypes.data,
+                                         pflags.ctypes.data, tlb.ctypes.data, icache.ctypes.data, pc, instret,
+                                         chunk_end)
+                    st[ST_REGION_ENTRIES] += 1
+                    if st[ST_PC] == pc and st[ST_INSTRET] == instret:
+                        # no progress (the budget, or its first access needs the slow path):
+                        # interpret this one instruction from the scratch slot
+                        if decode_scratch(pc, st, csr, mem, tlb, icache):
+                            scratch_pc = pc
+                        else:
+                            filled = -1
+                    else:
+                        pc = st[ST_PC]
+                        instret = st[ST_INSTRET]
+                        if status == REGION_HOOKS:   # its last store hit a flagged page
+                            if store_hooks(st[ST_REGION_ADDR], st[ST_REGION_SIZE], st, icache, pflags):
+                                reason = EXIT_HTIF
+                                done = True
+                else:
+                    filled = fetch_decode(pc, st, csr, mem, tlb, icache, pflags)
                 if filled < 0:
                     end -= 1
                     if st[ST_PC] == pc:           # the handler itself cannot be fetched

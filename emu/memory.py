@@ -17,7 +17,8 @@ from emu.state import (ST_RAM_BASE, ST_RAM_SIZE, ST_RES_ADDR, ST_TOHOST, ST_DATA
                        ST_FETCH_VM, ST_FETCH_CTX, ST_MMIO_ADDR, ST_MMIO_SIZE, ST_MMIO_WRITE,
                        ST_MMIO_VALUE, ST_MMIO_RD, ST_MMIO_SIGNED, ST_MMIO_DEV, ST_MMIO_NPC,
                        ST_MMIO_COUNT, ST_BARE_STRADDLERS, ICACHE_MASK, ICACHE_SCRATCH, PF_CODE, PF_HTIF, PF_RESV,
-                       MMIO_CLINT, TLB_FETCH, TLB_LOAD, TLB_STORE, PF_WATCH, ST_DBG_NBP)
+                       MMIO_CLINT, TLB_FETCH, TLB_LOAD, TLB_STORE, PF_WATCH, ST_DBG_NBP,
+                       ICACHE_SLOTS, PF_REGION, REGION_SLOTS, REGION_BASE, REGION_W)
 from emu.debug import breakpoint_check, watch_hit, WATCH_WRITE
 from emu.clint import clint_load, clint_store
 from emu.mmu import translate, ACCESS_FAULT
@@ -57,9 +58,32 @@ def invalidate_code(paddr, size, icache):
 
 
 @njit(cache=True)
+def drop_regions(paddr, size, icache):
+    """Drop the native regions (emu/regions.py) whose code overlaps [paddr, paddr + size)."""
+    for i in range(REGION_SLOTS):
+        e = REGION_BASE + REGION_W * i
+        if icache[e] >= 0 and icache[e + 3] < paddr + size and paddr < icache[e + 4]:
+            icache[e] = -1
+
+
+@njit(cache=True)
+def decode_scratch(pc, st, csr, mem, tlb, icache):
+    """Decode the instruction at pc into the scratch slot only (its own slot leads into a native
+    region, which just returned without progress). -> False when the fetch trapped."""
+    ok, w, p, straddles, cause, tval = fetch_raw(pc, st, csr, mem, tlb)
+    if not ok:
+        take_trap(cause, tval, False, pc, st, csr)
+        return False
+    o, rd, rs1, rs2, imm, ilen = isa.decode(w)
+    icache[2 * ICACHE_SCRATCH] = (p << 8) | o
+    icache[2 * ICACHE_SCRATCH + 1] = (imm << 32) | (ilen << 24) | (rs2 << 16) | (rs1 << 8) | rd
+    return True
+
+
+@njit(cache=True)
 def drop_straddlers(icache):
     """Invalidate every cached instruction that starts in the last halfword of a page."""
-    for i in range(0x7FF, icache.shape[0] // 2, 0x800):
+    for i in range(0x7FF, ICACHE_SLOTS, 0x800):
         if ((icache[2 * i] >> 8) & 0xFFF) == 0xFFE:
             icache[2 * i] = -1
 
@@ -71,6 +95,8 @@ def store_hooks(paddr, size, st, icache, pflags):
     f = pflags[(paddr - st[ST_RAM_BASE]) >> 12]
     if (f & PF_CODE) != 0:
         invalidate_code(paddr, size, icache)
+    if (f & PF_REGION) != 0:
+        drop_regions(paddr, size, icache)
     if (f & PF_RESV) != 0:
         r = st[ST_RES_ADDR]
         if r >= 0 and (paddr >> 3) <= (r >> 3) <= ((paddr + size - 1) >> 3):

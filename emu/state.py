@@ -7,7 +7,8 @@ plain-Python engine, snapshots and a debugger see is in these arrays:
   st      int64[ST_SIZE]      hart scalars: pc, privilege, counters, the pending-MMIO descriptor, ... (ST_* below)
   csr     int64[4096]         CSR storage indexed by CSR number (some CSRs are views: see emu/csr.py)
   ram     uint8[ram_size]     guest physical RAM at st[ST_RAM_BASE]
-  icache  int64[2*(ICACHE_SLOTS+1)] pre-decoded instruction cache, one 16-byte slot (2 words) per instruction
+  icache  int64[ICACHE_WORDS] pre-decoded instruction cache, one 16-byte slot (2 words) per instruction,
+                              then the native-region tables (REGION_BASE, HOT_BASE)
   tlb     int64[3, TLB_SLOTS, 2]    software TLB, one direct-mapped table per access type (below)
   pflags  uint8[ram pages]    per-4KiB-RAM-page flags that send a store to the slow path (PF_* below)
   mmio    int64[n, 4]         the MMIO trap table: rows of (base, size, kind, device id) (MMIO_* below)
@@ -35,7 +36,9 @@ EXIT_SBI = 7      # ecall from S-mode with the VMM's own SBI (st[ST_SBI]): Pytho
 # the debugger's reasons: loop.run never returns them itself; emu.debug.debug_exit() reads them off its other exits
 EXIT_BREAK = 8    # the next instruction is at a breakpoint (pc there, nothing retired)
 EXIT_WATCH = 9    # a watchpoint was hit, see st[ST_DBG_HIT*]
-EXIT_NAMES = ("budget", "stop", "halt", "mmio", "wfi", "fatal", "htif", "sbi", "break", "watch")
+EXIT_REGION = 10  # a hot code region wants compiling: st[ST_REGION_REQ_PC/PADDR] (emu/regions.py); the
+                  # hart compiles it and runs on, so callers of Hart.run and Machine.run never see it
+EXIT_NAMES = ("budget", "stop", "halt", "mmio", "wfi", "fatal", "htif", "sbi", "break", "watch", "region")
 
 # --- st[] indices
 ST_PC = 0
@@ -93,7 +96,16 @@ DBG_MAX_BP = 64
 ST_DBG_BP_PA = ST_DBG_BP + DBG_MAX_BP   # each breakpoint's physical address once known, else -1
 ST_DBG_WATCH = ST_DBG_BP_PA + DBG_MAX_BP
 DBG_MAX_WATCH = 16
-ST_SIZE = ST_DBG_WATCH + 3 * DBG_MAX_WATCH
+# native code regions (emu/regions.py; all 0 = off, as under the plain-Python engine)
+ST_REGION_ON = ST_DBG_WATCH + 3 * DBG_MAX_WATCH   # 1 = the loop samples hot code and enters compiled regions
+ST_REGION_HOT = ST_REGION_ON + 1      # samples (one per chunk) of a 256-byte window that make it hot
+ST_REGION_REQ_PC = ST_REGION_ON + 2   # EXIT_REGION: the sampled pc (virtual) ...
+ST_REGION_REQ_PADDR = ST_REGION_ON + 3  # ... and its physical address
+ST_REGION_ADDR = ST_REGION_ON + 4     # REGION_HOOKS: the physical address a region's store hit ...
+ST_REGION_SIZE = ST_REGION_ON + 5     # ... and its size
+ST_REGION_ENTRIES = ST_REGION_ON + 6  # statistics: calls into native regions
+ST_REGION_BLOCKED = ST_REGION_ON + 7  # != 0: the debugger needs the loop alone (emu/debug.py: REGIONS_*)
+ST_SIZE = ST_REGION_ON + 8
 
 # --- EXIT_FATAL reasons
 FATAL_NONE = 0
@@ -109,6 +121,21 @@ ICACHE_BITS = 16
 ICACHE_SLOTS = 1 << ICACHE_BITS
 ICACHE_MASK = ICACHE_SLOTS - 1
 ICACHE_SCRATCH = ICACHE_SLOTS
+# After the decode cache the same array holds the native-region tables (emu/regions.py), so that
+# the store hooks reach them without another argument everywhere:
+#   region entry table, REGION_SLOTS rows of REGION_W words at REGION_BASE, row = (paddr >> 1) & REGION_MASK:
+#     (paddr tag, virtual pc, native function address, code lo paddr, code hi paddr, mode key); tag -1 = empty
+#   hot-code counters, HOT_SLOTS words at HOT_BASE, one per 256-byte window ((paddr >> 8) & HOT_MASK)
+REGION_BITS = 10
+REGION_SLOTS = 1 << REGION_BITS
+REGION_MASK = REGION_SLOTS - 1
+REGION_W = 6
+REGION_BASE = 2 * (ICACHE_SLOTS + 1)
+HOT_BITS = 10
+HOT_SLOTS = 1 << HOT_BITS
+HOT_MASK = HOT_SLOTS - 1
+HOT_BASE = REGION_BASE + REGION_W * REGION_SLOTS
+ICACHE_WORDS = HOT_BASE + HOT_SLOTS
 
 # --- the software TLB: tlb[kind, vpn & TLB_MASK] = (tag = vpn, value = page paddr | permission mask)
 # The mask has one bit per access context (see csr.refresh_mode), so a hit needs no PTE checks.
@@ -125,6 +152,7 @@ PF_CODE = 1       # the page holds decoded instructions: invalidate their icache
 PF_HTIF = 2       # the page holds HTIF tohost
 PF_RESV = 4       # the page holds the LR reservation
 PF_WATCH = 8      # a debugger write/access watchpoint (emu/debug.py)
+PF_REGION = 16    # the page holds code compiled into a native region: drop the regions a store overlaps
 
 # --- the MMIO trap table
 MMIO_COLS = 4     # base, size, kind, device id
@@ -138,7 +166,8 @@ def new_state(ram_size, ram_base=0x8000_0000):
     st = np.zeros(ST_SIZE, np.int64)
     csr = np.zeros(4096, np.int64)
     ram = np.zeros(ram_size, np.uint8)
-    icache = np.full(2 * (ICACHE_SLOTS + 1), -1, np.int64)
+    icache = np.full(ICACHE_WORDS, -1, np.int64)
+    icache[HOT_BASE:] = 0
     tlb = np.zeros((3, TLB_SLOTS, 2), np.int64)
     tlb[:, :, 0] = TLB_EMPTY
     pflags = np.zeros((ram_size + 4095) >> 12, np.uint8)

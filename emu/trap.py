@@ -5,10 +5,12 @@ Exception causes (mcause with the interrupt bit clear) and interrupt causes
 """
 from numba import njit
 
-from emu.state import PRV_U, PRV_S, PRV_M, ST_PC, ST_PRIV, ST_RES_ADDR, ST_TRAPS, ST_IRQS
+from emu.state import (PRV_U, PRV_S, PRV_M, ST_PC, ST_PRIV, ST_RES_ADDR, ST_TRAPS, ST_IRQS, ST_DBG_NBP,
+                       ST_DBG_BP, ST_DBG_BP_PA)
 from emu.csr import (MSTATUS, MEDELEG, MIDELEG, MIE, MIP, MTVEC, MEPC, MCAUSE, MTVAL, STVEC, SEPC,
                      SCAUSE, STVAL, MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_MPIE, MSTATUS_SPP,
                      MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, refresh_mode)
+from emu.debug import BP_TRAP, SLOT_TRAP_M, SLOT_TRAP_S
 
 # exception causes
 CAUSE_MISALIGNED_FETCH = 0
@@ -35,8 +37,11 @@ def take_trap(cause, tval, is_irq, pc, st, csr):
     """Enter the trap handler for `cause` raised at `pc`; returns the handler's pc.
 
     Traps from U or S go to S when delegated (medeleg/mideleg); traps in M never do.
+    With trap hooks (lifecycle/hooks.py) the handler's pc goes into the breakpoint table
+    (emu/debug.py, BP_TRAP), so the loop stops before the handler's first instruction.
     """
     priv = st[ST_PRIV]
+    slot = SLOT_TRAP_M
     st[ST_RES_ADDR] = -1                   # a trap clears the LR reservation
     if is_irq:
         st[ST_IRQS] += 1
@@ -59,6 +64,7 @@ def take_trap(cause, tval, is_irq, pc, st, csr):
         ms &= ~MSTATUS_SIE
         st[ST_PRIV] = PRV_S
         vec = csr[STVEC]
+        slot = SLOT_TRAP_S
     else:
         csr[MEPC] = pc
         csr[MCAUSE] = code
@@ -75,6 +81,8 @@ def take_trap(cause, tval, is_irq, pc, st, csr):
     if is_irq and (vec & 1) != 0:          # vectored mode: interrupts go to BASE + 4 * cause
         target += 4 * cause
     st[ST_PC] = target
+    if st[ST_DBG_NBP] > SLOT_TRAP_S and st[ST_DBG_BP_PA + SLOT_TRAP_M] == BP_TRAP:
+        st[ST_DBG_BP + slot] = target
     refresh_mode(st, csr)
     return target
 

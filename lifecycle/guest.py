@@ -214,7 +214,58 @@ class Guest:
         """
         vmm = self._live("serve gdb")
         from lifecycle.gdbstub import GdbServer
-        return GdbServer(vmm, host=host, port=int(port), wait=wait)
+        hooks = getattr(vmm, "hooks", None)
+        if hooks is not None and hooks.hooks:
+            from lifecycle.hooks import DebuggerBusyError
+            raise DebuggerBusyError(f"{len(hooks.hooks)} hooks are installed (Guest.hook_add): GDB and hooks share "
+                                    "the hart's breakpoint and watch tables, one at a time (hook_del them first)")
+        srv = GdbServer(vmm, host=host, port=int(port), wait=wait)
+        vmm.gdb = srv
+        return srv
+
+    # --- hooks (lifecycle/hooks.py), in the style of Unicorn's
+    def hook_add(self, kind, callback, begin=None, end=None) -> int:
+        """Call callback on a guest event; -> a handle for hook_del.  lifecycle/hooks.py has the details.
+
+        kind: HOOK_CODE callback(guest, pc) before each instruction at pc in [begin, end];
+        HOOK_MEM_READ / HOOK_MEM_WRITE callback(guest, access, paddr, size, value) for each load
+        (before it) / store (after it) touching physical [begin, end]; HOOK_TRAP
+        callback(guest, cause, tval, epc) for every trap and interrupt taken.  begin alone is one
+        address; begin=None is everything.  ValueError for bad arguments or too many hooks;
+        DebuggerBusyError while GDB is served.  Callbacks run in the vcpu thread and may use
+        this Guest (registers, memory, hook_add/hook_del, stop).
+        """
+        from lifecycle.hooks import make_hook
+        vmm = self._live("add a hook")
+        hook = make_hook(kind, callback, begin, end, self)
+
+        def add(m):
+            from lifecycle.hooks import Hooks, DebuggerBusyError
+            gdb = getattr(vmm, "gdb", None)
+            if gdb is not None and not gdb.closed:
+                raise DebuggerBusyError("this VMM serves GDB (Guest.serve_gdb): GDB and hooks share the hart's "
+                                        "breakpoint and watch tables, one at a time (close the GDB server first)")
+            if getattr(vmm, "hooks", None) is None:
+                vmm.hooks = Hooks(m)
+            return vmm.hooks.add(hook)
+        return vmm.access(add)
+
+    def hook_del(self, handle: int) -> None:
+        """Remove the hook hook_add returned `handle` for (ValueError if there is none)."""
+        vmm = self._live("delete a hook")
+
+        def remove(m):
+            hooks = getattr(vmm, "hooks", None)
+            if hooks is None:
+                raise ValueError(f"no hook with handle {handle!r}")
+            hooks.remove(handle)
+        vmm.access(remove)
+
+    def stop(self) -> bool:
+        """End the run, as GuestLifecycle.stop() does (Unicorn's emu_stop).  From a hook callback
+        (the vcpu thread) it returns False at once and the run ends when the callback returns,
+        before the hooked instruction executes; run() then raises CONTROLLER_FORCED_HALT."""
+        return self._live("stop").lc.stop()
 
     # --- devices
     def get_serial(self) -> socket.socket:

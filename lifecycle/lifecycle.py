@@ -67,6 +67,8 @@ class _Vmm:
         self.exit_code = None
         self.stop_reason = None
         self.message = ""
+        self.gdb = None              # the GdbServer of Guest.serve_gdb, if any
+        self.hooks = None            # lifecycle.hooks.Hooks once a Guest has added a hook
 
     def fact(self, name):
         if name == "instructions_retired":

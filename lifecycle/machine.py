@@ -89,7 +89,8 @@ def _sbi_input(console, console_input):
 
 
 class Machine:
-    debugger = None   # --- gdb: a lifecycle.gdbstub.Debugger while one is attached (see _run)
+    debugger = None   # --- gdb: a lifecycle.gdbstub.Debugger while one is attached, or the
+                      # lifecycle.hooks.Hooks while hooks are installed (see _run)
 
     def __init__(self, memory=128 << 20, engine="jit", console=None, idle_wait=False,
                  timer="deterministic", block_devices=(), virtio_rng=False, virtio_console=False,
@@ -345,6 +346,9 @@ class Machine:
     def _run(self, h, max_instructions):
         from emu.loop import run as loop
         loop = loop if self.stepper is None else self.stepper.loop   # lifecycle/trace.py: --trace, --mix
+        if self.stepper is not None:
+            h.stop_regions()                    # a trace shows the loop's own steps
+        h.start_regions()                       # native regions (emu/regions.py), made on the first run
         self.mmio_by_device += [0] * (len(self.bus.entries) - len(self.mmio_by_device))  # devices added late
         start = h.instret
         # the budget is in steps (instructions retired + traps taken): see emu.loop.run
@@ -401,6 +405,9 @@ class Machine:
             if why == S.EXIT_BUDGET:
                 poll = True
                 continue
+            if why == S.EXIT_REGION:            # hot code: compile it, then on (emu/regions.py)
+                h.compile_region()
+                continue
             td = time.perf_counter()
             try:
                 if why == S.EXIT_SBI:
@@ -420,7 +427,7 @@ class Machine:
             finally:
                 self.device_s += time.perf_counter() - td
             poll = True
-            if self.debugger is not None:       # --- gdb (lifecycle/gdbstub.py): may hold the guest here
+            if self.debugger is not None:       # --- gdb (lifecycle/gdbstub.py): may hold the guest here; hooks
                 why = self.debugger.exit(why)
                 if why is None:
                     continue

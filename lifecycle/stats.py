@@ -30,8 +30,25 @@ def stats_lines(m, counters=True, top=TOP) -> list[str]:
     if counters:
         lines += [f"  traps / interrupts   : {int(st[S.ST_TRAPS]):,} / {int(st[S.ST_IRQS]):,}",
                   f"  TLB misses           : {int(st[S.ST_TLB_MISSES]):,}"]
+    lines += region_lines(m)
     lines += mmio_lines(m)
     lines += mix_lines(getattr(m, "stepper", None), top)
+    return lines
+
+
+def region_lines(m) -> list[str]:
+    """The native-region tier (emu/regions.py): what it compiled and what that cost."""
+    from emu import state as S
+    h = getattr(m, "hart", None)
+    r = getattr(h, "regions", None)
+    if r is None:
+        why = "off (NUMBAVM_REGIONS=0)" if getattr(h, "use_regions", True) is False else "off"
+        return [f"  native regions       : {why}"]
+    lines = [f"  native regions       : {r.compiled:,} compiled ({r.instructions:,} instructions) in "
+             f"{r.compile_s:.3f} s, entered {int(h.st[S.ST_REGION_ENTRIES]):,} times"]
+    if r.errors:
+        lines.append(f"  region failures      : {r.errors:,} did not compile (a numbavm bug; the loop ran them): "
+                     f"{r.last_error}")
     return lines
 
 

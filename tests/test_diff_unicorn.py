@@ -144,9 +144,23 @@ def uc_engine():
     return _UC
 
 
-@pytest.fixture(scope="module")
-def hart():
-    return HartEngine()       # import errors in the core are real failures, not skips
+@pytest.fixture(scope="module", params=["loop", "regions"])
+def hart(request):
+    """The loop alone, and with native regions (emu/regions.py) compiled as eagerly as possible:
+    a sample every 8 instructions makes its window hot, so each program runs mostly as native
+    code from its first few instructions on."""
+    e = HartEngine()          # import errors in the core are real failures, not skips
+    from emu import state
+    from emu.hart import jit_enabled
+    if request.param == "regions":
+        if not jit_enabled():
+            pytest.skip("native regions need the Numba JIT engine")
+        e.h.start_regions()
+        e.h.st[state.ST_REGION_HOT] = 1
+        e.h.st[state.ST_POLL] = 8
+    else:
+        e.h.stop_regions()
+    return e
 
 
 # ==========================================================================
@@ -814,3 +828,13 @@ def test_directed_fence_i_self_modifying(hart):
     n = 2 + (2 + 6) + (1 + 6) + (2 + 6)
     exp = run_both(hart, code, regs, bytes(data), n)
     assert exp['x'][6] == 1000 + 1 + 2 + 100 + 4 + 8
+
+
+def test_regions_really_ran(hart, request):
+    """Runs last for each engine: with regions, the programs above must have compiled some (else
+    the "regions" half of this file tested the loop twice)."""
+    if request.node.callspec.params["hart"] == "regions":
+        assert hart.h.regions.compiled > 50, hart.h.regions.stats()
+        assert hart.h.regions.errors == 0, hart.h.regions.last_error
+    else:
+        assert hart.h.regions is None

@@ -77,22 +77,31 @@ def test_boot_with_a_virtio_disk(tmp_path, mode, expect):
 
 
 def test_two_deterministic_boots_are_identical():
-    """Same kernel, same input, deterministic timer: the same instruction counts and console output."""
+    """Same kernel, same input, deterministic timer: the same instruction counts and console output.
+    A third boot compiles native regions eagerly (kernel and user code, under Sv39; emu/regions.py)
+    and a fourth runs the loop alone: both must be the same boot too."""
     import re
     import subprocess
     import sys
     from tests.linux_guest import ROOT
     kernel = bundled_kernel()
     runs = []
-    for _ in range(2):
+    base = {k: v for k, v in os.environ.items() if k not in ("NUMBA_DISABLE_JIT", "NUMBAVM_REGIONS",
+                                                                 "NUMBAVM_REGION_HOT")}
+    compiled = []
+    for extra in ({}, {}, {"NUMBAVM_REGION_HOT": "4", "NUMBAVM_REGIONS_STRICT": "1"}, {"NUMBAVM_REGIONS": "0"}):
         p = subprocess.run([sys.executable, "-m", "lifecycle.cli", "boot", "--kernel", kernel, "--stats",
                             "--timer", "deterministic"], input=b"uname -a\nbench 20000\npoweroff\n",
-                           capture_output=True, cwd=ROOT, timeout=300,
-                           env={k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"})
+                           capture_output=True, cwd=ROOT, timeout=300, env=dict(base, **extra))
         assert p.returncode == 0, p.stderr.decode()
         err = p.stderr.decode()
         prompt = re.search(r"first prompt .*?([\d,]+) instructions", err).group(1)
         total = re.search(r"instructions retired : ([\d,]+)", err).group(1)
+        m = re.search(r"native regions +: ([\d,]+) compiled", err)
+        compiled.append(int(m.group(1).replace(",", "")) if m else 0)
         runs.append((prompt, total, p.stdout))
     assert runs[0] == runs[1]
+    assert runs[2] == runs[0], "native regions changed the boot"
+    assert runs[3] == runs[0], "the loop alone boots differently"
+    assert compiled[2] > 10, compiled
     assert b"primes below 20000 = 2262" in runs[0][2]

@@ -79,5 +79,6 @@ def test_tutorial_command(cmd, shown):
 def test_the_tutorial_has_the_sections_it_promises():
     text = DOC.read_text()
     assert len(blocks()) >= 5
-    for title in ("bare-metal program", "pdb", "Linux", "GDB", "thousand instructions", "device", "lifecycle"):
+    for title in ("bare-metal program", "pdb", "Linux", "GDB", "thousand instructions", "device", "lifecycle",
+                  "Hooks"):
         assert title in text

@@ -1,0 +1,28 @@
+"""call_region: a call from the Numba loop into a native code region (emu/regions.py).
+
+A compiled region is a plain C-ABI function whose address is only known at run
+time, so Numba cannot call it as a global; this intrinsic emits the indirect
+call itself.  Every argument is an int64 (array data pointers are passed as
+addresses), and so is the result (a REGION_* status, see emu/regions.py).
+
+Under the plain-Python engine (NUMBA_DISABLE_JIT=1) regions are never
+compiled, and the loop never reaches this call.
+"""
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
+
+I64 = ir.IntType(64)
+REGION_ARGS = 9     # x, mem, st, pflags, tlb, icache (the region table), pc, instret, limit
+
+
+@intrinsic
+def call_region(typingctx, fn, xp, memp, stp, pflagsp, tlbp, icachep, pc, instret, limit):
+    sig = types.int64(*([types.int64] * (REGION_ARGS + 1)))
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(I64, [I64] * REGION_ARGS)
+        target = builder.inttoptr(args[0], fnty.as_pointer())
+        return builder.call(target, list(args[1:]))
+
+    return sig, codegen
