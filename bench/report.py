@@ -661,17 +661,19 @@ def render(res, png_name):
     a("")
     a("What would lift it, in order of expected gain:")
     a("")
-    a("1. **Stores into a page that also holds code** leave a region (the page is flagged so that "
-      "self-modifying code is seen), and the loop then runs until it reaches a region again. Small "
-      "programs whose data sits in the same 4 KiB page as their text pay for it on every store (bytecode's "
-      "interpreter state). Checking the decode cache and the region's own range inline would keep such "
-      "stores native.")
+    a("1. **Keep guest registers in host registers across a loop.** Regions read and write the guest "
+      "registers in `x[]` (store-to-load forwarding makes that cheap, and every exit then leaves with "
+      "nothing to write back); keeping them in SSA values made LLVM 3x slower to compile, because every "
+      "side exit then writes them all back. LLVM's loop passes (LICM's scalar promotion) could do it for "
+      "loops only, at some compile cost. This is most of the remaining distance to qemu-riscv64 on the "
+      "compute loops.")
     a("2. **Compile in the background**, on the other core, instead of stopping the guest for the "
       "10–40 ms a region takes LLVM; a lower hot threshold would then pay for itself on shorter runs "
       "and on the Linux boot.")
-    a("3. **Registers in host registers across a whole loop**: regions read and write the guest "
-      "registers in memory (store-to-load forwarding makes that cheap, and it lets every exit leave "
-      "without a write-back); LLVM's loop passes could promote them, at a higher compile cost.")
+    a("3. **Memory-bound loops**: a region's load or store still pays the RAM-bounds, alignment and "
+      "page-flags checks (and with Sv39 the TLB lookup) on every access; hoisting them out of loops "
+      "over one page would let LLVM vectorise `memcpy`/`memset`-like loops, which is where "
+      "qemu-riscv64 is furthest ahead (memops).")
     a("4. **Regions across pages under Sv39** (today a region and its direct chaining stay inside one "
       "virtual page, because only that page's translation is known when it is compiled).")
     a("5. **The loop tier**: superinstructions for hot pairs, a dense op switch, fewer live values "

@@ -91,7 +91,8 @@ class Hart:
     def flush_decode_cache(self):
         """Forget every decoded instruction and native region (their code is compiled again when hot)."""
         self.icache[:S.HOT_BASE] = -1
-        self.icache[S.HOT_BASE:] = 0
+        self.icache[S.HOT_BASE:S.EXTENT_BASE] = 0
+        self.icache[S.EXTENT_BASE:] = S.EXTENT_EMPTY
 
     # --- native regions
     def start_regions(self):

@@ -18,7 +18,7 @@ from emu.state import (ST_RAM_BASE, ST_RAM_SIZE, ST_RES_ADDR, ST_TOHOST, ST_DATA
                        ST_MMIO_VALUE, ST_MMIO_RD, ST_MMIO_SIGNED, ST_MMIO_DEV, ST_MMIO_NPC,
                        ST_MMIO_COUNT, ST_BARE_STRADDLERS, ICACHE_MASK, ICACHE_SCRATCH, PF_CODE, PF_HTIF, PF_RESV,
                        MMIO_CLINT, TLB_FETCH, TLB_LOAD, TLB_STORE, PF_WATCH, ST_DBG_NBP,
-                       ICACHE_SLOTS, PF_REGION, REGION_SLOTS, REGION_BASE, REGION_W)
+                       ICACHE_SLOTS, PF_REGION, REGION_SLOTS, REGION_BASE, REGION_W, EXTENT_BASE)
 from emu.debug import breakpoint_check, watch_hit, WATCH_WRITE
 from emu.clint import clint_load, clint_store
 from emu.mmu import translate, ACCESS_FAULT
@@ -321,4 +321,21 @@ def fetch_decode(pc, st, csr, mem, tlb, icache, pflags):
         pflags[off >> 12] |= PF_CODE
         if straddles:
             pflags[(off + 2) >> 12] |= PF_CODE     # fetch_raw checked that off + 2 is in RAM
+            grow_extent(icache, (off + 2) >> 12, 0, 2)
+            grow_extent(icache, off >> 12, off & 0xFFF, 0x1000)
+        else:
+            grow_extent(icache, off >> 12, off & 0xFFF, (off & 0xFFF) + ilen)
     return slot
+
+
+@njit(cache=True)
+def grow_extent(icache, page, lo, hi):
+    """Widen a RAM page's code extent (emu/state.py: EXTENT_BASE) to cover [lo, hi)."""
+    e = icache[EXTENT_BASE + page]
+    elo = e & 0xFFFFFFFF
+    ehi = e >> 32
+    if lo < elo:
+        elo = lo
+    if hi > ehi:
+        ehi = hi
+    icache[EXTENT_BASE + page] = (ehi << 32) | elo

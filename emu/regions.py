@@ -8,7 +8,9 @@ Regions.compile(), which
   1. explores the guest code from the sampled pc: every instruction reachable
      by straight-line flow and direct branches/jumps inside the same 4 KiB page,
      up to MAX_INSNS, stopping at anything this tier does not translate (the
-     cold ops: fences, system, Zicsr, A; a page-straddling instruction);
+     cold ops: fences, system, Zicsr, A; a page-straddling instruction); and
+     the pc after each jal/jalr (a call's return point, or the next switch
+     case after a jump), which all jalrs reach through one shared switch;
   2. writes one LLVM function for the whole region: each guest basic block is
      a block of IR, branches between them are IR branches, so a loop stays in
      host code.  Registers are read and written in x[] itself (write-through):
@@ -30,7 +32,9 @@ itself.  It returns to the loop, with pc and instret where it stopped,
   - before a load or store that is not an aligned RAM access hitting the TLB
     (MMIO, misaligned, TLB miss): the loop runs that one instruction;
   - after a store to a page with flags (code, HTIF tohost, an LR reservation,
-    a watchpoint): the loop runs the store hooks (REGION_HOOKS);
+    a watchpoint): the loop runs the store hooks (REGION_HOOKS); a page
+    flagged only for holding code needs them only where the store touches its
+    code extent (emu/state.py: EXTENT_BASE), so data next to code stays native;
   - at a jump out of the region, a jalr to a pc that is not one of its block
     starts, or an instruction it does not translate.
 Under a debugger a region also ends before every breakpoint pc and hooked range
@@ -46,7 +50,7 @@ from emu.debug import region_stops
 from emu.state import (ST_PC, ST_INSTRET, ST_RAM_BASE, ST_RAM_SIZE, ST_FETCH_VM, ST_DATA_VM, ST_DATA_CTX,
                        ST_REGION_ADDR, ST_REGION_SIZE, ST_REGION_REQ_PC, ST_REGION_REQ_PADDR, ST_REGION_ON,
                        ST_REGION_HOT, ICACHE_MASK, REGION_BASE, REGION_W, REGION_MASK, PF_REGION, TLB_SLOTS,
-                       TLB_LOAD, TLB_STORE, HOT_BASE, HOT_MASK, ST_DBG_NBP)
+                       TLB_LOAD, TLB_STORE, HOT_BASE, HOT_MASK, ST_DBG_NBP, PF_CODE, EXTENT_BASE)
 
 X_SINK = isa.X_SINK
 MAX_INSNS = 512          # instructions explored into one region
@@ -149,13 +153,16 @@ def explore(decode, entry, page_v, stop=None):
                         leaders.add(t)
                         work.append(t)
                 break
-            if name == "jal":
-                t = pc + imm
-                if (t & PAGE_MASK) == page_v:
-                    leaders.add(t)
-                    work.append(t)
-                break
-            if name == "jalr":
+            if name in ("jal", "jalr"):
+                # the target of a jal; and, after either, the next pc: a call's return point
+                # (the callee's ret then stays in the region), or after a jump, most often
+                # where a compiler put the next block or switch case (jalr reaches those through
+                # the region's switch); where it is not code, nothing ever enters it
+                targets = (pc + imm, pc + ilen) if name == "jal" else (pc + ilen,)
+                for t in targets:
+                    if (t & PAGE_MASK) == page_v:
+                        leaders.add(t)
+                        work.append(t)
                 break
             pc += ilen
     leaders = sorted(p for p in leaders if insns.get(p) is not None)
@@ -169,6 +176,7 @@ class IR:
     def __init__(self, name, insns, leaders, st_regs, page_p=0, page_v=0, key=0):
         self.name = name
         self.page_p, self.page_v, self.key = page_p, page_v, key
+        self.jalrs = 0
         self.insns = insns
         self.leaders = leaders
         self.leader_set = set(leaders)
@@ -310,6 +318,7 @@ class IR:
                 f"  %pcp = getelementptr i64, ptr %st, i64 {ST_PC}",
                 f"  %icp = getelementptr i64, ptr %st, i64 {ST_INSTRET}"]
         head.append("  store i64 %instret0, ptr %instret")
+        head.append("  %target = alloca i64")
         for r in sorted(self.used):
             head += [f"  %xp{r} = getelementptr i64, ptr %x, i64 {r}"]
         head += ["  %rbp = getelementptr i64, ptr %st, i64 " + str(ST_RAM_BASE),
@@ -319,7 +328,16 @@ class IR:
         cases = " ".join(f"i64 {p}, label %L{p & ((1 << 64) - 1):x}" for p in self.leaders)
         head.append(f"  switch i64 %entry, label %bad_entry [ {cases} ]")
         head += ["bad_entry:", "  store i64 %entry, ptr %pcp", "  store i64 %instret0, ptr %icp", "  ret i64 0"]
-        return "\n".join(head + self.lines + ["}"]) + "\n"
+        tail = []
+        if self.jalrs:
+            saved, self.lines = self.lines, []
+            self.label("dispatch")
+            t = self.op("load i64, ptr %target")
+            self.emit(f"switch i64 {t}, label %elsewhere [ {cases} ]")
+            self.label("elsewhere")
+            self.exit(t, chain=True)
+            tail, self.lines = self.lines, saved
+        return "\n".join(head + self.lines + tail + ["}"]) + "\n"
 
     # -------------------------------------------------------------- the blocks
     def build(self):
@@ -399,11 +417,10 @@ class IR:
             t = self.op(f"and i64 {t}, -2")
             self.setreg(rd, str(npc))
             self.count()
-            cases = " ".join(f"i64 {p}, label %L{p & ((1 << 64) - 1):x}" for p in self.leaders)
-            dyn = f"dyn{self.n}"
-            self.emit(f"switch i64 {t}, label %{dyn} [ {cases} ]")
-            self.label(dyn)
-            self.exit(t, chain=True)
+            # every jalr shares one switch over the block starts (one per jalr made LLVM slow)
+            self.emit(f"store i64 {t}, ptr %target")
+            self.emit("br label %dispatch")
+            self.jalrs += 1
             return False
         elif name in BRANCHES:
             a = self.reg(rs1)
@@ -507,8 +524,26 @@ class IR:
         fp = self.op(f"getelementptr i8, ptr %pflags, i64 {pg}")
         f = self.op(f"load i8, ptr {fp}")
         flagged = self.op(f"icmp ne i8 {f}, 0")
-        hook, go = f"H{self.n}", f"G{self.n}"
-        self.emit(f"br i1 {flagged}, label %{hook}, label %{go}")
+        hook, go, chk, ext = f"H{self.n}", f"G{self.n}", f"Q{self.n}", f"E{self.n}"
+        self.emit(f"br i1 {flagged}, label %{chk}, label %{go}")
+        # a page flagged only because it holds code: the store needs the hooks only if it
+        # touches the page's code extent (small programs keep their data next to their text)
+        self.label(chk)
+        other = self.op(f"and i8 {f}, {~(PF_CODE | PF_REGION) & 0xFF}")
+        only_code = self.op(f"icmp eq i8 {other}, 0")
+        self.emit(f"br i1 {only_code}, label %{ext}, label %{hook}")
+        self.label(ext)
+        ei = self.op(f"add i64 {pg}, {EXTENT_BASE}")
+        ep = self.op(f"getelementptr i64, ptr %rt, i64 {ei}")
+        extent = self.op(f"load i64, ptr {ep}")
+        lo = self.op(f"and i64 {extent}, 4294967295")
+        hi = self.op(f"lshr i64 {extent}, 32")
+        o = self.op(f"and i64 {off}, 4095")
+        o_end = self.op(f"add i64 {o}, {size}")
+        below = self.op(f"icmp ult i64 {o}, {hi}")
+        above = self.op(f"icmp ult i64 {lo}, {o_end}")
+        touches = self.op(f"and i1 {below}, {above}")
+        self.emit(f"br i1 {touches}, label %{hook}, label %{go}")
         self.label(hook)
         self.emit(f"store i64 {pa}, ptr {self.st_slot(ST_REGION_ADDR)}")
         self.emit(f"store i64 {size}, ptr {self.st_slot(ST_REGION_SIZE)}")
@@ -643,6 +678,8 @@ class Regions:
             ic[2 * slot] = -1                           # the loop's way in: a decode-cache miss
         off = page_p - int(self.hart.st[ST_RAM_BASE])
         self.hart.pflags[off >> 12] |= PF_REGION
+        from emu.memory import grow_extent
+        grow_extent(ic, off >> 12, lo - page_p, hi - page_p)
 
     def live(self, region):
         pa, pc = region[0], region[1]

@@ -7,7 +7,7 @@ plain-Python engine, snapshots and a debugger see is in these arrays:
   st      int64[ST_SIZE]      hart scalars: pc, privilege, counters, the pending-MMIO descriptor, ... (ST_* below)
   csr     int64[4096]         CSR storage indexed by CSR number (some CSRs are views: see emu/csr.py)
   ram     uint8[ram_size]     guest physical RAM at st[ST_RAM_BASE]
-  icache  int64[ICACHE_WORDS] pre-decoded instruction cache, one 16-byte slot (2 words) per instruction,
+  icache  int64[ICACHE_WORDS + pages] pre-decoded instruction cache, one 16-byte slot (2 words) per instruction,
                               then the native-region tables (REGION_BASE, HOT_BASE)
   tlb     int64[3, TLB_SLOTS, 2]    software TLB, one direct-mapped table per access type (below)
   pflags  uint8[ram pages]    per-4KiB-RAM-page flags that send a store to the slow path (PF_* below)
@@ -126,6 +126,9 @@ ICACHE_SCRATCH = ICACHE_SLOTS
 #   region entry table, REGION_SLOTS rows of REGION_W words at REGION_BASE, row = (paddr >> 1) & REGION_MASK:
 #     (paddr tag, virtual pc, native function address, code lo paddr, code hi paddr, mode key); tag -1 = empty
 #   hot-code counters, HOT_SLOTS words at HOT_BASE, one per 256-byte window ((paddr >> 8) & HOT_MASK)
+#   code extents, one word per RAM page at EXTENT_BASE: hi << 32 | lo, page offsets such that every
+#     instruction ever decoded or compiled in the page lies in [lo, hi) (EXTENT_EMPTY: none); a
+#     region's store to a page flagged only PF_CODE/PF_REGION outside that extent stays in the region
 REGION_BITS = 10
 REGION_SLOTS = 1 << REGION_BITS
 REGION_MASK = REGION_SLOTS - 1
@@ -135,7 +138,9 @@ HOT_BITS = 10
 HOT_SLOTS = 1 << HOT_BITS
 HOT_MASK = HOT_SLOTS - 1
 HOT_BASE = REGION_BASE + REGION_W * REGION_SLOTS
-ICACHE_WORDS = HOT_BASE + HOT_SLOTS
+EXTENT_BASE = HOT_BASE + HOT_SLOTS
+EXTENT_EMPTY = 4096          # lo = 4096, hi = 0
+ICACHE_WORDS = EXTENT_BASE   # + one extent word per RAM page (new_state)
 
 # --- the software TLB: tlb[kind, vpn & TLB_MASK] = (tag = vpn, value = page paddr | permission mask)
 # The mask has one bit per access context (see csr.refresh_mode), so a hit needs no PTE checks.
@@ -166,8 +171,9 @@ def new_state(ram_size, ram_base=0x8000_0000):
     st = np.zeros(ST_SIZE, np.int64)
     csr = np.zeros(4096, np.int64)
     ram = np.zeros(ram_size, np.uint8)
-    icache = np.full(ICACHE_WORDS, -1, np.int64)
-    icache[HOT_BASE:] = 0
+    icache = np.full(ICACHE_WORDS + ((ram_size + 4095) >> 12), -1, np.int64)
+    icache[HOT_BASE:EXTENT_BASE] = 0
+    icache[EXTENT_BASE:] = EXTENT_EMPTY
     tlb = np.zeros((3, TLB_SLOTS, 2), np.int64)
     tlb[:, :, 0] = TLB_EMPTY
     pflags = np.zeros((ram_size + 4095) >> 12, np.uint8)
