@@ -667,9 +667,10 @@ def render(res, png_name):
       "side exit then writes them all back. LLVM's loop passes (LICM's scalar promotion) could do it for "
       "loops only, at some compile cost. This is most of the remaining distance to qemu-riscv64 on the "
       "compute loops.")
-    a("2. **Compile in the background**, on the other core, instead of stopping the guest for the "
-      "10–40 ms a region takes LLVM; a lower hot threshold would then pay for itself on shorter runs "
-      "and on the Linux boot.")
+    a("2. **Cheaper compiles**: LLVM takes 10–200 ms for a region (on the compiler thread, so on this "
+      "2-core machine the other core's time, while the guest goes on in the loop); smaller IR per "
+      "access (the Sv39 TLB lookup is inline at every load and store) would let a lower hot threshold "
+      "pay for itself on short runs and on the Linux boot, which now compiles nothing.")
     a("3. **Memory-bound loops**: a region's load or store still pays the RAM-bounds, alignment and "
       "page-flags checks (and with Sv39 the TLB lookup) on every access; hoisting them out of loops "
       "over one page would let LLVM vectorise `memcpy`/`memset`-like loops, which is where "

@@ -93,6 +93,8 @@ class Hart:
         self.icache[:S.HOT_BASE] = -1
         self.icache[S.HOT_BASE:S.EXTENT_BASE] = 0
         self.icache[S.EXTENT_BASE:] = S.EXTENT_EMPTY
+        if self.regions is not None:
+            self.regions.flush()             # what is compiling now was read before this
 
     # --- native regions
     def start_regions(self):

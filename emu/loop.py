@@ -37,7 +37,7 @@ from emu.state import (ICACHE_SCRATCH, ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RA
                        TLB_FETCH, TLB_LOAD, TLB_STORE, EXIT_BUDGET, EXIT_STOP, EXIT_MMIO, EXIT_WFI,
                        EXIT_HTIF, EXIT_SBI, EXIT_FATAL, ST_FATAL, FATAL_TRAP_LOOP, ST_TIMER_BIT,
                        ST_TIMER_REALTIME, ST_REGION_ON, ST_REGION_HOT, ST_REGION_REQ_PC, ST_REGION_REQ_PADDR,
-                       ST_REGION_ADDR, ST_REGION_SIZE, ST_REGION_ENTRIES, EXIT_REGION, ST_REGION_BLOCKED,
+                       ST_REGION_ADDR, ST_REGION_SIZE, ST_REGION_ENTRIES, EXIT_REGION, ST_REGION_BLOCKED, ST_REGION_REQ, ST_REGION_READY,
                        REGION_BASE, REGION_W, REGION_MASK, HOT_BASE, HOT_MASK)
 from emu.clint import update_mtip, cycles_until_mtip, CSR_MIP
 from emu.csr import sample_external
@@ -111,6 +111,9 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
             reason = EXIT_STOP
             break
         if instret >= end:
+            break
+        if st[ST_REGION_READY] != 0:             # the compiler thread has regions to install
+            reason = EXIT_REGION
             break
         update_mtip(st, csr)
         sample_external(st, csr)
@@ -399,6 +402,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         icache[h] = 0
                         st[ST_REGION_REQ_PC] = pc
                         st[ST_REGION_REQ_PADDR] = sp
+                        st[ST_REGION_REQ] = 1
                         reason = EXIT_REGION
                         done = True
                 break

@@ -3,7 +3,12 @@
 The loop (emu/loop.py) interprets from the decode cache.  Once per chunk it
 samples the pc; a 256-byte window sampled st[ST_REGION_HOT] times is hot, and
 the loop returns EXIT_REGION.  The hart (emu/hart.py) then calls
-Regions.compile(), which
+Regions.compile(), which copies the code page and hands it to the compiler
+thread (Worker), and the guest goes on in the loop meanwhile; when the
+compiler thread is done it sets st[ST_REGION_READY], the loop returns
+EXIT_REGION at its next chunk, and the hart's thread installs the region if
+its code bytes are unchanged (the loop is not running then: nothing races the
+tables).  The compiler
 
   1. explores the guest code from the sampled pc: every instruction reachable
      by straight-line flow and direct branches/jumps inside the same 4 KiB page,
@@ -50,10 +55,12 @@ from emu.debug import region_stops
 from emu.state import (ST_PC, ST_INSTRET, ST_RAM_BASE, ST_RAM_SIZE, ST_FETCH_VM, ST_DATA_VM, ST_DATA_CTX,
                        ST_REGION_ADDR, ST_REGION_SIZE, ST_REGION_REQ_PC, ST_REGION_REQ_PADDR, ST_REGION_ON,
                        ST_REGION_HOT, ICACHE_MASK, REGION_BASE, REGION_W, REGION_MASK, PF_REGION, TLB_SLOTS,
-                       TLB_LOAD, TLB_STORE, HOT_BASE, HOT_MASK, ST_DBG_NBP, PF_CODE, EXTENT_BASE)
+                       TLB_LOAD, TLB_STORE, HOT_BASE, HOT_MASK, ST_DBG_NBP, PF_CODE, EXTENT_BASE,
+                       ST_REGION_REQ, ST_REGION_READY)
 
 X_SINK = isa.X_SINK
 MAX_INSNS = 512          # instructions explored into one region
+MAX_GUESSED = 256        # ... while it has fewer, the pcs after unconditional jumps too (explore)
 MAX_PER_PAGE = 64        # regions compiled for one page (stores into code drop them; it stops there)
 HOT_SAMPLES = 256        # default st[ST_REGION_HOT]: ~1M instructions in a window (a Linux boot compiles none)
 OPT_LEVEL = 2            # LLVM code generation
@@ -126,13 +133,23 @@ def read_code(hart, page_p, page_v):
 
 def explore(decode, entry, page_v, stop=None):
     """-> (insns {pc: decoded or None for 'stop here'}, leaders sorted): the region's CFG.
-    stop(pc): True where the region must leave for the loop (a debugger's breakpoint)."""
+    stop(pc): True where the region must leave for the loop (a debugger's breakpoint).
+
+    Control flow is followed first (branches both ways, jal targets, and a call's return
+    point); only then, while the region is still under MAX_GUESSED instructions, the pc after
+    an unconditional jump (j, jr, ret), where a compiler most often put the next block or
+    switch case: the region's jalrs reach those through its switch."""
     insns = {}
     leaders = {entry}
     work = [entry]
+    guesses = []
     count = 0
-    while work:
-        pc = work.pop()
+    while work or (guesses and count < MAX_GUESSED):
+        pc = work.pop() if work else guesses.pop(0)
+        if pc in insns:
+            leaders.add(pc)
+            continue
+        leaders.add(pc)
         while True:
             if pc in insns:
                 leaders.add(pc)                 # two paths meet here
@@ -145,7 +162,7 @@ def explore(decode, entry, page_v, stop=None):
                 break
             insns[pc] = d
             count += 1
-            name, _, _, _, imm, ilen = d
+            name, rd, _, _, imm, ilen = d
             if name in BRANCHES:
                 for t in ((pc + imm) & ((1 << 64) - 1), pc + ilen):
                     t = t - (1 << 64) if t >> 63 else t
@@ -154,15 +171,11 @@ def explore(decode, entry, page_v, stop=None):
                         work.append(t)
                 break
             if name in ("jal", "jalr"):
-                # the target of a jal; and, after either, the next pc: a call's return point
-                # (the callee's ret then stays in the region), or after a jump, most often
-                # where a compiler put the next block or switch case (jalr reaches those through
-                # the region's switch); where it is not code, nothing ever enters it
-                targets = (pc + imm, pc + ilen) if name == "jal" else (pc + ilen,)
-                for t in targets:
-                    if (t & PAGE_MASK) == page_v:
-                        leaders.add(t)
-                        work.append(t)
+                if name == "jal" and ((pc + imm) & PAGE_MASK) == page_v:
+                    leaders.add(pc + imm)
+                    work.append(pc + imm)
+                if ((pc + ilen) & PAGE_MASK) == page_v:
+                    (work if rd != X_SINK else guesses).append(pc + ilen)
                 break
             pc += ilen
     leaders = sorted(p for p in leaders if insns.get(p) is not None)
@@ -557,113 +570,245 @@ class IR:
 
 
 # ------------------------------------------------------------------ compiling and installing
+class Code:
+    """A region's machine code: its MCJIT engine (which owns the module) and the LLVM context
+    the module lives in, released in that order."""
+    engine = context = None
+
+    def __del__(self):
+        try:
+            if self.engine is not None:
+                self.engine.close()
+            if self.context is not None:
+                self.context.close()
+        except Exception:       # noqa: BLE001 (interpreter shutdown)
+            pass
+
+
+class Job:
+    """One region to compile: everything the compiler needs, taken from the hart by its own
+    thread (the page's bytes, the mode, the debugger's stops), so that the compiler thread
+    never reads state the running loop changes."""
+
+    def __init__(self, pc, paddr, code, st_regs, key, stops, epoch):
+        self.pc, self.paddr, self.code, self.st_regs, self.key = pc, paddr, code, st_regs, key
+        self.page_p, self.page_v = paddr & PAGE_MASK, pc & PAGE_MASK
+        self.stops, self.epoch = stops, epoch
+        self.fn = self.insns = self.leaders = self.engine = self.error = None
+        self.seconds = 0.0
+
+    def decode(self, pc):
+        off = pc & 0xFFF
+        code = self.code
+        w = code[off] | (code[off + 1] << 8)
+        if (w & 3) == 3:
+            if off == 0xFFE:
+                return None              # straddles the page: the loop's business
+            w |= (code[off + 2] | (code[off + 3] << 8)) << 16
+        o, rd, rs1, rs2, imm, ilen = isa.decode(w)
+        return O[int(o)], int(rd), int(rs1), int(rs2), int(imm), int(ilen)
+
+    def stop(self, p):
+        pcs, paddrs, ranges = self.stops
+        return p in pcs or (self.page_p | (p & 0xFFF)) in paddrs or any(lo <= p <= hi for lo, hi in ranges)
+
+
+class Worker:
+    """The compiler thread, shared by every hart of the process: LLVM runs on the other core while
+    the guest goes on in the loop, and ctypes releases the GIL for LLVM's part."""
+
+    def __init__(self):
+        import queue
+        import threading
+        import atexit
+        self.jobs = queue.Queue()
+        self.thread = threading.Thread(target=self.serve, name="numbavm-regions", daemon=True)
+        self.thread.start()
+        atexit.register(self.stop)     # not in the middle of LLVM while Python shuts down
+
+    def stop(self):
+        self.jobs.put(None)
+        self.thread.join(timeout=5.0)
+
+    def serve(self):
+        while True:
+            item = self.jobs.get()
+            if item is None:
+                return
+            regions, job = item
+            regions.build(job)
+            regions.ready.append(job)
+            regions.hart.st[ST_REGION_READY] = 1     # the loop returns EXIT_REGION at its next chunk
+
+
+WORKER = None
+
+
 class Regions:
-    """The hart's native regions: an LLVM JIT engine and the regions compiled into it."""
+    """The hart's native regions: the regions compiled for it, and their installation.
+
+    compile() answers the loop's EXIT_REGION on the hart's thread: it installs what the
+    compiler thread finished (the loop is not running then, so nothing races the tables;
+    a region whose code bytes changed since they were read is thrown away) and hands the
+    new request to the compiler thread.  sync=True (NUMBAVM_REGION_SYNC=1, the tests'
+    eager mode) compiles and installs at once instead."""
 
     def __init__(self, hart, hot=None):
+        import collections
         import os
         if hot is None:
             hot = int(os.environ.get("NUMBAVM_REGION_HOT", HOT_SAMPLES))
         self.hart = hart
-        self.tm = self.engine = None  # LLVM is set up at the first compile (a boot may need none)
+        self.sync = os.environ.get("NUMBAVM_REGION_SYNC") == "1"
+        self.engines = []            # one MCJIT engine per region: it owns the region's code
+        self.ready = collections.deque()   # compiled jobs, appended by the compiler thread
+        self.in_flight = 0
+        self.compiling = set()       # (page, mode key) of the jobs not installed yet: one at a time
+        self.epoch = 0               # a flush makes in-flight jobs stale
         self.compiled = 0            # regions compiled
         self.instructions = 0        # guest instructions in them
         self.compile_s = 0.0
         self.refused = 0             # requests that gave no region
+        self.stale = 0               # compiled, but the code changed (or a flush came) first
         self.errors = 0              # regions that failed to compile (a bug: see compile())
         self.last_error = None
         self.per_page = {}           # physical page -> its regions (first leader paddr, pc, pcs, mode key)
         self.made = {}               # physical page -> regions ever compiled there
         hart.st[ST_REGION_HOT] = hot
         hart.st[ST_REGION_ON] = 1
+        isa.decode(0x13)             # loaded here, not first in the compiler thread
 
+    # ---------------------------------------------------------------- the hart's thread
     def compile(self):
-        """Answer EXIT_REGION: compile the region around st[ST_REGION_REQ_PC] and install it.
+        """Answer EXIT_REGION: install finished regions, take the loop's new request if any.
         A region that fails to compile is a bug here, never the guest's: the guest runs on in
         the loop (which is always right), the failure is counted and kept for --stats and the
         tests, and NUMBAVM_REGIONS_STRICT=1 raises it instead."""
-        try:
-            return self._compile()
-        except Exception as e:          # noqa: BLE001 (see above)
-            import os
-            if os.environ.get("NUMBAVM_REGIONS_STRICT") == "1":
-                raise
-            self.errors += 1
-            self.last_error = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
-            self.quiet(int(self.hart.st[ST_REGION_REQ_PADDR]))
-            return False
+        st = self.hart.st
+        if st[ST_REGION_READY]:
+            st[ST_REGION_READY] = 0
+            while self.ready:
+                self.install_job(self.ready.popleft())
+        if not st[ST_REGION_REQ]:
+            return
+        st[ST_REGION_REQ] = 0
+        job = self.request()
+        if job is None:
+            return
+        if self.sync:
+            self.build(job)
+            self.install_job(job)
+        else:
+            global WORKER
+            if WORKER is None:
+                WORKER = Worker()
+            self.in_flight += 1
+            WORKER.jobs.put((self, job))
 
-    def _engine(self):
-        if self.engine is None:
-            llvm.initialize_native_target()
-            llvm.initialize_native_asmprinter()
-            target = llvm.Target.from_default_triple()
-            self.tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(),
-                                                   features=llvm.get_host_cpu_features().flatten(),
-                                                   opt=OPT_LEVEL, jit=True)
-            self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.tm)
-        return self.engine
-
-    def _compile(self):
-        import time
-        t0 = time.perf_counter()
+    def request(self):
         h = self.hart
         st = h.st
         pc = int(st[ST_REGION_REQ_PC])
         paddr = int(st[ST_REGION_REQ_PADDR])
-        page_p, page_v = paddr & PAGE_MASK, pc & PAGE_MASK
+        page_p = paddr & PAGE_MASK
         key = mode_key(st)
+        self.quiet(paddr)                     # no second request for this window meanwhile
         live = [r for r in self.per_page.get(page_p, []) if self.live(r)]
         self.per_page[page_p] = live
         if (any(r[3] == key and pc in r[2] for r in live) or len(live) >= MAX_PER_PAGE
-                or self.made.get(page_p, 0) >= 4 * MAX_PER_PAGE):
-            self.quiet(paddr)                 # already native (it left for the loop), or enough here
-            return False
-        stop = None
+                or self.made.get(page_p, 0) >= 4 * MAX_PER_PAGE or (page_p, key) in self.compiling):
+            return None                       # already native (it left for the loop), being compiled, or enough
+        stops = (set(), set(), [])
         if int(st[ST_DBG_NBP]) != 0:         # breakpoints and code hooks: the region ends before them
             pcs, paddrs, ranges, virtual = region_stops(st)
             if virtual and not int(st[ST_FETCH_VM]):
-                self.quiet(paddr)             # bare fetches are not cached then (emu/debug.py)
-                return False
-
-            def stop(p):
-                return (p in pcs or (page_p | (p & 0xFFF)) in paddrs
-                        or any(lo <= p <= hi for lo, hi in ranges))
-        insns, leaders = explore(read_code(h, page_p, page_v), pc, page_v, stop)
-        if not leaders:
-            self.refused += 1
-            self.quiet(paddr)
-            return False
-        name = f"region{self.compiled}"
-        ir = IR(name, insns, leaders, (int(st[ST_DATA_VM]) != 0, int(st[ST_DATA_CTX]), int(st[ST_FETCH_VM]) != 0),
-                page_p, page_v, key)
-        ir.build()
-        engine = self._engine()
-        mod = llvm.parse_assembly(ir.text())
-        mod.verify()
-        self.optimize(mod)
-        engine.add_module(mod)
-        engine.finalize_object()
-        fn = engine.get_function_address(name)
-        self.install(fn, insns, leaders, page_p, page_v, key)
+                return None                   # bare fetches are not cached then (emu/debug.py)
+            stops = (pcs, paddrs, ranges)
+        off = page_p - int(st[ST_RAM_BASE])
+        code = bytes(h.ram[off:off + 4096])
         self.made[page_p] = self.made.get(page_p, 0) + 1
-        self.per_page[page_p].append((page_p | (leaders[0] & 0xFFF), leaders[0],
-                                      {p for p, d in insns.items() if d is not None}, key))
-        self.compiled += 1
-        self.instructions += sum(1 for d in insns.values() if d is not None)
-        self.compile_s += time.perf_counter() - t0
-        return True
+        self.compiling.add((page_p, key))
+        return Job(pc, paddr, code, (int(st[ST_DATA_VM]) != 0, int(st[ST_DATA_CTX]), int(st[ST_FETCH_VM]) != 0),
+                   key, stops, self.epoch)
 
-    def optimize(self, mod):
-        """A short pipeline: registers into SSA values, then the obvious clean-ups.  The full -O2
-        pipeline gave no faster code here and took 20x longer (0.2 s for a 150-instruction region)."""
-        pb = llvm.create_pass_builder(self.tm, llvm.create_pipeline_tuning_options(speed_level=0))
+    def install_job(self, job):
+        import os
+        self.in_flight -= 0 if self.sync else 1
+        self.compiling.discard((job.page_p, job.key))
+        self.compile_s += job.seconds
+        if job.error is not None:
+            if os.environ.get("NUMBAVM_REGIONS_STRICT") == "1":
+                raise job.error
+            self.errors += 1
+            e = job.error
+            self.last_error = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
+            return
+        if job.fn is None:
+            self.refused += 1
+            return
+        h = self.hart
+        page_p, page_v = job.page_p, job.page_v
+        lo = min(job.insns) - page_v
+        hi = max(p + (d[5] if d else 2) for p, d in job.insns.items()) - page_v
+        off = page_p - int(h.st[ST_RAM_BASE])
+        if job.epoch != self.epoch or bytes(h.ram[off + lo:off + min(hi, 4096)]) != job.code[lo:min(hi, 4096)]:
+            self.stale += 1                  # its code changed while it was compiled
+            return
+        self.engines.append(job.engine)
+        self.install(job.fn, job.insns, job.leaders, page_p, page_v, job.key)
+        self.per_page.setdefault(page_p, []).append((page_p | (job.leaders[0] & 0xFFF), job.leaders[0],
+                                                     {p for p, d in job.insns.items() if d is not None}, job.key))
+        self.compiled += 1
+        self.instructions += sum(1 for d in job.insns.values() if d is not None)
+
+    # ---------------------------------------------------------------- the compiler (either thread)
+    def build(self, job):
+        """Explore, write the IR, compile: job.fn (or job.error; job.fn None = nothing to compile)."""
+        import time
+        t0 = time.perf_counter()
+        try:
+            stop = job.stop if any(job.stops) else None
+            insns, leaders = explore(job.decode, job.pc, job.page_v, stop)
+            if leaders:
+                name = f"region_{job.page_p:x}_{job.pc & 0xFFF:x}"
+                ir = IR(name, insns, leaders, job.st_regs, job.page_p, job.page_v, job.key)
+                ir.build()
+                tm = self._target()
+                code = Code()
+                code.context = llvm.create_context()    # not Numba's: this may run beside it
+                mod = llvm.parse_assembly(ir.text(), context=code.context)
+                mod.verify()
+                self.optimize(mod, tm)
+                code.engine = llvm.create_mcjit_compiler(mod, tm)
+                code.engine.finalize_object()
+                job.fn = code.engine.get_function_address(name)
+                job.engine, job.insns, job.leaders = code, insns, leaders
+        except Exception as e:          # noqa: BLE001 (see compile())
+            job.error = e
+        job.seconds = time.perf_counter() - t0
+
+    @staticmethod
+    def _target():
+        """A target machine for one engine (an MCJIT engine owns its target machine and frees it
+        with itself: sharing one between engines crashes when the first is freed)."""
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        return llvm.Target.from_default_triple().create_target_machine(
+            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+            opt=OPT_LEVEL, jit=True)
+
+    @staticmethod
+    def optimize(mod, tm):
+        """A short pipeline: the obvious clean-ups.  The full -O2 pipeline gave no faster code
+        here and took 20x longer (0.2 s for a 150-instruction region)."""
+        pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=0))
         fpm = llvm.create_new_function_pass_manager()
         for add in PIPELINE:
             getattr(fpm, add)()
         for f in mod.functions:
             fpm.run(f, pb)
 
+    # ---------------------------------------------------------------- the tables
     def install(self, fn, insns, leaders, page_p, page_v, key):
         ic = self.hart.icache
         lo = min(insns) - page_v + page_p
@@ -687,15 +832,21 @@ class Regions:
         return int(self.hart.icache[e]) == pa and int(self.hart.icache[e + 1]) == pc
 
     def quiet(self, paddr):
-        """No region for this window now: let its hot counter start far below the threshold."""
+        """No request for this window for a while: its hot counter starts far below the threshold."""
         self.hart.icache[HOT_BASE + ((paddr >> 8) & HOT_MASK)] = -64 * int(self.hart.st[ST_REGION_HOT])
 
     def flush(self):
-        ic = self.hart.icache
-        for i in range(REGION_BASE, REGION_BASE + REGION_W * (REGION_MASK + 1), REGION_W):
-            ic[i] = -1
+        """The hart flushed its decode cache and region table: regions compiling now are stale."""
+        self.epoch += 1
+
+    def wait(self, timeout=30.0):
+        """Until the compiler thread has nothing of this hart's left (tests, benchmarks)."""
+        import time
+        end = time.monotonic() + timeout
+        while self.in_flight > len(self.ready) and time.monotonic() < end:
+            time.sleep(0.001)
 
     def stats(self):
         return {"regions": self.compiled, "region_instructions": self.instructions,
                 "region_compile_s": round(self.compile_s, 4), "regions_refused": self.refused,
-                "region_errors": self.errors}
+                "regions_stale": self.stale, "region_errors": self.errors}

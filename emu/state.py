@@ -36,8 +36,9 @@ EXIT_SBI = 7      # ecall from S-mode with the VMM's own SBI (st[ST_SBI]): Pytho
 # the debugger's reasons: loop.run never returns them itself; emu.debug.debug_exit() reads them off its other exits
 EXIT_BREAK = 8    # the next instruction is at a breakpoint (pc there, nothing retired)
 EXIT_WATCH = 9    # a watchpoint was hit, see st[ST_DBG_HIT*]
-EXIT_REGION = 10  # a hot code region wants compiling: st[ST_REGION_REQ_PC/PADDR] (emu/regions.py); the
-                  # hart compiles it and runs on, so callers of Hart.run and Machine.run never see it
+EXIT_REGION = 10  # a hot code region wants compiling (st[ST_REGION_REQ]), or compiled regions are ready to
+                  # install (st[ST_REGION_READY]): emu/regions.py; the hart answers it and runs on, so
+                  # callers of Hart.run and Machine.run never see it
 EXIT_NAMES = ("budget", "stop", "halt", "mmio", "wfi", "fatal", "htif", "sbi", "break", "watch", "region")
 
 # --- st[] indices
@@ -105,7 +106,9 @@ ST_REGION_ADDR = ST_REGION_ON + 4     # REGION_HOOKS: the physical address a reg
 ST_REGION_SIZE = ST_REGION_ON + 5     # ... and its size
 ST_REGION_ENTRIES = ST_REGION_ON + 6  # statistics: calls into native regions
 ST_REGION_BLOCKED = ST_REGION_ON + 7  # != 0: the debugger needs the loop alone (emu/debug.py: REGIONS_*)
-ST_SIZE = ST_REGION_ON + 8
+ST_REGION_REQ = ST_REGION_ON + 8      # 1 = the loop put a request in ST_REGION_REQ_PC/PADDR (the hart clears it)
+ST_REGION_READY = ST_REGION_ON + 9    # 1 = the compiler thread finished regions: the loop returns EXIT_REGION
+ST_SIZE = ST_REGION_ON + 10
 
 # --- EXIT_FATAL reasons
 FATAL_NONE = 0

@@ -156,6 +156,7 @@ def hart(request):
         if not jit_enabled():
             pytest.skip("native regions need the Numba JIT engine")
         e.h.start_regions()
+        e.h.regions.sync = True
         e.h.st[state.ST_REGION_HOT] = 1
         e.h.st[state.ST_POLL] = 8
     else:

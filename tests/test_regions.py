@@ -39,6 +39,7 @@ def strict(monkeypatch):
 def eager(h):
     """Regions on, compiled at the first sample of a window."""
     h.start_regions()
+    h.regions.sync = True           # compiled at once: the same regions every run
     h.st[S.ST_REGION_HOT] = 1
     h.st[S.ST_POLL] = POLL
 
@@ -287,3 +288,35 @@ def test_store_into_code_the_loop_decoded_is_seen():
     assert int(h.x[10]) == 101
     assert h.instret == ref.instret
     assert h.regions.compiled >= 1
+
+
+# ---------------------------------------------------------------- the compiler thread
+@pytest.mark.parametrize("change", ["code", "flush"])
+def test_background_region_is_not_installed_over_changed_code(change):
+    """A region compiled on the compiler thread is installed by the hart's thread only if its code
+    bytes are still the ones it was compiled from (and no flush came in between)."""
+    new_addi = rvenc.enc("addi", rd=10, rs1=10, imm=5).to_bytes(4, "little")
+
+    def setup(h):
+        h.start_regions()
+        h.st[S.ST_REGION_HOT] = 1
+        h.st[S.ST_POLL] = POLL
+
+    def mutate(h):
+        if change == "code":
+            h.write_phys(CODE + 8, new_addi)
+        else:
+            h.flush_decode_cache()
+
+    h = Hart(ram_size=1 << 20, ram_base=CODE)
+    setup(h)
+    assert not h.regions.sync
+    h.write_phys(CODE, loop_program(1))
+    h.pc = CODE
+    h.run(100)                              # a request: compiling on the other thread now
+    h.regions.wait()
+    mutate(h)
+    h.run(200_000)                          # installs what is ready: nothing, it is stale
+    assert h.regions.stale == 1, h.regions.stats()       # (a later request may compile the new code)
+    ref = run_hart(loop_program(1), loop_only, 100, mutate)
+    assert int(h.x[10]) == int(ref.x[10]) and h.instret == ref.instret
