@@ -131,7 +131,7 @@ def read_code(hart, page_p, page_v):
     return decode
 
 
-def explore(decode, entry, page_v, stop=None):
+def explore(decode, entry, page_v, stop=None, max_guessed=None):
     """-> (insns {pc: decoded or None for 'stop here'}, leaders sorted): the region's CFG.
     stop(pc): True where the region must leave for the loop (a debugger's breakpoint).
 
@@ -144,7 +144,8 @@ def explore(decode, entry, page_v, stop=None):
     work = [entry]
     guesses = []
     count = 0
-    while work or (guesses and count < MAX_GUESSED):
+    max_guessed = MAX_GUESSED if max_guessed is None else max_guessed
+    while work or (guesses and count < max_guessed):
         pc = work.pop() if work else guesses.pop(0)
         if pc in insns:
             leaders.add(pc)
@@ -712,16 +713,19 @@ class Regions:
         paddr = int(st[ST_REGION_REQ_PADDR])
         page_p = paddr & PAGE_MASK
         key = mode_key(st)
-        self.quiet(paddr)                     # no second request for this window meanwhile
+        if (page_p, key) in self.compiling:
+            return None                       # asked again before the first one is done: later
         live = [r for r in self.per_page.get(page_p, []) if self.live(r)]
         self.per_page[page_p] = live
         if (any(r[3] == key and pc in r[2] for r in live) or len(live) >= MAX_PER_PAGE
-                or self.made.get(page_p, 0) >= 4 * MAX_PER_PAGE or (page_p, key) in self.compiling):
-            return None                       # already native (it left for the loop), being compiled, or enough
+                or self.made.get(page_p, 0) >= 4 * MAX_PER_PAGE):
+            self.quiet(paddr)                 # already native (it left for the loop), or enough here
+            return None
         stops = (set(), set(), [])
         if int(st[ST_DBG_NBP]) != 0:         # breakpoints and code hooks: the region ends before them
             pcs, paddrs, ranges, virtual = region_stops(st)
             if virtual and not int(st[ST_FETCH_VM]):
+                self.quiet(paddr)
                 return None                   # bare fetches are not cached then (emu/debug.py)
             stops = (pcs, paddrs, ranges)
         off = page_p - int(st[ST_RAM_BASE])
@@ -768,7 +772,10 @@ class Regions:
         t0 = time.perf_counter()
         try:
             stop = job.stop if any(job.stops) else None
-            insns, leaders = explore(job.decode, job.pc, job.page_v, stop)
+            # under Sv39 every access carries an inline TLB lookup, so the same compile time buys
+            # about half the instructions: guess less
+            insns, leaders = explore(job.decode, job.pc, job.page_v, stop,
+                                     MAX_GUESSED // 2 if job.st_regs[0] else MAX_GUESSED)
             if leaders:
                 name = f"region_{job.page_p:x}_{job.pc & 0xFFF:x}"
                 ir = IR(name, insns, leaders, job.st_regs, job.page_p, job.page_v, job.key)
