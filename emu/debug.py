@@ -100,8 +100,8 @@ SLOT_TRAP_S = 2
 
 
 @njit(cache=True)
-def breakpoint_check(pc, paddr, st):
-    """fetch_decode, breakpoints set: -> -1 stop here (marked), 1 decode uncached, 0 as usual."""
+def table_hit(pc, st):
+    """-> the index of the breakpoint-table entry pc is at (for a range, its first entry), or -1."""
     n = min(st[ST_DBG_NBP], S.DBG_MAX_BP)
     i = 0
     while i < n:
@@ -109,21 +109,30 @@ def breakpoint_check(pc, paddr, st):
         v = st[ST_DBG_BP + i]
         if k == BP_RANGE:
             if v <= pc <= st[ST_DBG_BP + i + 1]:
-                st[ST_DBG_BREAK] = 1
-                return -1
+                return i
             i += 2
             continue
         if v == pc:
-            if k == BP_STEP:
-                return 1                  # stepped over: run it once from the scratch slot
-            if k >= -1:
-                st[ST_DBG_BP_PA + i] = paddr
-            st[ST_DBG_BREAK] = 1
-            return -1
+            return i
         i += 1
+    return -1
+
+
+@njit(cache=True)
+def breakpoint_check(pc, paddr, st):
+    """fetch_decode, breakpoints set: -> -1 stop here (marked), 1 decode uncached, 0 as usual."""
+    i = table_hit(pc, st)
+    if i >= 0:
+        k = st[ST_DBG_BP_PA + i]
+        if k == BP_STEP:
+            return 1                      # stepped over: run it once from the scratch slot
+        if k >= -1:
+            st[ST_DBG_BP_PA + i] = paddr  # (a range's entries keep their kind)
+        st[ST_DBG_BREAK] = 1
+        return -1
     if st[ST_DBG_VIRT_BP] != 0 and st[ST_FETCH_VM] == 0:
         return 1
-    for i in range(n):
+    for i in range(min(st[ST_DBG_NBP], S.DBG_MAX_BP)):
         if st[ST_DBG_BP_PA + i] == paddr:  # (the kinds are negative, paddrs are not)
             return 1
     return 0
@@ -132,20 +141,8 @@ def breakpoint_check(pc, paddr, st):
 @njit(cache=True)
 def at_breakpoint(pc, st):
     """Would the instruction at pc stop at a breakpoint? (no side effects)"""
-    n = min(st[ST_DBG_NBP], S.DBG_MAX_BP)
-    i = 0
-    while i < n:
-        k = st[ST_DBG_BP_PA + i]
-        v = st[ST_DBG_BP + i]
-        if k == BP_RANGE:
-            if v <= pc <= st[ST_DBG_BP + i + 1]:
-                return True
-            i += 2
-            continue
-        if v == pc:
-            return k != BP_STEP
-        i += 1
-    return False
+    i = table_hit(pc, st)
+    return i >= 0 and st[ST_DBG_BP_PA + i] != BP_STEP
 
 
 def debug_exit(st, why):

@@ -29,6 +29,7 @@ from emu import state as S
 from lifecycle import GuestConfig, GuestError, GuestLifecycle, GuestLifecycleError, KernelType
 from lifecycle import gdbstub
 from tests.linux_guest import ROOT, bundled_kernel, unavailable
+from tests.consoles import Console
 
 GUEST = os.path.join(ROOT, "tests", "guest")
 TARGET = os.path.join(GUEST, "bin", "gdb_target.elf")
@@ -219,16 +220,6 @@ class Rsp:
         self.s.close()
 
 
-class Console:
-    def __init__(self):
-        self.data = bytearray()
-
-    def write(self, b):
-        self.data += bytes(b)
-        return len(b)
-
-    def flush(self):
-        pass
 
 
 class Vmm:

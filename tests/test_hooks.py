@@ -18,6 +18,7 @@ from lifecycle import GuestConfig, GuestError, GuestLifecycle, GuestLifecycleErr
 from lifecycle.hooks import (HOOK_CODE, HOOK_MEM_READ, HOOK_MEM_WRITE, HOOK_TRAP, DebuggerBusyError,
                              HookError)
 from tests.linux_guest import ROOT
+from tests.consoles import Console
 
 BIN = os.path.join(ROOT, "tests", "guest", "bin")
 TARGET = os.path.join(BIN, "gdb_target.elf")
@@ -25,16 +26,6 @@ OUTPUT = b"result = 4\ncounter = 4\nsum = 10\n"
 HANG = 120.0
 
 
-class Console:
-    def __init__(self):
-        self.data = bytearray()
-
-    def write(self, b):
-        self.data += bytes(b)
-        return len(b)
-
-    def flush(self):
-        pass
 
 
 def symbols(path):
