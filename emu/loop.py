@@ -43,7 +43,7 @@ from emu.clint import update_mtip, cycles_until_mtip, CSR_MIP
 from emu.csr import sample_external
 from emu.trap import take_trap, pending_interrupt
 from emu.mmu import translate, tlb_lookup, PAGE_MASK
-from emu.native import call_region
+from emu.native import call_region, region_key, REGION_HOOKS
 from emu.memory import (load_slow, store_slow, store_hooks, fetch_decode, decode_scratch, drop_straddlers, MMIO_EXIT,
                         TRAPPED, HTIF_EXIT, DONE_SYNC)
 from emu.cold import exec_cold, RETIRED, HTIF as COLD_HTIF, SBI as COLD_SBI, TRAPPED as COLD_TRAPPED
@@ -78,9 +78,6 @@ PENDING_LOAD = 3        # TLB miss, misaligned, or not RAM
 PENDING_STORE = 4       # TLB miss, misaligned, or not RAM
 PENDING_HOOKS = 5       # a store to RAM hit a page with flags (code, HTIF, reservation)
 PENDING_COLD = 6        # fences, system, Zicsr, A
-
-REGION_DONE = 0         # a native region returned: st[ST_PC], st[ST_INSTRET] say where it stopped
-REGION_HOOKS = 1        # ... and its last store hit a flagged page: st[ST_REGION_ADDR/SIZE]
 
 
 @njit(nogil=True, cache=True)
@@ -153,7 +150,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
         # native regions (emu/regions.py): they end before breakpoints and debugger ranges, but
         # trap hooks and read watchpoints need the loop alone (emu/debug.py sets ST_REGION_BLOCKED)
         regions_on = st[ST_REGION_ON] != 0 and st[ST_REGION_BLOCKED] == 0
-        mode_key = (1 if fetch_vm else 0) | (2 if data_vm else 0) | (dctx << 2)
+        mode_key = region_key(fetch_vm, data_vm, dctx)
         while instret < chunk_end and not sync:
             pending = PENDING_NONE
             op = 0

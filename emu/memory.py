@@ -74,9 +74,7 @@ def decode_scratch(pc, st, csr, mem, tlb, icache):
     if not ok:
         take_trap(cause, tval, False, pc, st, csr)
         return False
-    o, rd, rs1, rs2, imm, ilen = isa.decode(w)
-    icache[2 * ICACHE_SCRATCH] = (p << 8) | o
-    icache[2 * ICACHE_SCRATCH + 1] = (imm << 32) | (ilen << 24) | (rs2 << 16) | (rs1 << 8) | rd
+    fill_slot(icache, ICACHE_SCRATCH, p, w)
     return True
 
 
@@ -295,6 +293,16 @@ def fetch_raw(pc, st, csr, mem, tlb):
 
 
 @njit(cache=True)
+def fill_slot(icache, slot, p, w):
+    """Decode the instruction bits w (at physical address p) into a decode-cache slot
+    (layout in emu/state.py). -> its length."""
+    o, rd, rs1, rs2, imm, ilen = isa.decode(w)
+    icache[2 * slot] = (p << 8) | o
+    icache[2 * slot + 1] = (imm << 32) | (ilen << 24) | (rs2 << 16) | (rs1 << 8) | rd
+    return ilen
+
+
+@njit(cache=True)
 def fetch_decode(pc, st, csr, mem, tlb, icache, pflags):
     """Fill the decode-cache slot for the instruction at pc. -> slot index, or -1 (trap taken)."""
     ok, w, p, straddles, cause, tval = fetch_raw(pc, st, csr, mem, tlb)
@@ -307,13 +315,11 @@ def fetch_decode(pc, st, csr, mem, tlb, icache, pflags):
         if d < 0:
             return -1                      # no trap, pc unchanged: the loop returns (debug_exit: EXIT_BREAK)
         uncached = d > 0
-    o, rd, rs1, rs2, imm, ilen = isa.decode(w)
     if (straddles and st[ST_FETCH_VM] != 0) or uncached:
         slot = ICACHE_SCRATCH          # its second half may move with the mapping: do not cache
     else:
         slot = (p >> 1) & ICACHE_MASK
-    icache[2 * slot] = (p << 8) | o
-    icache[2 * slot + 1] = (imm << 32) | (ilen << 24) | (rs2 << 16) | (rs1 << 8) | rd
+    ilen = fill_slot(icache, slot, p, w)
     if straddles and slot != ICACHE_SCRATCH:
         st[ST_BARE_STRADDLERS] = 1     # cached bare: drop before fetching under Sv39 (loop.py)
     if slot != ICACHE_SCRATCH:

@@ -9,11 +9,22 @@ Under the plain-Python engine (NUMBA_DISABLE_JIT=1) regions are never
 compiled, and the loop never reaches this call.
 """
 from llvmlite import ir
+from numba import njit
 from numba.core import types
 from numba.extending import intrinsic
 
 I64 = ir.IntType(64)
 REGION_ARGS = 9     # x, mem, st, pflags, tlb, icache (the region table), pc, instret, limit
+
+# what a region returns
+REGION_DONE = 0     # st[ST_PC], st[ST_INSTRET] say where it stopped
+REGION_HOOKS = 1    # ... and its last store hit a flagged page: st[ST_REGION_ADDR/SIZE]
+
+
+@njit(cache=True)
+def region_key(fetch_vm, data_vm, dctx):
+    """The translation mode a region is compiled for, part of its key in the region table."""
+    return (1 if fetch_vm else 0) | (2 if data_vm else 0) | (dctx << 2)
 
 
 @intrinsic

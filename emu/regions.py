@@ -52,6 +52,8 @@ import llvmlite.binding as llvm
 
 from emu import isa
 from emu.debug import region_stops
+from emu.mmu import PAGE_MASK
+from emu.native import REGION_DONE, REGION_HOOKS, region_key
 from emu.state import (ST_PC, ST_INSTRET, ST_RAM_BASE, ST_RAM_SIZE, ST_FETCH_VM, ST_DATA_VM, ST_DATA_CTX,
                        ST_REGION_ADDR, ST_REGION_SIZE, ST_REGION_REQ_PC, ST_REGION_REQ_PADDR, ST_REGION_ON,
                        ST_REGION_HOT, ICACHE_MASK, REGION_BASE, REGION_W, REGION_MASK, PF_REGION, TLB_SLOTS,
@@ -92,9 +94,6 @@ DIVS = {"div": (True, False, False), "divu": (False, False, False), "rem": (True
 TRANSLATED = (set(LOADS) | set(STORES) | set(BRANCHES) | set(ALU) | set(SET_LESS) | set(MUL_HIGH)
               | set(DIVS) | {"lui", "auipc", "jal", "jalr"})
 
-REGION_DONE = 0          # the loop's codes (emu/loop.py)
-REGION_HOOKS = 1
-PAGE_MASK = -4096
 
 
 class RegionError(Exception):
@@ -107,30 +106,10 @@ def s64(v):
 
 
 def mode_key(st):
-    return int(st[ST_FETCH_VM] != 0) | (int(st[ST_DATA_VM] != 0) << 1) | (int(st[ST_DATA_CTX]) << 2)
+    return int(region_key(st[ST_FETCH_VM] != 0, st[ST_DATA_VM] != 0, st[ST_DATA_CTX]))
 
 
 # ------------------------------------------------------------------ exploring the guest code
-def read_code(hart, page_p, page_v):
-    """-> decode(pc) for pcs in the virtual page page_v (physical page page_p): (op name, rd, rs1, rs2,
-    imm, ilen), or None where the instruction cannot be read inside the page."""
-    base = int(hart.st[ST_RAM_BASE])
-    ram = hart.ram
-
-    def decode(pc):
-        off = page_p + (pc & 0xFFF) - base
-        if off < 0 or off + 2 > ram.shape[0]:
-            return None
-        w = int(ram[off]) | (int(ram[off + 1]) << 8)
-        if (w & 3) == 3:
-            if (pc & 0xFFF) == 0xFFE or off + 4 > ram.shape[0]:
-                return None          # straddles the page: the loop's business
-            w |= (int(ram[off + 2]) | (int(ram[off + 3]) << 8)) << 16
-        o, rd, rs1, rs2, imm, ilen = isa.decode(w)
-        return O[int(o)], int(rd), int(rs1), int(rs2), int(imm), int(ilen)
-    return decode
-
-
 def explore(decode, entry, page_v, stop=None, max_guessed=None):
     """-> (insns {pc: decoded or None for 'stop here'}, leaders sorted): the region's CFG.
     stop(pc): True where the region must leave for the loop (a debugger's breakpoint).
@@ -752,14 +731,14 @@ class Regions:
             return
         h = self.hart
         page_p, page_v = job.page_p, job.page_v
-        lo = min(job.insns) - page_v
-        hi = max(p + (d[5] if d else 2) for p, d in job.insns.items()) - page_v
+        lo = min(job.insns) - page_v                        # the code range, as page offsets
+        hi = min(max(p + (d[5] if d else 2) for p, d in job.insns.items()) - page_v, 4096)
         off = page_p - int(h.st[ST_RAM_BASE])
-        if job.epoch != self.epoch or bytes(h.ram[off + lo:off + min(hi, 4096)]) != job.code[lo:min(hi, 4096)]:
+        if job.epoch != self.epoch or bytes(h.ram[off + lo:off + hi]) != job.code[lo:hi]:
             self.stale += 1                  # its code changed while it was compiled
             return
         self.engines.append(job.engine)
-        self.install(job.fn, job.insns, job.leaders, page_p, page_v, job.key)
+        self.install(job.fn, job.leaders, page_p, lo, hi, job.key)
         self.per_page.setdefault(page_p, []).append((page_p | (job.leaders[0] & 0xFFF), job.leaders[0],
                                                      {p for p, d in job.insns.items() if d is not None}, job.key))
         self.compiled += 1
@@ -816,22 +795,21 @@ class Regions:
             fpm.run(f, pb)
 
     # ---------------------------------------------------------------- the tables
-    def install(self, fn, insns, leaders, page_p, page_v, key):
+    def install(self, fn, leaders, page_p, lo, hi, key):
+        """Enter the region (code at page offsets [lo, hi)) in the table at each block start."""
         ic = self.hart.icache
-        lo = min(insns) - page_v + page_p
-        hi = max(p + (d[5] if d else 2) for p, d in insns.items()) - page_v + page_p
         for pc in leaders:
             pa = page_p | (pc & 0xFFF)
             e = REGION_BASE + REGION_W * ((pa >> 1) & REGION_MASK)
             ic[e] = -1                                  # never half-written while the loop looks
-            ic[e + 1:e + REGION_W] = (pc, fn, lo, hi, key)
+            ic[e + 1:e + REGION_W] = (pc, fn, page_p + lo, page_p + hi, key)
             ic[e] = pa
             slot = (pa >> 1) & ICACHE_MASK
             ic[2 * slot] = -1                           # the loop's way in: a decode-cache miss
         off = page_p - int(self.hart.st[ST_RAM_BASE])
         self.hart.pflags[off >> 12] |= PF_REGION
         from emu.memory import grow_extent
-        grow_extent(ic, off >> 12, lo - page_p, hi - page_p)
+        grow_extent(ic, off >> 12, lo, hi)
 
     def live(self, region):
         pa, pc = region[0], region[1]
