@@ -3,8 +3,11 @@
 Numba's on-disk cache checks only the file that defines a function, not the
 modules whose constants and functions it inlines (emu/loop.py freezes the op
 numbers of emu/isa.py, for instance).  So the cache directory is keyed on a
-hash of every source file in this package: any edit gets a fresh cache.
-Set NUMBA_CACHE_DIR yourself to override.  This module must not import numba.
+hash of every source file in this package that Numba compiles or inlines: any
+edit to one gets a fresh cache.  loader.py (file loading) and regions.py (LLVM IR
+through llvmlite) are plain Python that no compiled function imports, so editing
+them keeps the cache.  Set NUMBA_CACHE_DIR yourself to override.  This module
+must not import numba.
 """
 import hashlib
 import os
@@ -12,9 +15,14 @@ import sys
 from pathlib import Path
 
 
+_NOT_COMPILED = {"loader.py", "regions.py"}
+
+
 def _cache_dir():
     h = hashlib.sha1()
     for p in sorted(Path(__file__).parent.glob("*.py")):
+        if p.name in _NOT_COMPILED:
+            continue
         h.update(p.name.encode())
         h.update(p.read_bytes())
     h.update(os.environ.get("NUMBAVM_LLVM_OPTIONS", "").encode())
