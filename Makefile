@@ -6,7 +6,7 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.stamp
 HELLO  := tests/guest/bin/hello.elf
 
-.PHONY: all venv test run hello bench clean distclean
+.PHONY: all venv test run hello bench fuzz clean distclean
 
 all: test
 
@@ -45,6 +45,26 @@ hello: $(STAMP)
 
 bench: $(STAMP)
 	$(VPY) -m bench
+
+# Coverage-guided fuzzing (atheris, libFuzzer) of the parsers that take outside input: each
+# fuzz/fuzz_*.py runs for FUZZ_SECONDS, its corpus kept in ~/.cache/numbavm/fuzz/NAME; a crash
+# leaves its input as crash-* in fuzz/ and fails the target.  CI runs the bounded hypothesis
+# versions of the same checks (tests/test_fuzz_*.py).
+FUZZ_SECONDS ?= 60
+FUZZ_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/numbavm/fuzz
+fuzz: $(STAMP)
+	@$(VPY) -c 'import atheris' 2>/dev/null || $(VPY) -m pip install --disable-pip-version-check -q -e '.[fuzz]'
+	@for f in fuzz/fuzz_*.py; do \
+		name=$$(basename $$f .py | sed 's/^fuzz_//'); \
+		mkdir -p $(FUZZ_CACHE)/$$name; \
+		seeds=; [ -d fuzz/corpus/$$name ] && seeds=fuzz/corpus/$$name; \
+		echo "[fuzz] $$name for $(FUZZ_SECONDS) s (log: $(FUZZ_CACHE)/$$name.log)"; \
+		if ! $(VPY) $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crash-$$name- \
+			-print_final_stats=1 $(FUZZ_CACHE)/$$name $$seeds >$(FUZZ_CACHE)/$$name.log 2>&1; then \
+			tail -n 30 $(FUZZ_CACHE)/$$name.log; echo "[fuzz] $$name failed: inputs in fuzz/crash-$$name-*"; exit 1; \
+		fi; \
+		grep -E 'stat::number_of_executed_units|DONE' $(FUZZ_CACHE)/$$name.log | tail -n 2; \
+	done
 
 # Remove caches and build artefacts (keeps the venv and bench/results).
 clean:
