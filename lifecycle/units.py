@@ -5,35 +5,39 @@ import re
 
 __all__ = ["parse_size", "parse_count", "parse_addr"]
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
-_SHIFT = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:([kmgt])(i?b)?|(b))?\s*$", re.IGNORECASE)
+_SHIFT = {"k": 10, "m": 20, "g": 30, "t": 40}
+PAGE = 4096
 _COUNT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)\s*$", re.IGNORECASE)
 _POW10 = {"": 0, "k": 3, "m": 6, "g": 9, "t": 12}
 
 
 def parse_size(text: str) -> int:
-    """'128M' -> 134217728.  Suffixes K/M/G/T (binary, as in QEMU), also KB/KiB etc.; plain bytes.
+    """A RAM size -> bytes.  A bare number is MiB, as QEMU's and Spike's -m: '256' -> 256 MiB.
 
-    Fractions are accepted when they give a whole number of bytes ('1.5G').
-    Raises ValueError with a one-line message.
+    Suffixes K, M, G, T are binary (1K = 1024 bytes), also written KB/KiB, MB/MiB...;
+    B is bytes ('65536B').  Fractions are accepted when they give a whole number of
+    bytes ('1.5G').  The size must be a non-zero multiple of 4 KiB (the page size).
+    Raises ValueError with a one-line message starting "invalid size".
     """
     s = str(text).replace("_", "")
     m = _SIZE_RE.match(s)
-    if not m or (m.group(3) and m.group(3).lower() == "ib" and not m.group(2)):
+    if not m:
         raise ValueError(
-            f"invalid size {text!r}: expected a number with an optional K, M, G or T suffix "
-            f"(binary: 1K = 1024 bytes), e.g. 128M or 1GiB")
-    num, unit = m.group(1), m.group(2).lower()
-    mult = 1 << _SHIFT[unit]
-    if "." in num:
-        whole, frac = num.split(".")
-        value = int(whole) * mult + (int(frac) * mult) // (10 ** len(frac))
-        if (int(frac) * mult) % (10 ** len(frac)):
-            raise ValueError(f"invalid size {text!r}: not a whole number of bytes")
-    else:
-        value = int(num) * mult
+            f"invalid size {text!r}: expected a number of MiB, or a number with a K, M, G or T "
+            f"suffix (binary: 1K = 1024 bytes) or B for bytes, e.g. 128, 128M or 1GiB")
+    num, unit = m.group(1), (m.group(2) or "").lower()
+    shift = _SHIFT[unit] if unit else 0 if m.group(4) else 20
+    whole, _, frac = num.partition(".")
+    numer = int(whole + frac) << shift
+    denom = 10 ** len(frac)
+    if numer % denom:
+        raise ValueError(f"invalid size {text!r}: not a whole number of bytes")
+    value = numer // denom
     if value <= 0:
         raise ValueError(f"invalid size {text!r}: must be greater than zero")
+    if value % PAGE:
+        raise ValueError(f"invalid size {text!r} ({value} bytes): must be a multiple of 4 KiB (the page size)")
     return value
 
 

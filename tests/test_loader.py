@@ -293,3 +293,280 @@ def test_loader_does_not_import_numba():
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     assert subprocess.run([sys.executable, "-c", code], cwd=root, env=env).returncode == 0
+
+
+# --------------------------------------------------------------------------- issue 12: reading once, bounded
+
+from emu.loader import (InputFile, load_program, parse_elf, parse_linux_image,  # noqa: E402
+                        read_file, read_input, read_linux_image)
+
+
+def test_input_file_is_read_once_and_reused(tmp_path, good, monkeypatch):
+    """load_elf given an InputFile does not open the file again (a FIFO can be read only once)."""
+    src = read_input(good, "an ELF executable", 1 << 20)
+    assert isinstance(src, InputFile) and src == str(good) and src.data == good.read_bytes()
+    import builtins
+
+    def no_open(*a, **k):
+        raise AssertionError(f"opened again: {a}")
+    monkeypatch.setattr(builtins, "open", no_open)
+    im = load_elf(src, RAM_BASE, RAM_SIZE)
+    assert im.path is src and im.symbols["tohost"] == RAM_BASE + 0x1000
+    assert load_program(src, RAM_BASE, RAM_SIZE).entry == RAM_BASE
+    assert read_file(src, "an initrd") == src.data
+    assert load_raw(src, RAM_BASE, RAM_BASE, RAM_SIZE).segments[0][1] == src.data
+
+
+def test_input_file_pickles_with_its_bytes(good):
+    import pickle
+    src = read_input(good, "an ELF executable", 1 << 20)
+    back = pickle.loads(pickle.dumps(src))
+    assert isinstance(back, InputFile) and back == src and back.data == src.data
+
+
+def test_fifo_is_read_once(tmp_path):
+    """A FIFO's content can be read only once: load_elf then a second load of its InputFile."""
+    import threading
+    fifo = tmp_path / "prog.fifo"
+    os.mkfifo(fifo)
+    elf = eb.htif_elf(0, b"x")
+
+    def writer():
+        with open(fifo, "wb") as f:           # blocks until the reader opens: no race
+            f.write(elf)
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    im = load_elf(fifo, RAM_BASE, RAM_SIZE)
+    t.join(timeout=60)
+    assert not t.is_alive()
+    assert im.path.data == elf
+    assert load_elf(im.path, RAM_BASE, RAM_SIZE).segments == im.segments   # no second open: no hang
+
+
+def test_pipe_larger_than_the_limit_reads_limit_plus_one(tmp_path):
+    """/dev/zero (no size): at most limit + 1 bytes are read, then one LoadError."""
+    with pytest.raises(LoadError) as ei:
+        read_input("/dev/zero", "an initrd", 1 << 20, "guest RAM (1 MiB)")
+    msg = str(ei.value)
+    assert msg == "/dev/zero: an initrd has more than 1 MiB: larger than guest RAM (1 MiB)"
+
+
+def test_run_dev_zero_is_refused_without_reading_forever():
+    with pytest.raises(LoadError) as ei:
+        load_elf("/dev/zero", RAM_BASE, 1 << 20)
+    assert "/dev/zero" in str(ei.value) and "more than 1 GiB" in str(ei.value)
+
+
+def test_regular_file_over_the_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    """fstat gives the size: a 4 GiB sparse file is refused without one read."""
+    p = tmp_path / "huge.bin"
+    with open(p, "wb") as f:
+        f.truncate(4 << 30)
+    import io as _io
+    real_read = _io.FileIO.read
+    reads = []
+
+    class Counting(_io.FileIO):
+        def read(self, n=-1):
+            reads.append(n)
+            return real_read(self, n)
+    import builtins
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open",
+                        lambda f, m="r", buffering=-1, **k: Counting(f, "rb") if os.fspath(f) == str(p)
+                        else real_open(f, m, buffering, **k))
+    msg = expect_error(p, "raw image", "outside guest RAM", "needs at least 4 GiB of --memory", raw_addr=RAM_BASE)
+    assert "[0x80000000, 0x180000000)" in msg
+    assert reads == []
+    msg = expect_error(p, "4 GiB", "larger than")
+    assert reads == []
+
+
+def test_directory_messages(tmp_path):
+    for fn in (lambda: read_file(tmp_path, "an initrd"), lambda: read_linux_image(tmp_path),
+               lambda: load_raw(tmp_path, RAM_BASE, RAM_BASE, RAM_SIZE)):
+        with pytest.raises(LoadError) as ei:
+            fn()
+        assert str(ei.value).startswith(f"{tmp_path}: is a directory, not "), str(ei.value)
+
+
+def test_permission_denied_from_the_real_cause(tmp_path, good, monkeypatch):
+    import builtins
+    real_open = builtins.open
+
+    def fake_open(path, *a, **k):
+        if os.fspath(path) == os.fspath(good):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *a, **k)
+    monkeypatch.setattr(builtins, "open", fake_open)
+    with pytest.raises(LoadError) as ei:
+        read_file(good, "an initrd")
+    assert str(ei.value) == f"{good}: cannot read an initrd: permission denied"
+
+
+def test_broken_symlink(tmp_path):
+    link = tmp_path / "link.elf"
+    link.symlink_to(tmp_path / "gone.elf")
+    expect_error(link, "broken symbolic link")
+
+
+def test_not_a_directory_component(tmp_path, good):
+    expect_error(good / "x.elf", "cannot read", "not a directory")
+
+
+# --------------------------------------------------------------------------- issue 12: HTIF, entry, dynamic, sizes
+
+def _htif_with(tohost, fromhost):
+    prog = eb.htif_program(0)
+    return eb.build_elf([eb.Segment(RAM_BASE, prog, name=".text"),
+                         eb.Segment(RAM_BASE + 0x1000, bytes(16), flags=eb.PF_R | eb.PF_W, name=".tohost")],
+                        entry=RAM_BASE, symbols={"tohost": tohost, "fromhost": fromhost})
+
+
+@pytest.mark.parametrize("name,tohost,fromhost", [
+    ("fromhost", RAM_BASE + 0x1000, 0x1000),                  # below RAM
+    ("fromhost", RAM_BASE + 0x1000, RAM_BASE + RAM_SIZE),     # just past the end
+    ("tohost", 0x2000, RAM_BASE + 0x1008),
+    ("tohost", RAM_BASE + RAM_SIZE - 8 + 8, RAM_BASE + 0x1008),
+])
+def test_htif_symbols_outside_ram_are_refused(tmp_path, name, tohost, fromhost):
+    msg = expect_error(write(tmp_path, "htif.elf", _htif_with(tohost, fromhost)),
+                       f"HTIF symbol '{name}'", "outside guest RAM")
+    assert "\n" not in msg
+
+
+def test_htif_symbol_misaligned_is_refused(tmp_path):
+    expect_error(write(tmp_path, "htif.elf", _htif_with(RAM_BASE + 0x1000, RAM_BASE + 0x100c)),
+                 "'fromhost'", "not 8-byte aligned")
+
+
+def test_htif_symbols_at_the_last_word_of_ram_load(tmp_path):
+    im = load_elf(write(tmp_path, "htif.elf", _htif_with(RAM_BASE + RAM_SIZE - 16, RAM_BASE + RAM_SIZE - 8)),
+                  RAM_BASE, RAM_SIZE)
+    assert im.fromhost == RAM_BASE + RAM_SIZE - 8
+
+
+def test_odd_entry_point_is_refused(tmp_path):
+    elf = eb.build_elf([eb.Segment(RAM_BASE, bytes(16))], entry=RAM_BASE + 1)
+    expect_error(write(tmp_path, "odd.elf", elf), "entry point 0x80000001 is odd", "bit 0")
+    elf = eb.build_elf([eb.Segment(RAM_BASE, bytes(16))], entry=RAM_BASE + 2)   # RVC: 2-byte aligned is fine
+    assert load_elf(write(tmp_path, "even.elf", elf), RAM_BASE, RAM_SIZE).entry == RAM_BASE + 2
+
+
+def test_odd_raw_addr_is_refused(tmp_path):
+    p = write(tmp_path, "odd.bin", bytes(8))
+    expect_error(p, "load address 0x80000001 is odd", raw_addr=RAM_BASE + 1)
+    assert load_raw(p, RAM_BASE + 2, RAM_BASE, RAM_SIZE).entry == RAM_BASE + 2
+
+
+def test_raw_addr_outside_ram_is_refused_before_reading(tmp_path):
+    expect_error(write(tmp_path, "p.bin", bytes(8)), "load address 0x1000 is outside guest RAM", raw_addr=0x1000)
+
+
+def test_dynamic_executable_linked_at_zero_says_dynamic(tmp_path):
+    """A toolchain's default dynamic PIE: linked at 0 with PT_INTERP, checked before any address."""
+    elf = eb.build_elf([eb.Segment(0x238, b"/lib/ld-linux-riscv64-lp64d.so.1\0", p_type=eb.PT_INTERP,
+                                   flags=eb.PF_R),
+                        eb.Segment(0x0, bytes(0x100))], entry=0x40, e_type=eb.ET_DYN)
+    msg = expect_error(write(tmp_path, "dyn.elf", elf), "dynamically linked",
+                       "dynamic executables are not supported", "/lib/ld-linux-riscv64-lp64d.so.1")
+    assert "outside" not in msg
+    # ET_EXEC with an interpreter (a non-PIE dynamic executable) too
+    elf = eb.build_elf([eb.Segment(0x10238, b"/lib/ld.so\0", p_type=eb.PT_INTERP, flags=eb.PF_R),
+                        eb.Segment(0x10000, bytes(0x100))], entry=0x10000)
+    expect_error(write(tmp_path, "dynexec.elf", elf), "dynamic executables are not supported")
+
+
+def test_position_independent_linked_at_zero_is_explained(tmp_path):
+    elf = eb.build_elf([eb.Segment(0x0, bytes(0x100))], entry=0x40, e_type=eb.ET_DYN)
+    msg = expect_error(write(tmp_path, "pie.elf", elf), "position-independent", "does not relocate")
+    assert "--memory" not in msg
+
+
+def test_real_dynamic_riscv_executable(tmp_path):
+    """Debian's cross gcc's dynamic and static PIEs, when the cross compiler is there."""
+    gcc = shutil.which("riscv64-linux-gnu-gcc")
+    if gcc is None:
+        pytest.skip("riscv64-linux-gnu-gcc not installed")
+    (tmp_path / "m.c").write_text("void _start(void) { for (;;); }\n")
+    out = tmp_path / "dyn"
+    subprocess.run([gcc, "-nostdlib", "-fPIE", "-pie", "-Wl,--dynamic-linker=/lib/ld-linux-riscv64-lp64d.so.1",
+                    "-o", out, tmp_path / "m.c"], check=True, timeout=120)
+    expect_error(out, "dynamically linked", "not supported")
+    subprocess.run([gcc, "-nostdlib", "-fPIE", "-pie", "-Wl,--no-dynamic-linker", "-o", out, tmp_path / "m.c"],
+                   check=True, timeout=120)                                   # a static PIE, linked at 0
+    expect_error(out, "position-independent", "does not relocate")
+
+
+@pytest.mark.parametrize("paddr,memsz,words", [
+    (RAM_BASE, 2**64 - 0x1000, ["wraps around", "64-bit address space"]),          # wrapped p_memsz
+    (2**64 - 0x1000, 0x2000, ["wraps around"]),
+    (RAM_BASE, 1 << 60, ["corrupt size", "1 TiB"]),                                  # absurd p_memsz
+])
+def test_wrapped_or_absurd_memsz(tmp_path, paddr, memsz, words):
+    elf = eb.build_elf([eb.Segment(RAM_BASE, bytes(8)), eb.Segment(paddr + 0x1000 if paddr == RAM_BASE else paddr,
+                                                                   b"", memsz=memsz)],
+                       entry=RAM_BASE, with_sections=False)
+    msg = expect_error(write(tmp_path, "wrap.elf", elf), *words)
+    assert "MiB of --memory" not in msg
+
+
+def test_big_bss_still_suggests_memory(tmp_path):
+    elf = eb.build_elf([eb.Segment(RAM_BASE, bytes(8), memsz=8 << 30)], entry=RAM_BASE)
+    expect_error(write(tmp_path, "bss.elf", elf), "needs at least 8 GiB of --memory")
+
+
+def test_extended_section_numbering(tmp_path, good):
+    """e_shnum 0 with the count in section 0's sh_size (gABI): read, and a huge count is refused at once."""
+    data = bytearray(good.read_bytes())
+    shoff = int.from_bytes(data[40:48], "little")
+    shnum = int.from_bytes(data[60:62], "little")
+    data[60:62] = b"\0\0"
+    data[shoff + 32:shoff + 40] = shnum.to_bytes(8, "little")
+    assert load_elf(write(tmp_path, "ext.elf", bytes(data)), RAM_BASE, RAM_SIZE).tohost == RAM_BASE + 0x1000
+    data[shoff + 32:shoff + 40] = (2**64 - 1).to_bytes(8, "little")
+    expect_error(write(tmp_path, "ext2.elf", bytes(data)), "truncated", "section header table")
+
+
+def test_symbol_name_outside_string_table(tmp_path, good):
+    im_data = bytearray(good.read_bytes())
+    # the first real symbol's st_name: find .symtab by hand
+    import struct
+    shoff = int.from_bytes(im_data[40:48], "little")
+    shnum = int.from_bytes(im_data[60:62], "little")
+    for i in range(shnum):
+        sh = struct.unpack_from("<IIQQQQIIQQ", im_data, shoff + 64 * i)
+        if sh[1] == eb.SHT_SYMTAB:
+            struct.pack_into("<I", im_data, sh[4] + 24, 0xFFFFFF)
+    expect_error(write(tmp_path, "badname.elf", bytes(im_data)), "malformed", "string table")
+
+
+# --------------------------------------------------------------------------- Linux Image header
+
+def _image(text_offset=0x200000, image_size=0x10000, body=b""):
+    import struct
+    hdr = struct.pack("<IIQQQIIQ8sI4s", 0, 0, text_offset, image_size, 0, 2, 0, 0, b"RISCV\0\0\0", 0x05435352, b"")
+    return hdr[:64].ljust(64, b"\0") + body
+
+
+def test_linux_image_header(tmp_path):
+    p = write(tmp_path, "Image", _image(body=bytes(100)))
+    img = read_linux_image(p)
+    assert (img.text_offset, img.image_size, img.path) == (0x200000, 0x10000, str(p))
+    assert isinstance(img.path, InputFile) and img.data == p.read_bytes()
+    assert read_linux_image(img.path).data is img.data        # an InputFile is not read again
+
+
+def test_linux_image_limit_and_absurd_size(tmp_path):
+    p = write(tmp_path, "Image", _image(body=bytes(8192)))
+    with pytest.raises(LoadError, match="larger than guest RAM"):
+        read_linux_image(p, limit=4096)
+    with pytest.raises(LoadError, match="implausible image_size"):
+        parse_linux_image(_image(image_size=1 << 62), "Image")
+    with pytest.raises(LoadError, match="implausible text_offset"):
+        parse_linux_image(_image(text_offset=0x123), "Image")
+
+
+def test_parse_elf_takes_bytes(good):
+    im = parse_elf(good.read_bytes(), "prog", RAM_BASE, RAM_SIZE)
+    assert im.entry == RAM_BASE and im.path == "prog"
