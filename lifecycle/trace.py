@@ -35,7 +35,9 @@ Windows: N (decimal, 10K/1M suffixes) = after N instructions retired since reset
 (run at full speed until then, through the loop's budget); 0x... = an address, the
 first time pc reaches it (full speed to a debugger breakpoint there when emu/debug.py
 provides them and no debugger has its own set; single steps otherwise); a name = that
-ELF symbol's address.  The
+ELF symbol's address: from the program's own symbol table, from --symbols FILE (an ELF with a
+symbol table, e.g. the kernel's vmlinux), or, for `numbavm boot --kernel Image`, from a vmlinux
+next to the Image (where lifecycle/linux/build.sh leaves it).  The
 window is [from, to): --trace-to N stops before instruction N; --trace-to ADDR
 includes the instruction at ADDR (the first time it executes after the window
 opened).  After the window, the run goes on at full speed.  --mix counts the same
@@ -142,12 +144,21 @@ def spec_name(bits):
 class TraceOptions:
     """What the user asked for: the output, the window and --mix (validated before numba loads)."""
 
-    def __init__(self, path=None, start=None, end=None, mix=False):
+    def __init__(self, path=None, start=None, end=None, mix=False, symbols=None):
         self.path = path            # None (no trace), "" (stderr), "-" (stdout) or a file name
         self.start = start          # ("count", n) | ("addr", a) | ("symbol", name) | None
         self.end = end
         self.mix = mix
+        self.symbols = symbols      # --symbols FILE: an ELF whose symbol table names the SYMBOLs
         self._opened = False
+        self._tables = {}           # path -> its symbols (a rebooted guest resolves them again)
+
+    def symbol_table(self, path):
+        """-> (name -> address) of the ELF at path, read once (ValueError: one line)."""
+        t = self._tables.get(path)
+        if t is None:
+            t = self._tables[path] = read_symbols(path)
+        return t
 
     def open_stream(self):
         if self.path is None:
@@ -175,6 +186,10 @@ def add_trace_arguments(parser):
     g.add_argument("--trace-to", metavar="ADDR|N|SYMBOL", default=None,
                    help="close the window after the instruction at ADDR/SYMBOL, or before instruction N; "
                         "full speed afterwards")
+    g.add_argument("--symbols", metavar="FILE", default=None,
+                   help="an ELF file whose symbol table names the SYMBOLs of --trace-from/--trace-to (e.g. the "
+                        "kernel's vmlinux; default: the program's own symbols, or for boot --kernel IMAGE a "
+                        "vmlinux next to IMAGE)")
     g.add_argument("--mix", action="store_true",
                    help="with --stats (implied): instruction-mix histogram and traps by cause, counted "
                         "in single steps (slow) over the trace window")
@@ -205,10 +220,18 @@ def validate_args(args, user_error):
     path = getattr(args, "trace", None)
     mix = bool(getattr(args, "mix", False))
     frm, to = getattr(args, "trace_from", None), getattr(args, "trace_to", None)
+    symbols = getattr(args, "symbols", None)
     if path is None and not mix:
         if frm is not None or to is not None:
             raise user_error("--trace-from/--trace-to need --trace or --mix")
+        if symbols is not None:
+            raise user_error("--symbols names the SYMBOLs of --trace-from/--trace-to: it needs --trace or --mix")
         return None
+    if symbols is not None:
+        if os.path.isdir(symbols):
+            raise user_error(f"--symbols: {symbols}: is a directory")
+        if not os.path.isfile(symbols):
+            raise user_error(f"--symbols: {symbols}: no such file")
     if path not in (None, "", "-"):
         d = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(d):
@@ -221,25 +244,91 @@ def validate_args(args, user_error):
         raise user_error(f"--trace-to {to}: must be greater than --trace-from {frm}")
     if mix:
         args.stats = True
-    return TraceOptions(path, start, end, mix)
+    return TraceOptions(path, start, end, mix, symbols)
 
 
-def _resolve(point, machine, flag, user_error):
+def read_symbols(path):
+    """The symbol table of the ELF file at path -> {name: address}, as emu/loader.py picks them: defined
+    functions, objects and plain labels, globals over locals, no mapping symbols ($x, $d).  Any problem
+    (unreadable, not ELF, no .symtab) is a ValueError whose message is one line naming the file."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+    try:
+        with open(path, "rb") as f:
+            if f.read(4) != b"\x7fELF":
+                raise ValueError(f"{path}: not an ELF file (a vmlinux, or a program with symbols)")
+            f.seek(0)
+            tab = ELFFile(f).get_section_by_name(".symtab")
+            if not isinstance(tab, SymbolTableSection):
+                raise ValueError(f"{path}: has no symbol table (.symtab): stripped?")
+            symbols, is_global = {}, {}
+            for sym in tab.iter_symbols():
+                name = sym.name
+                if not name or name.startswith("$") or sym["st_shndx"] == "SHN_UNDEF":
+                    continue
+                if sym["st_info"]["type"] not in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE"):
+                    continue
+                glob = sym["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")
+                if name in symbols and (is_global[name] or not glob):
+                    continue
+                symbols[name], is_global[name] = int(sym["st_value"]), glob
+            return symbols
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read: {e.strerror or e}") from None
+    except (ELFError, EOFError, KeyError, IndexError, UnicodeDecodeError, ValueError) as e:
+        if isinstance(e, ValueError) and str(e).startswith(f"{path}:"):
+            raise
+        raise ValueError(f"{path}: malformed ELF file ({e})") from None
+
+
+def symbol_sources(machine, opts):
+    """Where the SYMBOLs of the window are looked up, in order: [(description, path or None, table or None)].
+
+    --symbols FILE alone when it is given. Otherwise the guest program's own table (an ELF), and
+    for a Linux Image (no symbols of its own) a `vmlinux` in the Image's directory."""
+    if opts.symbols is not None:
+        return [(opts.symbols, opts.symbols, None)]
+    image = getattr(machine, "image", None)
+    table = getattr(image, "symbols", None)
+    if table is not None:
+        return [(getattr(image, "path", "") or "the guest program", None, table)]
+    kernel = getattr(image, "path", None)
+    if not kernel:
+        return []
+    return [(os.path.join(os.path.dirname(os.path.abspath(kernel)), "vmlinux"), None, None)]
+
+
+def _resolve(point, machine, flag, user_error, opts=None):
     if point is None or point[0] != "symbol":
         return point
-    image = getattr(machine, "image", None)
-    symbols = getattr(image, "symbols", None) or {}
-    if point[1] not in symbols:
-        raise user_error(f"{flag}: no symbol {point[1]!r} in the guest image (use an address)")
-    return ("addr", int(symbols[point[1]]))
+    opts = opts if opts is not None else TraceOptions()
+    name = point[1]
+    searched = []
+    for what, explicit, table in symbol_sources(machine, opts):
+        if table is None:
+            path = explicit or what
+            if explicit is None and not os.path.isfile(path):
+                image = getattr(getattr(machine, "image", None), "path", "the kernel")
+                raise user_error(f"{flag}: no symbol {name!r}: {image} is a kernel Image without symbols and "
+                                 f"there is no {path} (give --symbols VMLINUX, or an address)")
+            try:
+                table = opts.symbol_table(path)
+            except ValueError as e:
+                raise user_error(f"{'--symbols' if explicit else flag}: {e}") from None
+        if name in table:
+            return ("addr", int(table[name]) & M64)
+        searched.append(what)
+    where = " or ".join(searched) if searched else "the guest image"
+    raise user_error(f"{flag}: no symbol {name!r} in {where} (use an address, or --symbols FILE)")
 
 
 def attach(machine, opts, user_error=ValueError):
     """Give the machine a Stepper for these options (None: nothing to do).  -> the Stepper or None."""
     if opts is None:
         return None
-    start = _resolve(opts.start, machine, "--trace-from", user_error)
-    end = _resolve(opts.end, machine, "--trace-to", user_error)
+    start = _resolve(opts.start, machine, "--trace-from", user_error, opts)
+    end = _resolve(opts.end, machine, "--trace-to", user_error, opts)
     try:
         out, owned = opts.open_stream()
     except OSError as e:

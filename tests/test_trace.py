@@ -301,6 +301,107 @@ def test_window_errors(tmp_path):
     assert run_cli("run", HELLO, "--trace=" + str(tmp_path / "x"), "--trace-from", "1,2") == 2
 
 
+def _kernel_symbol(vmlinux, name):
+    from elftools.elf.elffile import ELFFile
+    with open(vmlinux, "rb") as f:
+        for sym in ELFFile(f).get_section_by_name(".symtab").iter_symbols():
+            if sym.name == name and sym["st_info"]["bind"] == "STB_GLOBAL":
+                return sym["st_value"]
+    raise AssertionError(f"no {name} in {vmlinux}")
+
+
+def test_kernel_symbols_come_from_the_vmlinux_next_to_the_image(tmp_path):
+    """`boot --kernel Image --trace-from start_kernel`: the Image has no symbols, the vmlinux beside it has."""
+    from tests.linux_guest import bundled_kernel
+    from tests.test_boot import boot
+    kernel = bundled_kernel()
+    vmlinux = os.path.join(os.path.dirname(kernel), "vmlinux")
+    assert os.path.isfile(vmlinux), "lifecycle/linux/build.sh leaves vmlinux next to the Image"
+    start_kernel = _kernel_symbol(vmlinux, "start_kernel")
+    out = tmp_path / "sk.trace"
+    p = boot("--kernel", kernel, f"--trace={out}", "--trace-from", "start_kernel", "--trace-to", "start_kernel")
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1, lines                            # [start_kernel, start_kernel]: its first instruction
+    r = parse(lines[0])
+    assert r["pc"] == start_kernel and r["priv"] == 1
+    # the Image alone (no vmlinux beside it): one clear line, status 2; --symbols names the file
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    os.symlink(kernel, alone / "Image")
+    p = boot("--kernel", alone / "Image", f"--trace={out}", "--trace-from", "start_kernel")
+    err = p.stderr.decode()
+    assert p.returncode == 2 and err.count("\n") == 1, err
+    assert "no symbol 'start_kernel'" in err and "--symbols" in err and "Traceback" not in err, err
+    p = boot("--kernel", alone / "Image", f"--trace={out}", "--trace-from", "start_kernel", "--trace-to",
+             "start_kernel", "--symbols", vmlinux)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    assert parse(out.read_text().splitlines()[0])["pc"] == start_kernel
+
+
+def test_symbols_option_is_looked_up_before_the_image(tmp_path):
+    """--symbols FILE names the SYMBOLs; without it a Linux Image takes a vmlinux beside it."""
+    from lifecycle.machine import Machine
+    from tests.test_boot import image, srst
+    from tests.rvenc import J_SELF
+    k = tmp_path / "Image"
+    k.write_bytes(image(srst(0, 0) + J_SELF))
+    hello_main = symbols(HELLO)["main"]
+    timer_main = symbols(os.path.join(BIN, "dev_timer.elf"))["main"]
+    assert hello_main != timer_main
+
+    def resolved(opts):
+        m = Machine(memory=16 << 20, console=io.BytesIO())
+        m.boot_linux(str(k))
+        s = trace.attach(m, opts)
+        s.close()
+        return s.start
+
+    def user_error(msg):
+        return AssertionError(msg)
+
+    with_main = trace.TraceOptions(path=os.devnull, start=("symbol", "main"))
+    try:
+        resolved(with_main)
+        raise RuntimeError("resolved a symbol without any symbol table")
+    except ValueError as e:
+        assert "no symbol 'main'" in str(e) and str(tmp_path / "vmlinux") in str(e)
+    (tmp_path / "vmlinux").write_bytes(open(HELLO, "rb").read())       # an ELF with a symbol table beside it
+    assert resolved(trace.TraceOptions(path=os.devnull, start=("symbol", "main"))) == ("addr", hello_main)
+    explicit = trace.TraceOptions(path=os.devnull, start=("symbol", "main"),
+                                  symbols=os.path.join(BIN, "dev_timer.elf"))
+    assert resolved(explicit) == ("addr", timer_main)                 # --symbols wins
+    # a program's own table, and --symbols over it
+    m = Machine(memory=16 << 20, console=io.BytesIO())
+    m.load(HELLO)
+    assert trace._resolve(("symbol", "main"), m, "--trace-from", user_error, explicit) == ("addr", timer_main)
+    assert trace._resolve(("symbol", "main"), m, "--trace-from", user_error) == ("addr", hello_main)
+    # --symbols that is not an ELF with symbols: one line naming it
+    (tmp_path / "junk").write_bytes(b"not an elf")
+    for bad, what in ((tmp_path / "junk", "not an ELF file"), (k, "not an ELF file")):
+        try:
+            trace._resolve(("symbol", "main"), m, "--trace-from", user_error,
+                           trace.TraceOptions(symbols=str(bad)))
+            raise RuntimeError("accepted " + str(bad))
+        except AssertionError as e:
+            assert str(e).startswith(f"--symbols: {bad}: ") and what in str(e) and "\n" not in str(e), e
+
+
+def test_symbols_option_errors(tmp_path, capsys):
+    out = "--trace=" + str(tmp_path / "x")
+    assert run_cli("run", HELLO, "--symbols", HELLO) == 2                    # without --trace/--mix
+    assert "--symbols" in capsys.readouterr().err
+    assert run_cli("run", HELLO, out, "--trace-from", "main", "--symbols", tmp_path / "missing") == 2
+    assert "no such file" in capsys.readouterr().err
+    assert run_cli("run", HELLO, out, "--trace-from", "main", "--symbols", tmp_path) == 2
+    assert "is a directory" in capsys.readouterr().err
+    (tmp_path / "stripped").write_bytes(b"\x7fELF" + bytes(60))
+    assert run_cli("run", HELLO, out, "--trace-from", "main", "--symbols", tmp_path / "stripped") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("numbavm: error: --symbols: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert run_cli("run", HELLO, out, "--trace-from", "main", "--trace-to", "main", "--symbols", HELLO) == 0
+
+
 # --------------------------------------------------------------------------- outputs
 
 def test_trace_goes_to_stderr_by_default_and_to_stdout_with_dash(capsys):
