@@ -48,6 +48,8 @@ Under a debugger a region also ends before every breakpoint pc and hooked range
 PF_REGION); a region is specialised to the translation mode it was compiled
 in (fetch/data Sv39, the data access context), which is part of its key.
 """
+import weakref
+
 import llvmlite.binding as llvm
 
 from emu import isa
@@ -618,7 +620,12 @@ class Worker:
             regions, job = item
             regions.build(job)
             regions.ready.append(job)
-            regions.hart.st[ST_REGION_READY] = 1     # the loop returns EXIT_REGION at its next chunk
+            hart = regions.hart
+            if hart is not None:                     # (None: its machine was torn down meanwhile)
+                hart.st[ST_REGION_READY] = 1         # the loop returns EXIT_REGION at its next chunk
+            # drop them now: this thread outlives every machine, and a local left over until the
+            # next job would keep the last hart (its whole guest RAM) alive
+            item = regions = job = hart = None
 
 
 WORKER = None
@@ -638,7 +645,9 @@ class Regions:
         import os
         if hot is None:
             hot = int(os.environ.get("NUMBAVM_REGION_HOT", HOT_SAMPLES))
-        self.hart = hart
+        # the hart owns this object (hart.regions): a weak reference back, so that no reference
+        # cycle keeps a torn-down hart's RAM alive until the garbage collector runs
+        self._hart = weakref.ref(hart)
         self.sync = os.environ.get("NUMBAVM_REGION_SYNC") == "1"
         self.engines = []            # one MCJIT engine per region: it owns the region's code
         self.ready = collections.deque()   # compiled jobs, appended by the compiler thread
@@ -657,6 +666,11 @@ class Regions:
         hart.st[ST_REGION_HOT] = hot
         hart.st[ST_REGION_ON] = 1
         isa.decode(0x13)             # loaded here, not first in the compiler thread
+
+    @property
+    def hart(self):
+        """The hart these regions belong to (None once it is gone)."""
+        return self._hart()
 
     # ---------------------------------------------------------------- the hart's thread
     def compile(self):

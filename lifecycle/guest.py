@@ -233,7 +233,8 @@ class Guest:
         callback(guest, cause, tval, epc) for every trap and interrupt taken.  begin alone is one
         address; begin=None is everything.  ValueError for bad arguments or too many hooks;
         DebuggerBusyError while GDB is served.  Callbacks run in the vcpu thread and may use
-        this Guest (registers, memory, hook_add/hook_del, stop).
+        this Guest (registers, memory, hook_add/hook_del, stop); current_hook is the handle
+        of the hook whose callback runs (on a running guest it can fire before this returns).
         """
         from lifecycle.hooks import make_hook
         vmm = self._live("add a hook")
@@ -249,6 +250,18 @@ class Guest:
                 vmm.hooks = Hooks(m)
             return vmm.hooks.add(hook)
         return vmm.access(add)
+
+    @property
+    def current_hook(self):
+        """Inside a hook's callback: the handle of that hook; None anywhere else.
+
+        A hook added to a running guest is live as soon as the vcpu thread has armed it, so
+        its callback may run before hook_add() has returned the handle to the thread that
+        added it: a callback that deletes itself uses g.hook_del(g.current_hook), never a
+        variable that hook_add() assigns."""
+        vmm = self._vmm
+        hooks = getattr(vmm, "hooks", None) if vmm is not None else None
+        return hooks.current() if hooks is not None else None
 
     def hook_del(self, handle: int) -> None:
         """Remove the hook hook_add returned `handle` for (ValueError if there is none)."""

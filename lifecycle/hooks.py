@@ -86,6 +86,9 @@ tracer single-steps to ADDR instead of using a breakpoint while hooks are instal
 """
 from __future__ import annotations
 
+import threading
+import weakref
+
 HOOK_TRAP = 1 << 0           # UC_HOOK_INTR
 HOOK_CODE = 1 << 2           # UC_HOOK_CODE
 HOOK_MEM_READ = 1 << 10      # UC_HOOK_MEM_READ
@@ -155,7 +158,9 @@ class Hooks:
         from emu import state as S
         from emu import debug as D
         self.S, self.D = S, D
-        self.m = machine
+        # the machine holds this object (Machine.debugger): a weak reference back, so that a torn-down
+        # machine is freed at once, not when the garbage collector finds the cycle
+        self._machine = weakref.ref(machine)
         self.h = machine.hart
         self.hooks = {}              # handle -> Hook, in the order they were added
         self._next = 1
@@ -170,6 +175,11 @@ class Hooks:
         self.callbacks = 0           # callbacks run
         self.stops = 0               # loop exits taken for hooks (breakpoints and watch hits)
         self.missed_traps = 0
+        self._current = None         # (thread id, handle) while a callback runs
+
+    @property
+    def m(self):
+        return self._machine()
 
     # ---- the table
     def add(self, hook):
@@ -305,10 +315,18 @@ class Hooks:
 
     def _call(self, hk, *args):
         self.callbacks += 1
+        self._current = (threading.get_ident(), hk.handle)
         try:
             hk.callback(hk.guest, *args)
         except Exception as e:
             raise HookError(f"the callback of {hk!r} raised {type(e).__name__}: {e}") from e
+        finally:
+            self._current = None
+
+    def current(self):
+        """The handle of the hook whose callback runs now in this thread, or None (Guest.current_hook)."""
+        cur = self._current
+        return cur[1] if cur is not None and cur[0] == threading.get_ident() else None
 
     def _live(self):
         return list(self.hooks.values())          # a callback may add or delete hooks meanwhile

@@ -176,33 +176,53 @@ def test_an_exception_in_a_callback_ends_the_run_and_names_the_hook():
 
 
 def test_hooks_added_to_a_running_guest_and_removed_by_their_callback():
-    """A guest made to spin on `spin`: a hook added from another thread while it runs ends the spin."""
+    """A guest made to spin on `spin`: a hook added from another thread while it runs ends the spin.
+
+    The callbacks find their own handle in g.current_hook: a hook added to a running guest can
+    fire before hook_add() has returned its handle to the thread that added it, so they must
+    not use the variable hook_add() assigns (they did, and failed with a NameError on a fresh
+    machine)."""
     vm = Vm()
     spin = SYM["spin"]
+    spinning = threading.Event()
 
     def at_main(g, pc):                                      # after crt0 has zeroed .bss
         g.write_memory(spin, (1).to_bytes(8, "little"))
-        g.hook_del(first)
-    first = vm.guest.hook_add(HOOK_CODE, at_main, begin=SYM["main"])
+        g.hook_del(g.current_hook)
+        spinning.set()                                       # from here main spins until spin is 0
+    vm.guest.hook_add(HOOK_CODE, at_main, begin=SYM["main"])
 
     outcome = []
     t = threading.Thread(target=lambda: outcome.append(vm.lc.run()), daemon=True)
     t.start()
-    while vm.guest.instructions_retired < 100_000:
-        assert t.is_alive()
-    assert t.is_alive()                                      # spinning
-    seen = []
+    assert spinning.wait(HANG), "the guest never reached main"
+    assert t.is_alive() and not vm.guest.closed              # it cannot leave main's loop by itself
+    seen, handles = [], []
 
     def cb(g, pc):
         seen.append(pc)
+        handles.append(g.current_hook)
         if len(seen) == 100:
             g.write_memory(spin, bytes(8))
-            g.hook_del(h)
+            g.hook_del(g.current_hook)
     h = vm.guest.hook_add(HOOK_CODE, cb, begin=SYM["main"], end=SYM["main"] + 0x93)
     t.join(HANG)
     assert not t.is_alive() and outcome == [None]
     assert len(seen) == 100 and all(SYM["main"] <= pc < SYM["main"] + 0x94 for pc in seen)
+    assert handles == [h] * 100
     assert bytes(vm.out.data) == OUTPUT
+
+
+def test_current_hook_is_the_running_callbacks_handle_and_none_elsewhere():
+    vm = Vm()
+    seen = []
+    a = vm.guest.hook_add(HOOK_CODE, lambda g, pc: seen.append(("a", g.current_hook)), begin=SYM["scale"])
+    b = vm.guest.hook_add(HOOK_CODE, lambda g, pc: seen.append(("b", g.current_hook)), begin=SYM["scale"])
+    t = vm.guest.hook_add(HOOK_MEM_WRITE, lambda g, *_: seen.append(("t", g.current_hook)), begin=SYM["counter"])
+    assert a != b and vm.guest.current_hook is None          # outside a callback
+    vm.run()
+    assert seen == [("t", t), ("a", a), ("b", b), ("t", t)]  # crt0 zeroes counter, scale(), bump()
+    assert vm.guest.current_hook is None
 
 
 # --------------------------------------------------------------------------- memory hooks
