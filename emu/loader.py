@@ -56,6 +56,7 @@ PHYS_ADDR_BITS = 56                      # RISC-V physical addresses have at mos
 MAX_GUEST_RAM = 1 << 40                  # the most RAM a guest can have (lifecycle/config.py)
 ELF_FILE_LIMIT = 1 << 30                 # an ELF may exceed RAM by its symbols and debug information
 DEFAULT_LIMIT = 1 << 30                  # read_file/read_linux_image without a limit
+HEAD_SIZE = 64                           # read_input's head check: an ELF64 header, a Linux Image header
 
 _MACHINE_NAMES = {
     0: "no machine (EM_NONE)",
@@ -181,14 +182,16 @@ def _too_big(spath: str, what: str, size: int | None, limit: int, room: str) -> 
     return LoadError(f"{spath}: {what} {have}: larger than {room}")
 
 
-def read_input(path, what: str, limit: int, room: str | None = None, too_big=None) -> InputFile:
+def read_input(path, what: str, limit: int, room: str | None = None, too_big=None, head=None) -> InputFile:
     """Read a whole input file once, at most ``limit`` bytes, or raise a one-line LoadError.
 
     ``what`` names the expected content ("an ELF executable", "an initrd"); ``room`` says
     where the limit comes from (default: "the limit of N"); ``too_big(size)``, if given,
     makes the LoadError for a file over the limit (size None: a pipe or a device with
     more than limit bytes).  An InputFile is returned as it is (after the same size
-    checks): its bytes were read already.
+    checks): its bytes were read already.  ``head(first_bytes)``, if given, may raise a
+    LoadError once the first HEAD_SIZE bytes are in, so that a stream that cannot be
+    the expected file (``/dev/zero`` for an ELF) is refused before the rest is read.
     """
     room = room or f"the limit of {_fmt_size(limit)}"
     too_big = too_big or (lambda n: _too_big(spath, what, n, limit, room))
@@ -211,13 +214,18 @@ def read_input(path, what: str, limit: int, room: str | None = None, too_big=Non
                 chunks, total = [], 0
                 chunk = max(1 << 20, st.st_size + 1 if stat.S_ISREG(st.st_mode) else 0)
                 while total <= limit:
-                    b = f.read(min(chunk, limit + 1 - total))
+                    b = f.read(min(HEAD_SIZE if head else chunk, limit + 1 - total))
                     if not b:
                         break
                     chunks.append(b)
                     total += len(b)
+                    if head and total >= HEAD_SIZE:
+                        head(b"".join(chunks)[:HEAD_SIZE])
+                        head = None
         except OSError as e:
             raise _os_error(spath, what, e) from None
+        except MemoryError:
+            raise LoadError(f"{spath}: cannot read {what}: out of memory") from None
         if total > limit:
             raise too_big(None)
         data = b"".join(chunks)
@@ -291,9 +299,11 @@ def load_program(path, ram_base: int, ram_size: int, raw_addr: int | None = None
 def load_elf(path, ram_base: int, ram_size: int) -> LoadedImage:
     """Read (once), validate and extract an RV64 ELF executable.  Raises :class:`LoadError`."""
     limit = max(ram_size, ELF_FILE_LIMIT)
+    spath = path if isinstance(path, InputFile) else _fspath(path)
     src = read_input(path, "an ELF executable", limit,
                      f"the {_fmt_size(limit)} an ELF file may have (the guest RAM size, at least "
-                     f"{_fmt_size(ELF_FILE_LIMIT)} for symbols and debug information)")
+                     f"{_fmt_size(ELF_FILE_LIMIT)} for symbols and debug information)",
+                     head=lambda first: _elf_header(first, spath))
     return parse_elf(src.data, src, ram_base, ram_size)
 
 
@@ -304,40 +314,8 @@ def parse_elf(data: bytes, name: str, ram_base: int, ram_size: int) -> LoadedIma
     """
     spath = name
     size = len(data)
-
-    # --- identification, checked by hand so the messages are precise --------
-    if size == 0:
-        raise LoadError(f"{spath}: empty file, not an ELF executable")
-    if data[:4] != ELF_MAGIC[:size]:
-        raise LoadError(
-            f"{spath}: not an ELF file (bad magic {data[:4].hex(' ')}, expected 7f 45 4c 46); "
-            f"for a raw binary use --raw-addr")
-    if size < 16:
-        raise LoadError(f"{spath}: truncated ELF ({size} bytes, shorter than the ELF identification)")
-    ei_class, ei_data = data[4], data[5]
-    if ei_class == ELFCLASS32:
-        raise LoadError(
-            f"{spath}: 32-bit ELF (ELFCLASS32); this machine is RV64 and needs a 64-bit "
-            f"(ELFCLASS64) RISC-V executable")
-    if ei_class != ELFCLASS64:
-        raise LoadError(f"{spath}: malformed ELF (invalid EI_CLASS {ei_class})")
-    if ei_data == ELFDATA2MSB:
-        raise LoadError(f"{spath}: big-endian ELF (ELFDATA2MSB); RISC-V executables are little-endian")
-    if ei_data != ELFDATA2LSB:
-        raise LoadError(f"{spath}: malformed ELF (invalid EI_DATA {ei_data})")
-    if size < ELF64_EHDR_SIZE:
-        raise LoadError(f"{spath}: truncated ELF ({size} bytes, shorter than the 64-byte ELF64 header)")
-
     (e_type, e_machine, _e_version, e_entry, e_phoff, e_shoff, _e_flags, _e_ehsize,
-     e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx) = struct.unpack_from(
-        "<HHIQQQIHHHHHH", data, 16)
-
-    if e_machine != EM_RISCV:
-        raise LoadError(
-            f"{spath}: ELF for {_machine_name(e_machine)}, not RISC-V (EM_RISCV, {EM_RISCV})")
-    if e_type not in (ET_EXEC, ET_DYN):
-        desc = _TYPE_NAMES.get(e_type, f"unknown e_type {e_type}")
-        raise LoadError(f"{spath}: not an executable ({desc}); expected an ET_EXEC executable")
+     e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx) = _elf_header(data, spath)
 
     # --- section header table (a truncated file usually loses it first) -------
     shdrs = _section_headers(spath, data, e_shoff, e_shnum, e_shentsize, e_shstrndx)
@@ -409,6 +387,45 @@ def parse_elf(data: bytes, name: str, ram_base: int, ram_size: int) -> LoadedIma
     symbols = _symbols(spath, data, shdrs)
     _check_htif(spath, symbols, ram_base, ram_size)
     return LoadedImage(entry=e_entry, segments=segments, symbols=symbols, path=spath)
+
+
+def _elf_header(data: bytes, spath: str) -> tuple:
+    """The ELF identification and header, checked by hand so the messages are precise.
+
+    Needs only the first 64 bytes (read_input's head check refuses /dev/zero with it).
+    """
+    size = len(data)
+    if size == 0:
+        raise LoadError(f"{spath}: empty file, not an ELF executable")
+    if data[:4] != ELF_MAGIC[:size]:
+        raise LoadError(
+            f"{spath}: not an ELF file (bad magic {data[:4].hex(' ')}, expected 7f 45 4c 46); "
+            f"for a raw binary use --raw-addr")
+    if size < 16:
+        raise LoadError(f"{spath}: truncated ELF ({size} bytes, shorter than the ELF identification)")
+    ei_class, ei_data = data[4], data[5]
+    if ei_class == ELFCLASS32:
+        raise LoadError(
+            f"{spath}: 32-bit ELF (ELFCLASS32); this machine is RV64 and needs a 64-bit "
+            f"(ELFCLASS64) RISC-V executable")
+    if ei_class != ELFCLASS64:
+        raise LoadError(f"{spath}: malformed ELF (invalid EI_CLASS {ei_class})")
+    if ei_data == ELFDATA2MSB:
+        raise LoadError(f"{spath}: big-endian ELF (ELFDATA2MSB); RISC-V executables are little-endian")
+    if ei_data != ELFDATA2LSB:
+        raise LoadError(f"{spath}: malformed ELF (invalid EI_DATA {ei_data})")
+    if size < ELF64_EHDR_SIZE:
+        raise LoadError(f"{spath}: truncated ELF ({size} bytes, shorter than the 64-byte ELF64 header)")
+
+    fields = struct.unpack_from("<HHIQQQIHHHHHH", data, 16)
+    e_type, e_machine = fields[:2]
+    if e_machine != EM_RISCV:
+        raise LoadError(
+            f"{spath}: ELF for {_machine_name(e_machine)}, not RISC-V (EM_RISCV, {EM_RISCV})")
+    if e_type not in (ET_EXEC, ET_DYN):
+        desc = _TYPE_NAMES.get(e_type, f"unknown e_type {e_type}")
+        raise LoadError(f"{spath}: not an executable ({desc}); expected an ET_EXEC executable")
+    return fields
 
 
 def _section_headers(spath: str, data: bytes, e_shoff: int, e_shnum: int, e_shentsize: int,

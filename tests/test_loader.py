@@ -351,10 +351,32 @@ def test_pipe_larger_than_the_limit_reads_limit_plus_one(tmp_path):
     assert msg == "/dev/zero: an initrd has more than 1 MiB: larger than guest RAM (1 MiB)"
 
 
-def test_run_dev_zero_is_refused_without_reading_forever():
+def test_dev_zero_as_an_elf_is_refused_from_its_first_bytes(monkeypatch):
+    """The ELF header is checked once the first 64 bytes are in: no more is read from a stream."""
+    import io as _io
+    reads = []
+    real_read = _io.FileIO.read
+
+    class Counting(_io.FileIO):
+        def read(self, n=-1):
+            b = real_read(self, n)
+            reads.append(len(b))
+            return b
+    import builtins
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda f, m="r", buffering=-1, **k:
+                        Counting(f, "rb") if os.fspath(f) == "/dev/zero" else real_open(f, m, buffering, **k))
     with pytest.raises(LoadError) as ei:
         load_elf("/dev/zero", RAM_BASE, 1 << 20)
-    assert "/dev/zero" in str(ei.value) and "more than 1 GiB" in str(ei.value)
+    assert str(ei.value).startswith("/dev/zero: not an ELF file (bad magic 00 00 00 00")
+    assert sum(reads) == 64
+
+
+def test_dev_zero_as_a_raw_binary_reads_at_most_the_ram_above_the_load_address():
+    with pytest.raises(LoadError) as ei:
+        load_raw("/dev/zero", RAM_BASE + (1 << 20) - 0x1000, RAM_BASE, 1 << 20)
+    assert str(ei.value) == ("/dev/zero: a raw binary has more than 4 KiB: larger than the guest RAM "
+                             "[0x800ff000, 0x80100000) above its load address")
 
 
 def test_regular_file_over_the_limit_is_refused_before_reading(tmp_path, monkeypatch):
