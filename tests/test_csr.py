@@ -155,8 +155,16 @@ def test_writing_a_read_only_csr_is_illegal_even_in_m(insn):
 def test_reading_a_read_only_csr_with_x0_or_zero_uimm_does_not_write(insn):
     h = mk(insn)
     h.x[1] = 99
+    n = int.from_bytes(insn, "little") >> 20
+    before = counters_set(h)
     step_ok(h)
     assert h.pc == BASE + 4
+    # rd gets the CSR's value (mhartid and mvendorid are 0 here, cycle is the clock), and the CSR
+    # is unchanged: the next instruction reads the same value (cycle: one tick later)
+    want = counter_value(h, n, 0) if n == CYCLE else 0
+    assert int(h.x[1]) & M64 == want
+    assert rd(h, n) == (counter_value(h, n, 1) if n == CYCLE else 0)
+    assert counters_get(h) == before
 
 
 def test_mhartid_of_the_single_hart_is_zero():
@@ -341,13 +349,44 @@ def test_satp_bare_mode_accepted():
 
 # ------------------------------------------------------------------ counters
 
+# Distinct offsets, so each counter reads a value no other counter (and no zero) could give.
+MCYCLE_OFF, MINSTRET_OFF, MTIME_OFF = 1000, 2000, 3000
+
+
+def counters_set(h):
+    """Give cycle, instret and time known values: at the k-th instruction (from 0) of a fresh hart,
+    cycle = MCYCLE_OFF + k, instret = MINSTRET_OFF + k, time = k // ST_TIME_DIV + MTIME_OFF."""
+    h.st[S.ST_MCYCLE_OFF], h.st[S.ST_MINSTRET_OFF], h.st[S.ST_MTIME_OFF] = MCYCLE_OFF, MINSTRET_OFF, MTIME_OFF
+    return counters_get(h)
+
+
+def counters_get(h):
+    return int(h.st[S.ST_MCYCLE_OFF]), int(h.st[S.ST_MINSTRET_OFF]), int(h.st[S.ST_MTIME_OFF])
+
+
+def counter_value(h, n, k):
+    if n in (CYCLE, MCYCLE):
+        return MCYCLE_OFF + k
+    if n in (INSTRET, MINSTRET):
+        return MINSTRET_OFF + k
+    if n == TIME:
+        return k // int(h.st[S.ST_TIME_DIV]) + MTIME_OFF
+    return 0                                # hpmcounters: present, hard-wired to zero
+
+
+
 @pytest.mark.parametrize("n,bit", [(CYCLE, 0), (TIME, 1), (INSTRET, 2), (HPM3, 3)])
 def test_counters_in_s_mode_gated_by_mcounteren(n, bit):
     h = mk(csrr(1, n), priv=S_, mcounteren=0xFFFFFFFF & ~(1 << bit))
+    h.x[1] = 99
     h.run(1)
     assert trapped(h, 2)
+    assert int(h.x[1]) == 99                      # a trapping read leaves rd alone
     h = mk(csrr(1, n), priv=S_, mcounteren=1 << bit)
+    h.x[1] = 99
+    counters_set(h)
     step_ok(h)
+    assert int(h.x[1]) & M64 == counter_value(h, n, 0)
 
 
 @pytest.mark.parametrize("n,bit", [(CYCLE, 0), (TIME, 1), (INSTRET, 2)])
@@ -363,7 +402,10 @@ def test_counters_in_u_mode_need_mcounteren_and_scounteren(n, bit):
 
 def test_counters_always_readable_in_m():
     h = mk(csrr(1, CYCLE) + csrr(2, TIME) + csrr(3, INSTRET), mcounteren=0)
+    counters_set(h)
     step_ok(h, 3)
+    assert [int(h.x[r]) & M64 for r in (1, 2, 3)] == [counter_value(h, CYCLE, 0), counter_value(h, TIME, 1),
+                                                      counter_value(h, INSTRET, 2)]
 
 
 def test_minstret_counts_instructions_retired_before_the_reader():
@@ -450,8 +492,14 @@ def test_odd_pmpcfg_registers_do_not_exist_on_rv64(n):
 
 @pytest.mark.parametrize("n", [0x3A0, 0x3A2, 0x3B0, 0x3EF, 0xF15, 0x320, 0x30A, 0x10A])
 def test_other_v1_12_csrs_are_readable_in_m(n):
+    """pmpcfg0/2 and pmpaddr0/15 are WARL storage (read back what the hart holds); mconfigptr,
+    mcountinhibit, menvcfg and senvcfg are read-only zero here."""
     h = mk(csrr(1, n))
+    stored = 0x0F0F if n in (0x3A0, 0x3A2) else 0x1234 if n in (0x3B0, 0x3EF) else 0
+    h.csr[n] = stored if stored else 0x5A5A      # a zero CSR must not read the array
+    h.x[1] = 99
     step_ok(h)
+    assert int(h.x[1]) & M64 == stored
 
 
 def test_mip_seip_read_modify_write_uses_only_the_software_bit():

@@ -101,6 +101,7 @@ class HartEngine:
         self.EXIT_BUDGET = state.EXIT_BUDGET
         self.exit_names = getattr(state, 'EXIT_NAMES', ())
         self.code_len = 0
+        self.uc = UnicornEngine()      # the oracle, one per engine (no module-level state)
 
     def run(self, code: bytes, regs, data: bytes, n: int, chunks=None):
         """Run n instructions with one h.run(n), or as several h.run(c) for c in chunks."""
@@ -131,30 +132,21 @@ class HartEngine:
             ram[BUF - CODE + BUF_SIZE:] = 0
         return dict(reason=reason, x=[int(v) for v in h.x], pc=int(h.pc),
                     data=bytes(h.read_phys(BUF, BUF_SIZE)), retired=retired,
-                    stray=[CODE + int(o) for o in stray[:8]])
+                    stray=[CODE + int(o) for o in stray[:8]],
+                    budget=self.EXIT_BUDGET, exit_names=self.exit_names)
 
 
-_UC = None
-
-
-def uc_engine():
-    global _UC
-    if _UC is None:
-        _UC = UnicornEngine()
-    return _UC
-
-
-@pytest.fixture(scope="module", params=["loop", "regions"])
-def hart(request):
-    """The loop alone, and with native regions (emu/regions.py) compiled as eagerly as possible:
-    a sample every 8 instructions makes its window hot, so each program runs mostly as native
-    code from its first few instructions on."""
+def make_engine(kind):
+    """The loop alone ("loop"), or with native regions (emu/regions.py) compiled as eagerly as
+    possible ("regions"): compiled at once on the test's thread (sync, no compiler thread to wait
+    for), and a sample every 8 instructions makes its window hot, so each program runs mostly as
+    native code from its first few instructions on."""
     e = HartEngine()          # import errors in the core are real failures, not skips
     from emu import state
     from emu.hart import jit_enabled
-    if request.param == "regions":
+    if kind == "regions":
         if not jit_enabled():
-            pytest.skip("native regions need the Numba JIT engine")
+            pytest.fail("native regions need the Numba JIT engine (NUMBA_DISABLE_JIT is set)")
         e.h.start_regions()
         e.h.regions.sync = True
         e.h.st[state.ST_REGION_HOT] = 1
@@ -162,6 +154,13 @@ def hart(request):
     else:
         e.h.stop_regions()
     return e
+
+
+@pytest.fixture(scope="module", params=["loop", "regions"])
+def hart(request):
+    """One engine per module and kind (a fresh one per test would be slow); each run starts from
+    the registers, code and data it is given, so the order of the tests does not matter."""
+    return make_engine(request.param)
 
 
 # ==========================================================================
@@ -188,8 +187,8 @@ def reg_name(i):
 def compare(code, regs, data, n, exp, got, listing=None):
     """Assert numbavm (got) == Unicorn (exp); on mismatch, a readable report."""
     problems = []
-    if got['reason'] is not None and got['reason'] != EXIT_BUDGET_VALUE():
-        names = HART_EXIT_NAMES()
+    if got['reason'] is not None and got['reason'] != got['budget']:
+        names = got['exit_names']
         r = got['reason']
         problems.append(f"numbavm run({n}) returned {r} ({names[r] if 0 <= r < len(names) else '?'}), "
                         f"expected EXIT_BUDGET")
@@ -223,21 +222,8 @@ def compare(code, regs, data, n, exp, got, listing=None):
         raise AssertionError(msg)
 
 
-_HART_CONST = {}
-
-
-def EXIT_BUDGET_VALUE():
-    return _HART_CONST.get('EXIT_BUDGET', 0)
-
-
-def HART_EXIT_NAMES():
-    return _HART_CONST.get('EXIT_NAMES', ())
-
-
 def run_both(hart, code, regs, data, n):
-    _HART_CONST['EXIT_BUDGET'] = hart.EXIT_BUDGET
-    _HART_CONST['EXIT_NAMES'] = hart.exit_names
-    exp = uc_engine().run(code, regs, data, n)
+    exp = hart.uc.run(code, regs, data, n)
     assert exp['pc'] == CODE + len(code), f"unicorn stopped at {exp['pc']:#x}\n{disassemble(code)}"
     got = hart.run(code, regs, data, n)
     compare(code, regs, data, n, exp, got)
@@ -447,9 +433,7 @@ def test_random_budget_chunks(hart, prog, data):
         c = data.draw(st.integers(1, left), label="chunk")
         chunks.append(c)
         left -= c
-    _HART_CONST['EXIT_BUDGET'] = hart.EXIT_BUDGET
-    _HART_CONST['EXIT_NAMES'] = hart.exit_names
-    exp = uc_engine().run(code, regs, dbuf, n, count=k)
+    exp = hart.uc.run(code, regs, dbuf, n, count=k)
     stop_pc = CODE + len(rvenc.assemble(insns[:k]))
     assert exp['pc'] == stop_pc, f"unicorn count={k} stopped at {exp['pc']:#x}, expected {stop_pc:#x}"
     got = hart.run(code, regs, dbuf, n, chunks=chunks)
@@ -473,7 +457,7 @@ def test_harness_self_check():
     ])
     regs = [0] * 32
     regs[31] = BASE_X31
-    r = uc_engine().run(code, regs, bytes(BUF_SIZE), 7)
+    r = UnicornEngine().run(code, regs, bytes(BUF_SIZE), 7)
     assert r['pc'] == CODE + len(code)
     assert r['x'][1] == s64(-5 << 60)
     assert r['data'][:8] == u64(-5 << 60).to_bytes(8, 'little')
@@ -563,9 +547,7 @@ class Directed:
         code = rvenc.assemble(self.insns)
         data = bytes(BUF_SIZE)
         n = len(self.insns)
-        _HART_CONST['EXIT_BUDGET'] = hart.EXIT_BUDGET
-        _HART_CONST['EXIT_NAMES'] = hart.exit_names
-        exp = uc_engine().run(code, regs, data, n)
+        exp = hart.uc.run(code, regs, data, n)
         assert exp['pc'] == CODE + len(code), f"unicorn stopped at {exp['pc']:#x}"
         got = hart.run(code, regs, data, n)
         # per-case report first: which operation, which operands, who says what
@@ -584,6 +566,8 @@ class Directed:
         listing = disassemble(code).splitlines()
         compare(code, regs, data, n, exp, got,
                 listing="\n".join(listing[:40] + ([f"  ... {len(listing) - 40} more"] if len(listing) > 40 else [])))
+        return {desc: s64(int.from_bytes(got['data'][slot * 8:slot * 8 + 8], 'little'))
+                for desc, _want, slot, _insn in self.cases}
 
 
 def _r_cases(d, mn, values):
@@ -659,11 +643,30 @@ def test_directed_m(hart, mn):
     vals = EDGE_W if mn in R_MW else EDGE
     d = Directed(vals)
     _r_cases(d, mn, vals)
-    if mn in ('div', 'rem', 'divw', 'remw'):
-        names = [c[0] for c in d.cases]
-        assert any('rs2=0x0' in n for n in names)
-        assert any('rs2=0xffffffffffffffff' in n for n in names)
-    d.run(hart)
+    got = d.run(hart)
+    # the M extension's table of special cases (unprivileged spec 13.2), written out here, not
+    # taken from the reference model above: x / 0 = all ones, x % 0 = x; the signed overflow
+    # INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0 (for the W forms, of the low 32 bits, sign-extended)
+    if mn in SPEC_DIV_TABLE:
+        for (a, b), want in SPEC_DIV_TABLE[mn].items():
+            desc = f"{mn} rs1={u64(a):#x} rs2={u64(b):#x}"
+            assert desc in got, f"the edge values lack the spec's case {desc}"
+            assert got[desc] == want, (desc, f"numbavm={u64(got[desc]):#x}", f"spec={u64(want):#x}")
+
+
+X = 0x1234_5678_9ABC_DEF0         # a dividend in EDGE
+XW = 0x1234_5678_FFFF_FFFF        # one in EDGE_W: its low word is -1
+INT32_MIN_W = -0x8000_0000 ^ (0x1234 << 32)    # EDGE_W: INT32_MIN in the low word, garbage above
+SPEC_DIV_TABLE = {
+    'div': {(X, 0): -1, (INT64_MIN, -1): INT64_MIN},
+    'divu': {(X, 0): -1},
+    'rem': {(X, 0): X, (INT64_MIN, -1): 0},
+    'remu': {(X, 0): X},
+    'divw': {(XW, 0): -1, (-0x8000_0000, -1): -0x8000_0000, (INT32_MIN_W, -1): -0x8000_0000},
+    'divuw': {(XW, 0): -1},
+    'remw': {(XW, 0): -1, (0x7FFF_FFFF, 0): 0x7FFF_FFFF, (INT32_MIN_W, -1): 0},
+    'remuw': {(XW, 0): -1, (0x8000_0000, 0): -0x8000_0000},
+}
 
 
 @pytest.mark.parametrize("mn", R_W + ['addiw', 'c.addw', 'c.subw', 'c.addiw'])
@@ -831,11 +834,18 @@ def test_directed_fence_i_self_modifying(hart):
     assert exp['x'][6] == 1000 + 1 + 2 + 100 + 4 + 8
 
 
-def test_regions_really_ran(hart, request):
-    """Runs last for each engine: with regions, the programs above must have compiled some (else
-    the "regions" half of this file tested the loop twice)."""
-    if request.node.callspec.params["hart"] == "regions":
-        assert hart.h.regions.compiled > 50, hart.h.regions.stats()
-        assert hart.h.regions.errors == 0, hart.h.regions.last_error
+@pytest.mark.parametrize("kind", ["loop", "regions"])
+def test_regions_really_ran(kind):
+    """The "regions" engine of the tests above really runs native regions (else the "regions"
+    half of this file would test the loop twice), and the "loop" engine never does.  A fresh
+    engine, so the count depends on this test alone."""
+    e = make_engine(kind)
+    for mn in ('add', 'sltu', 'mulh', 'divw'):
+        d = Directed(EDGE_W)
+        _r_cases(d, mn, EDGE_W)
+        d.run(e)
+    if kind == "regions":
+        assert e.h.regions.compiled > 0 and e.h.regions.instructions > 0, e.h.regions.stats()
+        assert e.h.regions.errors == 0, e.h.regions.last_error
     else:
-        assert hart.h.regions is None
+        assert e.h.regions is None

@@ -3,6 +3,7 @@ import io
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from lifecycle.machine import Machine, RunResult  # noqa: E402
 
 BASE = 0x8000_0000
 HELLO = Path(__file__).parent / "guest" / "bin" / "hello.elf"
+HANG_GUARD_S = 300          # a hang guard only: a wait that reaches it fails the test
 
 
 def elf(tmp_path, data, name="p.elf"):
@@ -42,11 +44,16 @@ def test_built_elf_prints_and_exits(tmp_path):
     m = machine(console=out)
     img = m.load(elf(tmp_path, eb.htif_elf(3, b"hi\n")))
     assert img.entry == BASE and m.hart.pc == BASE
+    m.warm_up()
+    t0 = time.perf_counter()
     r = m.run()
+    outer = time.perf_counter() - t0
     assert isinstance(r, RunResult)
     assert (r.reason, r.exit_code) == ("exit", 3)
     assert out.getvalue() == b"hi\n"
-    assert r.instret > 0 and r.wall_s >= 0
+    assert r.instret == m.hart.instret > 0
+    # wall_s is this run's own wall time: measured (not zero), and inside the caller's measurement
+    assert 0 < r.wall_s <= outer
 
 
 def test_exit_code_zero(tmp_path):
@@ -98,27 +105,43 @@ def test_budget_counts_traps_so_a_trap_storm_ends(tmp_path):
     assert r.reason == "budget" and r.instret == 0
 
 
+class _SignallingConsole(io.BytesIO):
+    """A console that tells the test when the guest's output reaches the host."""
+
+    def __init__(self):
+        super().__init__()
+        self.wrote = threading.Event()
+
+    def write(self, b):
+        n = super().write(b)
+        self.wrote.set()
+        return n
+
+
 def test_stop_from_another_thread_while_the_guest_spins(tmp_path):
-    m = machine()
-    m.load(elf(tmp_path, eb.htif_elf(0, loop_forever=True)))
+    """The guest prints one character, then spins in `j .`: once its output has reached the host
+    it is certainly running, and stop() from another thread must end run()."""
+    out = _SignallingConsole()
+    m = machine(console=out)
+    m.load(elf(tmp_path, eb.htif_elf(0, b"!", loop_forever=True)))
     m.warm_up()
-    started = threading.Event()
+    seen = []
 
     def stopper():
-        started.wait()
-        # wait (without a timeout assertion) until the guest has visibly started, then stop it
-        while m.hart.st[S.ST_INSTRET] == 0:
-            pass
+        # a hang guard, not a pass criterion: stop anyway so a broken console fails the test
+        seen.append(out.wrote.wait(timeout=HANG_GUARD_S))
         m.stop()
 
     t = threading.Thread(target=stopper, daemon=True)
     t.start()
-    started.set()
     # a generous backstop budget so a broken stop() fails the test instead of hanging it
     r = m.run(max_instructions=2_000_000_000)
-    t.join()
+    t.join(timeout=HANG_GUARD_S)
+    assert not t.is_alive()
+    assert seen == [True], "the guest's output never reached the console"
     assert r.reason == "stopped", r
     assert 0 < r.instret < 2_000_000_000
+    assert out.getvalue() == b"!"
     # the stop flag is consumed: the next run goes on
     r2 = m.run(max_instructions=100)
     assert r2.reason == "budget" and r2.instret == 100
