@@ -4,13 +4,25 @@
                         [--stats] [--dump-state FILE.npz] [--raw-addr ADDR]
     numbavm boot [--kernel IMAGE] [--initrd FILE] [--cmdline STR] [--bios builtin|PATH] ...
                                           (lifecycle/boot.py)
-    numbavm bench [--quick] [--reps N] [--workloads a,b] ...   (= python -m bench)
+    numbavm COMMAND ...     a command another package registers (entry point group
+                            "numbavm.commands"): `numbavm bench` is bench's (= python -m bench)
     numbavm --version
 
 Exit status of ``run``: the guest's exit code; 124 when --max-instructions was
 reached; 2 for a user error (one line 'numbavm: error: ...' on stderr, no
-traceback); 125 when the VMM hit a fatal condition; 130 after Ctrl-C (which stops
-the guest through GuestLifecycle.stop).
+traceback; also when --dump-state cannot be written); 125 when the VMM hit a fatal
+condition, including console output that cannot be written (stdout full or closed:
+one line 'numbavm: fatal: cannot write the guest's console output ...'); 130 after
+Ctrl-C at any moment (lifecycle/runner.py: during start-up the process ends at once;
+once the guest runs, it is stopped through GuestLifecycle.stop; a second Ctrl-C does
+not wait for that).
+
+``run`` connects stdin to the guest's console input (the UART's receive FIFO, and the
+SBI console): `echo hello | numbavm run prog.elf` gives the program "hello\n".
+
+Layers point one way: bench/ drives the machine and nothing here imports it.  Commands
+other than run and boot come from entry points in the group "numbavm.commands" (name ->
+a main(argv, prog=...) function); bench declares `bench` there (pyproject.toml).
 
 ``run`` is built on the lifecycle layer: GuestLifecycle.create(GuestConfig(kernel_type=
 KernelType.ELF, ...)), bind(), then run() in a vcpu thread while the main thread waits
@@ -30,8 +42,9 @@ from lifecycle import proctime  # noqa: I001
 import argparse
 import os
 import sys
-import threading
 
+from lifecycle import runner
+from lifecycle.runner import sigint
 from lifecycle.units import parse_addr, parse_count, parse_size
 
 PROG = "numbavm"
@@ -42,6 +55,7 @@ EXIT_USER_ERROR = 2
 EXIT_BUDGET = 124
 EXIT_FATAL = 125
 EXIT_INTERRUPTED = 130
+PLUGIN_GROUP = "numbavm.commands"      # entry points: NAME = "package.module:main"
 
 
 class UserError(Exception):
@@ -61,7 +75,16 @@ def _err(msg: str) -> None:
     sys.stderr.flush()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def plugin_commands() -> dict:
+    """name -> entry point, for the commands other packages register (not loaded here)."""
+    try:
+        from importlib.metadata import entry_points
+        return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP) if ep.name not in ("run", "boot")}
+    except Exception:   # noqa: BLE001 - broken metadata must not break run/boot
+        return {}
+
+
+def build_parser(plugins=None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
         description="numbavm: a RISC-V RV64 full-system emulator in Python with a Numba-compiled core.")
@@ -70,21 +93,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser(
         "run", help="run a guest program (RV64 ELF, or a raw binary with --raw-addr)",
-        description="Run a guest program. Exit status: the guest's exit code; 124 when "
-                    "--max-instructions is reached; 2 for a user error; 125 for a VMM fatal error.")
+        description="Run a guest program; stdin is its console input. Exit status: the guest's "
+                    "exit code; 124 when --max-instructions is reached; 2 for a user error; 125 for a "
+                    "VMM fatal error (also when the console output cannot be written); 130 after Ctrl-C.")
     r.add_argument("program", metavar="PROGRAM", help="RV64 ELF executable (or raw binary with --raw-addr)")
     r.add_argument("--memory", "-m", metavar="SIZE", default=DEFAULT_MEMORY,
                    help=f"guest RAM size, e.g. 128M, 1G, 512MiB (default {DEFAULT_MEMORY}); "
                         f"RAM starts at {DEFAULT_RAM_BASE:#x}")
     r.add_argument("--max-instructions", "-n", metavar="N", default=None,
-                   help="stop after N retired instructions (exit status 124); 10M = 10,000,000")
+                   help="stop after N steps, a step being one instruction retired or one trap taken "
+                        "(exit status 124); 10M = 10,000,000")
     r.add_argument("--engine", choices=("jit", "python"), default="jit",
                    help="jit: Numba-compiled core (default); python: same code interpreted "
                         "(NUMBA_DISABLE_JIT=1), slow but debuggable")
     r.add_argument("--stats", action="store_true",
                    help="print instructions retired, wall time, MIPS, JIT compile and start-up time to stderr")
     r.add_argument("--dump-state", metavar="FILE.npz", default=None,
-                   help="after the run, save x, pc, priv, csr, instret and RAM to FILE.npz")
+                   help="after the run, save x, pc, priv, csr, instret and RAM (numpy .npz format) "
+                        "to exactly FILE (no suffix is added); a write error is status 2")
     r.add_argument("--raw-addr", metavar="ADDR", default=None,
                    help="treat PROGRAM as a raw binary, load it at ADDR and start there (e.g. 0x80000000)")
     r.set_defaults(func=cmd_run)
@@ -96,20 +122,24 @@ def build_parser() -> argparse.ArgumentParser:
     from lifecycle.boot import add_parser as add_boot_parser
     add_boot_parser(sub, UserError)
 
-    # Listed for --help only: main() hands `bench ...` to bench.__main__ before parsing,
-    # so that every option after it reaches the bench's own parser.
-    sub.add_parser("bench", add_help=False,
-                   help="run the benchmark suite (the same as python -m bench; numbavm bench --help)")
+    # Listed for --help only: main() hands `NAME ...` to the registered command before
+    # parsing, so that every option after it reaches that command's own parser.
+    for name, ep in sorted((plugins if plugins is not None else plugin_commands()).items()):
+        sub.add_parser(name, add_help=False,
+                       help=f"{ep.value.split(':')[0]}'s command (numbavm {name} --help)")
+    p.subcommands = sub.choices     # name -> its parser, for errors in the command's own usage
     return p
 
 
-def cmd_bench(argv: list[str]) -> int:
-    """numbavm bench ...: the benchmark suite; imported lazily (it sets up the JIT's environment)."""
+def cmd_plugin(ep, argv: list[str]) -> int:
+    """numbavm NAME ...: a registered command (e.g. bench), loaded only when asked for."""
     try:
-        from bench.__main__ import main as bench_main
-    except ImportError as e:
-        raise UserError(f"bench: the benchmark package is not available ({e})") from None
-    return bench_main(argv, prog=f"{PROG} bench")
+        fn = ep.load()
+    except Exception as e:   # noqa: BLE001 - a broken plugin is reported, not a traceback
+        raise UserError(f"{ep.name}: cannot load {ep.value} ({type(e).__name__}: {e})") from None
+    # the command is not numbavm's guest runner: Python's own Ctrl-C handling for it
+    sigint.restore()
+    return fn(argv, prog=f"{PROG} {ep.name}")
 
 
 # --------------------------------------------------------------------------- run
@@ -129,6 +159,8 @@ def _validate_run_args(args) -> dict:
     except ValueError as e:
         raise UserError(f"--raw-addr: {e}") from None
     if args.dump_state is not None:
+        if args.dump_state == "":
+            raise UserError("--dump-state: the file name is empty")
         d = os.path.dirname(os.path.abspath(args.dump_state))
         if not os.path.isdir(d):
             raise UserError(f"--dump-state: {args.dump_state}: directory {d} does not exist")
@@ -150,10 +182,17 @@ def _exit_status_for_code(code) -> int:
 
 
 def _dump_state(m, path: str) -> None:
+    """Save the final state to exactly `path` (savez_compressed given a file name appends .npz;
+    given an open file it writes there).  OSError on a write error (closing included)."""
     import numpy as np
     h = m.hart
+    with open(path, "wb") as f:
+        _savez(np, f, h)
+
+
+def _savez(np, f, h):
     np.savez_compressed(
-        path,
+        f,
         x=np.asarray(h.x, dtype=np.int64).copy(),
         pc=np.uint64(int(h.pc) & 0xFFFF_FFFF_FFFF_FFFF),
         priv=np.int64(int(h.priv)),
@@ -226,12 +265,15 @@ def cmd_run(args) -> int:
     from lifecycle.errors import GuestError, GuestLifecycleError
     from lifecycle.lifecycle import GuestLifecycle
 
-    console = getattr(sys.stdout, "buffer", sys.stdout)
+    console = runner.ConsoleSink(args.stdout if hasattr(args, "stdout") else runner.stdout_stream())
+    fd = runner.stdin_fd()
+    feed = runner.StreamInput(fd) if fd is not None else None
+    extra = {"console_input": feed} if feed is not None else {}
     # wfi_idle='fatal': a bare program that waits for an interrupt nothing can raise is
     # reported (status 125) instead of sleeping until Ctrl-C.
     config = GuestConfig(kernel_type=KernelType.ELF, kernel=args.program, guest_memory=memory,
                          engine=args.engine, max_instructions=budget, raw_addr=raw_addr,
-                         wfi_idle="fatal", console=console, keep_final_state=True)
+                         wfi_idle="fatal", console=console, keep_final_state=True, **extra)
     lc = GuestLifecycle()
     try:
         lc.create(config)
@@ -241,67 +283,39 @@ def cmd_run(args) -> int:
             raise UserError(line) from None
         _err(f"fatal: {line}")
         return EXIT_FATAL
+    if feed is not None and getattr(lc.machine, "uart", None) is not None:
+        feed.attach_uart(lc.machine.uart)   # input goes in when the guest waits for it
     guest = lc.bind()
     gdb = gdbstub.serve_from_args(args, guest, lc, UserError)   # --gdb: None without it
     tracing.attach(lc.machine, trace_opts, UserError)
 
     startup_fallback = proctime.seconds_since_process_start()
-    outcome = {}
-    done = threading.Event()
-
-    def vcpu():
-        try:
-            outcome["value"] = lc.run()
-        except BaseException as e:   # noqa: BLE001 - handed to the main thread
-            outcome["error"] = e
-        finally:
-            done.set()
-
-    # run() blocks in the vcpu thread; the main thread waits, so that Ctrl-C (which
-    # Python delivers only to the main thread) can stop the guest through lc.stop().
-    # The plain-Python engine runs in the main thread instead, so that pdb (which
-    # traces only the thread it runs in) can step through the instructions' code.
-    interrupted = False
-    if args.engine == "python":
-        vcpu()
-        if isinstance(outcome.get("error"), KeyboardInterrupt):
-            _err(f"interrupted after {guest.instructions_retired} instructions")
-            return EXIT_INTERRUPTED
-    t = threading.Thread(target=vcpu, name="vcpu", daemon=True)
-    if not done.is_set():
-        t.start()
+    # The plain-Python engine runs in the main thread, so that pdb (which traces only the
+    # thread it runs in) can step through the instructions' code.
+    out = runner.run_vcpu(lc, in_main_thread=args.engine == "python")
     try:
-        # (an Event, not t.join(): a join interrupted by Ctrl-C can leave is_alive() wrong)
-        while not done.is_set():
-            try:
-                done.wait(0.25)
-            except KeyboardInterrupt:
-                if interrupted:      # a second Ctrl-C while the stop is still under way
-                    _err(f"interrupted again after {guest.instructions_retired} instructions; "
-                         "not waiting for the guest to stop")
-                    return EXIT_INTERRUPTED
-                interrupted = True
-                # stop() in a helper thread, so this thread stays free to see a second Ctrl-C
-                threading.Thread(target=lc.stop, name="stop", daemon=True).start()
-    finally:
-        try:
-            console.flush()
-        except Exception:
-            pass
+        console.flush()
+    except OSError:
+        pass
 
     if gdb is not None:
         gdb.close()                  # a connected GDB hears how the guest ended
     m = lc.final_machine
     r = lc.last_result
     tracing.finish(m)
-    err = outcome.get("error")
+    err = out.error
     cause = getattr(err, "__cause__", None)
+    if out.interrupted:
+        _err(f"interrupted after {guest.instructions_retired} instructions")
+        return EXIT_INTERRUPTED
+    if console.error is not None:
+        _err(console.describe())
+        return runner.EXIT_CONSOLE
     if isinstance(err, BrokenPipeError) or isinstance(cause, BrokenPipeError):
         # the console's reader went away (`numbavm run x.elf | head`): main() reports it as before
         raise BrokenPipeError(getattr(cause or err, "errno", 32), "Broken pipe")
     if isinstance(err, GuestLifecycleError) and err.error is GuestError.CONTROLLER_FORCED_HALT:
-        how = "interrupted" if interrupted else "stopped"
-        _err(f"{how} after {guest.instructions_retired} instructions")
+        _err(f"stopped after {guest.instructions_retired} instructions")
         return EXIT_INTERRUPTED
     if err is not None and not isinstance(err, GuestLifecycleError):
         import traceback
@@ -341,19 +355,37 @@ def cmd_run(args) -> int:
 # --------------------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
+    # First: Ctrl-C from here on gives status 130 and one line (lifecycle/runner.py).
+    sigint.install()
+    try:
+        return _main(argv)
+    finally:
+        sigint.restore()
+
+
+def _main(argv):
+    stdout = runner.stdout_stream()     # before any file is opened (fd 1 may be closed)
     if argv is None:
         argv = sys.argv[1:]
-    if argv and argv[0] == "bench":
+    plugins = plugin_commands()
+    if argv and argv[0] in plugins:
         try:
-            return cmd_bench(list(argv[1:]))
+            return cmd_plugin(plugins[argv[0]], list(argv[1:]))
         except UserError as e:
             _err(f"error: {e}")
             return EXIT_USER_ERROR
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser = build_parser(plugins)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # in the usage of the command they follow, not the top-level one
+        sub = parser.subcommands.get(getattr(args, "command", None) or "", parser)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "func", None) is None:
+        if args.command in parser.subcommands:      # a registered command that is not installed
+            parser.error(f"{args.command}: not available")
         parser.print_help(sys.stderr)
         return EXIT_USER_ERROR
+    args.stdout = stdout
     try:
         return args.func(args)
     except UserError as e:

@@ -1,0 +1,351 @@
+"""What `numbavm run` and `numbavm boot` share: Ctrl-C, the vcpu thread, the console streams.
+
+Ctrl-C (SIGINT) gives exit status 130 at every moment, with one line and no traceback:
+
+  * main() calls ``sigint.install()`` before anything else it does.  From then on SIGINT
+    never raises KeyboardInterrupt (an exception raised inside llvmlite's object-cache
+    ctypes callback is printed as "Exception ignored" and lost, and one raised inside
+    an import prints a traceback); the handler records it instead;
+  * during start-up (parsing, loading, building the machine, importing numba), the
+    handler ends the process at once: ``numbavm: interrupted during start-up``, 130.
+    Nothing needs undoing then: no guest has run and the terminal is untouched (Numba
+    writes its cache files to a temporary name and renames them, so a cut-off write
+    leaves no broken cache entry);
+  * once the vcpu thread is started (``run_vcpu``), the main thread waits for it and
+    looks at the flag: before the guest's first instruction (the loop still compiling or
+    loading from the cache) it ends the process at once; after it, stop() ends the guest
+    through GuestLifecycle.stop(), and a second Ctrl-C ends the process without waiting;
+  * the plain-Python engine runs the vcpu in the main thread (so pdb can step through
+    it); there the handler raises KeyboardInterrupt as Python's own does.
+Before numbavm's own first line runs (the interpreter's start-up, a few tens of ms),
+Python's default SIGINT handling applies.
+
+Console output (the guest's UART, HTIF and SBI console) goes to ``ConsoleSink``: a
+write error (``> /dev/full``, stdout closed with ``>&-``) stops the guest and is
+reported as one line; the command then exits with EXIT_CONSOLE (125).
+"""
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import sys
+import threading
+
+EXIT_FATAL = 125
+EXIT_CONSOLE = 125          # the console output could not be written (a VMM fatal condition)
+EXIT_INTERRUPTED = 130
+
+# tests/test_cli_errors.py: names a file this creates once the SIGINT handler is in place, so
+# that a test can send SIGINT at chosen delays after that moment (before it, the interpreter's
+# own start-up, Python's default handling applies).
+READY_ENV = "NUMBAVM_TEST_SIGINT_READY"
+
+
+def _say(msg: str) -> None:
+    """One line on stderr, straight to the fd (safe inside a signal handler)."""
+    try:
+        os.write(2, f"numbavm: {msg}\n".encode())
+    except OSError:
+        pass
+
+
+def exit_now(status: int, msg: str | None = None) -> None:
+    """End the process at once: the vcpu thread may be inside the compiler, which a normal
+    interpreter exit would wait for (or crash in, as a daemon thread at shutdown)."""
+    if msg:
+        _say(msg)
+    for f in (sys.stdout, sys.stderr):
+        try:
+            if f is not None:
+                f.flush()
+        except Exception:   # noqa: BLE001 - the process is ending; a full disk must not stop that
+            pass
+    os._exit(status)
+
+
+class Sigint:
+    """SIGINT, recorded: see the module docstring."""
+
+    STARTUP, RUNNING, RAISE = "startup", "running", "raise"
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.count = 0
+        self.phase = self.STARTUP
+        self._previous = None
+        self.installed = False
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return                          # (main() called from a thread: signals are not ours)
+        self.event.clear()
+        self.count = 0
+        self.phase = self.STARTUP
+        self._previous = signal.signal(signal.SIGINT, self._handler)
+        self.installed = True
+        ready = os.environ.get(READY_ENV)
+        if ready:
+            with open(ready, "w"):
+                pass
+
+    def restore(self) -> None:
+        """Put back the handler install() replaced (main() called in-process, e.g. by tests)."""
+        if self.installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self.installed = False
+
+    def _handler(self, signum, frame):
+        self.count += 1
+        self.event.set()
+        if self.phase == self.STARTUP:
+            exit_now(EXIT_INTERRUPTED, "interrupted during start-up")
+        if self.phase == self.RAISE:
+            raise KeyboardInterrupt
+
+    def __bool__(self):
+        return self.event.is_set()
+
+
+sigint = Sigint()
+
+
+# --------------------------------------------------------------------------- the vcpu thread
+
+def cache_is_cold() -> bool:
+    """True when the Numba cache has no compiled loop yet (the first run compiles it, ~1 min).
+
+    emu/__init__.py sets NUMBA_CACHE_DIR (keyed on the compiled sources); Numba writes an
+    index file (*.nbi) per cached function, one of them for emu/loop.py's run.
+    """
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        return False
+    import emu  # noqa: F401 - sets NUMBA_CACHE_DIR
+    d = os.environ.get("NUMBA_CACHE_DIR")
+    if not d or not os.path.isdir(d):
+        return True
+    for _root, _dirs, files in os.walk(d):
+        if any(f.startswith("loop.run-") and f.endswith(".nbi") for f in files):
+            return False
+    return True
+
+
+COMPILING = ("compiling the CPU loop once (about a minute); later runs start in about a second")
+
+
+class Outcome:
+    def __init__(self):
+        self.error = None           # what lc.run() raised, or None
+        self.interrupted = False    # Ctrl-C (or stop) while the guest ran
+
+
+def run_vcpu(lc, in_main_thread=False, before=None) -> Outcome:
+    """lc.run() in a vcpu thread while this (main) thread waits, so that Ctrl-C, which Python
+    delivers only to the main thread, can stop the guest through lc.stop().
+
+    The loop is compiled (or loaded from the cache) first, with a progress line when that
+    is a cold compile.  before(): called in the vcpu thread just before the guest's first
+    instruction.  A Ctrl-C before that instruction ends the process (130) at once.
+    """
+    out = Outcome()
+    done = threading.Event()
+    started = threading.Event()
+
+    def vcpu():
+        try:
+            m = lc.machine
+            warm_up = getattr(m, "warm_up", None)
+            if warm_up is not None:
+                if getattr(m, "compile_s", None) is None and cache_is_cold():
+                    _say(COMPILING)
+                warm_up()
+            if before is not None:
+                before()
+            started.set()
+            lc.run()
+        except BaseException as e:   # noqa: BLE001 - handed to the main thread
+            out.error = e
+        finally:
+            done.set()
+
+    if in_main_thread:
+        sigint.phase = Sigint.RAISE
+        vcpu()
+        sigint.phase = Sigint.RUNNING
+        if isinstance(out.error, KeyboardInterrupt) or sigint:
+            out.interrupted = True
+        return out
+
+    sigint.phase = Sigint.RUNNING
+    if sigint:                          # between the last start-up check and now
+        exit_now(EXIT_INTERRUPTED, "interrupted during start-up")
+    threading.Thread(target=vcpu, name="vcpu", daemon=True).start()
+    stopping = False
+    while not done.is_set():
+        # (an Event, not join(): the main thread must come back to look at the SIGINT flag)
+        done.wait(0.1)
+        if not sigint or done.is_set():
+            continue
+        if not started.is_set():
+            exit_now(EXIT_INTERRUPTED, "interrupted during start-up")
+        if not stopping:
+            stopping = True
+            out.interrupted = True
+            seen = sigint.count
+            # stop() in a helper thread, so this thread stays free to see a second Ctrl-C
+            threading.Thread(target=lc.stop, name="stop", daemon=True).start()
+        elif sigint.count > seen:       # a second Ctrl-C while the stop is still under way
+            exit_now(EXIT_INTERRUPTED, "interrupted again; not waiting for the guest to stop")
+    if sigint:
+        out.interrupted = True
+    return out
+
+
+# --------------------------------------------------------------------------- console output
+
+class ConsoleWriteError(OSError):
+    """The guest's console output could not be written to stdout."""
+
+
+class ConsoleSink:
+    """The guest's console output stream (what UART, HTIF and SBI write), with host errors made plain.
+
+    stream: a binary stream (sys.stdout.buffer), or None when stdout is closed.  A failed
+    write or flush is kept in .error and raised as ConsoleWriteError, which ends the
+    guest's run (the machine turns it into VCPU_RUNTIME_FAILURE); the command then prints
+    describe() as one line.  BrokenPipeError passes through unchanged (`| head`).
+    taps: callables given every chunk written (prompt timing, kernel message watching).
+    """
+
+    def __init__(self, stream, taps=()):
+        self.stream = stream
+        self.taps = list(taps)
+        self.error: OSError | None = None
+
+    def _fail(self, e: OSError):
+        if isinstance(e, BrokenPipeError):
+            raise e
+        if self.error is None:
+            self.error = e
+        raise ConsoleWriteError(e.errno, e.strerror) from e
+
+    def write(self, data):
+        for tap in self.taps:
+            tap(data)
+        if self.error is not None:
+            raise ConsoleWriteError(self.error.errno, self.error.strerror)
+        if self.stream is None:
+            self._fail(OSError(9, "stdout is closed"))
+        try:
+            return self.stream.write(data)
+        except OSError as e:
+            self._fail(e)
+
+    def flush(self):
+        if self.stream is None or self.error is not None:
+            return
+        try:
+            self.stream.flush()
+        except OSError as e:
+            self._fail(e)
+
+    def describe(self) -> str:
+        e = self.error
+        why = "stdout is closed" if e.errno == 9 else (e.strerror or str(e))
+        return f"fatal: cannot write the guest's console output to stdout: {why}"
+
+
+def stdout_stream():
+    """sys.stdout's binary stream, or None when stdout is closed (`>&-`).
+
+    With fd 1 closed, the next file this process opens would get fd 1 and receive the
+    console output, so fd 1 is then held open on /dev/null (writes still go nowhere:
+    ConsoleSink reports them)."""
+    out = sys.stdout
+    if out is not None:
+        try:
+            fd = out.fileno()
+        except (OSError, ValueError, AttributeError):
+            return getattr(out, "buffer", out)      # a stand-in without a real fd (tests' capsys)
+        try:
+            os.fstat(fd)
+        except OSError:
+            out = None
+    if out is None:
+        try:
+            os.fstat(1)
+        except OSError:
+            try:
+                nul = os.open(os.devnull, os.O_WRONLY)
+                if nul != 1:
+                    os.close(nul)
+            except OSError:
+                pass
+        return None
+    return getattr(out, "buffer", out)
+
+
+# --------------------------------------------------------------------------- console input
+
+class StreamInput:
+    """`numbavm run`: stdin (a pipe, a file or a terminal) to the guest's UART.
+
+    A reader thread takes what arrives.  The machine asks for input each time it polls
+    its devices; the next piece is handed over once the guest waits for input: it has
+    read the UART's line status register and found no data (LSR.DR clear), the polled
+    program's equivalent of sleeping in wfi.  So input that arrives before the program
+    has set up the UART (writing FCR clears the FIFO) is not lost, and a large input
+    waits on the host side instead of piling up in the device.  End of input just ends
+    the input (a bare-metal program has no line discipline to send Ctrl-D to).
+    """
+
+    CHUNK = 4096
+    LSR, LSR_DR = 5, 0x01
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.chunks = queue.Queue()
+        self.waiting = False
+        threading.Thread(target=self._read, name="stdin", daemon=True).start()
+
+    def attach_uart(self, uart):
+        """Watch the guest's LSR reads (wrapping this one device's read; the bus calls it)."""
+        read = uart.read
+
+        def watched_read(offset, size):
+            value = read(offset, size)
+            if offset == self.LSR and not int(value) & self.LSR_DR:
+                self.waiting = True
+            return value
+        uart.read = watched_read
+
+    def _read(self):
+        # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader at
+        # interpreter exit is a fatal error (_enter_buffered_busy)
+        while True:
+            try:
+                data = os.read(self.fd, self.CHUNK)
+            except OSError:
+                return
+            if not data:
+                return
+            self.chunks.put(data)
+
+    def __call__(self, idle=False):
+        if not self.waiting:
+            return b""
+        try:
+            data = self.chunks.get_nowait()
+        except queue.Empty:
+            return b""
+        self.waiting = False
+        return data
+
+
+def stdin_fd():
+    try:
+        return sys.stdin.fileno() if sys.stdin is not None else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    except Exception:   # noqa: BLE001 - pytest's stand-in raises its own error type
+        return None
