@@ -363,7 +363,10 @@ class Machine:
         polling = self._polling()
         slice_ = SLICE_REALTIME if realtime else (SLICE_POLL if polling else SLICE)
 
+        htif = self.htif
+
         def result(reason, code=0, message=""):
+            htif.flush()                        # a failing console write is the run's error, as it was per character
             try:
                 self.console.flush()
             except (OSError, ValueError):
@@ -386,12 +389,27 @@ class Machine:
                 poll = False
                 until_poll = slice_
             budget = until_poll if left is None or left > until_poll else left
+            if htif.pending and budget > SLICE_POLL:
+                budget = SLICE_POLL             # buffered HTIF output is written within a slice of steps
             before = stm[steps[0]] + stm[steps[1]] + stm[steps[2]]
             why = loop(*arrays, budget) if self.debugger is None else self.debugger.loop(loop, arrays, budget)  # gdb
             done = stm[steps[0]] + stm[steps[1]] + stm[steps[2]] - before
             until_poll -= done
             if left is not None:
                 left -= done
+            if why == S.EXIT_HTIF:             # first: putchar is one exit per character
+                td = time.perf_counter()
+                try:
+                    code = htif.handle(h)
+                except HtifError as e:
+                    return result("fatal", 1, str(e))
+                finally:
+                    self.device_s += time.perf_counter() - td
+                if code is not None:
+                    return result("exit", code)
+                continue
+            if htif.pending:
+                htif.flush()                    # anything else may write too, or wait: output first
             if why == S.EXIT_MMIO:
                 td = time.perf_counter()
                 halt = self._mmio(stm, regs)
@@ -415,14 +433,6 @@ class Machine:
                         self.sbi.handle(h)
                     except SbiReset as e:
                         return result("exit", e.code, f"the guest asked the SBI for {e.kind}")
-                    continue
-                if why == S.EXIT_HTIF:
-                    try:
-                        code = self.htif.handle(h)
-                    except HtifError as e:
-                        return result("fatal", 1, str(e))
-                    if code is not None:
-                        return result("exit", code)
                     continue
             finally:
                 self.device_s += time.perf_counter() - td
