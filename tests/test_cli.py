@@ -168,10 +168,11 @@ def test_units():
     assert parse_size("128mb") == 128 << 20
     assert parse_size("1G") == parse_size("1GiB") == 1 << 30
     assert parse_size("64k") == 64 << 10
-    assert parse_size("4096") == 4096
+    assert parse_size("4096") == 4096 << 20        # a bare number is MiB, as QEMU's and Spike's -m
+    assert parse_size("65536B") == 65536
     assert parse_size("1.5G") == 3 << 29
     assert parse_size(" 2 M ") == 2 << 20
-    assert parse_size("1_024") == 1024
+    assert parse_size("1_024") == 1024 << 20
     for bad in ("", "12X", "M", "0", "-1", "1.3B", "iB", "1.5.5M"):
         with pytest.raises(ValueError):
             parse_size(bad)
