@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import io
 import os
 import sys
 from dataclasses import dataclass, field
@@ -204,6 +205,10 @@ def validate(config: GuestConfig) -> GuestConfig:
         raise _bad("wfi_idle", f"must be 'wait' or 'fatal', not {c.wfi_idle!r}")
     if c.console is not None and not callable(getattr(c.console, "write", None)):
         raise _bad("console", "must be None or a binary stream with write()")
+    if isinstance(c.console, io.TextIOBase):
+        # the console writes bytes: a text stream would fail at the guest's first character
+        raise _bad("console", f"{type(c.console).__name__} is a text stream: give a binary one "
+                              "(e.g. sys.stdout.buffer, open(path, 'wb'), io.BytesIO())")
     if not isinstance(c.keep_final_state, bool):
         raise _bad("keep_final_state", f"expected True or False, not {c.keep_final_state!r}")
     return c

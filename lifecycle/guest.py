@@ -21,6 +21,8 @@ import threading
 
 from lifecycle.errors import GuestClosedError, GuestError, GuestLifecycleError
 
+M64 = (1 << 64) - 1
+
 
 class ConsoleTee:
     """The machine's console: copies guest output to an optional stream and to every serial socket.
@@ -118,7 +120,7 @@ class Guest:
             return
         if final:
             self._final.update(final)
-        self._epitaph = epitaph
+        self._epitaph = epitaph          # before _vmm goes: a closed Guest always has its epitaph
         self._vmm = None
 
     def _live(self, what):
@@ -139,8 +141,9 @@ class Guest:
 
     def close(self):
         """Drop this handle (the VMM goes on)."""
-        if self._vmm is not None:
-            self._vmm.guests.discard(self)
+        vmm = self._vmm                  # (the lifecycle may close it meanwhile, from another thread)
+        if vmm is not None:
+            vmm.discard(self)
             self._close("OK")
 
     def _fact(self, name):
@@ -169,12 +172,15 @@ class Guest:
 
     # --- research / debugger access (consistent snapshots)
     def read_memory(self, paddr: int, size: int) -> bytes:
-        """Guest physical memory [paddr, paddr+size) (RAM only)."""
+        """Guest physical memory [paddr, paddr+size) (RAM only; ValueError outside it)."""
         vmm = self._live("read memory")
+        paddr = _int_arg("paddr", paddr, 0, M64)
+        size = _int_arg("size", size, 0, M64)
         return vmm.access(lambda m: _phys(m, "read", paddr, size))
 
     def write_memory(self, paddr: int, data: bytes) -> None:
         vmm = self._live("write memory")
+        paddr = _int_arg("paddr", paddr, 0, M64)
         data = bytes(data)
         vmm.access(lambda m: _phys(m, "write", paddr, data))
 
@@ -192,15 +198,23 @@ class Guest:
     def set_registers(self, x: dict | None = None, pc: int | None = None) -> None:
         """Write x registers ({index: value}) and/or the pc, between two slices of the loop."""
         vmm = self._live("write registers")
-        for i in (x or {}):
-            if not isinstance(i, int) or not 1 <= i < 32:
+        values = {}
+        for i, v in (x or {}).items():
+            if isinstance(i, bool) or not isinstance(i, int) or not 1 <= i < 32:
                 raise ValueError(f"register index {i!r}: must be 1..31 (x0 is hard-wired to 0)")
+            # a 64-bit register: -2**63 .. 2**64 - 1 (a negative value is its two's complement)
+            v = _int_arg(f"x{i}", v, -(1 << 63), M64) & M64
+            values[i] = v - (1 << 64) if v >> 63 else v
+        if pc is not None:
+            pc = _int_arg("pc", pc, 0, M64)
+            if pc & 1:
+                # with the C extension IALIGN is 16: pc bit 0 is always zero (jalr clears it)
+                raise ValueError(f"pc 0x{pc:x}: odd (bit 0 of the pc is always zero on RISC-V)")
 
         def put(m):
             h = m.hart
-            for i, v in (x or {}).items():
-                v = int(v) & (2**64 - 1)
-                h.x[i] = v - (1 << 64) if v >> 63 else v
+            for i, v in values.items():
+                h.x[i] = v
             if pc is not None:
                 h.pc = pc
         vmm.access(put)
@@ -290,10 +304,18 @@ class Guest:
         """
         return self._live("get the serial socket").console.open_serial()
 
-    def get_console(self):
-        self._live("get the console")
-        raise GuestLifecycleError(GuestError.DEVICE_NOT_PRESENT,
-                                  "get_console: the config has no virtio console (virtio_console is not implemented)")
+    def get_console(self) -> socket.socket:
+        """With virtio_console=True: a socket carrying the console, as get_serial() does.
+
+        The VMM has one console: the virtio-console (the guest's hvc0), the UART and HTIF
+        all write to it, and host input goes to the device that reads it (docs/devices.md,
+        "Console input").  DEVICE_NOT_PRESENT without virtio_console."""
+        vmm = self._live("get the console")
+        if not vmm.config.virtio_console:
+            raise GuestLifecycleError(GuestError.DEVICE_NOT_PRESENT,
+                                      "get_console: this VMM has no virtio console (create it with "
+                                      "virtio_console=True; get_serial() carries the UART)")
+        return vmm.console.open_serial()
 
     def get_balloon_controller(self):
         self._live("get the balloon controller")
@@ -312,6 +334,18 @@ class Guest:
 
     def __repr__(self):
         return f"<Guest {'closed (' + str(self._epitaph) + ')' if self.closed else 'live'}>"
+
+
+def _int_arg(name, v, lo, hi):
+    """v as an int in [lo, hi], or ValueError naming the argument (bool and float are refused)."""
+    if isinstance(v, bool) or not hasattr(type(v), "__index__"):
+        raise ValueError(f"{name} {v!r}: must be an integer")
+    v = v.__index__()
+    if not lo <= v <= hi:
+        what = "a 64-bit register" if lo < 0 else "an address" if name in ("paddr", "pc") else "a size"
+        why = "negative" if v < 0 and lo == 0 else "out of range"
+        raise ValueError(f"{name} {v:#x}: {why} ({what}: {lo:#x}..{hi:#x})")
+    return v
 
 
 def _phys(m, op, paddr, arg):

@@ -69,6 +69,7 @@ class _Vmm:
         self.message = ""
         self.gdb = None              # the GdbServer of Guest.serve_gdb, if any
         self.hooks = None            # lifecycle.hooks.Hooks once a Guest has added a hook
+        self.epitaph = None          # set by the teardown: what the Guests of this VMM were closed with
 
     def fact(self, name):
         if name == "instructions_retired":
@@ -269,6 +270,7 @@ class GuestLifecycle:
     def _teardown_locked(self, vmm, epitaph):
         final = {"exit_code": vmm.exit_code, "stop_reason": vmm.stop_reason, "message": vmm.message,
                  "instructions_retired": int(vmm.machine.hart.instret)}
+        vmm.epitaph = epitaph        # before the Guests close: a call that finds the VMM gone reports it
         for g in list(vmm.guests):
             g._close(epitaph, final)
         vmm.guests.clear()
@@ -305,8 +307,8 @@ class GuestLifecycle:
     # ------------------------------------------------------------------ Guest access
     def _access(self, vmm, fn):
         with self._lock:
-            if self._vmm is not vmm:
-                raise GuestClosedError(None, "access a VMM that has gone away")
+            if self._vmm is not vmm:             # torn down since the Guest looked: its epitaph is set
+                raise GuestClosedError(vmm.epitaph or "BAD_STATE", "access a VMM that has gone away")
             if not self._running or self._run_thread == threading.get_ident():
                 return fn(vmm.machine)            # nothing runs it: direct
             q = _Request(fn)

@@ -81,8 +81,8 @@ class RemoteGuest:
         self._epitaph = None
 
     def _end(self, epitaph, final):
+        self._epitaph = epitaph or "INTERNAL"   # first: once closed reads True, the epitaph is there
         self._final = dict(final or {})
-        self._epitaph = epitaph
 
     @property
     def closed(self):
@@ -122,8 +122,11 @@ class RemoteGuest:
     def set_registers(self, x=None, pc=None):
         return self._method("set_registers", x, pc)
 
-    def get_console(self):
-        return self._method("get_console")
+    def get_console(self) -> socket.socket:
+        if self._final is not None:
+            raise GuestClosedError(self._epitaph, "get the console")
+        fd = self._mgr._call(self._session, "console", ())
+        return socket.socket(fileno=fd)
 
     def get_balloon_controller(self):
         return self._method("get_balloon_controller")
@@ -476,8 +479,8 @@ def _child_main(fd: int) -> int:
             elif op == "call":
                 name, a = args
                 value = getattr(guest, name)(*a)
-            elif op == "serial":
-                s = guest.get_serial()
+            elif op in ("serial", "console"):    # a socket: its fd crosses with SCM_RIGHTS
+                s = guest.get_serial() if op == "serial" else guest.get_console()
                 with send_lock:
                     conn.send(("reply_fd", rid))
                     send_handle(conn, s.fileno(), os.getppid())

@@ -175,6 +175,25 @@ def test_research_extras():
     bad(elf(keep_final_state=1), "keep_final_state")
 
 
+def test_a_text_console_is_refused_at_create(tmp_path):
+    """The console receives bytes: a text stream passed validation, then the guest's first
+    character failed the run with VCPU_RUNTIME_FAILURE: internal error: TypeError."""
+    import io
+    from lifecycle import GuestLifecycle
+    with open(tmp_path / "out.txt", "w") as text_file:
+        for stream in (io.StringIO(), text_file, sys.stdout if isinstance(sys.stdout, io.TextIOBase) else io.StringIO()):
+            bad(elf(console=stream), "console", "text stream", "binary")
+    lc = GuestLifecycle()
+    with pytest.raises(GuestLifecycleError) as ei:
+        lc.create(elf(console=io.StringIO()))
+    assert ei.value.error is GuestError.BAD_CONFIG and ei.value.message.startswith("console:")
+    out = io.BytesIO()                                       # a binary stream works
+    lc.create(elf(console=out, guest_memory=1 << 20))
+    assert lc.run() is None and out.getvalue().startswith(b"Hello")
+    with open(tmp_path / "out.bin", "wb") as f:
+        validate(elf(console=f))
+
+
 def test_not_a_config():
     with pytest.raises(GuestLifecycleError) as ei:
         validate({"kernel": HELLO})
