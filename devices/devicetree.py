@@ -35,12 +35,14 @@ ctx (DtContext), what fdt_extra(ctx) and fdt_root_nodes(ctx) may use:
   ctx.tree           the devices.fdt.Tree being built (for anything else)
 The labels are also what an overlay's __fixups__ (&serial0 in its source) resolve
 against; the blob itself carries no __symbols__, as QEMU's does not.
-Errors (an unknown label, an IRQ with no PLIC, a bad overlay) raise devices.fdt.FdtError.
+Errors (an unknown label, an IRQ with no PLIC) raise devices.fdt.FdtError; a bad overlay
+raises its subclass devices.fdt.OverlayError, whose message starts with overlay_name
+(the overlay file's path): report it as it is, not prefixed with the kernel's name.
 """
 import re
 
 from devices import fdt
-from devices.fdt import FdtError, Node, Tree
+from devices.fdt import FdtError, Node, OverlayError, Tree
 
 ROOT_COMPATIBLE = "riscv-virtio"
 ROOT_MODEL = "riscv-virtio,qemu"
@@ -95,8 +97,12 @@ def _device_label(dt_name, counts):
 
 def build_tree(trap_table, ram_base, ram_size, isa="rv64imac_zicsr_zifencei", mmu="riscv,sv39",
                timebase=10_000_000, bootargs="", stdout_path=None, initrd=None, overlay=None,
-               hart_count=1):
-    """The device tree as a devices.fdt.Tree (build_dtb serialises it)."""
+               hart_count=1, overlay_name=None):
+    """The device tree as a devices.fdt.Tree (build_dtb serialises it).
+
+    overlay_name (the overlay file's path) starts the message of any error in the
+    overlay: an OverlayError, which callers pass on as it is.
+    """
     tree = Tree()
     root = tree.root
     root.set("#address-cells", 2).set("#size-cells", 2)
@@ -173,18 +179,18 @@ def build_tree(trap_table, ram_base, ram_size, isa="rv64imac_zicsr_zifencei", mm
         start, end = initrd
         chosen.set("linux,initrd-start", fdt.u64(start)).set("linux,initrd-end", fdt.u64(end))
 
-    if overlay:
-        fdt.apply_overlay(tree, overlay)
+    if overlay is not None:
+        fdt.apply_overlay(tree, overlay, overlay_name or "the device-tree overlay")
     return tree
 
 
 def build_dtb(trap_table, ram_base, ram_size, isa="rv64imac_zicsr_zifencei", mmu="riscv,sv39",
               timebase=10_000_000, bootargs="", stdout_path=None, initrd=None, overlay=None,
-              hart_count=1):
+              hart_count=1, overlay_name=None):
     """The flattened device tree blob for this machine (see the module docstring)."""
     return build_tree(trap_table, ram_base, ram_size, isa=isa, mmu=mmu, timebase=timebase,
                       bootargs=bootargs, stdout_path=stdout_path, initrd=initrd, overlay=overlay,
-                      hart_count=hart_count).to_dtb()
+                      hart_count=hart_count, overlay_name=overlay_name).to_dtb()
 
 
-__all__ = ["build_dtb", "build_tree", "DtContext", "FdtError", "Node", "isa_extensions"]
+__all__ = ["build_dtb", "build_tree", "DtContext", "FdtError", "Node", "OverlayError", "isa_extensions"]

@@ -16,7 +16,13 @@ Property values given to Node.set (devicetree spec 2.2.4 value types):
   list/tuple of str             -> a string list        bytes -> as is
   True, or ()                   -> empty (a boolean property)
   u64(a, b, ...) / cells(...) / strings(...) build the bytes explicitly.
-A malformed blob or overlay raises FdtError, whose message is one line.
+A malformed blob or overlay raises FdtError, whose message is one line; an overlay
+raises its subclass OverlayError, named after the overlay (apply_overlay's name).
+
+Everything read is outside input: the reader and the overlay applier never
+recurse (a 1000-deep tree is refused as deeper than FDT_MAX_DEPTH, not a
+RecursionError), check every offset and length against the blob, and do work
+about linear in the blob's size (no quadratic rewrites of a property).
 """
 import struct
 
@@ -25,10 +31,22 @@ FDT_VERSION = 17
 FDT_LAST_COMP_VERSION = 16
 FDT_BEGIN_NODE, FDT_END_NODE, FDT_PROP, FDT_NOP, FDT_END = 1, 2, 3, 4, 9
 HEADER_SIZE = 40                 # ten big-endian u32 fields (spec 5.2)
+# Linux unflattens at most 64 levels (FDT_MAX_DEPTH in drivers/of/fdt.c): a deeper
+# tree could not be booted anyway, and refusing it bounds every walk of a tree
+FDT_MAX_DEPTH = 64
+PHANDLE_MAX = 0xFFFF_FFFE        # 0 and 0xffffffff are not phandles (spec 2.3.3)
 
 
 class FdtError(ValueError):
     """A device tree blob or overlay that cannot be used; the message is one line."""
+
+
+class OverlayError(FdtError):
+    """An overlay that cannot be applied; the message starts with the overlay's name.
+
+    Callers that prefix errors with a file name should let this one through as it
+    is (it already names the overlay, not the kernel it was given with).
+    """
 
 
 # ------------------------------------------------------------------ value encoding
@@ -126,10 +144,16 @@ class Node:
         return decode_strings(data)[0] if data else None
 
     def walk(self, path="/"):
-        """(path, node) for this node and every node below it, depth first, in order."""
-        yield path, self
-        for name, node in self.children.items():
-            yield from node.walk(path.rstrip("/") + "/" + name)
+        """(path, node) for this node and every node below it, depth first, in order.
+
+        An explicit stack, not recursion: a tree of any depth is walked.
+        """
+        stack = [(path, self)]
+        while stack:
+            path, node = stack.pop()
+            yield path, node
+            prefix = path.rstrip("/") + "/"
+            stack.extend((prefix + name, child) for name, child in reversed(node.children.items()))
 
 
 class Tree:
@@ -194,18 +218,20 @@ class Tree:
             return offsets[name]
 
         struct_blk = bytearray()
-
-        def emit(node):
+        end_node = struct.pack(">I", FDT_END_NODE)
+        stack = [self.root]          # a node to open, or END_NODE's bytes to close one
+        while stack:
+            node = stack.pop()
+            if not isinstance(node, Node):
+                struct_blk.extend(node)
+                continue
             struct_blk.extend(struct.pack(">I", FDT_BEGIN_NODE))
             struct_blk.extend(_pad4(node.name.encode() + b"\0"))
             for name, data in node.props.items():
                 struct_blk.extend(struct.pack(">III", FDT_PROP, len(data), name_off(name)))
                 struct_blk.extend(_pad4(data))
-            for child in node.children.values():
-                emit(child)
-            struct_blk.extend(struct.pack(">I", FDT_END_NODE))
-
-        emit(self.root)
+            stack.append(end_node)
+            stack.extend(reversed(node.children.values()))
         struct_blk.extend(struct.pack(">I", FDT_END))
         rsv = b"".join(struct.pack(">QQ", a, s) for a, s in self.reserved) + bytes(16)
         off_rsv = HEADER_SIZE                  # 40 is a multiple of 8, as the block needs
@@ -270,8 +296,12 @@ def parse_dtb(blob):
         if token == FDT_BEGIN_NODE:
             name, end = cstr(sblk, pos, "node name")
             pos = (end + 4) & ~3
+            if len(stack) >= FDT_MAX_DEPTH:
+                raise FdtError(f"device tree nodes are nested more than {FDT_MAX_DEPTH} deep")
             node = Node(name)
             if stack:
+                if not name or "/" in name:
+                    raise FdtError(f"device tree node name {name!r} is empty or has a '/'")
                 stack[-1].children[name] = node
             elif root is None:
                 root = node
@@ -310,7 +340,7 @@ def parse_dtb(blob):
 
 # ------------------------------------------------------------------ overlays
 
-def apply_overlay(tree, overlay_dtb):
+def apply_overlay(tree, overlay_dtb, name="the device-tree overlay"):
     """Merge a compiled overlay (dtc -@, /plugin/) into tree, in place, as libfdt does.
 
     1. the overlay's own phandles move above the base's (and __local_fixups__
@@ -319,8 +349,62 @@ def apply_overlay(tree, overlay_dtb):
     3. each fragment's __overlay__ is merged into its target (`target` phandle,
        or `target-path`): properties replace, child nodes merge or are added;
     4. the overlay's __symbols__ join the base's, pointing at where nodes landed.
-    The tree is only changed once the whole overlay has been checked.
+    The tree is only changed once the whole overlay has been checked.  Any error
+    is an OverlayError whose message starts with `name` (give the file's path).
     """
+    try:
+        _apply_overlay(tree, overlay_dtb)
+    except FdtError as e:
+        raise OverlayError(f"{name}: {_one_line(str(e))}") from None
+    return tree
+
+
+def _one_line(text, limit=300):
+    """Node and property names come from the blob: escape control characters, cut long names."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _phandle_index(root):
+    """{phandle: node} over a tree, in one walk (the first node wins, as by_phandle)."""
+    index = {}
+    for _p, node in root.walk():
+        for prop in ("phandle", "linux,phandle"):
+            v = node.u32(prop)
+            if v is not None and v != 0xFFFF_FFFF:
+                index.setdefault(v, node)
+    return index
+
+
+class _Finder:
+    """Tree.node for many paths of one tree, each child found in O(1).
+
+    Node.child scans the children for a name without its unit address; an
+    overlay can name thousands of paths, so the scan is done once per node.
+    """
+    def __init__(self, root):
+        self.root = root
+        self.short = {}                       # id(node) -> {name without @unit: [children]}
+
+    def node(self, path):
+        node = self.root
+        for part in filter(None, path.split("/")):
+            child = node.children.get(part)
+            if child is None:
+                short = self.short.get(id(node))
+                if short is None:
+                    short = self.short[id(node)] = {}
+                    for k, n in node.children.items():
+                        short.setdefault(k.split("@")[0], []).append(n)
+                found = short.get(part, ())
+                child = found[0] if len(found) == 1 else None
+            if child is None:
+                return None
+            node = child
+        return node
+
+
+def _apply_overlay(tree, overlay_dtb):
     ov = parse_dtb(overlay_dtb)
     root = ov.root
     fragments = [(name, n) for name, n in root.children.items()
@@ -328,9 +412,10 @@ def apply_overlay(tree, overlay_dtb):
     if not fragments:
         raise FdtError("the overlay has no fragment with an __overlay__ node (was it compiled "
                        "from a /plugin/ source?)")
+    base_index = _phandle_index(tree.root)
     # base nodes the overlay refers to by label; those without a phandle get one
     # (stored only at the end), numbered before the overlay's own are moved above them
-    base_max = tree.max_phandle()
+    base_max = max(base_index, default=0)
     new_phandles = {}                        # id(node) -> (node, phandle to store)
     refs = []                                # (label, base node)
     fixups = root.children.get("__fixups__")
@@ -338,7 +423,7 @@ def apply_overlay(tree, overlay_dtb):
         path = tree.symbols.get(label)
         target = tree.node(path) if path is not None else None
         if target is None:
-            raise FdtError(f"overlay refers to label {label!r}, which the base device tree "
+            raise FdtError(f"overlay refers to label {label[:80]!r}, which the base device tree "
                            f"does not have (labels: {', '.join(sorted(tree.symbols)) or 'none'})")
         if target.u32("phandle") is None and id(target) not in new_phandles:
             new_phandles[id(target)] = (target, base_max + 1 + len(new_phandles))
@@ -349,19 +434,27 @@ def apply_overlay(tree, overlay_dtb):
 
     # 1. the overlay's own phandles, and its references to them, move above the base's
     delta = base_max + len(new_phandles)
-    for _p, node in root.walk():
+    owner = {}                               # phandle -> the overlay node that has it
+    for path, node in root.walk():
         for prop in ("phandle", "linux,phandle"):
             v = node.u32(prop)
-            if v is not None and v != 0xFFFF_FFFF:
-                node.props[prop] = cells(v + delta)
+            if v is None:
+                continue
+            if v in (0, 0xFFFF_FFFF):        # spec 2.3.3; dtc never writes these
+                raise FdtError(f"overlay node {path} has {prop} 0x{v:x}, which is not a phandle")
+            if owner.setdefault(v, node) is not node:
+                raise FdtError(f"overlay node {path} has phandle {v}, as another node has "
+                               "(dtc refuses duplicate phandles)")
+            node.props[prop] = cells(_moved(v, delta))
     local = root.children.get("__local_fixups__")
     if local is not None:
-        _apply_local_fixups(local, root, "/", delta)
+        _apply_local_fixups(local, root, delta)
     # 2. references to the base tree's labels
+    finder = _Finder(root)
     for _label, data, target in refs:
         for ref in decode_strings(data):
             node_path, prop, offset = _split_fixup(ref)
-            _poke_cell(ov.node(node_path), node_path, prop, offset, phandle_of(target), ref)
+            _poke_cell(finder.node(node_path), node_path, prop, offset, phandle_of(target), ref)
     # 3. every fragment's target, found before anything is merged
     by_new = {ph: node for node, ph in new_phandles.values()}
     plan = []
@@ -372,7 +465,7 @@ def apply_overlay(tree, overlay_dtb):
             if len(target_ph) != 4 or decode_cells(target_ph)[0] in (0, 0xFFFF_FFFF):
                 raise FdtError(f"overlay fragment {name}: target is not a resolved phandle")
             ph = decode_cells(target_ph)[0]
-            target = by_new.get(ph) or tree.by_phandle(ph)
+            target = by_new.get(ph) or base_index.get(ph)
             if target is None:
                 raise FdtError(f"overlay fragment {name}: no node in the base tree has phandle {ph}")
         elif target_path is not None:
@@ -383,58 +476,83 @@ def apply_overlay(tree, overlay_dtb):
         else:
             raise FdtError(f"overlay fragment {name} has neither target nor target-path")
         plan.append((name, frag.children["__overlay__"], target))
+    # 4. the overlay's labels, pointing where their nodes will land (read before the base
+    #    changes: a bad __symbols__ entry must leave it alone)
+    labels = {}
+    ov_symbols = root.children.get("__symbols__")
+    if ov_symbols is not None:
+        paths = {id(node): path for path, node in tree.root.walk()}
+        where = {f"/{name}/__overlay__": paths.get(id(target)) for name, _c, target in plan}
+        for label, data in ov_symbols.props.items():
+            path = decode_strings(data)[0]
+            parts = path.split("/", 3)       # "", fragment, "__overlay__", the rest
+            prefix = "/".join(parts[:3])
+            tpath = where.get(prefix)
+            if tpath is not None and (path == prefix or path.startswith(prefix + "/")):
+                labels[label] = (tpath.rstrip("/") + path[len(prefix):]) or "/"
     # checked: now change the base
     for node, ph in new_phandles.values():
         node.set("phandle", ph)
     for _name, content, target in plan:
         _merge(target, content)
-    # 4. the overlay's labels, pointing where their nodes landed
-    #    (and in the base's own __symbols__ node, if it carries one, as libfdt does)
-    ov_symbols = root.children.get("__symbols__")
+    # the labels join the base's (and its own __symbols__ node, if it carries one, as libfdt does)
+    tree.symbols.update(labels)
     base_symbols = tree.root.children.get("__symbols__")
-    if ov_symbols is not None:
-        where = {f"/{name}/__overlay__": tree.path_of(target) for name, _c, target in plan}
-        for label, data in ov_symbols.props.items():
-            path = decode_strings(data)[0]
-            for prefix, tpath in where.items():
-                if path == prefix or path.startswith(prefix + "/"):
-                    tree.symbols[label] = (tpath.rstrip("/") + path[len(prefix):]) or "/"
-                    if base_symbols is not None:
-                        base_symbols.set(label, tree.symbols[label])
-    return tree
+    if base_symbols is not None:
+        for label, path in labels.items():
+            base_symbols.set(label, path)
+
+
+def _moved(phandle, delta):
+    """An overlay phandle moved above the base's; it must still be a phandle (libfdt: NOPHANDLES)."""
+    if phandle + delta > PHANDLE_MAX:
+        raise FdtError(f"overlay phandle {phandle} does not fit above the base tree's {delta} phandles")
+    return phandle + delta
 
 
 def _split_fixup(ref):
     parts = ref.rsplit(":", 2)
-    if len(parts) != 3 or not parts[2].isdigit():
-        raise FdtError(f"overlay __fixups__ entry {ref!r} is not path:property:offset")
+    # ASCII digits only (int() takes other scripts' digits too), and short enough for a cell offset
+    if len(parts) != 3 or not (parts[2].isascii() and parts[2].isdigit()) or len(parts[2]) > 10:
+        raise FdtError(f"overlay __fixups__ entry {ref[:80]!r} is not path:property:offset")
     return parts[0], parts[1], int(parts[2])
 
 
 def _poke_cell(node, node_path, prop, offset, value, ref):
+    """Write one cell of a property in place (a bytearray: many fixups of one property stay linear)."""
     data = node.props.get(prop) if node is not None else None
     if data is None or offset % 4 or offset + 4 > len(data):
-        raise FdtError(f"overlay fixup {ref!r} does not point at a cell of {node_path}")
-    node.props[prop] = data[:offset] + cells(value) + data[offset + 4:]
+        raise FdtError(f"overlay fixup {ref[:80]!r} does not point at a cell of {node_path[:80]}")
+    if not isinstance(data, bytearray):
+        data = node.props[prop] = bytearray(data)
+    data[offset:offset + 4] = cells(value)
 
 
-def _apply_local_fixups(fix, node, path, delta):
+def _apply_local_fixups(local, root, delta):
     """__local_fixups__ mirrors the overlay: each property lists offsets of local phandle cells."""
-    if node is None:
-        raise FdtError(f"overlay __local_fixups__ names {path}, which the overlay does not have")
-    for prop, data in fix.props.items():
-        for offset in decode_cells(data):
-            old = node.props.get(prop)
-            if old is None or offset % 4 or offset + 4 > len(old):
-                raise FdtError(f"overlay __local_fixups__ offset {offset} is outside {path}:{prop}")
-            _poke_cell(node, path, prop, offset, decode_cells(old[offset:offset + 4])[0] + delta,
-                       f"{path}:{prop}:{offset}")
-    for name, sub in fix.children.items():
-        _apply_local_fixups(sub, node.children.get(name), path.rstrip("/") + "/" + name, delta)
+    stack = [(local, root, "/")]
+    while stack:
+        fix, node, path = stack.pop()
+        if node is None:
+            raise FdtError(f"overlay __local_fixups__ names {path[:80]}, which the overlay does not have")
+        for prop, data in fix.props.items():
+            for offset in decode_cells(data):
+                old = node.props.get(prop)
+                if old is None or offset % 4 or offset + 4 > len(old):
+                    raise FdtError(f"overlay __local_fixups__ offset {offset} is outside "
+                                   f"{path[:80]}:{prop}")
+                value = struct.unpack_from(">I", old, offset)[0]
+                _poke_cell(node, path, prop, offset, _moved(value, delta), f"{path}:{prop}:{offset}")
+        for name, sub in fix.children.items():
+            stack.append((sub, node.children.get(name), path.rstrip("/") + "/" + name))
 
 
 def _merge(target, content):
-    for name, data in content.props.items():
-        target.props[name] = data
-    for name, child in content.children.items():
-        _merge(target.add(name), child)
+    """Properties replace, children merge or are appended; iterative (any depth)."""
+    stack = [(target, content)]
+    while stack:
+        target, content = stack.pop()
+        for name, data in content.props.items():
+            target.props[name] = bytes(data)
+        for name, child in content.children.items():
+            stack.append((target.add(name), child))

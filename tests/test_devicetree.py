@@ -14,7 +14,7 @@ from rvenc import I  # noqa: E402
 from devices.bus import Device, IrqLine, TrapTable  # noqa: E402
 from devices.clint import Clint, CLINT_BASE  # noqa: E402
 from devices.devicetree import build_dtb, build_tree, isa_extensions  # noqa: E402
-from devices.fdt import FdtError, parse_dtb  # noqa: E402
+from devices.fdt import FdtError, OverlayError, parse_dtb  # noqa: E402
 from devices.plic import Plic, PLIC_BASE, PLIC_SIZE  # noqa: E402
 from devices.testdev import SifiveTest, TEST_BASE, TEST_SIZE  # noqa: E402
 from devices.uart import Uart16550, UART_BASE, UART_SIZE  # noqa: E402
@@ -210,6 +210,21 @@ def test_bad_overlay_is_a_one_line_error():
     assert "uart9" in str(e.value) and "\n" not in str(e.value)
     with pytest.raises(FdtError):
         build_dtb(virt(), RAM_BASE, RAM_SIZE, overlay=b"not a dtb")
+
+
+@pytest.mark.parametrize("overlay,what", [
+    (b"not a dtb", "not a device tree blob"),
+    (b"", "not a device tree blob: 0 bytes"),           # an empty file is not "no overlay"
+    (b"\xd0\x0d\xfe\xed" + bytes(60), "version 0"),
+])
+def test_overlay_errors_name_the_overlay(overlay, what):
+    # issue 12 item 14: "Image: not a device tree blob" named the kernel; the error is an
+    # OverlayError that starts with the overlay's name, for the caller to report as it is
+    with pytest.raises(OverlayError) as e:
+        build_dtb(virt(), RAM_BASE, RAM_SIZE, overlay=overlay, overlay_name="extra.dtbo")
+    assert str(e.value).startswith("extra.dtbo: ") and what in str(e.value), str(e.value)
+    with pytest.raises(OverlayError, match="^the device-tree overlay: "):
+        build_tree(virt(), RAM_BASE, RAM_SIZE, overlay=overlay)
 
 
 def test_isa_extensions():

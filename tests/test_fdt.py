@@ -10,8 +10,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dtc_tool  # noqa: E402
 
-from devices.fdt import (FdtError, Node, Tree, apply_overlay, cells, decode_cells,  # noqa: E402
-                         decode_strings, encode, parse_dtb, strings, u64, FDT_MAGIC)
+from devices.fdt import (FdtError, Node, OverlayError, Tree, apply_overlay, cells,  # noqa: E402
+                         decode_cells, decode_strings, encode, parse_dtb, strings, u64, FDT_MAGIC,
+                         FDT_MAX_DEPTH, HEADER_SIZE)
 
 
 def sample():
@@ -99,12 +100,15 @@ def test_reader_takes_labels_from_symbols():
     blob = dtc_tool.compile_dts('/dts-v1/; / { uart0: serial@100 { reg = <0x100>; }; };', overlay=True)
     t = parse_dtb(blob)
     assert t.symbols == {"uart0": "/serial@100"}
-    assert t.node("/serial@100").u32("phandle") is not None
+    assert t.node("/serial@100").u32("phandle") == 1                 # dtc numbers phandles from 1
+    assert t.node("/__symbols__").props == {"uart0": b"/serial@100\0"}
 
 
 def test_lookup():
     t = sample()
-    assert t.node("/cpus/cpu@0/interrupt-controller") is not None
+    intc = t.root.children["cpus"].children["cpu@0"].children["interrupt-controller"]
+    assert t.node("/cpus/cpu@0/interrupt-controller") is intc
+    assert intc.props == {"interrupt-controller": b"", "#interrupt-cells": cells(1), "phandle": cells(1)}
     assert t.node("/cpus/cpu") is t.node("/cpus/cpu@0")            # unit address may be left out
     assert t.node("/nope") is None and t.node("/") is t.root
     t.root.add("aliases").set("c", "/cpus/cpu@0")
@@ -238,3 +242,144 @@ def test_malformed_overlays_are_one_line_errors_and_leave_the_base_alone(source,
 def test_overlay_that_is_not_a_blob():
     with pytest.raises(FdtError, match="not a device tree blob"):
         apply_overlay(base_tree(), b"hello, world, this is not a dtb at all....")
+
+
+# ------------------------------------------------------------------ hostile blobs
+
+def nested(depth, overlay=True):
+    """A blob whose nodes nest `depth` deep (as an overlay fragment, or a plain tree)."""
+    t = Tree()
+    if overlay:
+        frag = t.root.add("fragment@0")
+        frag.set("target-path", "/")
+        n = frag.add("__overlay__")
+        depth -= 2
+    else:
+        n = t.root
+    for _ in range(depth - 1):
+        n = n.add("a")
+    n.set("deepest", 1)
+    return t.to_dtb()                  # the writer is iterative: any depth can be written
+
+
+def test_a_deep_tree_is_refused_not_a_recursion_error():
+    # the hostile probe: 1000 nested nodes gave a RecursionError through create()
+    for depth in (1000, FDT_MAX_DEPTH + 1):
+        with pytest.raises(FdtError, match=f"nested more than {FDT_MAX_DEPTH} deep"):
+            parse_dtb(nested(depth, overlay=False))
+        t = base_tree()
+        before = t.to_dtb()
+        with pytest.raises(OverlayError, match=f"^deep.dtbo: device tree nodes are nested more than"):
+            apply_overlay(t, nested(depth), "deep.dtbo")
+        assert t.to_dtb() == before
+
+
+def test_the_deepest_allowed_tree_reads_writes_and_merges():
+    t = parse_dtb(nested(FDT_MAX_DEPTH, overlay=False))
+    paths = [p for p, _n in t.root.walk()]
+    assert len(paths) == FDT_MAX_DEPTH and paths[-1] == "/a" * (FDT_MAX_DEPTH - 1)
+    assert t.to_dtb() == nested(FDT_MAX_DEPTH, overlay=False)
+    base = base_tree()
+    apply_overlay(base, nested(FDT_MAX_DEPTH))
+    assert base.node("/a" * (FDT_MAX_DEPTH - 3)).u32("deepest") == 1
+
+
+def test_walk_and_writer_take_a_tree_deeper_than_the_recursion_limit():
+    t = Tree()
+    n = t.root
+    for _ in range(sys.getrecursionlimit() + 100):
+        n = n.add("a")
+    assert sum(1 for _ in t.root.walk()) == sys.getrecursionlimit() + 101
+    assert len(t.to_dtb()) > 8 * sys.getrecursionlimit()
+
+
+def _header(blob, **fields):
+    names = ["magic", "totalsize", "off_dt_struct", "off_dt_strings", "off_mem_rsvmap", "version",
+             "last_comp_version", "boot_cpuid_phys", "size_dt_strings", "size_dt_struct"]
+    values = list(struct.unpack_from(">10I", blob))
+    for k, v in fields.items():
+        values[names.index(k)] = v
+    return struct.pack(">10I", *values) + blob[HEADER_SIZE:]
+
+
+@pytest.mark.parametrize("fields,what", [
+    (dict(size_dt_struct=0xFFFF_FFFF), "past the end"),               # a 4 GiB size
+    (dict(size_dt_strings=0xFFFF_FFFF), "past the end"),
+    (dict(off_dt_struct=0xFFFF_FFF0), "past the end"),                # offsets outside the blob
+    (dict(off_dt_strings=0xFFFF_FFF0), "past the end"),
+    (dict(off_mem_rsvmap=0xFFFF_FFF0), "reservation block is not terminated"),
+    (dict(totalsize=0xFFFF_FFFF), "truncated"),
+    (dict(size_dt_strings=0), "property runs past"),                  # every string offset outside
+    (dict(size_dt_struct=8), "middle of a token"),
+    (dict(version=16, off_dt_struct=0xFFFF_FFF0), "middle of a token"),
+])
+def test_hostile_header_fields_are_one_line_errors(fields, what):
+    with pytest.raises(FdtError) as e:
+        parse_dtb(_header(sample().to_dtb(), **fields))
+    assert what in str(e.value) and "\n" not in str(e.value)
+
+
+def _overlay(fixups=None, local=None, symbols=None, name="fragment@0", phandle=None, target="/"):
+    """An overlay adding /n (ref = <1 2>) with the given __fixups__, __local_fixups__, __symbols__."""
+    t = Tree()
+    frag = t.root.add(name)
+    if target is not None:
+        frag.set("target-path", target)
+    content = frag.add("__overlay__").add("n")
+    content.set("ref", [1, 2])
+    if phandle is not None:
+        content.set("phandle", phandle)
+        if fixups == {}:                      # a second node with the same phandle
+            frag.children["__overlay__"].add("twin").set("phandle", phandle)
+    for node_name, props in (("__fixups__", fixups), ("__local_fixups__", local),
+                             ("__symbols__", symbols)):
+        if props is not None:
+            node = t.root.add(node_name)
+            if node_name == "__local_fixups__":
+                node = node.add(name).add("__overlay__").add("n")
+            for k, v in props.items():
+                node.set(k, v)
+    return t.to_dtb()
+
+
+@pytest.mark.parametrize("kwargs,what", [
+    (dict(fixups={"intc": "/fragment@0/__overlay__/n:ref:\u00b2"}), "path:property:offset"),
+    (dict(fixups={"intc": "/fragment@0/__overlay__/n:ref:" + "9" * 5000}), "path:property:offset"),
+    (dict(fixups={"intc": "/fragment@0/__overlay__/n:ref:4294967296"}), "does not point at a cell"),
+    (dict(local={"ref": cells(0xFFFF_FFFC)}), "outside"),
+    (dict(local={"ref": b"\0\0"}), "whole number of cells"),
+    (dict(phandle=0xFFFF_FFFE), "does not fit above the base tree"),     # phandles would wrap
+    (dict(phandle=0), "phandle 0x0, which is not a phandle"),
+    (dict(phandle=0xFFFF_FFFF), "phandle 0xffffffff, which is not a phandle"),
+    (dict(fixups={}, symbols={}, phandle=7, local={"phandle": cells(0)}), "as another node has"),
+    (dict(symbols={"x": b"/fragment@0/__overlay__/n"}), "not NUL-terminated"),
+    (dict(name="frag\nment", target=None), "fragment frag\\nment has neither"),  # escaped
+], ids=["unicode-digit", "5000-digits", "offset-4G", "local-outside", "local-half-cell",
+        "phandle-wrap", "phandle-zero", "phandle-minus-one", "duplicate-phandle",
+        "symbols-unterminated", "newline-in-name"])
+def test_hostile_overlay_contents(kwargs, what):
+    t = base_tree()
+    before = t.to_dtb()
+    with pytest.raises(OverlayError) as e:
+        apply_overlay(t, _overlay(**kwargs), "hostile.dtbo")
+    msg = str(e.value)
+    assert msg.startswith("hostile.dtbo: ") and what in msg and "\n" not in msg, msg
+    assert t.to_dtb() == before                          # refused before anything changed
+
+
+def test_many_local_fixups_of_one_property():
+    # each fixup is written in place: 20,000 cells of one property, each moved by the base's phandles
+    n = 20_000
+    t = Tree()
+    frag = t.root.add("fragment@0")
+    frag.set("target-path", "/")
+    node = frag.add("__overlay__").add("n")
+    node.set("phandle", 1).set("refs", [1] * n)
+    t.root.add("__local_fixups__").add("fragment@0").add("__overlay__").add("n") \
+        .set("refs", list(range(0, 4 * n, 4)))
+    base = base_tree()
+    delta = base.max_phandle()
+    apply_overlay(base, t.to_dtb())
+    assert decode_cells(base.node("/n").get("refs")) == [1 + delta] * n
+    assert base.node("/n").u32("phandle") == 1 + delta
+    assert isinstance(base.node("/n").get("refs"), bytes)

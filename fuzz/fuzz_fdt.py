@@ -1,0 +1,98 @@
+"""Coverage-guided fuzzing of the device-tree reader and the overlay applier (devices/fdt.py).
+
+    .venv/bin/python fuzz/fuzz_fdt.py -max_total_time=60 fuzz/corpus/fdt
+
+one_input(data) is the property, shared with tests/test_fuzz_fdt.py: any bytes,
+read as a blob (parse_dtb) and applied as an overlay (apply_overlay) on top of the
+machine's own generated tree, either work or raise FdtError (OverlayError for the
+overlay) with a one-line message; a refused overlay leaves the base tree as it was;
+a blob that was read writes back (to_dtb) to one that reads back the same; an
+applied overlay leaves every phandle a valid one, naming one node.
+Nothing else: no RecursionError, no struct.error, no IndexError, no hang.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+_BASE = None
+
+
+def _base_tree():
+    """A fresh copy of a small machine's device tree (with labels), as the overlay's base."""
+    global _BASE
+    from devices import devicetree, fdt
+    if _BASE is None:
+        import io
+        from devices.bus import IrqLine, TrapTable
+        from devices.clint import CLINT_BASE, Clint
+        from devices.plic import PLIC_BASE, PLIC_SIZE, Plic
+        from devices.uart import UART_BASE, UART_SIZE, Uart16550
+        table = TrapTable()
+        plic = Plic(lambda context, level: None)
+        table.add(PLIC_BASE, PLIC_SIZE, plic)
+        table.add(CLINT_BASE, Clint.size, Clint())
+        table.add(UART_BASE, UART_SIZE, Uart16550(io.BytesIO(), irq=IrqLine(plic.set_level, 10)))
+        tree = devicetree.build_tree(table, 0x8000_0000, 64 << 20, bootargs="console=ttyS0")
+        _BASE = (tree.to_dtb(), dict(tree.symbols))
+    blob, symbols = _BASE
+    tree = fdt.parse_dtb(blob)
+    tree.symbols = dict(symbols)
+    return tree
+
+
+def _shape(tree):
+    return [(p, dict(n.props)) for p, n in tree.root.walk()], tree.reserved, tree.boot_cpuid_phys
+
+
+def _check_message(e):
+    msg = str(e)
+    assert msg and "\n" not in msg and "\r" not in msg, repr(msg)
+
+
+def one_input(data):
+    """bytes -> None; raises AssertionError (or an unexpected exception) on a finding."""
+    from devices.fdt import FdtError, OverlayError, parse_dtb
+    data = bytes(data)
+    try:
+        tree = parse_dtb(data)
+    except FdtError as e:
+        _check_message(e)
+    else:
+        again = parse_dtb(tree.to_dtb())
+        assert _shape(again) == _shape(tree)
+    from devices.fdt import apply_overlay
+    base = _base_tree()
+    before = base.to_dtb()
+    try:
+        apply_overlay(base, data, "fuzz.dtbo")
+    except OverlayError as e:
+        _check_message(e)
+        assert str(e).startswith("fuzz.dtbo: ")
+        assert base.to_dtb() == before, "a refused overlay changed the base tree"
+    else:
+        parse_dtb(base.to_dtb())               # the merged tree still writes a readable blob
+        # phandles stay phandles, and each names one node (a wrapped one would alias another)
+        seen = {}
+        for path, node in base.root.walk():
+            ph = node.u32("phandle")
+            if ph is not None:
+                assert ph not in (0, 0xFFFF_FFFF) and ph not in seen, (path, ph, seen.get(ph))
+                seen[ph] = path
+
+
+def TestOneInput(data):    # noqa: N802 - atheris' name
+    one_input(data)
+
+
+def main():
+    import atheris
+    with atheris.instrument_imports():
+        import devices.devicetree  # noqa: F401
+        import devices.fdt  # noqa: F401
+    atheris.Setup(sys.argv, TestOneInput)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
