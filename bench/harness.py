@@ -36,14 +36,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-WORKLOAD_DIR = ROOT / "bench" / "workloads" / "bin"
+from bench.common import (DEFAULT_LLVM_OPTIONS, ROOT, WORKLOAD_DIR, child_env, log,  # noqa: F401 - re-exported
+                          numbavm_exe, setup_env, workload_path)
+
 RESULTS_DIR = ROOT / "bench" / "results"
 WORKLOADS = ("sieve", "crc32", "matmul", "divrem", "ptrchase", "memops", "qsort", "bytecode")
 GROUPS = {"compute": ("sieve", "crc32", "matmul", "divrem"),
           "memory-bound": ("ptrchase", "memops"),
           "branchy": ("qsort", "bytecode")}
-DEFAULT_LLVM_OPTIONS = "--align-all-nofallthru-blocks=5"
 PY_ENGINE_N = 300_000
 
 # bench/workloads/README.md: qemu-system-riscv64 -icount minstret of the -DBENCH_MEASURE build
@@ -70,22 +70,6 @@ ENGINES = {
     "qemu-system": "qemu-system-riscv64 -M spike",
 }
 PEERS = ("unicorn", "qemu-user", "qemu-system")
-
-
-def setup_env():
-    """Pin LLVM code alignment for the numbavm runs (this process and its children)."""
-    os.environ.setdefault("NUMBAVM_LLVM_OPTIONS", DEFAULT_LLVM_OPTIONS)
-    if "emu" in sys.modules:
-        print("bench: warning: emu/ was imported before the bench set NUMBAVM_LLVM_OPTIONS; "
-              "the in-process numbers may not use the pinned alignment", file=sys.stderr)
-
-
-def workload_path(name, variant=""):
-    return str(WORKLOAD_DIR / f"{name}{variant}.elf")
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- machine description
@@ -291,20 +275,6 @@ def run_jit_slice(path, n=PY_ENGINE_N):
     ok = r.reason == "budget" and n * 0.95 <= r.instret <= n
     return {"ok": ok, "wall_s": r.wall_s, "instret": r.instret,
             "error": None if ok else f"{r.reason} after {r.instret} instructions"}
-
-
-def numbavm_exe():
-    # `python -m lifecycle.cli` (= the numbavm console script) from ROOT, so that the
-    # sources measured are the ones next to this file even when the installed (editable)
-    # package points elsewhere
-    return [sys.executable, "-m", "lifecycle.cli"]
-
-
-def child_env(**extra):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    env.update(extra)
-    return env
 
 
 _STAT_RE = {

@@ -95,7 +95,7 @@ def _med(xs):
 
 
 def measure(reps=3, workload="sieve", hot_steps=HOT_STEPS, log=None):
-    from bench.harness import workload_path
+    from bench.common import workload_path
     path = workload_path(workload)
     runs = []
     hot_pc = None
@@ -173,9 +173,9 @@ def main(argv=None):
     p.add_argument("--hot-steps", type=int, default=HOT_STEPS)
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
-    from bench import harness
-    harness.setup_env()
-    res = measure(a.reps, a.workload, a.hot_steps, log=None if a.json else harness.log)
+    from bench import common
+    common.setup_env()
+    res = measure(a.reps, a.workload, a.hot_steps, log=None if a.json else common.log)
     if a.json:
         print(json.dumps(res, indent=1))
     else:

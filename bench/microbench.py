@@ -95,8 +95,8 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
-    from bench import harness
-    harness.setup_env()
+    from bench import common
+    common.setup_env()
     res = measure(a.instructions, a.reps)
     if a.json:
         print(json.dumps(res, indent=1))

@@ -32,10 +32,10 @@ import subprocess
 import sys
 import time
 
-from bench import harness
+from bench import common
 
 OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
-BUILD_SCRIPT = harness.ROOT / "lifecycle" / "linux" / "build.sh"
+BUILD_SCRIPT = common.ROOT / "lifecycle" / "linux" / "build.sh"
 PROMPT = b"~ # "
 USER_N = 1_000_000
 USER_PRIMES = 78_498          # primes below 10^6
@@ -92,14 +92,14 @@ def _num(s):
 
 def linux_boot_numbavm(kernel, bios=None, timeout_s=300):
     """`numbavm boot --kernel K --stats [--bios FW]` with stdin 'poweroff\\n' -> time to the prompt."""
-    cmd = harness.numbavm_exe() + ["boot", "--kernel", kernel, "--stats", "--timer", "deterministic"]
+    cmd = common.numbavm_exe() + ["boot", "--kernel", kernel, "--stats", "--timer", "deterministic"]
     if bios is not None:
         cmd += ["--bios", bios]
     from bench.peers import _children_cpu
     t0 = time.perf_counter()
     c0 = _children_cpu()
     try:
-        p = subprocess.run(cmd, cwd=harness.ROOT, env=harness.child_env(), input=b"poweroff\n",
+        p = subprocess.run(cmd, cwd=common.ROOT, env=common.child_env(), input=b"poweroff\n",
                            capture_output=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return {"ok": False, "error": f"timed out after {timeout_s} s"}
@@ -294,7 +294,7 @@ def run_bare(name, check=None):
     from lifecycle.machine import Machine
     console = io.BytesIO()
     m = Machine(memory=128 << 20, engine="jit", console=console)
-    m.load(harness.workload_path(name))
+    m.load(common.workload_path(name))
     m.warm_up()
     gc.collect()
     c0 = time.thread_time()
@@ -374,7 +374,7 @@ def available(items=SYSTEM_ITEMS):
         elif i == "linux-boot-qemu" and not peers.qemu_system_available()[0]:
             out[i] = (False, peers.qemu_system_available()[1])
         elif i in ("usersieve", "uart-flood", "timer-irq") and not os.path.exists(
-                harness.workload_path({"usersieve": "usersieve", "uart-flood": "uartflood",
+                common.workload_path({"usersieve": "usersieve", "uart-flood": "uartflood",
                                        "timer-irq": "timerirq"}[i])):
             out[i] = (False, "the ELF is missing (bench/workloads/build.sh)")
         else:
@@ -402,7 +402,7 @@ def run_item(item):
 
 
 if __name__ == "__main__":          # a quick look: python -m bench.system [ITEM...]
-    harness.setup_env()
+    common.setup_env()
     import json
     for it in sys.argv[1:] or SYSTEM_ITEMS:
         ok, why = available((it,))[it]

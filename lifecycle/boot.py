@@ -1,20 +1,31 @@
 """numbavm boot: a Linux kernel on the qemu-virt machine, with the terminal as its console.
 
     numbavm boot [--kernel IMAGE] [--initrd FILE] [--cmdline STR] [--bios builtin|PATH]
-                 [--memory SIZE] [--disk FILE[:ro|:volatile]] [--timer deterministic|realtime]
-                 [--engine jit|python] [--dump-dtb FILE] [--stats] [--prompt STR]
+                 [--memory SIZE] [--disk FILE[:ro|:volatile]] [--virtio-rng] [--virtio-console]
+                 [--timer deterministic|realtime] [--engine jit|python] [--dtb-overlay FILE]
+                 [--dump-dtb FILE] [--no-reboot] [--stats] [--prompt STR]
+                 [--trace[=FILE]] [--trace-from PC|SYMBOL] [--trace-to PC|SYMBOL] [--mix]
+                 [--gdb [HOST:]PORT [--gdb-wait]]
 
 Without --kernel it boots the bundled guest (lifecycle/linux/), building it first
 when the cache (~/.cache/numbavm/linux/) lacks it.  The console:
   * stdin a terminal: raw mode, keys go to the guest as typed; Ctrl-A X quits
-    (through GuestLifecycle.stop, as QEMU's -nographic does), Ctrl-A Ctrl-A sends Ctrl-A;
+    (through GuestLifecycle.stop, as QEMU's -nographic does), Ctrl-A H lists the Ctrl-A
+    keys, Ctrl-A Ctrl-A sends Ctrl-A;
   * stdin not a terminal (a pipe, CI): one line is fed each time the guest waits
     for input (it has gone idle in wfi), and end of input sends Ctrl-D (end of file
     to the guest's line discipline).
 The timer is realtime at a terminal (an idle guest sleeps) and deterministic
 otherwise (same input, same run), unless --timer says.
-The guest's poweroff ends the command with status 0.  Other statuses as `numbavm run`:
-2 for a user error, 125 for a VMM fatal error, 130 for Ctrl-C.
+The guest's poweroff ends the command with status 0; a system reset with a failure
+reason, 1.  A reboot boots a fresh machine (at most MAX_REBOOTS times); with --no-reboot
+(QEMU's -no-reboot) a reboot, or a kernel panic seen on the console, ends the command
+with status EXIT_NO_REBOOT (4) instead.  Other statuses as `numbavm run`: 2 for a user
+error, 125 for a VMM fatal error (console output that cannot be written included), 130
+for Ctrl-C at any moment.
+When the kernel says "Initramfs unpacking failed", a warning line goes to stderr
+(`numbavm: warning: the kernel could not unpack the initrd: ...`): the kernel boots on
+with its built-in initramfs, which is easy to miss.
 """
 from __future__ import annotations
 
@@ -33,13 +44,22 @@ DEFAULT_CMDLINE = "console=ttyS0"
 DEFAULT_PROMPT = "~ # "
 CTRL_A = 0x01
 MAX_REBOOTS = 64        # a guest that reboots forever ends the command instead
+EXIT_NO_REBOOT = 4      # --no-reboot: the guest rebooted or its kernel panicked
+PANIC = b"Kernel panic - not syncing"
+INITRD_FAILED = b"Initramfs unpacking failed"
+CTRL_A_HELP = ("C-a h    print this help\r\n"
+               "C-a x    exit the emulator (status 0)\r\n"
+               "C-a C-a  send C-a to the guest\r\n")
 
 
 def add_parser(sub, user_error):
     b = sub.add_parser(
         "boot", help="boot a RISC-V Linux kernel (the bundled guest by default) with the terminal as console",
-        description="Boot a RISC-V Linux Image on the qemu-virt-like machine.  Ctrl-A X quits.  "
-                    "Exit status: 0 when the guest powers off; 2 for a user error; 125 for a VMM fatal error.")
+        description="Boot a RISC-V Linux Image on the qemu-virt-like machine.  At a terminal, Ctrl-A X "
+                    "quits and Ctrl-A H lists the Ctrl-A keys.  Exit status: 0 when the guest powers off "
+                    "(or Ctrl-A X); 1 for a reset with a failure reason; 2 for a user error; "
+                    f"{EXIT_NO_REBOOT} when the guest reboots or panics with --no-reboot; 125 for a VMM "
+                    "fatal error; 130 after Ctrl-C.")
     b.add_argument("--kernel", metavar="IMAGE", default=None,
                    help="a RISC-V Linux Image (arch/riscv/boot/Image); default: the bundled guest, "
                         "built on first use")
@@ -58,7 +78,12 @@ def add_parser(sub, user_error):
                    help="deterministic: mtime follows instructions retired (reproducible; the default "
                         "when stdin is not a terminal); realtime: the host clock, and an idle guest "
                         "sleeps (the default at a terminal)")
-    b.add_argument("--engine", choices=("jit", "python"), default="jit")
+    b.add_argument("--engine", choices=("jit", "python"), default="jit",
+                   help="jit: Numba-compiled core (default); python: same code interpreted "
+                        "(NUMBA_DISABLE_JIT=1), slow but debuggable")
+    b.add_argument("--no-reboot", action="store_true",
+                   help=f"a guest reboot, or a kernel panic on the console, ends the command with status "
+                        f"{EXIT_NO_REBOOT} instead of booting again (QEMU's -no-reboot)")
     b.add_argument("--dtb-overlay", metavar="FILE", default=None,
                    help="a device-tree overlay (.dtbo) applied on top of the generated tree")
     b.add_argument("--dump-dtb", metavar="FILE", default=None,
@@ -163,6 +188,9 @@ class TerminalInput:
                     if c in (ord("x"), ord("X")):
                         self.quit()
                         return
+                    if c in (ord("h"), ord("H")):
+                        _tell(CTRL_A_HELP)
+                        continue
                     if c == CTRL_A:
                         out.append(CTRL_A)
                     continue
@@ -182,25 +210,51 @@ class TerminalInput:
                 return bytes(data)
 
 
-class PromptWatch:
-    """The console stream: passes output on and notes when the prompt first appears."""
+def _tell(text):
+    """Straight to stderr's fd: the terminal is in raw mode, so lines end in \\r\\n."""
+    try:
+        os.write(2, text.encode())
+    except OSError:
+        pass
 
-    def __init__(self, out, prompt, clock):
-        self.out = out
+
+class LineWatch:
+    """A console tap: calls found(line) for the first whole output line containing `marker`."""
+
+    def __init__(self, marker, found):
+        self.marker = marker
+        self.found = found
+        self.tail = b""
+        self.done = False
+
+    def __call__(self, data):
+        if self.done:
+            return
+        self.tail = (self.tail + bytes(data))[-4096:]
+        i = self.tail.find(self.marker)
+        if i < 0:
+            return
+        end = self.tail.find(b"\n", i)
+        if end < 0:
+            return                      # wait for the rest of the line
+        self.done = True
+        self.found(self.tail[i:end].rstrip(b"\r").decode("utf-8", "replace"))
+
+
+class PromptWatch:
+    """A console tap: notes when the prompt first appears."""
+
+    def __init__(self, prompt, clock):
         self.prompt = prompt.encode()
         self.clock = clock              # -> (seconds, instructions) at this moment
         self.tail = b""
         self.seen = None
 
-    def write(self, data):
+    def __call__(self, data):
         if self.seen is None and self.prompt:
             self.tail = (self.tail + bytes(data))[-4096:]
             if self.prompt in self.tail:
                 self.seen = self.clock()
-        return self.out.write(data)
-
-    def flush(self):
-        self.out.flush()
 
 
 # --------------------------------------------------------------------------- the command
@@ -214,7 +268,9 @@ def _disks(specs, user_error):
                           (":rw", BlockMode.READ_WRITE)):
             if spec.endswith(suffix):
                 path, mode = spec[: -len(suffix)], m
-        if not os.path.isfile(path):
+        if os.path.isdir(path):
+            raise user_error(f"--disk: {path}: is a directory, not a disk image")
+        if not os.path.exists(path):
             raise user_error(f"--disk: {path}: no such file")
         out.append(BlockSpec(f"disk{i}", path, mode))
     return out
@@ -233,10 +289,18 @@ def cmd_boot(args, user_error):
     bios = None if args.bios == "builtin" else args.bios
     if bios is not None and not os.path.isfile(bios):
         raise user_error(f"--bios: {bios}: no such file (or use --bios builtin)")
-    if args.dtb_overlay is not None and not os.path.isfile(args.dtb_overlay):
-        raise user_error(f"--dtb-overlay: {args.dtb_overlay}: no such file")
-    if args.initrd is not None and not os.path.isfile(args.initrd):
-        raise user_error(f"--initrd: {args.initrd}: no such file")
+    for opt, path in (("--dtb-overlay", args.dtb_overlay), ("--initrd", args.initrd)):
+        if path is not None and os.path.isdir(path):
+            raise user_error(f"{opt}: {path}: is a directory, not a file")
+        if path is not None and not os.path.exists(path):     # (a pipe, <(...), is a file too)
+            raise user_error(f"{opt}: {path}: no such file")
+    if args.cmdline is not None:
+        try:
+            args.cmdline.encode("utf-8")
+        except UnicodeEncodeError:
+            # (bytes that are not UTF-8 reach Python as lone surrogates)
+            raise user_error("--cmdline: the kernel command line must be text (ASCII or UTF-8); "
+                             "it has bytes that are not valid UTF-8") from None
     if args.dump_dtb is not None:
         d = os.path.dirname(os.path.abspath(args.dump_dtb))
         if not os.path.isdir(d):
@@ -247,7 +311,8 @@ def cmd_boot(args, user_error):
     from emu.loader import LoadError, read_linux_image
     kernel = args.kernel if args.kernel is not None else bundled_kernel(user_error)
     try:
-        read_linux_image(kernel)
+        # read here, once: the InputFile (the path with its bytes) goes on to the machine
+        kernel = read_linux_image(kernel, limit=memory).path
     except LoadError as e:
         raise user_error(str(e)) from None
 
@@ -255,7 +320,7 @@ def cmd_boot(args, user_error):
     from lifecycle.errors import GuestError, GuestLifecycleError
     from lifecycle.lifecycle import GuestLifecycle
 
-    out = getattr(sys.stdout, "buffer", sys.stdout)
+    from lifecycle import runner
     lc = GuestLifecycle()
     t_start = [None]
 
@@ -265,8 +330,25 @@ def cmd_boot(args, user_error):
         return (time.perf_counter() - t_start[0] if t_start[0] else None,
                 m.hart.instret if m is not None else None, seconds_since_process_start())
 
-    console = PromptWatch(out, args.prompt, clock) if args.stats else out
     tty = sys.stdin is not None and sys.stdin.isatty() and args.dump_dtb is None
+    eol = "\r\n" if tty else "\n"          # (raw mode: no newline translation)
+    prompt_watch = PromptWatch(args.prompt, clock) if args.stats else None
+    panicked = []
+
+    def initrd_failed(line):
+        reason = line.split(":", 1)[1].strip() if ":" in line else line
+        _tell(f"{eol}numbavm: warning: the kernel could not unpack the initrd: {reason}{eol}")
+
+    def panic(line):
+        panicked.append(line)
+        threading.Thread(target=lc.stop, name="stop", daemon=True).start()
+
+    taps = [LineWatch(INITRD_FAILED, initrd_failed)]
+    if prompt_watch is not None:
+        taps.append(prompt_watch)
+    if args.no_reboot:
+        taps.append(LineWatch(PANIC, panic))
+    out = args.stdout if hasattr(args, "stdout") else runner.stdout_stream()
     if args.timer is None:
         # at a terminal a person waits at the prompt: an idle guest should cost no CPU;
         # otherwise (scripts, CI, research runs) the same input gives the same run
@@ -277,28 +359,33 @@ def cmd_boot(args, user_error):
         quit_requested.set()
         threading.Thread(target=lc.stop, name="stop", daemon=True).start()
 
-    try:
-        stdin_fd = sys.stdin.fileno() if sys.stdin is not None else None
-    except (OSError, ValueError, AttributeError):
-        stdin_fd = None
+    stdin_fd = runner.stdin_fd()
     if args.dump_dtb is not None or stdin_fd is None:
         feed = None
     elif tty:
         feed = TerminalInput(stdin_fd, quit_)
     else:
         feed = LineFeeder(stdin_fd)
-    config = GuestConfig(kernel_type=KernelType.LINUX, kernel=kernel, ramdisk=args.initrd,
-                         cmdline=args.cmdline if args.cmdline is not None else DEFAULT_CMDLINE,
-                         bios=bios, guest_memory=memory, engine=args.engine, timer=args.timer,
-                         block_devices=disks, virtio_rng=args.virtio_rng, virtio_console=args.virtio_console,
-                         console=console, console_input=feed, keep_final_state=True,
-                         dtb_overlay=args.dtb_overlay)
     reboots = 0
     while True:
+        # (a fresh sink per machine: its taps watch this boot's console)
+        for tap in taps:
+            if isinstance(tap, LineWatch) and tap.marker != INITRD_FAILED:
+                tap.done, tap.tail = False, b""
+        console = runner.ConsoleSink(out, taps)
+        config = GuestConfig(kernel_type=KernelType.LINUX, kernel=kernel, ramdisk=args.initrd,
+                             cmdline=args.cmdline if args.cmdline is not None else DEFAULT_CMDLINE,
+                             bios=bios, guest_memory=memory, engine=args.engine, timer=args.timer,
+                             block_devices=disks, virtio_rng=args.virtio_rng,
+                             virtio_console=args.virtio_console, console=console, console_input=feed,
+                             keep_final_state=True, dtb_overlay=args.dtb_overlay)
         try:
             lc.create(config)
         except GuestLifecycleError as e:
             line = e.message.splitlines()[0] if e.message else e.error.name
+            overlay_error = _overlay_error(e)
+            if overlay_error is not None:
+                raise user_error(f"--dtb-overlay: {overlay_error}") from None
             if e.error in (GuestError.BAD_CONFIG, GuestError.KERNEL_LOAD_FAILURE):
                 raise user_error(line) from None
             sys.stderr.write(f"numbavm: fatal: {line}\n")
@@ -320,68 +407,76 @@ def cmd_boot(args, user_error):
             import tty as ttymod
             saved = termios.tcgetattr(sys.stdin.fileno())
             ttymod.setraw(sys.stdin.fileno())
-        outcome = {}
-        done = threading.Event()
 
-        def vcpu():
-            try:
-                lc.machine.warm_up()
-                t_start[0] = time.perf_counter()
-                outcome["value"] = lc.run()
-            except BaseException as e:   # noqa: BLE001 - handed to the main thread
-                outcome["error"] = e
-            finally:
-                done.set()
+        def first_instruction():
+            t_start[0] = time.perf_counter()
 
-        t = threading.Thread(target=vcpu, name="vcpu", daemon=True)
-        t.start()
-        interrupted = False
         try:
-            while not done.is_set():
-                try:
-                    done.wait(0.25)
-                except KeyboardInterrupt:
-                    if interrupted:
-                        return 130
-                    interrupted = True
-                    threading.Thread(target=lc.stop, name="stop", daemon=True).start()
+            outcome = runner.run_vcpu(lc, in_main_thread=args.engine == "python", before=first_instruction)
         finally:
             if saved is not None:
                 import termios
                 termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
             try:
-                out.flush()
-            except Exception:   # noqa: BLE001
+                console.flush()
+            except OSError:
                 pass
 
         if gdb is not None:
             gdb.close()              # a connected GDB hears how the guest ended
         m, r = lc.final_machine, lc.last_result
         tracing.finish(m)
-        err = outcome.get("error")
+        err = outcome.error
         status = 0
-        if isinstance(err, GuestLifecycleError) and err.error is GuestError.CONTROLLER_FORCED_HALT:
+        rebooted = (guest.stop_reason == "exit" and "reboot" in (guest.message or "") and err is None)
+        if outcome.interrupted and not quit_requested.is_set() and not panicked:
+            sys.stderr.write(f"\nnumbavm: interrupted after {guest.instructions_retired} instructions\n")
+            status = runner.EXIT_INTERRUPTED
+        elif console.error is not None:
+            sys.stderr.write(f"\nnumbavm: {console.describe()}\n")
+            status = runner.EXIT_CONSOLE
+        elif panicked:
+            sys.stderr.write(f"\nnumbavm: the guest kernel panicked (--no-reboot): {panicked[0]}\n")
+            status = EXIT_NO_REBOOT
+        elif isinstance(err, GuestLifecycleError) and err.error is GuestError.CONTROLLER_FORCED_HALT:
             if quit_requested.is_set():
                 sys.stderr.write("\nnumbavm: quit (Ctrl-A X)\n")
                 status = 0
             else:
-                sys.stderr.write(f"\nnumbavm: interrupted after {guest.instructions_retired} instructions\n")
-                status = 130
+                sys.stderr.write(f"\nnumbavm: stopped after {guest.instructions_retired} instructions\n")
+                status = runner.EXIT_INTERRUPTED
         elif err is not None:
             msg = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
             sys.stderr.write(f"\nnumbavm: fatal: {msg}\n")
             status = 125
+        elif rebooted and args.no_reboot:
+            sys.stderr.write("numbavm: the guest rebooted (--no-reboot)\n")
+            status = EXIT_NO_REBOOT
         elif guest.stop_reason == "exit":
             code = int(guest.exit_code or 0)
             status = code & 0xFF or (1 if code else 0)
         if args.stats and m is not None:
-            _print_stats(m, r, console, args)
-        if (guest.stop_reason == "exit" and "reboot" in (guest.message or "") and err is None
-                and reboots < MAX_REBOOTS):
+            _print_stats(m, r, prompt_watch, args)
+        if rebooted and status == 0 and not args.no_reboot and reboots < MAX_REBOOTS:
             reboots += 1                 # the guest asked for a reboot: a fresh machine, as QEMU does
             sys.stderr.write("numbavm: the guest rebooted\n")
             continue
         return status
+
+
+def _overlay_error(e):
+    """The overlay's own message when creating the machine failed in the --dtb-overlay file
+    (devices.fdt.OverlayError names the overlay; the lifecycle may have prefixed the kernel's name)."""
+    cause = e.__cause__
+    try:
+        from devices.fdt import OverlayError
+    except ImportError:
+        return None
+    while cause is not None:
+        if isinstance(cause, OverlayError):
+            return str(cause)
+        cause = cause.__cause__
+    return None
 
 
 def _print_stats(m, r, console, args):
@@ -395,7 +490,7 @@ def _print_stats(m, r, console, args):
              f"  instructions retired : {instret:,}",
              f"  wall time (run)      : {wall:.3f} s" if wall else "  wall time (run)      : n/a",
              f"  MIPS                 : {instret / wall / 1e6:.1f}" if wall else "  MIPS                 : n/a"]
-    seen = getattr(console, "seen", None)
+    seen = getattr(console, "seen", None)          # (console: the PromptWatch, or None)
     if seen is not None and seen[0] is not None:
         lines.append(f"  first prompt         : {seen[2]:.3f} s after process start; {seen[0]:.3f} s of "
                      f"running, {seen[1]:,} instructions ({seen[1] / seen[0] / 1e6:.1f} MIPS)")

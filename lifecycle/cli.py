@@ -252,12 +252,14 @@ def cmd_run(args) -> int:
         os.environ["NUMBA_DISABLE_JIT"] = "1"
 
     # Validate the program cheaply (pyelftools only) before importing the core.
+    # The file is read here, once: the InputFile (a path carrying its bytes) goes on to the
+    # machine, so a FIFO or <(cat prog.elf) works.
     from emu.loader import LoadError, load_elf, load_raw
     try:
         if raw_addr is None:
-            load_elf(args.program, DEFAULT_RAM_BASE, memory)
+            program = load_elf(args.program, DEFAULT_RAM_BASE, memory).path
         else:
-            load_raw(args.program, raw_addr, DEFAULT_RAM_BASE, memory)
+            program = load_raw(args.program, raw_addr, DEFAULT_RAM_BASE, memory).path
     except LoadError as e:
         raise UserError(str(e)) from None
 
@@ -271,7 +273,7 @@ def cmd_run(args) -> int:
     extra = {"console_input": feed} if feed is not None else {}
     # wfi_idle='fatal': a bare program that waits for an interrupt nothing can raise is
     # reported (status 125) instead of sleeping until Ctrl-C.
-    config = GuestConfig(kernel_type=KernelType.ELF, kernel=args.program, guest_memory=memory,
+    config = GuestConfig(kernel_type=KernelType.ELF, kernel=program, guest_memory=memory,
                          engine=args.engine, max_instructions=budget, raw_addr=raw_addr,
                          wfi_idle="fatal", console=console, keep_final_state=True, **extra)
     lc = GuestLifecycle()
