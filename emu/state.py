@@ -84,7 +84,9 @@ ST_EIP = 35           # external interrupt lines into mip (MEIP | SEIP), driven 
 ST_SEIP_SW = 36       # the software-written part of mip.SEIP (mip.SEIP reads as software | external)
 ST_TIMER_BIT = 37     # the mip bit the CLINT comparator drives: MTIP, or STIP when the VMM is the SBI
 ST_SBI = 38           # 1 = the VMM implements the SBI: ecall from S-mode returns EXIT_SBI
-ST_TIMER_REALTIME = 39  # 1 = mtime follows the host clock (set by Python between runs): wfi never skips ahead
+ST_TIMER_REALTIME = 39  # 1 = wfi never skips ahead to the timer, it returns EXIT_WFI to the host: the realtime
+                        # timer (mtime follows the host clock, set by Python between runs), and the deterministic
+                        # timer while host input is attached (the host paces the skip: lifecycle/machine.py _idle)
 # the debugger's area (emu/debug.py; written by the host between runs, all 0 when no debugger is attached)
 ST_DBG_NBP = 40       # breakpoints in use: their pcs are st[ST_DBG_BP : ST_DBG_BP + n]
 ST_DBG_NWATCH = 41    # watch ranges in use: (paddr lo, paddr hi, kind bits) triples from st[ST_DBG_WATCH]
@@ -108,7 +110,15 @@ ST_REGION_ENTRIES = ST_REGION_ON + 6  # statistics: calls into native regions
 ST_REGION_BLOCKED = ST_REGION_ON + 7  # != 0: the debugger needs the loop alone (emu/debug.py: REGIONS_*)
 ST_REGION_REQ = ST_REGION_ON + 8      # 1 = the loop put a request in ST_REGION_REQ_PC/PADDR (the hart clears it)
 ST_REGION_READY = ST_REGION_ON + 9    # 1 = the compiler thread finished regions: the loop returns EXIT_REGION
-ST_SIZE = ST_REGION_ON + 10
+# the last two traps taken, recorded by emu/trap.take_trap (on the trap path only), so that a trap loop
+# can name the trap that led into it (lifecycle/machine.py); each is 4 slots at TRAP_* offsets:
+ST_TRAP_LAST = ST_REGION_ON + 10      # the last trap
+ST_TRAP_PREV = ST_REGION_ON + 14      # the one before it
+TRAP_CAUSE = 0        # the xcause value written (interrupt bit included)
+TRAP_EPC = 1          # the pc it was taken at (virtual when the trapping context translates)
+TRAP_TVAL = 2         # the xtval value written
+TRAP_PRIV = 3         # the privilege it was taken from; -1 = no trap recorded
+ST_SIZE = ST_REGION_ON + 18
 
 # --- EXIT_FATAL reasons
 FATAL_NONE = 0
@@ -191,4 +201,6 @@ def new_state(ram_size, ram_base=0x8000_0000):
     st[ST_TIME_DIV] = 10          # 10 instructions per tick: 10 MHz timebase at 100 MIPS
     st[ST_POLL] = 4096
     st[ST_TIMER_BIT] = 1 << 7     # mip.MTIP
+    st[ST_TRAP_LAST + TRAP_PRIV] = -1
+    st[ST_TRAP_PREV + TRAP_PRIV] = -1
     return x, st, csr, ram, icache, tlb, pflags

@@ -6,7 +6,8 @@ Exception causes (mcause with the interrupt bit clear) and interrupt causes
 from numba import njit
 
 from emu.state import (PRV_U, PRV_S, PRV_M, ST_PC, ST_PRIV, ST_RES_ADDR, ST_TRAPS, ST_IRQS, ST_DBG_NBP,
-                       ST_DBG_BP, ST_DBG_BP_PA)
+                       ST_DBG_BP, ST_DBG_BP_PA, ST_TRAP_LAST, ST_TRAP_PREV, TRAP_CAUSE, TRAP_EPC, TRAP_TVAL,
+                       TRAP_PRIV)
 from emu.csr import (MSTATUS, MEDELEG, MIDELEG, MIE, MIP, MTVEC, MEPC, MCAUSE, MTVAL, STVEC, SEPC,
                      SCAUSE, STVAL, MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_MPIE, MSTATUS_SPP,
                      MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, refresh_mode)
@@ -31,6 +32,25 @@ CAUSE_STORE_PAGE_FAULT = 15     # store/AMO page fault
 IRQ_S_SOFT, IRQ_M_SOFT, IRQ_S_TIMER, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT = 1, 3, 5, 7, 9, 11
 INTERRUPT = -(1 << 63)          # the interrupt bit of mcause/scause
 
+# the spec's names (table 3.6), for messages
+EXCEPTION_NAMES = {
+    0: "instruction address misaligned", 1: "instruction access fault", 2: "illegal instruction",
+    3: "breakpoint", 4: "load address misaligned", 5: "load access fault", 6: "store/AMO address misaligned",
+    7: "store/AMO access fault", 8: "environment call from U-mode", 9: "environment call from S-mode",
+    11: "environment call from M-mode", 12: "instruction page fault", 13: "load page fault",
+    15: "store/AMO page fault"}
+INTERRUPT_NAMES = {
+    1: "supervisor software interrupt", 3: "machine software interrupt", 5: "supervisor timer interrupt",
+    7: "machine timer interrupt", 9: "supervisor external interrupt", 11: "machine external interrupt"}
+
+
+def cause_name(code):
+    """The spec's name for an xcause value (int64 or unsigned)."""
+    code = int(code) & (2**64 - 1)
+    if code >> 63:
+        return INTERRUPT_NAMES.get(code & ~(1 << 63), f"interrupt {code & ~(1 << 63)}")
+    return EXCEPTION_NAMES.get(code, f"exception {code}")
+
 
 @njit(cache=True)
 def take_trap(cause, tval, is_irq, pc, st, csr):
@@ -51,6 +71,15 @@ def take_trap(cause, tval, is_irq, pc, st, csr):
         st[ST_TRAPS] += 1
         deleg = csr[MEDELEG]
         code = cause
+    # keep the last two traps: when a handler cannot be fetched, the trap before names the cause
+    st[ST_TRAP_PREV + TRAP_CAUSE] = st[ST_TRAP_LAST + TRAP_CAUSE]
+    st[ST_TRAP_PREV + TRAP_EPC] = st[ST_TRAP_LAST + TRAP_EPC]
+    st[ST_TRAP_PREV + TRAP_TVAL] = st[ST_TRAP_LAST + TRAP_TVAL]
+    st[ST_TRAP_PREV + TRAP_PRIV] = st[ST_TRAP_LAST + TRAP_PRIV]
+    st[ST_TRAP_LAST + TRAP_CAUSE] = code
+    st[ST_TRAP_LAST + TRAP_EPC] = pc
+    st[ST_TRAP_LAST + TRAP_TVAL] = tval
+    st[ST_TRAP_LAST + TRAP_PRIV] = priv
     ms = csr[MSTATUS]
     if priv <= PRV_S and ((deleg >> cause) & 1) != 0:
         csr[SEPC] = pc

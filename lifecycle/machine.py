@@ -63,6 +63,17 @@ class RunResult:
         return self.instret / self.wall_s / 1e6 if self.wall_s > 0 else 0.0
 
 
+def _disassemble(bits, ilen):
+    """capstone's text for an instruction (as lifecycle/trace.py shows it), or "" without capstone."""
+    try:
+        from lifecycle.trace import Disassembler
+        d = Disassembler()
+    except (ImportError, RuntimeError):
+        return ""
+    t = d.text(bits, ilen)
+    return "" if t == "unknown" else " ".join(t.split())
+
+
 def _plic_output(st, wake):
     """The PLIC's context outputs: context 0 = hart 0 M-mode (mip.MEIP), 1 = S-mode (mip.SEIP).
 
@@ -455,10 +466,55 @@ class Machine:
                 return result("fatal", 1, f"the guest waits (wfi at pc 0x{h.pc:x}) for an interrupt "
                                           "that nothing in this machine can raise")
             elif why == S.EXIT_FATAL:
-                return result("fatal", 1, f"{S.FATAL_NAMES[int(h.st[S.ST_FATAL])]} (pc 0x{h.pc:x}, "
-                                          f"mcause {int(h.csr[0x342]) & (2**64 - 1):#x})")
+                return result("fatal", 1, self._fatal_message())
             else:
                 return result("fatal", 1, f"the hart stopped with reason {S.EXIT_NAMES[why]}")
+
+    def _fatal_message(self):
+        """EXIT_FATAL as one line; a trap loop names the trap that led into it (emu/trap.py keeps the
+        last two), since the loop's own trap (the handler's fetch fault) says nothing of the cause."""
+        h = self.hart
+        st = h.st
+        msg = f"{S.FATAL_NAMES[int(st[S.ST_FATAL])]} (pc 0x{h.pc:x}, mcause {int(h.csr[0x342]) & (2**64 - 1):#x})"
+        if int(st[S.ST_FATAL]) == S.FATAL_TRAP_LOOP:
+            first = self.describe_trap(S.ST_TRAP_PREV)
+            if first:
+                msg += f"; it began with {first}"
+        return msg
+
+    def describe_trap(self, slot=S.ST_TRAP_LAST):
+        """One of the traps emu/trap.py records (S.ST_TRAP_LAST or S.ST_TRAP_PREV), in words: cause,
+        pc, privilege, xtval, and the instruction's bits with capstone's disassembly when they are
+        known (xtval of an illegal instruction, or the bits at an untranslated pc). -> "" when none."""
+        from emu.trap import cause_name, CAUSE_ILLEGAL_INSTRUCTION
+        st = self.hart.st
+        priv = int(st[slot + S.TRAP_PRIV])
+        if priv < 0:
+            return ""
+        code = int(st[slot + S.TRAP_CAUSE]) & (2**64 - 1)
+        epc = int(st[slot + S.TRAP_EPC]) & (2**64 - 1)
+        tval = int(st[slot + S.TRAP_TVAL]) & (2**64 - 1)
+        mode = {S.PRV_U: "U", S.PRV_S: "S", S.PRV_M: "M"}.get(priv, str(priv))
+        text = f"{cause_name(code)} at pc 0x{epc:x} in {mode}-mode"
+        if code >> 63:
+            return text
+        text += f", tval 0x{tval:x}"
+        bits = None
+        if code == CAUSE_ILLEGAL_INSTRUCTION and tval:
+            bits = tval
+        elif priv == S.PRV_M or (int(self.hart.csr[0x180]) >> 60) & 0xF == 0:   # fetch without translation
+            try:
+                lo = int.from_bytes(self.hart.read_phys(epc, 2), "little")
+                bits = lo if lo & 3 != 3 else int.from_bytes(self.hart.read_phys(epc, 4), "little")
+            except ValueError:
+                bits = None                  # not in RAM
+        if bits is not None:
+            ilen = 2 if bits & 3 != 3 else 4
+            text += f": instruction 0x{bits:0{2 * ilen}x}"
+            asm = _disassemble(bits, ilen)
+            if asm:
+                text += f" ({asm})"
+        return text
 
     def _mmio(self, stm, regs):
         """Serve the Python-device access the loop exited for; -> None, or a halt (reason, code, message).
