@@ -6,8 +6,21 @@
 The stub listens on 127.0.0.1 unless an address is named (--gdb 0.0.0.0:1234). It
 serves one GDB at a time; when that connection ends the VMM goes on and the next
 GDB can attach. With --gdb-wait (Guest.serve_gdb(wait=True)) the guest is held
-before its first instruction until a GDB connects and continues it. Without it the
-guest runs, and a GDB that connects stops it where it is.
+before its first instruction until a debugger continues it: a continue or a step
+(c, C, s, S, vCont;c/s/C/S) or a detach (D) releases it. A client that goes away
+without one of these (a port scanner, a browser's GET /, a GDB that dies) leaves
+the guest held, its breakpoints and watchpoints removed, for the next debugger.
+Without --gdb-wait the guest runs, and a GDB that connects stops it where it is.
+
+Connections (one line on stderr for each refusal or drop; the VMM runs on)
+  * a second client while a debugger is connected is accepted, told why in a
+    console-output packet (O) and an error reply (E.text), and closed;
+  * a client must send a valid packet within HANDSHAKE_TIMEOUT s of connecting,
+    and must finish a packet it has begun within that time, or it is dropped (a
+    debugger that then sits idle at its prompt stays as long as it likes);
+  * a NAK (-) makes the stub send its last packet again, at most MAX_RESENDS times
+    for one packet; one NAK more drops the connection;
+  * a client that does not read what the stub sends for SEND_TIMEOUT s is dropped.
 
 What GDB gets
   * registers through a target description (qXfer:features:read:target.xml):
@@ -29,6 +42,9 @@ What GDB gets
     through the machine's stop flag, as stop() does), detach (D: everything
     removed, the guest runs on) and kill (k: the VMM is stopped, as
     GuestLifecycle.stop() stops it);
+  * pc writes (P, G, c ADDR, s ADDR) with bit 0 set are refused with E16 (EINVAL),
+    nothing written: with the C extension (misa is fixed, C always on) pc bit 0 is
+    always zero, and the hart never masks a pc it is given;
   * an empty reply (RSP's "not supported") for every other packet.
 A malformed packet (bad framing, bad hex, wrong lengths, a packet over 64 KiB,
 three bad checksums in a row, or any bad checksum once no-ack mode is on) ends
@@ -54,7 +70,7 @@ How the vcpu is held (class Debugger)
 from __future__ import annotations
 
 import contextlib
-import select
+import re
 import socket
 import sys
 import threading
@@ -64,6 +80,11 @@ SIGINT, SIGTRAP, SIGABRT, SIGKILL = 2, 5, 6, 9
 STOP_DEBUG = 2                 # the stop-flag value the debugger sets (lifecycle stop() sets 1)
 PACKET_SIZE = 0x4000           # what we tell GDB (qSupported PacketSize)
 MAX_PACKET = 1 << 16           # a packet longer than this is hostile: the connection is closed
+HANDSHAKE_TIMEOUT = 15.0       # s for a new client's first valid packet, and for any begun packet to end
+MAX_RESENDS = 3                # NAKs answered for one packet; one more drops the connection
+SEND_TIMEOUT = 30.0            # s a client may leave our packets unread before it is dropped
+POLL = 0.2                     # s between looks at the VMM while waiting for a client's bytes
+E_INVAL = "E16"                # the error reply for a value the target refuses (EINVAL = 22)
 MASK64 = (1 << 64) - 1
 N_GPR = 32
 REG_PC = 32
@@ -88,6 +109,16 @@ WATCH_NAMES = {2: "watch", 3: "rwatch", 4: "awatch"}
 
 class ProtocolError(Exception):
     """A malformed or hostile packet: the connection is closed."""
+
+
+class ClientDropped(ProtocolError):
+    """A client that breaks the connection rules (idle handshake, NAK flood): the connection is closed."""
+
+
+def pc_ok(v):
+    """Can a debugger set pc to v? Not with bit 0 set: with C, pc is always even (jalr clears bit 0;
+    IALIGN=16). The hart would otherwise fetch at an odd pc. misa is fixed here, C always on."""
+    return int(v) & 1 == 0
 
 
 def _s64(v):
@@ -319,6 +350,20 @@ class Debugger:
             self.cond.notify_all()
             return seq
 
+    def reset(self, gone):
+        """Remove breakpoints and watchpoints and keep the guest held (a --gdb-wait client left without
+        continuing). They can only have been set while the vcpu was parked: wait for it to park again."""
+        if not (self.bps or self.watches):
+            return
+        if self.wait_parked(30, gone):
+            from emu import debug as D
+            with self.cond:
+                self.bps.clear()
+                self.watches.clear()
+                self.read_watches = 0
+                self.access_done = None
+                D.clear_all(self.h)
+
     def detach(self, gone):
         """Remove everything and let the guest run on (from any state)."""
         if not self.attached:
@@ -342,8 +387,9 @@ class Debugger:
 # --------------------------------------------------------------------------- the protocol
 
 class _Connection:
-    def __init__(self, server, sock):
+    def __init__(self, server, sock, peer="a client"):
         self.server = server
+        self.peer = peer
         self.sock = sock
         self.vmm = server.vmm
         self.buf = bytearray()
@@ -354,18 +400,28 @@ class _Connection:
         self.client = set()
         self.dbg = None
         self.closed_by_kill = False
+        self.ending = threading.Event()    # the session is over: the next client may come in
+        self.resends = 0             # NAKs answered for self.last
+        self.greeted = False         # a valid packet came: this client is a debugger
+        self.timeout = float(getattr(server, "handshake_timeout", HANDSHAKE_TIMEOUT))
+        self.deadline = time.monotonic() + self.timeout    # for the first valid packet
 
     # ---- framing
-    def _recv(self, timeout=None):
-        if timeout is not None:
-            r, _, _ = select.select([self.sock], [], [], timeout)
-            if not r:
-                return False
-        data = self.sock.recv(65536)
+    def _recv(self, timeout):
+        """Wait up to `timeout` s for bytes (-> False if none came); EOFError when the client closed."""
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(65536)
+        except (socket.timeout, BlockingIOError):
+            return False
         if not data:
             raise EOFError
         self.buf += data
         return True
+
+    def _sendall(self, data):
+        self.sock.settimeout(SEND_TIMEOUT)       # a client that reads nothing cannot hold us forever
+        self.sock.sendall(data)
 
     def _take_oob(self):
         """Acks and Ctrl-C at the front of the buffer; -> True if a Ctrl-C was seen."""
@@ -373,19 +429,35 @@ class _Connection:
         while self.buf and self.buf[0] in (0x2B, 0x2D, 0x03):      # + - ^C
             c = self.buf.pop(0)
             if c == 0x2D and self.last:
-                self.sock.sendall(self.last)                      # NAK: send our last packet again
+                # NAK: send our last packet again, a few times: a NAK flood must not make us a
+                # traffic amplifier (each NAK byte would cost a whole reply)
+                self.resends += 1
+                if self.resends > MAX_RESENDS:
+                    raise ClientDropped(f"{self.resends} NAKs for one packet (at most {MAX_RESENDS} resends)")
+                self._sendall(self.last)
             elif c == 0x03:
                 intr = True
         return intr
+
+    def _wait_bytes(self):
+        """Block until more bytes come. A new client that has sent no valid packet yet, and a client
+        in the middle of a packet, must go on within self.timeout s (ClientDropped)."""
+        if self.deadline is None and (self.buf or not self.greeted):
+            self.deadline = time.monotonic() + self.timeout
+        while not self._recv(POLL):
+            if self.gone():
+                raise _Detached          # the VMM is over and GDB is not waiting for a stop
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                if self.greeted:
+                    raise ClientDropped(f"a packet begun and not finished within {self.timeout:g} s")
+                raise ClientDropped(f"no valid packet within {self.timeout:g} s of connecting")
 
     def read_packet(self):
         while True:
             if self._take_oob():
                 self._interrupt()
             if not self.buf:
-                while not self._recv(0.2):
-                    if self.gone():
-                        raise _Detached          # the VMM is over and GDB is not waiting for a stop
+                self._wait_bytes()
                 continue
             if self.buf[0] != 0x24:                                # $
                 raise ProtocolError(f"unexpected byte 0x{self.buf[0]:02x} outside a packet")
@@ -393,7 +465,7 @@ class _Connection:
             if end < 0 or len(self.buf) < end + 3:
                 if len(self.buf) > MAX_PACKET:
                     raise ProtocolError(f"a packet of more than {MAX_PACKET} bytes")
-                self._recv()
+                self._wait_bytes()
                 continue
             body = bytes(self.buf[1:end])
             cs = bytes(self.buf[end + 1:end + 3])
@@ -406,19 +478,24 @@ class _Connection:
                 self.bad += 1
                 if self.noack or self.bad >= 3:
                     raise ProtocolError("bad packet checksum")
-                self.sock.sendall(b"-")
+                self._sendall(b"-")
+                if self.greeted:
+                    self.deadline = None         # the resent packet gets a new deadline
                 continue
             self.bad = 0
+            self.greeted = True
+            self.deadline = None
             if not self.noack:
-                self.sock.sendall(b"+")
+                self._sendall(b"+")
             return _unescape(body)
 
     def send(self, body):
         if isinstance(body, str):
             body = body.encode("latin-1")
-        pkt = b"$" + body + b"#" + f"{sum(body) & 0xFF:02x}".encode()
+        pkt = _packet(body)
         self.last = pkt
-        self.sock.sendall(pkt)
+        self.resends = 0
+        self._sendall(pkt)
 
     # ---- helpers
     def gone(self):
@@ -542,6 +619,8 @@ class _Connection:
                 h.regs[n] = _s64(v)
             return True
         if n == REG_PC:
+            if not pc_ok(v):
+                return False
             h.pc = v
             return True
         if n == REG_PRIV:
@@ -648,9 +727,12 @@ class _Connection:
             hexs = text[1:]
             if len(hexs) != 16 * (REG_PC + 1):
                 raise ProtocolError(f"G packet of {len(hexs)} hex digits (want {16 * (REG_PC + 1)})")
+            values = [_unle(hexs[16 * i:16 * i + 16]) for i in range(REG_PC + 1)]
+            if not pc_ok(values[REG_PC]):
+                return E_INVAL                   # nothing written
             with self._state():
-                for i in range(REG_PC + 1):
-                    self.write_reg(i, _unle(hexs[16 * i:16 * i + 16]))
+                for i, v in enumerate(values):
+                    self.write_reg(i, v)
             return "OK"
         if c == "p":
             n = _hex(text[1:])
@@ -662,6 +744,8 @@ class _Connection:
             if len(val) != 16:
                 raise ProtocolError(f"P packet {text!r}")
             n, v = _hex(n), _unle(val)
+            if n == REG_PC and not pc_ok(v):
+                return E_INVAL
             with self._state():
                 return "OK" if self.write_reg(n, v) else "E45"
         if c == "m":
@@ -700,6 +784,8 @@ class _Connection:
         if text.startswith("vCont"):
             return self.vcont(text)
         if c == "D":
+            self.server.released()               # detach: the guest runs on (--gdb-wait too)
+            self.ending.set()
             self.send("OK")
             self.server.detach(self)
             raise _Detached
@@ -792,6 +878,9 @@ class _Connection:
         return self.resume("step" if action in "sS" else "cont", None)
 
     def resume(self, kind, addr):
+        if addr is not None and not pc_ok(addr):
+            return E_INVAL
+        self.server.released()                   # a debugger's continue or step (--gdb-wait)
         with self._state() as dbg:
             if addr is not None:
                 dbg.h.pc = addr
@@ -815,21 +904,36 @@ class _Connection:
                 reply = self.handle(pkt)
                 if reply is not None:
                     self.send(reply)
-        except _Detached:
-            pass
-        except _VmmGone:
+        except Exception as e:   # noqa: BLE001 - how the session ended (a bug of ours must not take the VMM down)
+            self.ending.set()
+            self._end(e)
+
+    def _end(self, e):
+        srv = self.server
+        if isinstance(e, _Detached):
+            return
+        if isinstance(e, _VmmGone):
             try:
                 self.send(self._ended_reply())
             except OSError:
                 pass
-        except (EOFError, ConnectionError, OSError):
+        elif isinstance(e, socket.timeout):      # (recv timeouts are handled in _recv: this is a send)
+            srv.detach(self, f"dropped {self.peer}: it read nothing of ours for {SEND_TIMEOUT:g} s")
+        elif isinstance(e, (EOFError, OSError)):
             srv.detach(self)
-        except ProtocolError as e:
-            srv.log(f"malformed packet from the debugger ({e}): closing the connection; the VMM runs on")
-            srv.detach(self)
-        except Exception as e:   # noqa: BLE001 - a bug of ours must not take the VMM down
+        elif isinstance(e, ClientDropped):
+            srv.detach(self, f"dropped {self.peer}: {e}")
+        elif isinstance(e, ProtocolError):
+            srv.detach(self, f"malformed packet from {self.peer} ({e}): closing the connection")
+        else:
             srv.log(f"internal error serving the debugger ({type(e).__name__}: {e}): closing the connection")
             srv.detach(self)
+
+    def ended(self, grace=1.0):
+        """Is this session ending (within `grace` s)? A GDB that detaches or dies and reconnects at
+        once must not be refused because the old session is still being wound up: its thread sees
+        the old client's EOF at once (it waits in recv), so a short grace is enough."""
+        return self.ending.wait(grace)
 
 
 class _Detached(Exception):
@@ -841,15 +945,26 @@ class _VmmGone(Exception):
 
 
 class GdbServer:
-    """Listens for GDB on (host, port) for one VMM (see the module docstring). .port, .address, close()."""
+    """Listens for GDB on (host, port) for one VMM (see the module docstring). .port, .address, close().
 
-    def __init__(self, vmm, host="127.0.0.1", port=0, wait=False, log=None):
+    handshake_timeout: s a new client has for its first valid packet (and any client for the
+    rest of a packet it has begun); an attribute, read when a client connects."""
+
+    MAX_CONN_LOGS = 20         # connection problems reported on stderr; then one line says the rest are not
+
+    def __init__(self, vmm, host="127.0.0.1", port=0, wait=False, log=None, handshake_timeout=HANDSHAKE_TIMEOUT):
         self.vmm = vmm
         self._log = log
         self.lock = threading.Lock()
         self.dbg = None
         self.conn = None
         self.closed = False
+        self.waiting = bool(wait)          # --gdb-wait: held until a debugger continues, steps or detaches
+        self.handshake_timeout = handshake_timeout
+        self._conn_logs = 0
+        self.accepted = 0                  # connections served so far
+        self._conn_thread = None
+        self._refusing = threading.BoundedSemaphore(4)   # refusals being told at once; more are just closed
         self.sock = socket.create_server((host, port))
         self.address = self.sock.getsockname()[:2]
         self.port = self.address[1]
@@ -865,6 +980,14 @@ class GdbServer:
             sys.stderr.write(f"numbavm: gdb: {msg}\n")
             sys.stderr.flush()
 
+    def conn_log(self, msg):
+        """A connection's problem: one line each, the first MAX_CONN_LOGS (clients cannot flood stderr)."""
+        self._conn_logs += 1
+        if self._conn_logs <= self.MAX_CONN_LOGS:
+            self.log(msg)
+        elif self._conn_logs == self.MAX_CONN_LOGS + 1:
+            self.log(f"more than {self.MAX_CONN_LOGS} connection problems: the next ones are not reported")
+
     def vmm_over(self):
         v = self.vmm
         return v.stop_reason is not None or v.lc._vmm is not v
@@ -878,10 +1001,25 @@ class GdbServer:
                 self.dbg = Debugger(self.vmm.machine)
             return self.dbg
 
-    def detach(self, conn):
+    def released(self):
+        """A debugger continued, stepped or detached: --gdb-wait's hold is over."""
+        self.waiting = False
+
+    def detach(self, conn, problem=None):
+        """The connection ends (problem: what it did wrong, for the one line on stderr)."""
         with self.lock:
             dbg = self.dbg
-            self.dbg = None
+            keep = self.waiting and dbg is not None and not self.vmm_over()
+            if not keep:
+                self.dbg = None
+        if keep:
+            # --gdb-wait and no debugger has continued yet: the guest stays held for the next client
+            dbg.reset(self.vmm_over)
+            self.conn_log(f"{problem or f'{conn.peer} left'}; the guest was not continued: "
+                          "it stays held for the next debugger (--gdb-wait)")
+            return
+        if problem is not None:
+            self.conn_log(f"{problem}; the VMM runs on")
         if dbg is not None and not self.vmm_over():
             dbg.detach(self.vmm_over)
 
@@ -892,23 +1030,77 @@ class GdbServer:
     def _accept(self):
         while not self.closed:
             try:
-                s, _peer = self.sock.accept()
+                s, peer = self.sock.accept()
             except OSError:
                 return
-            if self.vmm_over():
+            if self.vmm_over() or self.closed:
                 s.close()
                 continue
+            for _ in range(2):
+                with self.lock:
+                    holder = self.conn
+                    if holder is None:
+                        c = self.conn = _Connection(self, s, _peer_name(peer))
+                        self.accepted += 1
+                if holder is None or not holder.ended():
+                    break
+                t = self._conn_thread            # the previous session is ending: wait for it, not refuse
+                if t is not None:
+                    t.join(SEND_TIMEOUT)
+            if holder is not None:
+                self._refuse(s, _peer_name(peer), holder.peer)
+                continue
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            c = _Connection(self, s)
-            self.conn = c
+            t = threading.Thread(target=self._serve, args=(c, s), name="gdb-conn", daemon=True)
+            self._conn_thread = t
+            t.start()
+
+    def _serve(self, c, s):
+        try:
+            c.run()
+        finally:
             try:
-                c.run()
-            finally:
-                try:
-                    s.close()
-                except OSError:
-                    pass
-                self.conn = None
+                s.close()
+            except OSError:
+                pass
+            with self.lock:
+                if self.conn is c:
+                    self.conn = None
+
+    def _refuse(self, s, who, holder):
+        """One debugger at a time: tell a second client why, close it, and say so on stderr."""
+        self.conn_log(f"refused a second debugger from {who}: {holder} is connected (one at a time)")
+        if not self._refusing.acquire(blocking=False):
+            s.close()                    # a connection flood: no explanations
+            return
+        text = f"numbavm: another debugger ({holder}) is connected to this VMM; one at a time"
+        threading.Thread(target=self._tell_and_close, args=(s, text), name="gdb-refuse", daemon=True).start()
+
+    def _tell_and_close(self, s, text):
+        try:
+            s.settimeout(2.0)
+            # GDB ignores a packet sent before its first one is acked: wait for that (2 s at most),
+            # ack it and answer it with an error reply (E.text: GDB prints "Remote failure reply: E.text";
+            # console output, an O packet, is not printed in answer to qSupported)
+            got = b""
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline and len(got) < 4096 and not re.search(rb"#..", got):
+                data = s.recv(4096)
+                if not data:
+                    break
+                got += data
+            s.sendall(b"+" + _packet(b"E." + text.encode()))
+            s.shutdown(socket.SHUT_WR)
+            # read what the client sends until it closes (2 s at most): closing with unread bytes
+            # would reset the connection, and the client could lose our explanation
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline and s.recv(4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            s.close()
+            self._refusing.release()
 
     def close(self, timeout=5.0):
         """Stop listening. A connected GDB is told how the VMM ended; wait up to `timeout` for it to go."""
@@ -923,6 +1115,20 @@ class GdbServer:
             pass
         if self.vmm_over():
             self._thread.join(timeout)
+            t = self._conn_thread
+            if t is not None:
+                t.join(timeout)
+
+
+def _peer_name(peer):
+    try:
+        return f"{peer[0]}:{peer[1]}"
+    except (TypeError, IndexError):
+        return "a client"
+
+
+def _packet(body):
+    return b"$" + body + b"#" + f"{sum(body) & 0xFF:02x}".encode()
 
 
 # --------------------------------------------------------------------------- CLI glue

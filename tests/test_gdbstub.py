@@ -195,12 +195,18 @@ class Rsp:
         return self.reply()
 
     def closed(self, timeout=HANG):
+        """-> True once the stub has closed the connection (what it sent meanwhile is in self.buf);
+        fails the test when it is still open after `timeout` s."""
         self.s.settimeout(timeout)
         try:
             while True:
-                if not self.s.recv(65536):
+                data = self.s.recv(65536)
+                if not data:
                     return True
-        except (ConnectionError, OSError):
+                self.buf += data
+        except socket.timeout:
+            pytest.fail(f"the stub did not close the connection within {timeout} s")
+        except ConnectionError:
             return True
 
     # helpers
@@ -421,8 +427,11 @@ def test_ctrl_c_interrupts_the_running_guest(vmm):
     assert c.cmd("?") == "T05"
     to_main(c)
     c.poke(SYM["spin"], (1).to_bytes(8, "little"))
+    n = vmm.guest.instructions_retired
     c.send("c")
-    time.sleep(0.3)
+    assert c.ack() == b"+"
+    # the guest runs (spins) before the Ctrl-C: it interrupts a running guest
+    wait_until(lambda: vmm.guest.instructions_retired > n + 10_000, "the guest runs after c")
     assert vmm.running() and vmm.guest.stop_reason is None
     c.raw(b"\x03")
     assert c.reply() == "T02"
@@ -463,11 +472,11 @@ def test_malformed_and_hostile_packets_close_the_connection_and_the_vmm_runs_on(
             pass                                                 # it may close before we are done
         assert c.closed(), bad[:20]
         assert vmm.running() and vmm.guest.stop_reason is None
-    n = len(vmm.logs)
+    n, k = len(vmm.logs), vmm.srv.accepted
     c = vmm.connect()
     c.raw(b"$?#3f")
     c.s.close()                                                  # a client that just goes away
-    wait_until(lambda: vmm.srv.conn is None, "the stub notices the closed connection")
+    wait_until(lambda: vmm.srv.accepted == k + 1 and vmm.srv.conn is None, "the stub notices the closed connection")
     assert len(vmm.logs) == n                                    # (not an error)
     c = vmm.connect()                                            # and a well-behaved one still works
     assert c.cmd("?") == "T05"
@@ -502,6 +511,97 @@ def test_detach_then_attach_to_the_running_guest(vmm):
     assert vmm.join() is None and b"result = 4" in vmm.out.data
 
 
+def test_gdb_wait_holds_the_guest_until_a_debugger_continues(vmm):
+    """--gdb-wait: clients that go away without a continue or step (a port scan, an HTTP GET, a
+    debugger that only set a breakpoint) leave the guest held at its first instruction."""
+    c = Rsp(vmm.srv.port)                                       # connects and closes
+    c.close()
+    wait_until(lambda: len(vmm.logs) >= 1, "the stub notices the closed connection")
+    c = Rsp(vmm.srv.port)
+    c.raw(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert c.closed()
+    assert "malformed" in vmm.logs[1] and "held" in vmm.logs[1], vmm.logs
+    c = vmm.connect()                                           # a debugger that leaves without continuing
+    assert c.cmd(f"Z0,{SYM['scale']:x},2") == "OK"
+    c.close()
+    wait_until(lambda: len(vmm.logs) >= 3, "the stub notices the closed connection")
+    assert all("stays held for the next debugger" in line for line in vmm.logs), vmm.logs
+    assert vmm.running() and vmm.guest.instructions_retired == 0
+    c = vmm.connect()
+    assert c.cmd("?") == "T05" and c.pc() == SYM["_start"]
+    assert vmm.guest.instructions_retired == 0
+    assert c.cmd("c") == "W00"                                  # the first client's breakpoint is gone
+    assert vmm.join() is None and b"result = 4" in vmm.out.data
+
+
+def test_a_second_debugger_is_refused_with_a_message(vmm):
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    c2 = vmm.connect()
+    c2.s.settimeout(HANG)
+    r = c2.cmd("qSupported:swbreak+")                           # GDB prints "Remote failure reply: E.<text>"
+    assert r.startswith("E.") and "another debugger" in r and "one at a time" in r, r
+    assert c2.closed()
+    assert len(vmm.logs) == 1 and "refused a second debugger" in vmm.logs[0], vmm.logs
+    assert c.pc() == SYM["_start"]                              # the first one is served as before
+    assert c.cmd("c") == "W00"
+    assert vmm.join() is None
+
+
+def test_an_idle_client_is_dropped_and_the_next_debugger_gets_in(vmm):
+    vmm.srv.handshake_timeout = 0.5
+    idle = Rsp(vmm.srv.port)                                    # sends nothing
+    assert idle.closed()
+    assert "no valid packet within 0.5 s" in vmm.logs[-1], vmm.logs
+    plus = Rsp(vmm.srv.port)                                    # acks are not packets
+    plus.raw(b"+" * 10)
+    assert plus.closed()
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    c.raw(b"$m8000")                                            # a packet begun and never finished
+    assert c.closed()
+    assert "not finished" in vmm.logs[-1], vmm.logs
+    c = vmm.connect()
+    assert c.cmd("?") == "T05" and c.pc() == SYM["_start"]
+    assert c.cmd("c") == "W00"
+    assert vmm.join() is None
+
+
+def test_naks_get_a_few_resends_then_the_connection_is_dropped(vmm):
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    regs = c.cmd("g")
+    pkt = b"$%s#%02x" % (regs.encode(), sum(regs.encode()) & 0xFF)
+    c.raw(b"-" * 2000)
+    assert c.closed()
+    assert c.buf == pkt * gdbstub.MAX_RESENDS                   # not 2,000 copies
+    assert "NAKs" in vmm.logs[-1], vmm.logs
+    c = vmm.connect()                                           # the VMM runs on; the next debugger works
+    assert c.cmd("?") == "T05"
+    assert c.cmd("c") == "W00"
+    assert vmm.join() is None
+
+
+def test_pc_writes_with_bit_0_set_are_refused(vmm):
+    """With C, pc bit 0 is always zero: P, G and c/s ADDR with an odd pc get E16 and write nothing."""
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    odd = (SYM["_start"] + 1).to_bytes(8, "little").hex()
+    assert c.cmd(f"P20={odd}") == "E16" and c.pc() == SYM["_start"]
+    regs = c.cmd("g")
+    changed = regs[:5 * 16] + (0x1234).to_bytes(8, "little").hex() + regs[6 * 16:32 * 16] + odd
+    assert c.cmd("G" + changed) == "E16"
+    assert c.cmd("g") == regs                                   # nothing written, x5 neither
+    assert c.cmd(f"s{SYM['_start'] + 1:x}") == "E16" and c.cmd(f"c{SYM['_start'] + 3:x}") == "E16"
+    assert c.pc() == SYM["_start"] and vmm.guest.instructions_retired == 0
+    assert c.cmd("s") == "T05" and c.pc() & 1 == 0 and c.pc() != SYM["_start"]
+    even = SYM["_start"].to_bytes(8, "little").hex()
+    assert c.cmd(f"P20={even}") == "OK" and c.pc() == SYM["_start"]   # an even pc is written
+    assert c.cmd("G" + regs[:32 * 16] + even) == "OK"
+    assert c.cmd("c") == "W00"
+    assert vmm.join() is None and vmm.guest.exit_code == 0
+
+
 def test_cli_gdb_option_errors():
     from tests.test_cli import numbavm, assert_user_error
     assert_user_error(numbavm("run", TARGET, "--gdb-wait"), "--gdb")
@@ -525,21 +625,68 @@ def gdb_multiarch():
     return path
 
 
+class Numbavm:
+    """`numbavm ARGS` in a child process; its stdout and stderr read by threads (no read blocks a test)."""
+
+    def __init__(self, *args):
+        env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
+        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+        self.p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", *args], cwd=ROOT, env=env,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.cond = threading.Condition()
+        self.data = {"out": b"", "err": b""}
+        self.pumps = [threading.Thread(target=self._pump, args=(f, k), daemon=True)
+                      for f, k in ((self.p.stdout, "out"), (self.p.stderr, "err"))]
+        for t in self.pumps:
+            t.start()
+
+    def _pump(self, f, key):
+        while True:
+            b = f.read1(65536)
+            with self.cond:
+                if not b:
+                    self.data[key + " closed"] = True
+                    self.cond.notify_all()
+                    return
+                self.data[key] += b
+                self.cond.notify_all()
+
+    def wait_stderr(self, pattern, timeout=HANG):
+        """-> the first match of `pattern` (bytes regex) in stderr; fails if it exits or times out first."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                m = re.search(pattern, self.data["err"])
+                if m is not None:
+                    return m
+                left = deadline - time.monotonic()
+                if left <= 0 or self.data.get("err closed"):
+                    self.kill()
+                    pytest.fail(f"numbavm did not print {pattern!r}: {self.data['err'].decode()[-2000:]!r}")
+                self.cond.wait(left)
+
+    def finish(self, timeout=HANG):
+        """Wait for the process to end -> (stdout, stderr) as text."""
+        try:
+            self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"numbavm did not end within {timeout} s: {self.data['err'].decode()[-2000:]!r}")
+        for t in self.pumps:
+            t.join(HANG)
+            assert not t.is_alive(), "numbavm's output did not end"
+        return self.data["out"].decode(errors="replace"), self.data["err"].decode(errors="replace")
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(HANG)
+
+
 def start_numbavm(*args):
-    """`numbavm ARGS --gdb 0 --gdb-wait` -> (process, port), the port read from its stderr."""
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", *args, "--gdb", "0", "--gdb-wait"], cwd=ROOT,
-                         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    line = m = ""
-    for _ in range(20):
-        line += p.stderr.readline().decode()
-        m = re.search(r"gdb: listening on 127\.0\.0\.1:(\d+)", line)
-        if m is not None or p.poll() is not None:
-            break
-    if m is None:
-        p.kill()
-        pytest.fail(f"numbavm did not say where it listens: {line!r} {p.stderr.read().decode()[-2000:]}")
+    """`numbavm ARGS --gdb 0 --gdb-wait` -> (Numbavm, port), the port read from its stderr."""
+    p = Numbavm(*args, "--gdb", "0", "--gdb-wait")
+    m = p.wait_stderr(rb"gdb: listening on 127\.0\.0\.1:(\d+)")
     return p, int(m.group(1))
 
 
@@ -562,12 +709,10 @@ def test_gdb_multiarch_debugs_a_c_program():
                       "watch counter", "continue", "print counter", "delete",
                       "rwatch table[2]", "continue", "print i", "delete",
                       "x/2xg &table", "set var table[3] = 40", "continue", cwd=GUEST)
-        stdout, stderr = p.communicate(timeout=HANG)
+        stdout, stderr = p.finish()
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    text = f"--- gdb ---\n{out}\n--- numbavm stdout ---\n{stdout.decode()}\n--- stderr ---\n{stderr.decode()}"
+        p.kill()
+    text = f"--- gdb ---\n{out}\n--- numbavm stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
     assert "Breakpoint 1, scale (x=1) at gdb/target.c:" in out, text
     assert "$1 = 1" in out and "$2 = 5" in out, text
     assert re.search(r"pc\s+0x[0-9a-f]+\s+0x[0-9a-f]+ <scale\+\d+>", out), text
@@ -578,8 +723,8 @@ def test_gdb_multiarch_debugs_a_c_program():
     assert "Hardware read watchpoint 3: table[2]" in out and "Value = 3" in out and "$6 = 2" in out, text
     assert "0x0000000000000001\t0x0000000000000002" in out, text
     assert "[Inferior 1 (Remote target) exited normally]" in out, text
-    assert p.returncode == 0, text
-    assert stdout.decode() == "result = 16\ncounter = 16\nsum = 46\n", text
+    assert p.p.returncode == 0, text
+    assert stdout == "result = 16\ncounter = 16\nsum = 46\n", text
 
 
 def test_gdb_multiarch_stops_a_booting_linux_at_start_kernel():
@@ -595,12 +740,9 @@ def test_gdb_multiarch_stops_a_booting_linux_at_start_kernel():
     try:
         out = run_gdb(vmlinux, port, "info registers pc", "break start_kernel", "continue",
                       "info registers pc", "print $priv", "print/x $satp", "stepi", "info registers pc", "kill")
-        p.wait(HANG)
-        stderr = p.stderr.read().decode()
+        _stdout, stderr = p.finish()
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        p.kill()
     text = f"--- gdb ---\n{out}\n--- numbavm stderr ---\n{stderr[-3000:]}"
     assert "0x0000000080200000 in ?? ()" in out, text          # held before the kernel's first instruction
     assert f"Breakpoint 1, 0x{start_kernel:016x} in start_kernel ()" in out, text
@@ -609,4 +751,4 @@ def test_gdb_multiarch_stops_a_booting_linux_at_start_kernel():
     assert re.search(r"\$2 = 0x8[0-9a-f]{15}", out), text      # satp: Sv39 on
     assert re.search(r"pc\s+0x[0-9a-f]+\s+0x[0-9a-f]+ <start_kernel\+\d+>", out), text
     assert "[Inferior 1 (Remote target) killed]" in out, text
-    assert p.returncode == 130, text                           # killed: stopped like Ctrl-C
+    assert p.p.returncode == 130, text                           # killed: stopped like Ctrl-C
