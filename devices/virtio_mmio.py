@@ -49,6 +49,7 @@ writes 0 to Status.
 import logging
 
 from devices.bus import Device, DmaError, IrqLine
+from devices.ratelimit import DeviceWarnings
 from devices.virtqueue import Virtqueue, VirtqueueError
 
 log = logging.getLogger("numbavm.virtio")
@@ -58,6 +59,13 @@ VIRTIO_STRIDE = 0x1000
 VIRTIO_SIZE = 0x1000
 VIRTIO_IRQ_BASE = 1
 VIRTIO_MAX = 8
+
+# Work one QueueNotify (or one poll) may do before it returns to the hart: one unit
+# per descriptor walked and per 4 KiB of buffers.  A full ring of maximal chains
+# (256 x 256 descriptors) is then spread over several polls instead of holding the
+# vcpu thread (and stop()) for seconds; what is left is done by poll().
+SERVICE_WORK_MAX = 8192
+WORK_BYTES = 4096
 
 MAGIC_VALUE = 0x7472_6976              # "virt", little-endian
 VERSION = 2                            # modern (non-legacy) virtio-mmio
@@ -137,6 +145,8 @@ class VirtioMmio(Device):
         self.device_features = (int(backend.features) | TRANSPORT_FEATURES) & (2 ** 64 - 1)
         self.config_generation = 0
         self.last_error = None         # why the device last entered NEEDS_RESET
+        self.warnings = DeviceWarnings(log, self.name)   # rate-limited: a guest cannot flood stderr
+        self.work_done = 0             # work units spent on queues (SERVICE_WORK_MAX), for tests
         self._reset()
 
     # --- state
@@ -148,6 +158,7 @@ class VirtioMmio(Device):
         self.bad_driver_features = False   # a bit set beyond the 64 this device knows
         self.queue_sel = 0
         self.queues = [_QueueRegs(self.backend.queue_max) for _ in range(self.backend.num_queues)]
+        self.backlog = set()           # queues with chains left over when the work budget ran out
         self.interrupt_status = 0
         self.irq.set(False)
         reset = getattr(self.backend, "reset", None)
@@ -171,8 +182,9 @@ class VirtioMmio(Device):
         """The driver broke the rules: DEVICE_NEEDS_RESET plus a config-change interrupt (2.1.2)."""
         self.last_error = str(reason)
         if not self.status & DEVICE_NEEDS_RESET:
-            log.warning("%s: %s: device needs reset", self.name, reason)
+            self.warnings.warn("needs-reset", f"{reason}: device needs reset")
         self.status |= DEVICE_NEEDS_RESET
+        self.backlog.clear()
         self._interrupt(VIRTIO_MMIO_INT_CONFIG)
 
     def config_changed(self):
@@ -200,20 +212,29 @@ class VirtioMmio(Device):
             self.needs_reset(f"queue {self.queue_sel}: {e}")
 
     def service_queue(self, index):
-        """Hand every available chain of queue `index` to the backend; interrupt if wanted.
+        """Hand available chains of queue `index` to the backend; interrupt if wanted.
 
         Called on QueueNotify, when the driver sets DRIVER_OK, and by backends
-        that have new host input.  Never raises for guest mistakes.
+        that have new host input.  Never raises for guest mistakes.  It stops
+        after SERVICE_WORK_MAX units of work (at least one chain is done): the
+        queue goes in the backlog and poll() goes on with it, so a guest cannot
+        hold the vcpu thread in one MMIO write.
         """
+        self.backlog.discard(index)
         if not self.live or not 0 <= index < len(self.queues):
             return
         vq = self.queues[index].vq
         if vq is None:
             return
         ready_for = getattr(self.backend, "ready_for", None)
+        walked, moved, work = vq.descriptors_walked, 0, 0
         try:
             # at most one pass over the ring: the guest cannot keep us here forever
             for _ in range(vq.size):
+                if work >= SERVICE_WORK_MAX:
+                    if vq.pending():
+                        self.backlog.add(index)
+                    break
                 if ready_for is not None and not ready_for(index):
                     break
                 chain = vq.pop()
@@ -221,16 +242,30 @@ class VirtioMmio(Device):
                     break
                 written = self.backend.process(index, chain, self)
                 vq.push(chain, written or 0)
+                moved += chain.readable_len + chain.writable_len
+                work = vq.descriptors_walked - walked + moved // WORK_BYTES
             if vq.should_notify():
                 self._interrupt(VIRTIO_MMIO_INT_VRING)
         except (VirtqueueError, DmaError) as e:
             self.needs_reset(f"queue {index}: {e}")
+        finally:
+            self.work_done += vq.descriptors_walked - walked + moved // WORK_BYTES
 
     def poll(self):
-        """The machine calls this between runs of the hart: pending host input reaches the guest."""
+        """The machine calls this between runs of the hart: pending host input reaches the
+        guest, and queues left in the backlog by the work budget get their next share."""
+        for index in sorted(self.backlog):
+            self.service_queue(index)
         poll = getattr(self.backend, "poll", None)
         if poll is not None:
             poll(self)
+
+    def close(self):
+        """The machine is done with the device: say what warnings were held back, close the backend."""
+        self.warnings.flush()
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            close()
 
     # --- MMIO
     def read(self, offset, size):

@@ -9,8 +9,10 @@ returns them on the used ring (push), then decides whether the driver wants an
 interrupt (should_notify).
 
 Everything here is guest input.  Every address is checked against guest RAM
-before it is used, a chain is at most `size` descriptors long (an indirect
-table at most its len/16), and anything the spec forbids raises VirtqueueError;
+before it is used, a chain is at most `size` descriptors long, counting the
+descriptors of an indirect table with the others ("A driver MUST NOT create a
+descriptor chain longer than the Queue Size of the device", 2.7.5.3.1), and
+anything the spec forbids raises VirtqueueError;
 the transport turns that (and DmaError) into DEVICE_NEEDS_RESET.  Nothing the
 guest writes can make this module touch memory outside RAM or loop forever.
 """
@@ -118,27 +120,36 @@ class ChainWriter:
         self.segments = chain.writable()
         self.capacity = sum(n for _, n in self.segments)
         self.pos = 0
+        self._seg, self._seg_base = 0, 0  # write()'s cursor: segment index, its stream offset
 
     def write_at(self, offset, data):
         """Write data at stream offset `offset`; -> bytes written (cut at the end)."""
+        return self._write_from(0, 0, offset, data)[0]
+
+    def _write_from(self, seg, base, offset, data):
+        """Write from segment `seg` (at stream offset `base`) on; -> (written, segment, its base)."""
         data = memoryview(bytes(data))
         done = 0
-        base = 0
-        for addr, length in self.segments:
-            if done == len(data):
-                break
+        while seg < len(self.segments) and done < len(data):
+            addr, length = self.segments[seg]
             end = base + length
             if offset + done < end:
                 start = offset + done - base
                 take = min(length - start, len(data) - done)
                 self.mem.write(addr + start, data[done:done + take])
                 done += take
-            base = end
-        return done
+                if start + take < length:
+                    break                 # the segment has room left: the next write starts here
+            seg, base = seg + 1, end
+        return done, seg, base
 
     def write(self, data):
-        """Write at the current position and move past it; -> bytes written."""
-        n = self.write_at(self.pos, data)
+        """Write at the current position and move past it; -> bytes written.
+
+        Sequential writes go on from where the last one stopped, so a request
+        written in many pieces into many segments costs pieces + segments steps.
+        """
+        n, self._seg, self._seg_base = self._write_from(self._seg, self._seg_base, self.pos, data)
         self.pos += n
         return n
 
@@ -171,6 +182,7 @@ class Virtqueue:
         self.last_avail_idx = 0           # the next avail ring entry the device will take
         self.used_idx = 0                 # the device's copy of used.idx
         self.signalled_used = 0           # used.idx when should_notify last answered
+        self.descriptors_walked = 0       # work done so far, in descriptors read (never reset)
 
     # --- the avail ring
     def avail_idx(self):
@@ -202,25 +214,25 @@ class Virtqueue:
         mem = self.mem
         buffers = []
         total = 0
-        table, table_len = None, self.size        # None: the queue's own descriptor table
-        indirect_table = b""
-        budget = self.size                        # a chain has at most size descriptors
+        table, table_len = self.desc, self.size   # the queue's descriptor table, then maybe an indirect one
+        in_indirect = False
+        # 2.7.5.3.1: the whole chain, the descriptors of an indirect table included, is at
+        # most the queue size: a longer one (a loop, or a 65536-entry table) is an error,
+        # found after at most size + 1 descriptors whatever the guest wrote
+        budget = self.size
         idx = head
         seen_writable = False
         while True:
             if idx >= table_len:
                 raise VirtqueueError(f"descriptor index {idx} is outside a table of {table_len}")
             if budget == 0:
-                raise VirtqueueError(f"descriptor chain from head {head} is longer than "
-                                     f"{table_len} descriptors (a loop?)")
+                raise VirtqueueError(f"descriptor chain from head {head} is longer than the queue "
+                                     f"size {self.size} (a loop?)")
             budget -= 1
-            if table is None:
-                raw = mem.read(self.desc + DESC_SIZE * idx, DESC_SIZE)
-            else:
-                raw = indirect_table[DESC_SIZE * idx:DESC_SIZE * (idx + 1)]
-            addr, length, flags, nxt = _DESC.unpack(raw)
+            self.descriptors_walked += 1
+            addr, length, flags, nxt = _DESC.unpack(mem.read(table + DESC_SIZE * idx, DESC_SIZE))
             if flags & VIRTQ_DESC_F_INDIRECT:
-                if table is not None:
+                if in_indirect:
                     raise VirtqueueError("an indirect descriptor inside an indirect table")
                 if not self.indirect:
                     raise VirtqueueError("indirect descriptor without VIRTIO_F_INDIRECT_DESC")
@@ -231,9 +243,9 @@ class Virtqueue:
                                          f"of 16 in 16..{16 * INDIRECT_MAX}")
                 if not mem.contains(addr, length):
                     raise VirtqueueError(f"indirect table 0x{addr:x}+{length} is outside guest RAM")
-                indirect_table = mem.read(addr, length)    # one read: the driver may not change it now
-                table, table_len = addr, length // DESC_SIZE
-                budget = table_len
+                # its descriptors are read one by one as the chain reaches them (the guest
+                # is stopped while the device works): a big table costs only what is walked
+                table, table_len, in_indirect = addr, length // DESC_SIZE, True
                 idx = 0
                 continue
             writable = bool(flags & VIRTQ_DESC_F_WRITE)

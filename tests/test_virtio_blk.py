@@ -23,7 +23,7 @@ from devices.virtio_blk import (SECTOR_SIZE, SEG_MAX, VIRTIO_BLK_F_FLUSH, VIRTIO
                                 VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN,
                                 VIRTIO_BLK_T_OUT, BlockDeviceError, BlockMode, VirtioBlk,
                                 block_mode)
-from devices.virtqueue import VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE  # noqa: E402
+from devices.virtqueue import VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE  # noqa: E402
 
 SECTORS = 8
 
@@ -224,6 +224,86 @@ def test_io_errors_from_the_host_are_ioerr(disk):
     dev, drv, q = up(disk, BlockMode.READ_WRITE)
     os.truncate(disk, 2 * SECTOR_SIZE)                 # the file shrank under the guest
     assert req(q, VIRTIO_BLK_T_IN, 4, nread=SECTOR_SIZE)[0] == VIRTIO_BLK_S_IOERR
+    assert drv.status() == 15
+
+
+# --- a guest cannot hold the vcpu in one QueueNotify (issue 12 item 8)
+
+BIG_RAM = 4 << 20
+DESC_FMT = struct.Struct("<QIHH")
+
+
+def _up_full_queue(path):
+    """virtio-blk with a 256-entry queue in 4 MiB of RAM -> (dev, drv, q)."""
+    hart, mem, dev, irq = make(VirtioBlk(path, BlockMode.VOLATILE_WRITE), ram_size=BIG_RAM)
+    drv = Driver(dev, mem)
+    assert drv.init(size=256) is not None and drv.queues[0].size == 256
+    return dev, drv, drv.queues[0]
+
+
+def test_hostile_indirect_tables_are_refused_after_the_queue_size(tmp_path):
+    # the probe's queue: 256 chains, each one indirect descriptor to a 65,536-entry table
+    # (header, 65,534 one-byte writable buffers, status); it took ~1.8 s per chain and
+    # stop() timed out.  2.7.5.3.1: a chain is at most Queue Size descriptors, the
+    # table's included, so the first chain is a device error after 257 descriptors.
+    path = tmp_path / "d.img"
+    path.write_bytes(bytes(64 * SECTOR_SIZE))
+    dev, drv, q = _up_full_queue(path)
+    hdr_addr, buf, table, n = RAM + 0x8_0000, RAM + 0x9_0000, RAM + 0x10_0000, 65536
+    drv.mem.write(hdr_addr, hdr(VIRTIO_BLK_T_IN, 0))
+    entries = [DESC_FMT.pack(hdr_addr, 16, VIRTQ_DESC_F_NEXT, 1)]
+    entries += [DESC_FMT.pack(buf, 1, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, i + 1) for i in range(1, n - 1)]
+    entries += [DESC_FMT.pack(buf + 1, 1, VIRTQ_DESC_F_WRITE, 0)]
+    drv.mem.write(table, b"".join(entries))
+    for head in range(256):
+        q.write_desc(head, table, 16 * n, VIRTQ_DESC_F_INDIRECT)
+        q.make_available(head, notify=False)
+    drv.notify(0)
+    assert drv.status() & V.DEVICE_NEEDS_RESET and "longer than the queue size 256" in dev.last_error
+    assert dev.work_done <= 257                     # descriptors read, of 16.8 million offered
+    assert q.take_used() == [] and dev.backlog == set()
+    dev.poll()                                      # nothing is left to do later either
+    assert dev.work_done <= 257
+
+
+def test_work_per_notify_is_bounded_and_the_rest_done_by_poll(tmp_path):
+    # 256 legal chains of 64 descriptors (an indirect table each): header, 62 sectors
+    # read into 62 segments, status.  One notify does at most SERVICE_WORK_MAX units
+    # (plus the chain that crossed it); poll() does the rest, in order, all correct.
+    content = bytes(range(256)) * (62 * SECTOR_SIZE // 256)
+    path = tmp_path / "d.img"
+    path.write_bytes(content)
+    dev, drv, q = _up_full_queue(path)
+    hdr_addr, data, status, tables = RAM + 0x8_0000, RAM + 0x9_0000, RAM + 0x10_0000, RAM + 0x18_0000
+    drv.mem.write(hdr_addr, hdr(VIRTIO_BLK_T_IN, 0))
+    for head in range(256):
+        table = tables + head * 64 * 16
+        entries = [DESC_FMT.pack(hdr_addr, 16, VIRTQ_DESC_F_NEXT, 1)]
+        entries += [DESC_FMT.pack(data + SECTOR_SIZE * (i - 1), SECTOR_SIZE,
+                                  VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, i + 1) for i in range(1, 63)]
+        entries += [DESC_FMT.pack(status + head, 1, VIRTQ_DESC_F_WRITE, 0)]
+        drv.mem.write(table, b"".join(entries))
+        q.write_desc(head, table, 16 * 64, VIRTQ_DESC_F_INDIRECT)
+        q.make_available(head, notify=False)
+    drv.mem.write(status, b"\xff" * 256)
+    chain_work = 65 + (16 + 62 * SECTOR_SIZE + 1) // V.WORK_BYTES
+    drv.notify(0)
+    done = q.take_used()
+    assert 0 < len(done) < 256 and dev.backlog == {0}
+    assert dev.work_done <= V.SERVICE_WORK_MAX + chain_work
+    polls = 0
+    while len(done) < 256:
+        polls += 1
+        assert polls <= 256 * chain_work // V.SERVICE_WORK_MAX + 1, "poll() made no progress"
+        before = dev.work_done
+        dev.poll()
+        assert dev.work_done - before <= V.SERVICE_WORK_MAX + chain_work
+        done += q.take_used()
+    assert polls >= 1 and dev.backlog == set()
+    assert [h for h, _ in done] == list(range(256))
+    assert all(n == 62 * SECTOR_SIZE + 1 for _, n in done)
+    assert drv.mem.read(status, 256) == bytes(256)              # every status VIRTIO_BLK_S_OK
+    assert drv.mem.read(data, 62 * SECTOR_SIZE) == content
     assert drv.status() == 15
 
 

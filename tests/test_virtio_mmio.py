@@ -18,6 +18,7 @@ from virtio_driver import RAM, RAM_SIZE, Driver, RamWatch, make  # noqa: E402
 
 from devices import virtio_mmio as V  # noqa: E402
 from devices.bus import Device  # noqa: E402
+from devices.ratelimit import FIRST  # noqa: E402
 from devices.virtio_blk import BlockMode, VirtioBlk  # noqa: E402
 from devices.virtqueue import (VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT,  # noqa: E402
                                VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, ChainReader, ChainWriter,
@@ -443,3 +444,29 @@ def test_fuzz_register_writes_never_raise(accesses):
         dev.write(off, size, value & ((1 << (8 * size)) - 1))
         dev.read(off, size)
     assert irq.level == (dev.read(V.INTERRUPT_STATUS, 4) != 0)
+
+
+# --- a guest cannot flood the host's stderr (issue 12 item 13)
+
+def test_needs_reset_warnings_are_rate_limited(rig, caplog):
+    # the probe: 10,000 bad QueueNum / reset cycles printed 10,000 warning lines
+    hart, dev, irq, drv = rig
+    cycles = 10_000
+    with caplog.at_level("WARNING", logger="numbavm.virtio"):
+        for _ in range(cycles):
+            drv.init(queues=[], driver_ok=False)
+            drv.w(V.QUEUE_SEL, 0)
+            drv.w(V.QUEUE_NUM, 0)
+            drv.w(V.QUEUE_READY, 1)
+            assert drv.status() & V.DEVICE_NEEDS_RESET
+            drv.w(V.STATUS, 0)
+        during = [r.getMessage() for r in caplog.records]
+        dev.close()
+        lines = [r.getMessage() for r in caplog.records]
+    full = [m for m in lines if "queue size 0 is not a power of two" in m]
+    summaries = [m for m in lines if "more needs-reset warnings suppressed" in m]
+    assert len(full) == FIRST and all(m.startswith("virtio-reverser: queue 0: ") for m in full)
+    assert len(during) <= FIRST + 4 and len(lines) == len(during) + 1      # close says the rest
+    said = [int(m.split("(")[1].split()[0]) for m in summaries]
+    assert said and FIRST + sum(said) == cycles                          # every one accounted for
+    assert dev.warnings.suppressed("needs-reset") == 0

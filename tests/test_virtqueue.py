@@ -174,6 +174,63 @@ def test_self_loop_in_an_indirect_table(ring):
         vq.pop()
 
 
+def test_indirect_table_counts_toward_the_queue_size(ring):
+    # 2.7.5.3.1: "A driver MUST NOT create a descriptor chain longer than the Queue Size";
+    # the chain is the direct descriptors, the indirect one and the table's, all together
+    mem, q, vq = ring
+    table = RAM + 0x8_0000
+    for fits, direct in ((True, 2), (False, 3)):        # 2 + 1 + 5 = 8 fits, 3 + 1 + 5 = 9 does not
+        for i in range(5):
+            q.write_desc(i, RAM + 0x100 * i, 8, N if i < 4 else 0, i + 1, table=table)
+        for i in range(direct):
+            q.write_desc(i, RAM + 0x1000 + 0x100 * i, 4, N, i + 1)
+        q.write_desc(direct, table, 16 * 5, I)
+        q.make_available(0, notify=False)
+        if fits:
+            assert vq.pop().buffers == [(RAM + 0x1000 + 0x100 * i, 4, False) for i in range(direct)] + \
+                [(RAM + 0x100 * i, 8, False) for i in range(5)]
+        else:
+            with pytest.raises(VirtqueueError, match=f"longer than the queue size {SIZE}"):
+                vq.pop()
+
+
+def test_a_huge_indirect_table_costs_at_most_the_queue_size(ring):
+    # the hostile probe's shape: a chain of 4096 descriptors through one indirect table;
+    # it is refused after SIZE descriptors, without reading the rest of the table
+    mem, q, vq = ring
+    table, n = RAM + 0x8_0000, 4096
+    mem.write(table, b"".join(struct.pack("<QIHH", RAM, 8, N, i + 1) for i in range(n - 1))
+              + struct.pack("<QIHH", RAM, 8, 0, 0))
+    for head in range(SIZE):
+        q.write_desc(head, table, 16 * n, I)
+        q.make_available(head, notify=False)
+    for _ in range(SIZE):
+        walked = vq.descriptors_walked
+        with pytest.raises(VirtqueueError, match="longer than the queue size"):
+            vq.pop()
+        assert vq.descriptors_walked - walked == SIZE
+
+
+def test_chain_writer_sequential_writes_cross_segments():
+    # write() goes on from where the previous write stopped, across any segment layout
+    class Mem:
+        def __init__(self):
+            self.ram = bytearray(64)
+
+        def write(self, addr, data):
+            self.ram[addr:addr + len(data)] = data
+
+    m = Mem()
+    chain = Chain(0, [(0, 3, True), (10, 1, True), (20, 5, True), (40, 4, True)])
+    w = ChainWriter(m, chain)
+    pieces = [b"ab", b"cde", b"", b"fghij", b"klmnop"]
+    assert [w.write(p) for p in pieces] == [2, 3, 0, 5, 3]     # 13 bytes of room
+    assert (m.ram[0:3], m.ram[10:11], m.ram[20:25], m.ram[40:44]) == (b"abc", b"d", b"efghi", b"jklm")
+    assert w.write(b"x") == 0 and w.pos == 13
+    assert w.write_at(12, b"Z") == 1 and m.ram[43:44] == b"Z"       # random access still works
+    assert w.write_at(2, b"YX") == 2 and m.ram[2:3] == b"Y" and m.ram[10:11] == b"X"
+
+
 def test_indirect_inside_indirect(ring):
     mem, q, vq = ring
     table = RAM + 0x8_0000
@@ -244,31 +301,74 @@ _desc = st.tuples(
     st.integers(0, 7), st.integers(0, 2 * SIZE))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(descs=st.lists(_desc, min_size=SIZE, max_size=SIZE),
-       tables=st.lists(st.lists(_desc, min_size=1, max_size=4), max_size=2),
-       heads=st.lists(st.integers(0, 2 * SIZE), min_size=1, max_size=SIZE))
-def test_fuzz_random_descriptor_tables(ring, descs, tables, heads):
-    mem, q, vq = ring
-    vq.last_avail_idx = q.avail_idx                      # the fixture's rings live across examples
-    for t, table in enumerate(tables):                   # indirect tables at RAM + 0x80000 + 256 t
-        for i, (a, n, f, x) in enumerate(table):
-            q.write_desc(i, a, n, f, x, table=RAM + 0x8_0000 + 256 * t)
-    for i, (a, n, f, x) in enumerate(descs):
-        if f & I and tables and a % 7 == 0:              # sometimes point at a real table
-            a, n = RAM + 0x8_0000 + 256 * (a % len(tables)), 16 * len(tables[a % len(tables)])
-        q.write_desc(i, a, n, f, x)
-    for h in heads:
-        q.make_available(h, notify=False)
-    for _ in heads:
-        try:
-            chain = vq.pop()
-        except VirtqueueError:
+def _expected_chain(mem, head):
+    """The spec's walk of a chain (2.7.5), written plainly: -> [(addr, len, writable)] or None (invalid)."""
+    table, table_len, nested, idx, left, out, total, seen_w = DESC, SIZE, False, head, SIZE, [], 0, False
+    while True:
+        if idx >= table_len or left == 0:
+            return None
+        left -= 1
+        a, n, f, x = struct.unpack("<QIHH", mem.read(table + 16 * idx, 16))
+        if f & I:
+            if nested or f & N or n == 0 or n % 16 or not mem.contains(a, n):
+                return None
+            table, table_len, nested, idx = a, n // 16, True, 0
             continue
-        assert isinstance(chain, Chain) and len(chain.buffers) <= SIZE * 4
-        for addr, n, _ in chain.buffers:
-            assert mem.contains(addr, n)
-        vq.push(chain, 0)
+        if seen_w and not f & W:
+            return None
+        seen_w |= bool(f & W)
+        if n:
+            total += n
+            if not mem.contains(a, n) or total > 2 ** 32 - 1:
+                return None
+            out.append((a, n, bool(f & W)))
+        if not f & N:
+            return out
+        idx = x
+
+
+DESC = None     # the ring fixture's descriptor table, set by the fuzz test
+
+
+def test_fuzz_random_descriptor_tables(ring):
+    """Random tables: every pop gives exactly the chain the spec describes, or VirtqueueError
+    when the spec forbids it; never more than SIZE descriptors read; both outcomes occur."""
+    global DESC
+    mem, q, vq = ring
+    DESC = q.desc
+    outcomes = {"chain": 0, "error": 0}
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None)
+    @given(descs=st.lists(_desc, min_size=SIZE, max_size=SIZE),
+           tables=st.lists(st.lists(_desc, min_size=1, max_size=4), max_size=2),
+           heads=st.lists(st.integers(0, 2 * SIZE), min_size=1, max_size=SIZE))
+    def check(descs, tables, heads):
+        vq.last_avail_idx = q.avail_idx                  # the rings live across examples
+        for t, table in enumerate(tables):               # indirect tables at RAM + 0x80000 + 256 t
+            for i, (a, n, f, x) in enumerate(table):
+                q.write_desc(i, a, n, f, x, table=RAM + 0x8_0000 + 256 * t)
+        for i, (a, n, f, x) in enumerate(descs):
+            if f & I and tables and a % 7 == 0:          # sometimes point at a real table
+                a, n = RAM + 0x8_0000 + 256 * (a % len(tables)), 16 * len(tables[a % len(tables)])
+            q.write_desc(i, a, n, f, x)
+        for h in heads:
+            q.make_available(h, notify=False)
+        for h in heads:
+            expected = _expected_chain(mem, h)
+            walked = vq.descriptors_walked
+            try:
+                chain = vq.pop()
+            except VirtqueueError:
+                assert expected is None, f"head {h}: refused, but the spec allows {expected}"
+                outcomes["error"] += 1
+            else:
+                assert chain.head == h and chain.buffers == expected
+                outcomes["chain"] += 1
+                vq.push(chain, 0)
+            assert vq.descriptors_walked - walked <= SIZE
+
+    check()
+    assert outcomes["chain"] > 50 and outcomes["error"] > 50, outcomes
 
 
 def test_descriptor_layout():
