@@ -101,7 +101,7 @@ def test_spec_table_7_1_division_special_cases():
     assert call(alu.rem, 7, -2) == 1
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, derandomize=True)
 @given(i64s, i64s)
 @example(MIN, MIN)
 @example(-1, -1)
@@ -111,7 +111,7 @@ def test_mul_high(a, b):
     assert call(alu.mulhu, a, b) == m_mulhu(a, b)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, derandomize=True)
 @given(i64s, i64s)
 def test_div_rem(a, b):
     assert call(alu.div, a, b) == m_div(a, b)
@@ -122,13 +122,13 @@ def test_div_rem(a, b):
         assert s64(call(alu.div, a, b) * b + call(alu.rem, a, b)) == a
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(i64s)
 def test_sext32(v):
     assert call(alu.sext32, v) == s32(v)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(i64s, st.integers(0, 63))
 def test_srl_and_ltu(v, sh):
     assert call(alu.srl, v, sh) == s64(u64(v) >> sh)
@@ -144,12 +144,12 @@ def test_srl_by_63_and_0():
 # ------------------------------------------------------------------ instructions on a hart
 
 BASE = 0x8000_0000
-_HART = Hart(1 << 20)
 
 
 def run_rr(mn, a, b):
-    """Execute `mn x3, x1, x2` with x1 = a, x2 = b; -> x3 (signed)."""
-    h = _HART
+    """Execute `mn x3, x1, x2` with x1 = a, x2 = b on a fresh hart (cheap: no state shared
+    between examples or tests); -> x3 (signed)."""
+    h = Hart(4096)
     h.write_phys(BASE, rvenc.enc_bytes(mn, rd=3, rs1=1, rs2=2))
     h.pc = BASE
     h.x[1], h.x[2], h.x[3] = s64(a), s64(b), 0x1234
@@ -158,7 +158,7 @@ def run_rr(mn, a, b):
     return int(h.x[3])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(i64s, i64s)
 def test_m_instructions_on_the_hart(a, b):
     assert run_rr("mul", a, b) == s64(a * b)
@@ -175,7 +175,7 @@ W_CORNERS = [0, 1, -1, 1 << 31, -(1 << 31), (1 << 31) - 1, 0xFFFF_FFFF, 0x1_0000
              0xDEAD_BEEF_0000_0007, -7, 2]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(st.one_of(st.sampled_from(W_CORNERS), st.integers(MIN, MAX)),
        st.one_of(st.sampled_from(W_CORNERS), st.integers(MIN, MAX)))
 def test_m_word_instructions_on_the_hart(a, b):

@@ -105,6 +105,9 @@ def test_two_deterministic_boots_are_identical():
     assert runs[2] == runs[0], "native regions (compiled on the compiler thread) changed the boot"
     assert runs[3] == runs[0], "native regions (compiled at once) changed the boot"
     assert runs[4] == runs[0], "the loop alone boots differently"
-    # how many regions the compiler thread finishes during a boot depends on the host's speed
-    assert compiled[2] > 0 and compiled[3] > 10, compiled
+    # How many regions the compiler thread finishes during a boot depends on the host's speed (it
+    # may be none on a slow, loaded host), so only the boot that compiles at once (deterministic,
+    # in instructions) must have run regions; the compiler thread's boot proves that whatever it
+    # installed changed nothing.
+    assert compiled[3] > 10, compiled
     assert b"primes below 20000 = 2262" in runs[0][2]

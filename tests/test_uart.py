@@ -14,6 +14,9 @@ from lifecycle import GuestConfig, GuestLifecycle, KernelType
 from lifecycle.machine import Machine
 
 ECHO = Path(__file__).resolve().parent / "guest" / "bin" / "dev_uart_echo.elf"
+# A hang guard for blocking calls, not a pass criterion (the loop is compiled before the first test:
+# conftest._warm_loop).
+HANG_GUARD_S = 300
 
 
 def test_registers():
@@ -73,7 +76,7 @@ def test_serial_socket_carries_the_uart_both_ways():
     lc.create(GuestConfig(kernel_type=KernelType.ELF, kernel=str(ECHO)))
     guest = lc.bind()
     s = guest.get_serial()
-    s.settimeout(30)
+    s.settimeout(HANG_GUARD_S)          # a hang guard: recv() raises instead of blocking forever
     errors = []
 
     def vcpu():
@@ -85,13 +88,15 @@ def test_serial_socket_carries_the_uart_both_ways():
     t.start()
     got = b""
     while b"ready\n" not in got:
-        got += s.recv(4096)
+        chunk = s.recv(4096)
+        assert chunk, f"EOF before the guest was ready: {got!r} {errors}"
+        got += chunk
     s.sendall(b"risc-v q")
     while b"bye\n" not in got:
         chunk = s.recv(4096)
-        assert chunk, f"EOF before the guest finished: {got!r}"
+        assert chunk, f"EOF before the guest finished: {got!r} {errors}"
         got += chunk
-    t.join(30)
+    t.join(HANG_GUARD_S)
     assert not t.is_alive() and not errors, errors
     assert got == b"uart ready\nRISC-V bye\n"
     assert guest.exit_code == 0
