@@ -17,3 +17,14 @@ def test_adding_a_device_example_runs():
     code = example()
     assert 20 <= len(code.splitlines()) <= 60
     exec(compile(code, f"{DOC}:Adding a device", "exec"), {"__name__": "devices_doc_example"})
+
+
+def test_documented_limits_are_the_code_s():
+    # the limits docs/devices.md states for hostile guests and blobs are the ones in force
+    from devices import fdt, ratelimit, virtio_mmio
+    text = DOC.read_text()
+    assert f"`SERVICE_WORK_MAX` ({virtio_mmio.SERVICE_WORK_MAX})" in text
+    assert f"per {virtio_mmio.WORK_BYTES // 1024} KiB of buffers" in text
+    assert f"the first {ratelimit.FIRST} of a kind in full" in text
+    assert f"reaches {10 * ratelimit.FIRST}, {100 * ratelimit.FIRST}, {1000 * ratelimit.FIRST}" in text
+    assert f"deeper than {fdt.FDT_MAX_DEPTH} (`FDT_MAX_DEPTH`" in text
