@@ -139,6 +139,9 @@ def validate(config: GuestConfig) -> GuestConfig:
         raise _bad("cmdline", f"expected a string, not {type(c.cmdline).__name__}")
     if isinstance(c.cmdline_add, str) or not all(isinstance(a, str) for a in (c.cmdline_add or [])):
         raise _bad("cmdline_add", "expected a list of strings")
+    if c.cmdline_add and not linux:
+        raise _bad("cmdline_add", f"not used by KernelType.{c.kernel_type.name} (a bare-metal program "
+                                  "has no command line)")
     parts = ([c.cmdline] if c.cmdline else []) + list(c.cmdline_add or [])
     c.cmdline = " ".join(p for p in parts if p) or None
     c.cmdline_add = []
@@ -180,6 +183,10 @@ def validate(config: GuestConfig) -> GuestConfig:
                     raise _bad(f"block_devices[{i}]", f"expected a BlockSpec, not {type(b).__name__}")
                 if not isinstance(b.mode, BlockMode):
                     raise _bad(f"block_devices[{i}].mode", f"expected a BlockMode, not {b.mode!r}")
+                if not isinstance(b.path, (str, os.PathLike)) or not os.fspath(b.path):
+                    raise _bad(f"block_devices[{i}].path", f"expected a file path, not {b.path!r}")
+                if os.path.isdir(b.path):
+                    raise _bad(f"block_devices[{i}].path", f"{b.path}: is a directory, not a disk image")
                 if not os.path.isfile(b.path):
                     raise _bad(f"block_devices[{i}].path", f"{b.path}: no such file")
             if len(v) + c.virtio_rng + c.virtio_console > 8:

@@ -107,8 +107,9 @@ def test_kernel_and_paths():
 
 def test_cmdline():
     bad(elf(cmdline="console=ttyS0"), "cmdline", "ELF")
-    # cmdline_add is joined into cmdline (and then refused for ELF like cmdline)
-    bad(elf(cmdline_add=["quiet"]), "cmdline")
+    # cmdline_add is joined into cmdline for LINUX; refused for ELF, naming the field that was set
+    bad(elf(cmdline_add=["quiet"]), "cmdline_add", "ELF")
+    assert validate(elf(kernel_type=KernelType.LINUX, cmdline="a", cmdline_add=["b", "c"])).cmdline == "a b c"
     bad(elf(cmdline_add="quiet"), "cmdline_add", "list")
     bad(elf(cmdline=3), "cmdline", "string")
     assert validate(elf(cmdline="", cmdline_add=[])).cmdline is None
@@ -148,6 +149,8 @@ def test_implemented_virtio_flags(name):
 
 def test_block_and_net_devices(tmp_path):
     bad(elf(block_devices=[BlockSpec("root", str(tmp_path / "none.img"))]), "block_devices[0].path", "no such file")
+    bad(elf(block_devices=[BlockSpec("root", str(tmp_path))]), "block_devices[0].path", "is a directory")
+    bad(elf(block_devices=[BlockSpec("root", 3)]), "block_devices[0].path", "file path")
     disk = tmp_path / "disk.img"
     disk.write_bytes(bytes(4096))
     spec = BlockSpec("root", str(disk), BlockMode.READ_ONLY)
