@@ -173,10 +173,17 @@ class GuestLifecycle:
                 m.load(c.kernel)
             else:
                 m.load(c.kernel, raw_addr=c.raw_addr)
-        except LoadError as e:
-            raise GuestLifecycleError(GuestError.KERNEL_LOAD_FAILURE, str(e)) from e
-        except (ValueError, OSError) as e:
-            raise GuestLifecycleError(GuestError.KERNEL_LOAD_FAILURE, f"{c.kernel}: {e}") from e
+        except BaseException as e:
+            # no VMM remains: release what the machine holds (its disk images) now
+            console.close()
+            close = getattr(m, "close", None)
+            if close is not None:
+                close()
+            if isinstance(e, LoadError):
+                raise GuestLifecycleError(GuestError.KERNEL_LOAD_FAILURE, str(e)) from e
+            if isinstance(e, (ValueError, OSError)):
+                raise GuestLifecycleError(GuestError.KERNEL_LOAD_FAILURE, f"{c.kernel}: {e}") from e
+            raise
         return _Vmm(self, c, m, console)
 
     # ------------------------------------------------------------------ bind

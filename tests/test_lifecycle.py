@@ -212,6 +212,31 @@ def test_failed_create_leaves_no_vmm(tmp_path):
     raises(GuestError.NOT_CREATED, lc.run)
 
 
+def test_a_failed_load_releases_the_machines_disk_images(tmp_path):
+    """The machine is built (its disk image opened) before the kernel is loaded: when the load
+    fails no VMM remains, and the image's fd is closed at once."""
+    from lifecycle import BlockSpec
+    disk = write(tmp_path, "disk.img", bytes(8192))
+    lc = GuestLifecycle()
+
+    def disk_fds():
+        return [fd for fd in os.listdir("/proc/self/fd") if _readlink(fd) == str(disk)]
+    raises(GuestError.KERNEL_LOAD_FAILURE, lc.create,
+           cfg(write(tmp_path, "bad.elf", b"not an ELF"), block_devices=[BlockSpec("d", str(disk))]))
+    assert lc.state is LifecycleState.NOT_CREATED and disk_fds() == []
+    lc.create(cfg(exit_elf(tmp_path, 0), block_devices=[BlockSpec("d", str(disk))]))
+    assert len(disk_fds()) == 1                               # (the check sees an open image)
+    lc.stop()
+    assert disk_fds() == []
+
+
+def _readlink(fd):
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+
+
 def test_linux_kernel_that_is_not_an_image_is_a_load_failure(tmp_path):
     lc = GuestLifecycle()
     e = raises(GuestError.KERNEL_LOAD_FAILURE, lc.create,
