@@ -81,8 +81,59 @@ def one_input(data):
                 seen[ph] = path
 
 
+# structure-aware mode: most random bytes never get past the header, so half of the
+# inputs are read as a recipe for an overlay built from the names and values overlays use
+_NAMES = ["fragment@0", "fragment@1", "__overlay__", "n", "n@1", "soc", "chosen", "__fixups__",
+          "__local_fixups__", "__symbols__", "a"]
+_PROPS = ["target", "target-path", "phandle", "linux,phandle", "ref", "x",
+          "serial0", "cpu0_intc", "plic0", "nolabel"]
+_PATHS = ["/", "/soc", "/chosen", "/nowhere", "/fragment@0/__overlay__/n", "/fragment@0/__overlay__",
+          "/fragment@0/__overlay__/n:ref:0", "/fragment@0/__overlay__/n:ref:4",
+          "/fragment@0/__overlay__/n:phandle:0", "/fragment@1/__overlay__:x:0"]
+
+
+def structured(data):
+    """bytes -> an overlay blob built from them (deterministic; any bytes give a blob)."""
+    from devices.fdt import Tree, cells, strings
+    data = bytes(data)
+    pos = [0]
+
+    def byte():
+        b = data[pos[0]] if pos[0] < len(data) else 0
+        pos[0] += 1
+        return b
+
+    def value():
+        kind = byte() % 5
+        if kind == 0:
+            return cells(*(byte() % 9 for _ in range(1 + byte() % 3)))      # small phandles
+        if kind == 1:
+            return cells(int.from_bytes(bytes(byte() for _ in range(4)), "big"))
+        if kind == 2:
+            return strings(_PATHS[byte() % len(_PATHS)])
+        if kind == 3:
+            return strings(*(_PATHS[byte() % len(_PATHS)] for _ in range(1 + byte() % 3)))
+        return bytes(byte() for _ in range(byte() % 9))
+
+    t = Tree()
+    stack = [(t.root, 0)]
+    nodes = 0
+    while stack and pos[0] < len(data) and nodes < 64:
+        node, depth = stack.pop()
+        for _ in range(byte() % 4):
+            node.props[_PROPS[byte() % len(_PROPS)]] = value()
+        for _ in range(byte() % 3 if depth < 4 else 0):
+            child = node.add(_NAMES[byte() % len(_NAMES)])
+            nodes += 1
+            stack.append((child, depth + 1))
+    return t.to_dtb()
+
+
 def TestOneInput(data):    # noqa: N802 - atheris' name
-    one_input(data)
+    if data[:1] and data[0] & 1:
+        one_input(structured(data[1:]))
+    else:
+        one_input(data)
 
 
 def main():

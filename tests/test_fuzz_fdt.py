@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "fuzz"))
-from fuzz_fdt import one_input  # noqa: E402
+from fuzz_fdt import one_input, structured  # noqa: E402
 
 from devices.fdt import FDT_MAX_DEPTH, FdtError, Tree, cells, parse_dtb, strings  # noqa: E402
 
@@ -76,6 +76,13 @@ def test_structured_overlays(blob):
 @given(blob=st.binary(max_size=256))
 def test_raw_bytes(blob):
     one_input(b"\xd0\x0d\xfe\xed" + blob[4:] if blob[:1] == b"\xd0" else blob)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(recipe=st.binary(min_size=1, max_size=200))
+def test_atheris_structured_mode(recipe):
+    # the harness' structure-aware half, as atheris runs it
+    one_input(structured(recipe))
 
 
 def _regression_inputs():
