@@ -46,16 +46,21 @@ class BootConsole:
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.out = bytearray()
         self.err = b""
-        self._lock = threading.Lock()
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._lock = threading.Condition()      # notified on every chunk of output and at EOF
+        self._eof = False
+        self._pumper = threading.Thread(target=self._pump, daemon=True)
+        self._pumper.start()
 
     def _pump(self):
         while True:
             b = self.p.stdout.read1(65536)
-            if not b:
-                return
             with self._lock:
+                if not b:
+                    self._eof = True
+                    self._lock.notify_all()
+                    return
                 self.out += b
+                self._lock.notify_all()
 
     def transcript(self):
         with self._lock:
@@ -65,20 +70,19 @@ class BootConsole:
     def wait_for(self, needle, start=0, timeout=None):
         """-> the offset just past `needle` (bytes) found at or after `start`."""
         deadline = time.monotonic() + (timeout or self.timeout)
-        while time.monotonic() < deadline:
-            with self._lock:
+        with self._lock:
+            while True:
                 i = self.out.find(needle, start)
-            if i >= 0:
-                return i + len(needle)
-            if self.p.poll() is not None:
-                time.sleep(0.2)
-                self.err = self.p.stderr.read()
-                with self._lock:
-                    i = self.out.find(needle, start)
                 if i >= 0:
                     return i + len(needle)
-                pytest.fail(f"numbavm boot exited ({self.p.returncode}) before {needle!r}\n{self.transcript()}")
-            time.sleep(0.02)
+                left = deadline - time.monotonic()
+                if self._eof or left <= 0:
+                    break
+                self._lock.wait(left)               # woken by output or EOF
+        if self._eof:                               # all the output is in: the process ended
+            self.p.wait(60)
+            self.err = self.p.stderr.read()
+            pytest.fail(f"numbavm boot exited ({self.p.returncode}) before {needle!r}\n{self.transcript()}")
         self.kill()
         pytest.fail(f"no {needle!r} on the console within {timeout or self.timeout} s\n{self.transcript()}")
 
@@ -90,7 +94,7 @@ class BootConsole:
         with self._lock:
             return bytes(self.out[start:end - len(PROMPT)]).decode(errors="replace"), end
 
-    def finish(self, timeout=60):
+    def finish(self, timeout=300):
         try:
             self.p.stdin.close()
         except OSError:

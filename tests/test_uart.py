@@ -268,7 +268,8 @@ def test_input_from_another_thread_reaches_the_plic():
     data = bytes(range(256)) * 8
     t = threading.Thread(target=lambda: [u.feed(data[i:i + 7]) for i in range(0, len(data), 7)])
     t.start()
-    t.join()
+    t.join(HANG_GUARD_S)
+    assert not t.is_alive()
     assert outputs == [(1, True)]
     assert plic.read(0x201004, 4) == UART_IRQ            # claim
     got = bytearray()
