@@ -334,7 +334,10 @@ def parse_dtb(blob):
     symbols = root.children.get("__symbols__")
     if symbols is not None:
         for label, data in symbols.props.items():
-            tree.symbols[label] = decode_strings(data)[0]
+            # a property that is not one NUL-terminated string is no label (the blob is
+            # still a device tree: an overlay may have merged anything into /__symbols__)
+            if data.endswith(b"\0"):
+                tree.symbols[label] = decode_strings(data)[0]
     return tree
 
 

@@ -115,17 +115,31 @@ def structured(data):
             return strings(*(_PATHS[byte() % len(_PATHS)] for _ in range(1 + byte() % 3)))
         return bytes(byte() for _ in range(byte() % 9))
 
-    t = Tree()
-    stack = [(t.root, 0)]
-    nodes = 0
-    while stack and pos[0] < len(data) and nodes < 64:
-        node, depth = stack.pop()
+    budget = [48]                                  # nodes, so that any recipe is small
+
+    def grow(node, depth):
         for _ in range(byte() % 4):
             node.props[_PROPS[byte() % len(_PROPS)]] = value()
         for _ in range(byte() % 3 if depth < 4 else 0):
-            child = node.add(_NAMES[byte() % len(_NAMES)])
-            nodes += 1
-            stack.append((child, depth + 1))
+            if budget[0] <= 0 or pos[0] >= len(data):
+                return
+            budget[0] -= 1
+            grow(node.add(_NAMES[byte() % len(_NAMES)]), depth + 1)   # depth <= 4: no deep recursion
+
+    # the shape of a compiled overlay: fragments with a target and an __overlay__, then
+    # (sometimes) __fixups__, __local_fixups__ and __symbols__, all filled from the recipe
+    t = Tree()
+    for f in range(1 + byte() % 2):
+        frag = t.root.add(f"fragment@{f}")
+        how = byte() % 4
+        if how == 1:
+            frag.props["target"] = cells(byte() % 9)
+        elif how >= 2:
+            frag.props["target-path"] = strings(_PATHS[byte() % 4])
+        grow(frag.add("__overlay__"), 1)
+    for special in ("__fixups__", "__local_fixups__", "__symbols__"):
+        if byte() % 2:
+            grow(t.root.add(special), 1)
     return t.to_dtb()
 
 

@@ -383,3 +383,17 @@ def test_many_local_fixups_of_one_property():
     assert decode_cells(base.node("/n").get("refs")) == [1 + delta] * n
     assert base.node("/n").u32("phandle") == 1 + delta
     assert isinstance(base.node("/n").get("refs"), bytes)
+
+
+def test_an_overlay_may_merge_anything_into_symbols():
+    # found by fuzz/fuzz_fdt.py: an overlay put a non-string property into the base's
+    # /__symbols__, and the merged tree's blob could no longer be read back
+    ov = Tree()
+    frag = ov.root.add("fragment@0")
+    frag.set("target-path", "/")
+    frag.add("__overlay__").add("__symbols__").set("odd", 7).set("fine", "/soc")
+    t = base_tree()
+    apply_overlay(t, ov.to_dtb())
+    back = parse_dtb(t.to_dtb())
+    assert "odd" not in back.symbols and back.symbols["fine"] == "/soc"
+    assert back.symbols["uart"] == "/soc/serial@1000"
