@@ -31,6 +31,7 @@ class Htif:
         self.console = console
         self.pending = bytearray()   # console output not yet written (flush() writes it)
         self.writes = 0              # console.write calls made (statistics, tests)
+        self.chars = 0               # characters put (statistics; the machine's idle rule, lifecycle/machine.py)
         self._hart = None
 
     def _bind(self, hart):
@@ -76,6 +77,7 @@ class Htif:
         if dev == 1 and cmd == 1:
             ch = payload & 0xFF
             self.pending.append(ch)
+            self.chars += 1
             if len(self.pending) >= FLUSH_BYTES:
                 self.flush()
             self._store(hart, tohost, _ZERO8)

@@ -48,6 +48,7 @@ FW_DYNAMIC_MAGIC = 0x4942534F   # OpenSBI fw_dynamic_info.magic ("OSBI")
 KERNEL_OFFSET_BIOS = 0x20_0000  # with firmware at the RAM base, the kernel goes 2 MiB up (as QEMU)
 _MASK = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF, 8: 2**64 - 1}
 DTB_RESERVE = 1 << 20    # the device tree (and fw_dynamic_info) live in the last MiB of RAM
+INPUT_GRACE_S = 0.5      # paced idle: how long an idle point after console activity waits for input (_idle)
 
 
 @dataclass
@@ -160,6 +161,12 @@ class Machine:
         self.idling = False        # True while run() sleeps in _idle (for tests and tools)
         self._last_idle = 0
         self._saw_wfi = False
+        # deterministic timer with host input: the host, not the loop, skips an idle wfi ahead to
+        # the timer, after waiting for input on the host clock (_idle; docs/architecture.md, time)
+        self.paced = False         # set by run(): this run paces idle time
+        self.idle_points = 0       # idle wfis the host answered (paced runs)
+        self.idle_skips = 0        # of those, the ones that went on to the timer (no input came)
+        self._activity = 0         # console activity (device accesses, HTIF characters) at the last idle point
         self.compile_s = None
         self.startup_s = None
         self.device_s = 0.0        # host time spent in Python device handlers (MMIO, SBI, HTIF)
@@ -284,12 +291,20 @@ class Machine:
         return (self.timer == "realtime" or self.console_input is not None or self.virtio
                 or getattr(self.console, "socks", None))
 
-    def poll_devices(self):
-        """Bring host input to the devices (their interrupt lines follow)."""
+    def _host_input(self):
+        """Can host input arrive for the guest (a console_input source, a bound serial socket)?"""
+        return self.console_input is not None or bool(getattr(self.console, "socks", None))
+
+    def poll_devices(self, idle=None):
+        """Bring host input to the devices (their interrupt lines follow).
+
+        idle: passed to console_input; None = whether the guest waited in wfi since the last call."""
         st = self.hart.st
-        idle = self._saw_wfi or int(st[S.ST_IDLE]) != self._last_idle
+        if idle is None:
+            idle = self._saw_wfi or int(st[S.ST_IDLE]) != self._last_idle
         self._saw_wfi = False
         self._last_idle = int(st[S.ST_IDLE])
+        data = None
         if self.console_input is not None:
             data = self.console_input(idle)
             if data:
@@ -297,6 +312,7 @@ class Machine:
         self.uart.poll()
         for dev in self.virtio:
             dev.poll()
+        return bool(data)
 
     def _sync_time(self):
         """Realtime timer: mtime = host time since boot, in timebase ticks (never going back)."""
@@ -313,17 +329,58 @@ class Machine:
         lines = int(h.st[S.ST_EIP]) | (int(h.csr[CSR_MIP]) & ~(MIP_MEIP | MIP_SEIP))
         return (lines & int(h.csr[CSR_MIE])) != 0
 
+    def _timer_wait(self):
+        """Clock cycles until the CLINT timer wakes the waiting hart, or None when it cannot
+        (disabled in mie, or not armed): the loop's own test for skipping ahead."""
+        from emu.clint import cycles_until_mtip
+        st = self.hart.st
+        if int(self.hart.csr[CSR_MIE]) & int(st[S.ST_TIMER_BIT]) == 0:
+            return None
+        wait = int(cycles_until_mtip(st))
+        return wait if 0 < wait < (1 << 62) else None
+
     def _idle(self, h):
-        """The hart sleeps in wfi: wait, without using the CPU, for something that wakes it."""
+        """The hart sleeps in wfi: wait, without using the CPU, for something that wakes it.
+
+        A paced run (the deterministic timer with host input) comes here instead of letting the
+        loop skip ahead to the timer: this wfi is an idle point, the one place where console input
+        goes in, at most one console_input(True) result (one line from a pipe) per idle point, at
+        this instruction count.  With no input yet, it waits on the host clock: for as long as the
+        guest would sleep until its timer, and at least INPUT_GRACE_S when the guest used its
+        console since the last idle point (it has likely printed a prompt: an answer that comes
+        within that time goes in here, whatever the host's speed).  Then it skips ahead exactly as
+        the loop would have: the guest sees the same sequence as without host input, and its clock
+        cannot run ahead of the host's while it idles.  (docs/architecture.md, time.)
+        """
         self.idling = True
         self._saw_wfi = True
+        st = h.st
+        deadline = None
+        fed = False
+        if self.paced:
+            self.idle_points += 1
+            activity = self.mmio_exits + self.htif.chars
+            grace = INPUT_GRACE_S if activity != self._activity else 0.0
+            self._activity = activity
         try:
             while h.stop_flag[0] == 0:
-                self.poll_devices()
+                fed = self.poll_devices(idle=not fed) or fed
                 if self._wakeable():
                     return True
                 timeout = 0.05
-                if self.timer == "realtime":
+                if self.paced:
+                    wait = self._timer_wait()
+                    if wait is not None:
+                        now = time.monotonic()
+                        if deadline is None:
+                            sleep = wait / (int(st[S.ST_TIME_DIV]) * TIMEBASE)   # guest seconds to the timer
+                            deadline = now + (sleep if fed else max(grace, sleep))
+                        if now >= deadline:
+                            st[S.ST_IDLE] += wait       # what the loop does without host input
+                            self.idle_skips += 1
+                            return True
+                        timeout = min(timeout, deadline - now)
+                elif self.timer == "realtime":
                     self._sync_time()
                     from emu.clint import mtime
                     cmp_ = int(h.st[S.ST_MTIMECMP]) & (2**64 - 1)
@@ -373,6 +430,10 @@ class Machine:
         steps = (S.ST_INSTRET, S.ST_TRAPS, S.ST_IRQS)
         polling = self._polling()
         slice_ = SLICE_REALTIME if realtime else (SLICE_POLL if polling else SLICE)
+        # deterministic timer with host input: idle wfis come to _idle (ST_TIMER_REALTIME makes the loop
+        # return EXIT_WFI instead of skipping ahead), and input goes in there only, not every slice
+        self.paced = paced = not realtime and self.idle_wait and self._host_input()
+        st[S.ST_TIMER_REALTIME] = 1 if realtime or paced else 0
 
         htif = self.htif
 
@@ -394,7 +455,7 @@ class Machine:
                 # after every device access (those exits must stay cheap); a guest that polls
                 # a device register exits on every access, so the slice counts across exits
                 if polling:
-                    self.poll_devices()
+                    self.poll_devices(False if paced else None)
                 if realtime:
                     self._sync_time()
                 poll = False
