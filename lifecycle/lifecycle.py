@@ -281,6 +281,11 @@ class GuestLifecycle:
         for g in list(vmm.guests):
             g._close(epitaph, final)
         vmm.guests.clear()
+        gdb = vmm.gdb
+        if gdb is not None:
+            # serve_gdb serves for as long as the VMM lives: stop listening now (without waiting:
+            # a connected GDB is told how the VMM ended by its own thread; the CLI waits for it)
+            gdb.close(timeout=0)
         vmm.console.close()
         close = getattr(vmm.machine, "close", None)
         if close is not None:

@@ -794,3 +794,24 @@ def test_cli_closed_stdout_is_a_broken_pipe_not_a_vmm_error(tmp_path):
             proc.wait()
     assert proc.returncode == 141, err.decode()
     assert b"Traceback" not in err
+
+
+def test_a_gdb_server_stops_listening_when_its_vmm_goes_away(tmp_path):
+    """Guest.serve_gdb() serves for as long as the VMM lives: a caller that never closes the
+    server does not keep its port, its thread, or (through them) the torn-down VMM."""
+    import socket
+    lc = GuestLifecycle()
+    lc.create(cfg(spin_elf(tmp_path)))
+    srv = lc.bind().serve_gdb(0)
+    port, thread = srv.port, srv._thread
+    vmm = weakref.ref(lc._vmm)
+    with socket.create_connection(("127.0.0.1", port), timeout=HANG):
+        pass                                                 # listening while the VMM lives
+    lc.stop()
+    thread.join(HANG)
+    assert not thread.is_alive() and srv.closed
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=HANG).close()
+    del srv
+    gc.collect()
+    assert vmm() is None

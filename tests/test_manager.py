@@ -109,6 +109,32 @@ def test_launch_connect_info_and_force_shutdown(tmp_path, mgr):
         g.registers()
 
 
+def test_remote_get_console_with_a_virtio_console(tmp_path, mgr):
+    """get_console() returns a socket (its fd crosses with SCM_RIGHTS, as get_serial's) carrying
+    the console; the argument checks of Guest reach the caller as ValueError."""
+    g = mgr.launch(cfg(write(tmp_path, "go.elf", eb.htif_elf(0, b"go\n", loop_forever=True)), virtio_console=True))
+    s = g.get_console()
+    try:
+        s.settimeout(HANG)
+        got = b""
+        while len(got) < 3:
+            chunk = s.recv(16)
+            assert chunk, got
+            got += chunk
+        assert got == b"go\n"
+        with pytest.raises(ValueError, match="size -0x5: negative"):
+            g.read_memory(BASE, -5)
+        with pytest.raises(ValueError, match="odd"):
+            g.set_registers(pc=BASE + 1)
+        mgr.force_shutdown()
+    finally:
+        s.close()
+    assert g.closed and g.epitaph == "INTERNAL"
+    with pytest.raises(GuestClosedError) as ei:
+        g.get_console()
+    assert ei.value.epitaph == "INTERNAL"
+
+
 def test_kill_9_is_an_unexpected_termination_and_a_new_launch_works(tmp_path, mgr):
     spin = write(tmp_path, "spin.elf", eb.htif_elf(0, loop_forever=True))
     g = mgr.launch(cfg(spin))
