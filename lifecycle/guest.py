@@ -63,7 +63,11 @@ class ConsoleTee:
 
     def write(self, data):
         if self.stream is not None:
-            self.stream.write(data)
+            try:
+                self.stream.write(data)
+            except TypeError as e:       # a stream that wants str (io.TextIOBase ones are refused at create)
+                raise TypeError(f"console: {type(self.stream).__name__}.write() does not take bytes ({e}): "
+                                "GuestConfig.console must be a binary stream") from e
         if self.socks:
             with self._lock:
                 for entry in list(self.socks):

@@ -196,6 +196,15 @@ def test_a_text_console_is_refused_at_create(tmp_path):
     with open(tmp_path / "out.bin", "wb") as f:
         validate(elf(console=f))
 
+    class StrOnly:                                           # not a TextIOBase: found at the first write
+        def write(self, s):
+            return len("" + s)
+    lc.create(elf(console=StrOnly(), guest_memory=1 << 20))
+    with pytest.raises(GuestLifecycleError) as ei:
+        lc.run()
+    assert ei.value.error is GuestError.VCPU_RUNTIME_FAILURE
+    assert "console: StrOnly.write() does not take bytes" in ei.value.message and "binary stream" in ei.value.message
+
 
 def test_not_a_config():
     with pytest.raises(GuestLifecycleError) as ei:
