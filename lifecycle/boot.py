@@ -385,6 +385,13 @@ def cmd_boot(args, user_error):
             line = e.message.splitlines()[0] if e.message else e.error.name
             overlay_error = _overlay_error(e)
             if overlay_error is not None:
+                # named after the file (until the machine passes overlay_name, the fdt module
+                # calls it "the device-tree overlay")
+                generic, path = "the device-tree overlay", str(args.dtb_overlay)
+                if overlay_error.startswith(generic):
+                    overlay_error = path + overlay_error[len(generic):]
+                elif not overlay_error.startswith(path):
+                    overlay_error = f"{path}: {overlay_error}"
                 raise user_error(f"--dtb-overlay: {overlay_error}") from None
             if e.error in (GuestError.BAD_CONFIG, GuestError.KERNEL_LOAD_FAILURE):
                 raise user_error(line) from None

@@ -152,29 +152,113 @@ def test_a_guest_reboot_boots_a_fresh_machine(tmp_path):
     assert p.returncode == 0
 
 
-def test_terminal_console_ctrl_a_x_quits(kernel, tmp_path):
-    """At a terminal: raw mode, and Ctrl-A X ends the session through stop() with status 0."""
+def _read_until(fd, marker, out=b"", timeout=240):
+    """Read the pty until `marker` shows (every read waits at most `timeout` s: select first)."""
+    import select
+    while marker not in out:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        assert ready, f"no {marker!r} within {timeout} s: {out!r}"
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:                 # the child closed the pty
+            chunk = b""
+        assert chunk, f"the console closed before {marker!r}: {out!r}"
+        out += chunk
+    return out
+
+
+def _read_to_end(fd, out, timeout=240):
+    import select
+    while True:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        assert ready, f"the console stayed open {timeout} s: {out!r}"
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
+def test_terminal_console_ctrl_a_h_lists_the_keys_and_ctrl_a_x_quits(kernel, tmp_path):
+    """At a terminal: raw mode, Ctrl-A H prints the Ctrl-A keys, Ctrl-A X ends the session through
+    stop() with status 0."""
     import pty
-    import time
     k = tmp_path / "Spin"
     k.write_bytes(image(putchar("s") + J_SELF))
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(ROOT)
         os.execv(sys.executable, [sys.executable, "-m", "lifecycle.cli", "boot", "--kernel", str(k)])
-    out = b""
-    deadline = time.monotonic() + 120
-    while b"s" not in out and time.monotonic() < deadline:
-        out += os.read(fd, 1024)
-    os.write(fd, b"\x01x")
-    while time.monotonic() < deadline:
+    try:
+        out = _read_until(fd, b"s")
+        os.write(fd, b"\x01h")
+        out = _read_until(fd, b"C-a x", out)
+        os.write(fd, b"\x01x")
+        out = _read_to_end(fd, out)
+    finally:
+        import signal
         try:
-            chunk = os.read(fd, 1024)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
+            os.kill(pid, signal.SIGKILL) if os.waitpid(pid, os.WNOHANG) == (0, 0) else None
+        except ChildProcessError:
+            pass
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, out
+    assert b"C-a h    print this help" in out and b"C-a C-a  send C-a" in out
     assert b"quit (Ctrl-A X)" in out
+
+
+def puts(text):
+    return b"".join(putchar(c) for c in text)
+
+
+def test_no_reboot_ends_a_rebooting_guest_with_status_4(tmp_path):
+    k = tmp_path / "Image"
+    k.write_bytes(image(putchar("r") + srst(1, 0) + J_SELF))          # SRST cold reboot
+    p = boot("--kernel", k, "--no-reboot")
+    assert p.returncode == 4, p.stderr.decode()
+    assert p.stdout == b"r"
+    assert "the guest rebooted (--no-reboot)" in p.stderr.decode()
+
+
+def test_no_reboot_ends_a_panicking_guest_with_status_4(tmp_path):
+    k = tmp_path / "Image"
+    k.write_bytes(image(puts("Kernel panic - not syncing: VFS: Unable to mount root fs\n") + J_SELF))
+    p = boot("--kernel", k, "--no-reboot")
+    assert p.returncode == 4, p.stderr.decode()
+    err = p.stderr.decode()
+    assert "the guest kernel panicked (--no-reboot): Kernel panic - not syncing: VFS" in err, err
+
+
+def test_a_failed_initrd_unpack_is_a_warning_line(tmp_path):
+    k = tmp_path / "Image"
+    k.write_bytes(image(puts("Initramfs unpacking failed: compression method gzip not configured\n")
+                        + srst(0, 0) + J_SELF))
+    p = boot("--kernel", k)
+    assert p.returncode == 0, p.stderr.decode()
+    assert ("numbavm: warning: the kernel could not unpack the initrd: compression method gzip not "
+            "configured") in p.stderr.decode().splitlines()
+
+
+def test_a_cmdline_that_is_not_text_is_refused_plainly(kernel):
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
+    p = subprocess.run([sys.executable.encode(), b"-m", b"lifecycle.cli", b"boot", b"--kernel", bytes(kernel),
+                        b"--cmdline", b"console=ttyS0 \xff\xfe"], cwd=ROOT, stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=240, env=env)
+    one_line_error(p, "--cmdline", "must be text")
+    assert "Image" not in p.stderr.decode()
+
+
+def test_directories_are_named_as_directories(tmp_path, kernel):
+    one_line_error(boot("--kernel", kernel, "--initrd", tmp_path), "--initrd", "is a directory")
+    one_line_error(boot("--kernel", kernel, "--disk", tmp_path), "--disk", "is a directory")
+    one_line_error(boot("--kernel", kernel, "--dtb-overlay", tmp_path), "--dtb-overlay", "is a directory")
+
+
+def test_a_bad_overlay_is_named_in_the_error(tmp_path, kernel):
+    bad = tmp_path / "bad.dtbo"
+    bad.write_bytes(b"not a device tree blob at all")
+    p = boot("--kernel", kernel, "--dtb-overlay", bad)
+    one_line_error(p, "--dtb-overlay", "bad.dtbo")
+    assert "Image:" not in p.stderr.decode()
