@@ -4,8 +4,8 @@
                  [--memory SIZE] [--disk FILE[:ro|:volatile]] [--virtio-rng] [--virtio-console]
                  [--timer deterministic|realtime] [--engine jit|python] [--dtb-overlay FILE]
                  [--dump-dtb FILE] [--no-reboot] [--stats] [--prompt STR]
-                 [--trace[=FILE]] [--trace-from PC|SYMBOL] [--trace-to PC|SYMBOL] [--mix]
-                 [--gdb [HOST:]PORT [--gdb-wait]]
+                 [--trace[=FILE]] [--trace-from ADDR|N|SYMBOL] [--trace-to ADDR|N|SYMBOL]
+                 [--symbols FILE] [--mix] [--gdb [HOST:]PORT [--gdb-wait]]
 
 Without --kernel it boots the bundled guest (lifecycle/linux/), building it first
 when the cache (~/.cache/numbavm/linux/) lacks it.  The console:
@@ -337,7 +337,7 @@ def cmd_boot(args, user_error):
 
     def initrd_failed(line):
         reason = line.split(":", 1)[1].strip() if ":" in line else line
-        _tell(f"{eol}numbavm: warning: the kernel could not unpack the initrd: {reason}{eol}")
+        _tell(f"numbavm: warning: the kernel could not unpack the initrd: {reason}{eol}")
 
     def panic(line):
         panicked.append(line)

@@ -1,9 +1,11 @@
 """numbavm command line.
 
     numbavm run PROGRAM [--memory SIZE] [--max-instructions N] [--engine jit|python]
-                        [--stats] [--dump-state FILE.npz] [--raw-addr ADDR]
+                        [--stats] [--dump-state FILE] [--raw-addr ADDR]
+                        [--trace[=FILE]] [--trace-from ADDR|N|SYMBOL] [--trace-to ADDR|N|SYMBOL]
+                        [--symbols FILE] [--mix] [--gdb [HOST:]PORT [--gdb-wait]]
     numbavm boot [--kernel IMAGE] [--initrd FILE] [--cmdline STR] [--bios builtin|PATH] ...
-                                          (lifecycle/boot.py)
+                 [--no-reboot] [--prompt STR] ...        (lifecycle/boot.py)
     numbavm COMMAND ...     a command another package registers (entry point group
                             "numbavm.commands"): `numbavm bench` is bench's (= python -m bench)
     numbavm --version
@@ -389,7 +391,12 @@ def _main(argv):
         return EXIT_USER_ERROR
     args.stdout = stdout
     try:
-        return args.func(args)
+        status = args.func(args)
+        if sigint and status != EXIT_INTERRUPTED:
+            # Ctrl-C after the guest ended (while writing --stats or --dump-state): still 130
+            _err("interrupted")
+            return EXIT_INTERRUPTED
+        return status
     except UserError as e:
         _err(f"error: {e}")
         return EXIT_USER_ERROR
