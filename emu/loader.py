@@ -171,8 +171,6 @@ def _os_error(spath: str, what: str, e: OSError) -> LoadError:
         return LoadError(f"{spath}: no such file")
     if e.errno == errno.EISDIR:
         return LoadError(f"{spath}: is a directory, not {what}")
-    if e.errno in (errno.EACCES, errno.EPERM):
-        return LoadError(f"{spath}: cannot read {what}: permission denied")
     reason = (e.strerror or str(e)).lower()
     return LoadError(f"{spath}: cannot read {what}: {reason}")
 
@@ -360,10 +358,6 @@ def parse_elf(data: bytes, name: str, ram_base: int, ram_size: int) -> LoadedIma
                 f"extends past the end of the file ({size} bytes), shorter than p_filesz {filesz:#x}")
         if memsz == 0:
             continue
-        if addr + memsz > ADDR_SPACE:
-            raise LoadError(
-                f"{spath}: malformed ELF: {what} at {addr:#x} with p_memsz {memsz:#x} wraps around "
-                f"the end of the 64-bit address space")
         if e_type == ET_DYN and not ram_base <= addr <= addr + memsz <= ram_base + ram_size:
             # ET_DYN without PT_INTERP: a static PIE or a shared library, normally linked at 0.
             raise LoadError(
