@@ -7,11 +7,13 @@ laid out like QEMU's `virt` board (docs/devices.md has the memory map):
   HTIF tohost/fromhost for test programs that have those symbols.
 It runs the hart's loop and answers its exits:
   EXIT_MMIO  -> the Python device named by the trap table reads or writes;
-  EXIT_HTIF  -> HTIF tohost (console character, or the guest's exit code);
+  EXIT_HTIF  -> HTIF tohost (console character, or the guest's exit code); characters are
+                buffered and written when the loop stops for anything else (devices/htif.py);
   EXIT_SBI   -> an ecall to the VMM's own SBI firmware (devices/sbi.py);
   EXIT_WFI   -> the hart waits and no timer can wake it from inside the loop (or the
-                timer is realtime): with idle_wait the machine sleeps, polling host
-                input, until an interrupt line rises, the realtime deadline passes, or
+                timer is realtime, or deterministic with host input: then the wfi is an
+                idle point, see _idle): with idle_wait the machine sleeps, polling host
+                input, until an interrupt line rises, the timer's deadline passes, or
                 stop(); without idle_wait it is 'fatal' (nothing can wake the guest);
   EXIT_STOP  -> the stop flag was set (stop() from another thread).
 Between calls into the loop it polls host input (UART, virtio-console) and, with
