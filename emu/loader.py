@@ -220,13 +220,13 @@ def read_input(path, what: str, limit: int, room: str | None = None, too_big=Non
                     if head and total >= HEAD_SIZE:
                         head(b"".join(chunks)[:HEAD_SIZE])
                         head = None
+                if total > limit:
+                    raise too_big(None)
+                data = b"".join(chunks)
         except OSError as e:
             raise _os_error(spath, what, e) from None
         except MemoryError:
             raise LoadError(f"{spath}: cannot read {what}: out of memory") from None
-        if total > limit:
-            raise too_big(None)
-        data = b"".join(chunks)
     if not data:
         raise LoadError(f"{spath}: empty file, not {what}")
     return path if isinstance(path, InputFile) else InputFile(spath, data)
@@ -246,7 +246,7 @@ def _check_in_ram(path: str, what: str, lo: int, hi: int, ram_base: int, ram_siz
     ram_end = ram_base + ram_size
     if ram_base <= lo <= hi <= ram_end:
         return
-    if hi >= ADDR_SPACE:
+    if hi > ADDR_SPACE:
         raise LoadError(
             f"{path}: {what} at {lo:#x} of {hi - lo:#x} bytes wraps around the end of the 64-bit "
             f"address space (a corrupt size?)")

@@ -592,3 +592,17 @@ def test_linux_image_limit_and_absurd_size(tmp_path):
 def test_parse_elf_takes_bytes(good):
     im = parse_elf(good.read_bytes(), "prog", RAM_BASE, RAM_SIZE)
     assert im.entry == RAM_BASE and im.path == "prog"
+
+
+def test_out_of_memory_while_reading_is_a_load_error(good, monkeypatch):
+    """Under a ulimit a big read fails with MemoryError: one LoadError line, no traceback."""
+    import io as _io
+
+    class NoMemory(_io.FileIO):
+        def read(self, n=-1):
+            raise MemoryError
+    import builtins
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda f, m="r", buffering=-1, **k:
+                        NoMemory(f, "rb") if os.fspath(f) == str(good) else real_open(f, m, buffering, **k))
+    expect_error(good, "cannot read an ELF executable: out of memory")
