@@ -951,8 +951,20 @@ class GdbServer:
     rest of a packet it has begun); an attribute, read when a client connects."""
 
     MAX_CONN_LOGS = 20         # connection problems reported on stderr; then one line says the rest are not
+    debugger_class = Debugger  # (fuzz/fuzz_gdb.py puts a stand-in for the vcpu here)
 
     def __init__(self, vmm, host="127.0.0.1", port=0, wait=False, log=None, handshake_timeout=HANDSHAKE_TIMEOUT):
+        self._setup(vmm, wait, log, handshake_timeout)
+        self.sock = socket.create_server((host, port))
+        self.address = self.sock.getsockname()[:2]
+        self.port = self.address[1]
+        if wait:
+            self.attach().interrupt(SIGTRAP)
+        self._thread = threading.Thread(target=self._accept, name="gdb", daemon=True)
+        self._thread.start()
+
+    def _setup(self, vmm, wait, log, handshake_timeout):
+        """Everything but the listening socket and its thread."""
         self.vmm = vmm
         self._log = log
         self.lock = threading.Lock()
@@ -965,13 +977,6 @@ class GdbServer:
         self.accepted = 0                  # connections served so far
         self._conn_thread = None
         self._refusing = threading.BoundedSemaphore(4)   # refusals being told at once; more are just closed
-        self.sock = socket.create_server((host, port))
-        self.address = self.sock.getsockname()[:2]
-        self.port = self.address[1]
-        if wait:
-            self.attach().interrupt(SIGTRAP)
-        self._thread = threading.Thread(target=self._accept, name="gdb", daemon=True)
-        self._thread.start()
 
     def log(self, msg):
         if self._log is not None:
@@ -998,7 +1003,7 @@ class GdbServer:
     def attach(self):
         with self.lock:
             if self.dbg is None or not self.dbg.attached:
-                self.dbg = Debugger(self.vmm.machine)
+                self.dbg = self.debugger_class(self.vmm.machine)
             return self.dbg
 
     def released(self):
