@@ -21,6 +21,7 @@ the realtime timer, sets mtime from the host clock.  Interrupt lines from the
 devices reach the PLIC; its context outputs are st[ST_EIP] (mip.MEIP / mip.SEIP).
 The lifecycle layer (GuestLifecycle) is built on this class.
 """
+import os
 import sys
 import threading
 import time
@@ -201,9 +202,7 @@ class Machine:
     def close(self):
         """Release host resources (backing files of disks); the machine cannot run afterwards."""
         for dev in self.virtio:
-            close = getattr(dev.backend, "close", None)
-            if close is not None:
-                close()
+            dev.close()              # says what warnings it held back, closes its backend
 
     # --- loading
     def load(self, path, raw_addr=None):
@@ -228,6 +227,7 @@ class Machine:
         a2 = fw_dynamic_info naming the kernel.  Raises LoadError (one line) on bad input.
         """
         from devices.devicetree import build_dtb
+        from devices.fdt import OverlayError
         h = self.hart
         img = read_linux_image(kernel)
         ram_end = h.ram_base + h.ram_size
@@ -250,8 +250,12 @@ class Machine:
                                 "MiB of RAM beside the kernel (use --memory)")
             initrd_range = (start, start + len(rd))
         overlay = read_file(dtb_overlay, "device-tree overlay") if dtb_overlay is not None else None
-        dtb = build_dtb(self.bus, h.ram_base, h.ram_size, bootargs=cmdline or "", initrd=initrd_range,
-                        overlay=overlay, timebase=TIMEBASE)
+        try:
+            dtb = build_dtb(self.bus, h.ram_base, h.ram_size, bootargs=cmdline or "", initrd=initrd_range,
+                            overlay=overlay, timebase=TIMEBASE,
+                            overlay_name=os.fspath(dtb_overlay) if dtb_overlay is not None else None)
+        except OverlayError as e:        # its message names the overlay, not the kernel
+            raise LoadError(str(e)) from None
         if len(dtb) > DTB_RESERVE - 4096:
             raise LoadError(f"the device tree is {len(dtb)} bytes: more than the {DTB_RESERVE >> 10} KiB reserved")
         dtb_addr = dtb_area

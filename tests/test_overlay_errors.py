@@ -44,9 +44,9 @@ def test_create_raises_a_lifecycle_error_for_a_bad_overlay(tmp_path, blob, what)
                               guest_memory=64 << 20))
     assert e.value.error is GuestError.KERNEL_LOAD_FAILURE
     assert what in e.value.message and "\n" not in e.value.message
-    # the overlay is named: by its path once lifecycle/machine.py passes overlay_name= to
-    # build_dtb (and reports OverlayError as it is); until then as "the device-tree overlay"
-    assert "extra.dtbo: " in e.value.message or "the device-tree overlay: " in e.value.message
+    # the overlay is named by its path, and the kernel is not
+    assert e.value.message.startswith(f"{overlay}: "), e.value.message
+    assert "Image" not in e.value.message
 
 
 def test_cli_deep_overlay_is_one_line(tmp_path):
@@ -60,3 +60,4 @@ def test_cli_deep_overlay_is_one_line(tmp_path):
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("numbavm: error: "), r.stderr
     assert f"nested more than {FDT_MAX_DEPTH} deep" in lines[0] and "Traceback" not in r.stderr
+    assert lines[0].startswith(f"numbavm: error: {overlay}: "), lines[0]
