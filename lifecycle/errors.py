@@ -40,11 +40,13 @@ class GuestLifecycleError(Exception):
 class GuestClosedError(Exception):
     """The Guest handle is closed (its VMM went away, or it was bound outside create..stop).
 
-    ``.epitaph`` is the reason it was closed ("OK", "INTERNAL" or "BAD_STATE").
+    ``.epitaph`` is the reason it was closed ("OK", "INTERNAL" or "BAD_STATE"): always set by the
+    lifecycle and the manager.  ``.what`` is the call that was refused.
     """
 
     def __init__(self, epitaph: str | None, what: str = ""):
         self.epitaph = epitaph
+        self.what = what
         msg = f"the Guest is closed (epitaph {epitaph})"
         if what:
             msg += f": cannot {what}"

@@ -490,7 +490,7 @@ def _child_main(fd: int) -> int:
                 raise ValueError(f"unknown request {op!r}")
             send(("reply", rid, True, value))
         except GuestClosedError as e:
-            send(("reply", rid, False, ("closed", e.epitaph, str(e))))
+            send(("reply", rid, False, ("closed", e.epitaph, e.what)))
         except GuestLifecycleError as e:
             send(("reply", rid, False, ("lifecycle", e.error.name, e.message)))
         except ValueError as e:

@@ -50,6 +50,8 @@ def test_lifecycle_error_and_closed_error():
         GuestLifecycleError("BAD_CONFIG", "x")
     c = GuestClosedError("OK", "read memory")
     assert c.epitaph == "OK" and "closed" in str(c) and "read memory" in str(c)
+    # what the manager sends across the process boundary rebuilds the same one-line message
+    assert c.what == "read memory" and str(GuestClosedError(c.epitaph, c.what)) == str(c)
 
 
 def test_package_exports_the_api():

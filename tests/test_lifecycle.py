@@ -641,6 +641,7 @@ def test_200_create_run_stop_cycles_do_not_leak(tmp_path, monkeypatch):
         if i % 4 == 0:
             g.hook_add(HOOK_CODE, lambda g, pc: None, begin=BASE + 0x800)   # never executed
         serial = g.get_serial()
+        serial.settimeout(HANG)
         ours = [s for s, _backlog in m.console.socks]
         r = Runner(lc).start()
         native = m.hart.use_regions             # (off with NUMBAVM_REGIONS=0: the loop alone)

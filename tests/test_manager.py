@@ -85,7 +85,9 @@ def test_launch_connect_info_and_force_shutdown(tmp_path, mgr):
         s.settimeout(HANG)
         got = b""
         while len(got) < 3:
-            got += s.recv(16)
+            chunk = s.recv(16)
+            assert chunk, got                           # EOF before the output: fail, not spin
+            got += chunk
         assert got == b"go\n"
         assert g.read_memory(BASE, 4) == eb.htif_program(0, b"go\n", loop_forever=True)[:4]
         assert g.registers()["pc"] >= BASE and g.instructions_retired > 0
