@@ -80,18 +80,25 @@ def test_header_fields(changes):
     fz.one_input(bytes(data))
 
 
+# Mostly near-valid programs (addresses in RAM, PT_LOAD, ET_EXEC), so that the accepting
+# path and its consistency checks run too, with the edge values mixed in.
+IN_RAM = st.integers(RAM_BASE, RAM_BASE + RAM_SIZE - 1)
+NEAR = st.one_of(IN_RAM, IN_RAM.map(lambda a: a & ~7), IN_RAM.map(lambda a: a & ~0xFFF), ADDRS)
+
+
 @st.composite
 def built_elfs(draw):
     segs = []
-    for _ in range(draw(st.integers(0, 3))):
-        vaddr = draw(ADDRS)
+    for _ in range(draw(st.integers(1, 3))):
+        vaddr = draw(st.one_of(IN_RAM.map(lambda a: a & ~0xFFF), NEAR))
         data = draw(st.binary(max_size=32))
-        segs.append(eb.Segment(vaddr, data, memsz=draw(st.one_of(st.none(), SIZES)),
-                               paddr=draw(st.one_of(st.none(), ADDRS)),
-                               p_type=draw(st.sampled_from([eb.PT_LOAD, eb.PT_LOAD, eb.PT_INTERP, eb.PT_NOTE, 2]))))
-    symbols = {name: draw(ADDRS) for name in draw(st.sets(st.sampled_from(["tohost", "fromhost", "_start"])))}
-    return eb.build_elf(segs, entry=draw(ADDRS), symbols=symbols,
-                        e_type=draw(st.sampled_from([eb.ET_EXEC, eb.ET_DYN, eb.ET_REL])),
+        segs.append(eb.Segment(vaddr, data, memsz=draw(st.one_of(st.none(), st.integers(0, 0x2000), SIZES)),
+                               paddr=draw(st.one_of(st.none(), st.none(), NEAR)),
+                               p_type=draw(st.sampled_from([eb.PT_LOAD] * 6 + [eb.PT_INTERP, eb.PT_NOTE, 2]))))
+    symbols = {name: draw(NEAR) for name in draw(st.sets(st.sampled_from(["tohost", "fromhost", "_start"])))}
+    entry = draw(st.one_of(st.just(segs[0].vaddr), NEAR))
+    return eb.build_elf(segs, entry=entry, symbols=symbols,
+                        e_type=draw(st.sampled_from([eb.ET_EXEC] * 4 + [eb.ET_DYN, eb.ET_REL])),
                         with_sections=draw(st.booleans()))
 
 
