@@ -37,8 +37,9 @@ instruction at the old pc does not execute), read_memory(), write_memory(),
 hook_add(), hook_del(), current_hook (the handle of the hook being called: a hook
 added to a running guest can fire before hook_add() has returned its handle to the
 adding thread, so a callback that deletes itself does g.hook_del(g.current_hook)),
-and stop(), which ends the run the way GuestLifecycle.stop() does (Unicorn's emu_stop): the instruction a code hook stands at does not execute,
-and run() raises CONTROLLER_FORCED_HALT. An exception in a callback ends the run too
+and stop(), which ends the run the way GuestLifecycle.stop() does (Unicorn's
+emu_stop): the instruction a code hook stands at does not execute, and run() raises
+CONTROLLER_FORCED_HALT. An exception in a callback ends the run too
 (VCPU_RUNTIME_FAILURE, with a HookError naming the hook).
 
 How they run (the machinery of the GDB stub, emu/debug.py)
