@@ -191,6 +191,8 @@ def read_input(path, what: str, limit: int, room: str | None = None, too_big=Non
     LoadError once the first HEAD_SIZE bytes are in, so that a stream that cannot be
     the expected file (``/dev/zero`` for an ELF) is refused before the rest is read.
     """
+    if not what.startswith(("a ", "an ")):          # "initrd" -> "an initrd", for the messages
+        what = ("an " if what[:1] in "aeiou" else "a ") + what
     room = room or f"the limit of {_fmt_size(limit)}"
     too_big = too_big or (lambda n: _too_big(spath, what, n, limit, room))
     if isinstance(path, InputFile):

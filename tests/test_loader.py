@@ -606,3 +606,15 @@ def test_out_of_memory_while_reading_is_a_load_error(good, monkeypatch):
     monkeypatch.setattr(builtins, "open", lambda f, m="r", buffering=-1, **k:
                         NoMemory(f, "rb") if os.fspath(f) == str(good) else real_open(f, m, buffering, **k))
     expect_error(good, "cannot read an ELF executable: out of memory")
+
+
+@pytest.mark.parametrize("what,said", [("initrd", "an initrd"), ("firmware image", "a firmware image"),
+                                       ("device-tree overlay", "a device-tree overlay")])
+def test_read_file_names_what_it_expected(tmp_path, what, said):
+    """lifecycle/machine.py's names (no article) read as English in the messages."""
+    with pytest.raises(LoadError) as ei:
+        read_file(write(tmp_path, "f", b""), what)
+    assert str(ei.value) == f"{tmp_path / 'f'}: empty file, not {said}"
+    with pytest.raises(LoadError) as ei:
+        read_file(tmp_path, what)
+    assert str(ei.value) == f"{tmp_path}: is a directory, not {said}"
