@@ -12,9 +12,13 @@ without one of these (a port scanner, a browser's GET /, a GDB that dies) leaves
 the guest held, its breakpoints and watchpoints removed, for the next debugger.
 Without --gdb-wait the guest runs, and a GDB that connects stops it where it is.
 
-Connections (one line on stderr for each refusal or drop; the VMM runs on)
-  * a second client while a debugger is connected is accepted, told why in a
-    console-output packet (O) and an error reply (E.text), and closed;
+Connections (one line on stderr for each refusal or drop, the first MAX_CONN_LOGS of
+them; the VMM runs on)
+  * a second client while a debugger is connected is accepted, its first packet is
+    answered with an error reply saying why (E.text: GDB prints "Remote failure
+    reply: E.numbavm: another debugger (HOST:PORT) is connected ..."), and it is
+    closed. A client that comes back at once after its session ended (D, a dead
+    GDB) waits for that session to be wound up instead of being refused;
   * a client must send a valid packet within HANDSHAKE_TIMEOUT s of connecting,
     and must finish a packet it has begun within that time, or it is dropped (a
     debugger that then sits idle at its prompt stays as long as it likes);
@@ -444,13 +448,16 @@ class _Connection:
         in the middle of a packet, must go on within self.timeout s (ClientDropped)."""
         if self.deadline is None and (self.buf or not self.greeted):
             self.deadline = time.monotonic() + self.timeout
-        while not self._recv(POLL):
-            if self.gone():
-                raise _Detached          # the VMM is over and GDB is not waiting for a stop
+        while True:
+            # (checked before each recv: a client trickling bytes must not put the deadline off)
             if self.deadline is not None and time.monotonic() > self.deadline:
                 if self.greeted:
                     raise ClientDropped(f"a packet begun and not finished within {self.timeout:g} s")
                 raise ClientDropped(f"no valid packet within {self.timeout:g} s of connecting")
+            if self._recv(POLL):
+                return
+            if self.gone():
+                raise _Detached          # the VMM is over and GDB is not waiting for a stop
 
     def read_packet(self):
         while True:

@@ -13,6 +13,7 @@ Three kinds of tests:
 """
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -559,6 +560,22 @@ def test_an_idle_client_is_dropped_and_the_next_debugger_gets_in(vmm):
     c = vmm.connect()
     assert c.cmd("?") == "T05"
     c.raw(b"$m8000")                                            # a packet begun and never finished
+    assert c.closed()
+    assert "not finished" in vmm.logs[-1], vmm.logs
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    c.raw(b"$m8000")                                            # ... nor by trickling bytes into it
+    dropped = False
+    for _ in range(600):                                        # (the client's pace: a byte each 0.1 s)
+        if select.select([c.s], [], [], 0.1)[0]:
+            dropped = True                                      # (EOF, checked below)
+            break
+        try:
+            c.raw(b"0")
+        except OSError:
+            dropped = True
+            break
+    assert dropped, "a client trickling bytes into a packet was not dropped (0.5 s deadline, 60 s of bytes)"
     assert c.closed()
     assert "not finished" in vmm.logs[-1], vmm.logs
     c = vmm.connect()
