@@ -1230,7 +1230,7 @@ def _hex(s):
 
 
 def _int(s):
-    if not s.isdigit():
+    if not s or not s.isascii() or not s.isdigit():      # (str.isdigit is True for '²', which int() refuses)
         raise ProtocolError(f"bad number {s[:40]!r}")
     return int(s)
 

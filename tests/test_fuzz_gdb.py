@@ -82,3 +82,7 @@ def test_corpus_and_regressions():
     assert sum(o.startswith(b"$") for o in out) == 1 + 3
     lines, out = fuzz_gdb.one_input(b"\x21?\nP20=0100008000000000\ns")  # pc := 0x80000001 is refused
     assert b"$E16#ac" in out and out[-1] == b"$T05#b9"
+    # found by fuzz_gdb.py: a Z type of b"\xb2" ('²' in latin-1) passed str.isdigit and int() raised
+    # ValueError, an internal error; now a malformed packet
+    lines, _out = fuzz_gdb.one_input(b"\x21?\nZ\xb2,80001615,8")
+    assert len(lines) == 1 and lines[0].startswith("malformed packet") and "bad number" in lines[0], lines
