@@ -599,6 +599,20 @@ def test_naks_get_a_few_resends_then_the_connection_is_dropped(vmm):
     assert vmm.join() is None
 
 
+def test_connection_problems_cannot_flood_stderr(vmm):
+    vmm.srv.MAX_CONN_LOGS = 3
+    for _ in range(6):
+        c = Rsp(vmm.srv.port)
+        c.raw(b"GET / HTTP/1.1\r\n\r\n")
+        assert c.closed()
+    wait_until(lambda: vmm.srv.accepted == 6 and vmm.srv.conn is None, "the stub is done with the clients")
+    assert len(vmm.logs) == 4 and all("malformed" in line for line in vmm.logs[:3]), vmm.logs
+    assert "more than 3 connection problems" in vmm.logs[3], vmm.logs
+    c = vmm.connect()
+    assert c.cmd("?") == "T05" and c.cmd("c") == "W00"
+    assert vmm.join() is None
+
+
 def test_pc_writes_with_bit_0_set_are_refused(vmm):
     """With C, pc bit 0 is always zero: P, G and c/s ADDR with an odd pc get E16 and write nothing."""
     c = vmm.connect()
