@@ -619,7 +619,9 @@ class Worker:
                 return
             regions, job = item
             regions.build(job)
-            regions.ready.append(job)
+            with regions.finished:
+                regions.ready.append(job)
+                regions.finished.notify_all()
             hart = regions.hart
             if hart is not None:                     # (None: its machine was torn down meanwhile)
                 hart.st[ST_REGION_READY] = 1         # the loop returns EXIT_REGION at its next chunk
@@ -643,6 +645,7 @@ class Regions:
     def __init__(self, hart, hot=None):
         import collections
         import os
+        import threading
         if hot is None:
             hot = int(os.environ.get("NUMBAVM_REGION_HOT", HOT_SAMPLES))
         # the hart owns this object (hart.regions): a weak reference back, so that no reference
@@ -651,6 +654,7 @@ class Regions:
         self.sync = os.environ.get("NUMBAVM_REGION_SYNC") == "1"
         self.engines = []            # one MCJIT engine per region: it owns the region's code
         self.ready = collections.deque()   # compiled jobs, appended by the compiler thread
+        self.finished = threading.Condition()   # notified with each job appended to ready (wait())
         self.in_flight = 0
         self.compiling = set()       # (page, mode key) of the jobs not installed yet: one at a time
         self.epoch = 0               # a flush makes in-flight jobs stale
@@ -839,11 +843,10 @@ class Regions:
         self.epoch += 1
 
     def wait(self, timeout=30.0):
-        """Until the compiler thread has nothing of this hart's left (tests, benchmarks)."""
-        import time
-        end = time.monotonic() + timeout
-        while self.in_flight > len(self.ready) and time.monotonic() < end:
-            time.sleep(0.001)
+        """Until the compiler thread has nothing of this hart's left (tests, benchmarks): True when
+        it has finished them all, False when the timeout came first."""
+        with self.finished:
+            return self.finished.wait_for(lambda: self.in_flight <= len(self.ready), timeout)
 
     def stats(self):
         return {"regions": self.compiled, "region_instructions": self.instructions,

@@ -316,7 +316,7 @@ def test_background_region_is_not_installed_over_changed_code(change):
     h.write_phys(CODE, loop_program(1))
     h.pc = CODE
     h.run(100)                              # a request: compiling on the other thread now
-    h.regions.wait(timeout=300)             # a hang guard: the compile must end, however slow the host
+    assert h.regions.wait(timeout=300), "the compile did not end"   # a hang guard, however slow the host
     assert h.regions.in_flight == len(h.regions.ready) == 1, "the compiler thread did not finish"
     mutate(h)
     h.run(200_000)                          # installs what is ready: nothing, it is stale
