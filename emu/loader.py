@@ -234,12 +234,13 @@ def read_input(path, what: str, limit: int, room: str | None = None, too_big=Non
     return path if isinstance(path, InputFile) else InputFile(spath, data)
 
 
-def read_file(path, what: str, limit: int | None = None) -> bytes:
+def read_file(path, what: str, limit: int | None = None, room: str | None = None) -> bytes:
     """A whole input file (initrd, firmware, device-tree overlay) or a one-line LoadError.
 
-    ``limit``: the most bytes it may have (give the guest's RAM size); default 1 GiB.
+    ``limit``: the most bytes it may have (give the guest's RAM size); default 1 GiB;
+    ``room``: where that limit comes from, for the message (see read_input).
     """
-    return read_input(path, what, DEFAULT_LIMIT if limit is None else limit).data
+    return read_input(path, what, DEFAULT_LIMIT if limit is None else limit, room).data
 
 
 # --------------------------------------------------------------------------- checks

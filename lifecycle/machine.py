@@ -206,13 +206,16 @@ class Machine:
 
     # --- loading
     def load(self, path, raw_addr=None):
+        """Load a bare-metal program into this new machine (its RAM is still all zero)."""
         h = self.hart
         if raw_addr is None:
             image = load_elf(path, h.ram_base, h.ram_size)
         else:
             image = load_raw(path, raw_addr, h.ram_base, h.ram_size)
         for paddr, data, memsz in image.segments:
-            h.write_phys(paddr, data + bytes(memsz - len(data)))
+            # only the file's bytes: a new machine's RAM is np.zeros (calloc'd pages), so the
+            # .bss is zero already and a huge p_memsz costs no memory until the guest touches it
+            h.write_phys(paddr, data)
         h.pc = image.entry
         h.set_tohost(image.symbols.get("tohost"), image.symbols.get("fromhost"))
         self.image = image
@@ -229,9 +232,10 @@ class Machine:
         from devices.devicetree import build_dtb
         from devices.fdt import OverlayError
         h = self.hart
-        img = read_linux_image(kernel)
+        in_ram = f"the guest's {h.ram_size >> 20} MiB of RAM, so it does not fit (use --memory)"
+        img = read_linux_image(kernel, limit=h.ram_size)
         ram_end = h.ram_base + h.ram_size
-        fw = read_file(bios, "firmware image") if bios is not None else None
+        fw = read_file(bios, "firmware image", h.ram_size, in_ram) if bios is not None else None
         kaddr = h.ram_base + (max(img.text_offset, KERNEL_OFFSET_BIOS) if fw is not None else img.text_offset)
         if fw is not None and len(fw) > kaddr - h.ram_base:
             raise LoadError(f"{bios}: firmware of {len(fw)} bytes does not fit below the kernel at 0x{kaddr:x}")
@@ -243,13 +247,13 @@ class Machine:
         initrd_range = None
         rd = None
         if initrd is not None:
-            rd = read_file(initrd, "initrd")
+            rd = read_file(initrd, "initrd", h.ram_size, in_ram)
             start = (dtb_area - len(rd)) & ~0xFFF
             if start < (kend + 0xFFF) & ~0xFFF:
                 raise LoadError(f"{initrd}: an initrd of {len(rd) >> 10} KiB does not fit in {h.ram_size >> 20} "
                                 "MiB of RAM beside the kernel (use --memory)")
             initrd_range = (start, start + len(rd))
-        overlay = read_file(dtb_overlay, "device-tree overlay") if dtb_overlay is not None else None
+        overlay = read_file(dtb_overlay, "device-tree overlay", limit=DTB_RESERVE) if dtb_overlay is not None else None
         try:
             dtb = build_dtb(self.bus, h.ram_base, h.ram_size, bootargs=cmdline or "", initrd=initrd_range,
                             overlay=overlay, timebase=TIMEBASE,
