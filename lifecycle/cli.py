@@ -274,10 +274,12 @@ def cmd_run(args) -> int:
     feed = runner.StreamInput(fd) if fd is not None else None
     extra = {"console_input": feed} if feed is not None else {}
     # wfi_idle='fatal': a bare program that waits for an interrupt nothing can raise is
-    # reported (status 125) instead of sleeping until Ctrl-C.
+    # reported (status 125) instead of sleeping until Ctrl-C; while stdin may still bring
+    # input (a UART receive interrupt), it waits, until stdin is at its end (StreamInput).
     config = GuestConfig(kernel_type=KernelType.ELF, kernel=program, guest_memory=memory,
                          engine=args.engine, max_instructions=budget, raw_addr=raw_addr,
-                         wfi_idle="fatal", console=console, keep_final_state=True, **extra)
+                         wfi_idle="wait" if feed is not None else "fatal", console=console,
+                         keep_final_state=True, **extra)
     lc = GuestLifecycle()
     try:
         lc.create(config)
@@ -287,8 +289,8 @@ def cmd_run(args) -> int:
             raise UserError(line) from None
         _err(f"fatal: {line}")
         return EXIT_FATAL
-    if feed is not None and getattr(lc.machine, "uart", None) is not None:
-        feed.attach_uart(lc.machine.uart)   # input goes in when the guest waits for it
+    if feed is not None:
+        feed.attach(lc.machine)     # input goes in when the guest waits for it
     guest = lc.bind()
     gdb = gdbstub.serve_from_args(args, guest, lc, UserError)   # --gdb: None without it
     tracing.attach(lc.machine, trace_opts, UserError)

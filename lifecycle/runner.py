@@ -292,11 +292,16 @@ class StreamInput:
 
     A reader thread takes what arrives.  The machine asks for input each time it polls
     its devices; the next piece is handed over once the guest waits for input: it has
-    read the UART's line status register and found no data (LSR.DR clear), the polled
-    program's equivalent of sleeping in wfi.  So input that arrives before the program
-    has set up the UART (writing FCR clears the FIFO) is not lost, and a large input
-    waits on the host side instead of piling up in the device.  End of input just ends
-    the input (a bare-metal program has no line discipline to send Ctrl-D to).
+    read the UART's line status register and found no data (LSR.DR clear: a polling
+    program), or it sleeps in wfi (idle: a program waiting for the receive interrupt).
+    So input that arrives before the program has set up the UART (writing FCR clears the
+    FIFO) is not lost, and a large input waits on the host side instead of piling up in
+    the device.  End of input just ends the input (a bare-metal program has no line
+    discipline to send Ctrl-D to).
+
+    While input may still come, a wfi waits for it (the machine's idle_wait); once stdin
+    is at its end and all of it has been handed over, a wfi that nothing can wake is the
+    fatal error it is without input (exhausted()).
     """
 
     CHUNK = 4096
@@ -306,10 +311,17 @@ class StreamInput:
         self.fd = fd
         self.chunks = queue.Queue()
         self.waiting = False
+        self.eof = False
+        self.machine = None
+        self._exhausted = False
         threading.Thread(target=self._read, name="stdin", daemon=True).start()
 
-    def attach_uart(self, uart):
+    def attach(self, machine):
         """Watch the guest's LSR reads (wrapping this one device's read; the bus calls it)."""
+        self.machine = machine
+        uart = getattr(machine, "uart", None)
+        if uart is None:
+            return
         read = uart.read
 
         def watched_read(offset, size):
@@ -326,13 +338,27 @@ class StreamInput:
             try:
                 data = os.read(self.fd, self.CHUNK)
             except OSError:
-                return
+                break
             if not data:
-                return
+                break
             self.chunks.put(data)
+        self.eof = True
+
+    def _exhaust(self):
+        """All input handed over (called in the vcpu thread, from the machine's device poll)."""
+        self._exhausted = True
+        m = self.machine
+        if m is not None and getattr(m, "idle_wait", False):
+            m.idle_wait = False
+            m.stop()        # leave a wfi wait now: lc.run goes on, and the wfi is looked at again
 
     def __call__(self, idle=False):
-        if not self.waiting:
+        if self._exhausted:
+            return b""
+        if self.eof and self.chunks.empty():    # (the reader sets eof after its last put)
+            self._exhaust()
+            return b""
+        if not (self.waiting or idle):
             return b""
         try:
             data = self.chunks.get_nowait()

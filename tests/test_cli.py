@@ -34,7 +34,7 @@ def numbavm(*args, timeout=600, env_extra=None):
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "lifecycle.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "lifecycle.cli", *map(str, args)], stdin=subprocess.DEVNULL,
                           cwd=ROOT, env=env, capture_output=True, timeout=timeout)
 
 

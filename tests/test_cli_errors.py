@@ -170,6 +170,23 @@ def test_run_feeds_piped_stdin_to_the_uart():
     assert r.stdout == b"uart ready\nHELLO\nbye\n"
 
 
+def test_run_feeds_piped_stdin_to_a_guest_waiting_in_wfi_for_the_receive_interrupt():
+    r = cli("run", BIN / "dev_uart_irq.elf", "-n", "200M", input=b"abcq")
+    assert r.returncode == 0, r.stderr.decode()
+    assert r.stdout.startswith(b"uart irq ready\nABC"), r.stdout
+
+
+def test_a_wfi_nothing_can_wake_is_still_fatal_once_stdin_is_at_its_end(tmp_path):
+    from tests.test_cli import eb as b
+    p = tmp_path / "wfi.elf"
+    p.write_bytes(b.build_elf([b.Segment(b.RAM_BASE, b.words([0x10500073, b.jal(0, 0)]), name=".text")],
+                              entry=b.RAM_BASE, symbols={"_start": (b.RAM_BASE, b.STT_FUNC)}))
+    for stdin in (b"", b"some input nobody reads\n"):
+        r = cli("run", p, input=stdin)
+        assert r.returncode == 125, r.stderr.decode()
+        assert "nothing in this machine can raise" in one_line(r.stderr, "numbavm: fatal:")
+
+
 # --------------------------------------------------------------------------- usage (item 23)
 
 @pytest.mark.parametrize("argv,usage", [(["run", "x.elf", "--frobnicate"], "usage: numbavm run"),
@@ -301,3 +318,20 @@ def test_pyproject_registers_numbavm_bench():
     import tomllib
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project.get("entry-points", {}).get("numbavm.commands", {}).get("bench") == "bench.__main__:main"
+
+
+def test_ctrl_c_stops_the_python_engine_in_the_main_thread(spin):
+    p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", "run", "--engine", "python", str(spin)],
+                         cwd=ROOT, env=env_for(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        ready, _, _ = select.select([p.stdout], [], [], TIMEOUT)     # the guest printed: it runs
+        assert ready and os.read(p.stdout.fileno(), 1) == b"s"
+        p.send_signal(signal.SIGINT)
+        _out, err = p.communicate(timeout=TIMEOUT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate(timeout=TIMEOUT)
+    assert p.returncode == 130
+    one_line(err, "numbavm: interrupted after ")
