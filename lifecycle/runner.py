@@ -113,19 +113,43 @@ sigint = Sigint()
 # --------------------------------------------------------------------------- the vcpu thread
 
 def cache_is_cold() -> bool:
-    """True when the Numba cache has no compiled loop yet (the first run compiles it, ~1 min).
+    """True when the Numba cache holds no usable compiled loop (the first run compiles it, ~1 min).
 
-    emu/__init__.py sets NUMBA_CACHE_DIR (keyed on the compiled sources); Numba writes an
-    index file (*.nbi) per cached function, one of them for emu/loop.py's run.
+    emu/__init__.py sets NUMBA_CACHE_DIR (keyed on the compiled sources).  Inside it Numba
+    keeps, per source directory, "<dir name>_<sha1 of its absolute path>/", and there an
+    index per cached function: for emu/loop.py's run, loop.run-<line>.py311.nbi, a pickled
+    format version and then the pickled (source stamp, overloads), the stamp being the
+    SHA-256 of the source (Numba >= 0.61; (st_mtime, st_size) before); an index whose stamp
+    differs is recompiled, as is a missing one (numba.core.caching: UserProvidedCacheLocator,
+    _SourceFileBackedLocatorMixin.get_source_stamp, IndexDataCacheFile._load_index).
     """
     if os.environ.get("NUMBA_DISABLE_JIT") == "1":
         return False
+    import glob
+    import hashlib
+    import pickle
+
     import emu  # noqa: F401 - sets NUMBA_CACHE_DIR
+    from numba import __version__ as numba_version      # (imported by then: the machine is built)
     d = os.environ.get("NUMBA_CACHE_DIR")
-    if not d or not os.path.isdir(d):
+    emu_dir = os.path.dirname(os.path.abspath(emu.__file__))
+    sub = f"{os.path.basename(emu_dir)}_{hashlib.sha1(emu_dir.encode()).hexdigest()}"
+    try:
+        loop_py = os.path.join(emu_dir, "loop.py")
+        st = os.stat(loop_py)
+        with open(loop_py, "rb") as f:
+            stamps = [hashlib.sha256(f.read()).digest(), (st.st_mtime, st.st_size)]
+    except OSError:
         return True
-    for _root, _dirs, files in os.walk(d):
-        if any(f.startswith("loop.run-") and f.endswith(".nbi") for f in files):
+    for index in glob.glob(os.path.join(d or "", sub, "loop.run-*.nbi")):
+        try:
+            with open(index, "rb") as f:
+                if pickle.load(f) != numba_version:     # another Numba's index: not used
+                    continue
+                stamp, _overloads = pickle.loads(f.read())
+        except Exception:   # noqa: BLE001 - unreadable: Numba cannot use it either
+            continue
+        if any(stamp == want for want in stamps):
             return False
     return True
 

@@ -230,9 +230,27 @@ def test_a_cold_numba_cache_gets_one_progress_line(tmp_path, monkeypatch, capfd)
     assert runner.cache_is_cold()
     assert runner.run_vcpu(_FakeLifecycle()).error is None
     assert capfd.readouterr().err == f"numbavm: {runner.COMPILING}\n"
-    # warm: Numba's index file for emu/loop.py's run is there
-    (tmp_path / "emu_0123").mkdir()
-    (tmp_path / "emu_0123" / "loop.run-200.py311.nbi").write_bytes(b"")
+    # an index for another checkout's emu/, or for another version of loop.py: still cold
+    import hashlib
+    import pickle
+    import emu
+    emu_dir = os.path.dirname(os.path.abspath(emu.__file__))
+    stamp = hashlib.sha256((Path(emu_dir) / "loop.py").read_bytes()).digest()     # Numba's source stamp
+
+    from numba import __version__
+
+    def index(sub, stamp, version=__version__):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        (tmp_path / sub / "loop.run-83.py311.nbi").write_bytes(pickle.dumps(version) + pickle.dumps((stamp, {})))
+
+    index("emu_0123", stamp)
+    ours = f"emu_{hashlib.sha1(emu_dir.encode()).hexdigest()}"
+    index(ours, hashlib.sha256(b"another loop.py").digest())
+    assert runner.cache_is_cold()
+    index(ours, stamp, version="0.1")                   # another Numba's index
+    assert runner.cache_is_cold()
+    # warm: Numba's index for this emu/loop.py's run, with its source stamp
+    index(ours, stamp)
     assert not runner.cache_is_cold()
     assert runner.run_vcpu(_FakeLifecycle()).error is None
     assert capfd.readouterr().err == ""
