@@ -418,8 +418,14 @@ def cmd_boot(args, user_error):
         def first_instruction():
             t_start[0] = time.perf_counter()
 
+        def restore_terminal():
+            if saved is not None:
+                import termios
+                termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
+
         try:
-            outcome = runner.run_vcpu(lc, in_main_thread=args.engine == "python", before=first_instruction)
+            outcome = runner.run_vcpu(lc, in_main_thread=args.engine == "python", before=first_instruction,
+                                      on_exit=restore_terminal)
         finally:
             if saved is not None:
                 import termios

@@ -163,14 +163,24 @@ class Outcome:
         self.interrupted = False    # Ctrl-C (or stop) while the guest ran
 
 
-def run_vcpu(lc, in_main_thread=False, before=None) -> Outcome:
+def run_vcpu(lc, in_main_thread=False, before=None, on_exit=None) -> Outcome:
     """lc.run() in a vcpu thread while this (main) thread waits, so that Ctrl-C, which Python
     delivers only to the main thread, can stop the guest through lc.stop().
 
     The loop is compiled (or loaded from the cache) first, with a progress line when that
     is a cold compile.  before(): called in the vcpu thread just before the guest's first
-    instruction.  A Ctrl-C before that instruction ends the process (130) at once.
+    instruction.  A Ctrl-C before that instruction ends the process (130) at once, after
+    on_exit() (e.g. the terminal's mode put back).
     """
+
+    def leave(msg):
+        if on_exit is not None:
+            try:
+                on_exit()
+            except Exception:   # noqa: BLE001 - the process ends anyway
+                pass
+        exit_now(EXIT_INTERRUPTED, msg)
+
     out = Outcome()
     done = threading.Event()
     started = threading.Event()
@@ -202,7 +212,7 @@ def run_vcpu(lc, in_main_thread=False, before=None) -> Outcome:
 
     sigint.phase = Sigint.RUNNING
     if sigint:                          # between the last start-up check and now
-        exit_now(EXIT_INTERRUPTED, "interrupted during start-up")
+        leave("interrupted during start-up")
     threading.Thread(target=vcpu, name="vcpu", daemon=True).start()
     stopping = False
     while not done.is_set():
@@ -211,7 +221,7 @@ def run_vcpu(lc, in_main_thread=False, before=None) -> Outcome:
         if not sigint or done.is_set():
             continue
         if not started.is_set():
-            exit_now(EXIT_INTERRUPTED, "interrupted during start-up")
+            leave("interrupted during start-up")
         if not stopping:
             stopping = True
             out.interrupted = True
@@ -219,7 +229,7 @@ def run_vcpu(lc, in_main_thread=False, before=None) -> Outcome:
             # stop() in a helper thread, so this thread stays free to see a second Ctrl-C
             threading.Thread(target=lc.stop, name="stop", daemon=True).start()
         elif sigint.count > seen:       # a second Ctrl-C while the stop is still under way
-            exit_now(EXIT_INTERRUPTED, "interrupted again; not waiting for the guest to stop")
+            leave("interrupted again; not waiting for the guest to stop")
     if sigint:
         out.interrupted = True
     return out
