@@ -68,7 +68,7 @@ def add_parser(sub, user_error):
     b.add_argument("--bios", metavar="builtin|PATH", default="builtin",
                    help="builtin: the VMM implements the SBI (default); PATH: M-mode firmware such as "
                         "OpenSBI's fw_dynamic.bin")
-    b.add_argument("--memory", "-m", metavar="SIZE", default="128M", help="guest RAM (default 128M)")
+    b.add_argument("--memory", "-m", metavar="SIZE", default="128M", help="guest RAM: a bare number is MiB (as QEMU's -m), or 512M, 1G (default 128M)")
     b.add_argument("--disk", metavar="FILE[:ro|:volatile]", action="append", default=[],
                    help="a virtio-blk disk backed by FILE (:ro read-only, :volatile writes kept in memory); "
                         "may be repeated")

@@ -100,7 +100,8 @@ def build_parser(plugins=None) -> argparse.ArgumentParser:
                     "VMM fatal error (also when the console output cannot be written); 130 after Ctrl-C.")
     r.add_argument("program", metavar="PROGRAM", help="RV64 ELF executable (or raw binary with --raw-addr)")
     r.add_argument("--memory", "-m", metavar="SIZE", default=DEFAULT_MEMORY,
-                   help=f"guest RAM size, e.g. 128M, 1G, 512MiB (default {DEFAULT_MEMORY}); "
+                   help=f"guest RAM size: a bare number is MiB (as QEMU's -m), or 128M, 1G, 512MiB, 65536B; "
+                        f"a multiple of 4 KiB (default {DEFAULT_MEMORY}); "
                         f"RAM starts at {DEFAULT_RAM_BASE:#x}")
     r.add_argument("--max-instructions", "-n", metavar="N", default=None,
                    help="stop after N steps, a step being one instruction retired or one trap taken "
