@@ -151,12 +151,8 @@ def TestOneInput(data):    # noqa: N802 - atheris' name
 
 
 def main():
-    import atheris
-    with atheris.instrument_imports():
-        import devices.devicetree  # noqa: F401
-        import devices.fdt  # noqa: F401
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
+    from fuzz.harness import fuzz
+    fuzz(TestOneInput, ["devices.devicetree", "devices.fdt"])
 
 
 if __name__ == "__main__":

@@ -178,15 +178,8 @@ def TestOneInput(data):    # noqa: N802 - atheris' name
 
 
 def main():
-    import atheris
-    # the emulator first, uninstrumented: Numba compiles its functions from their bytecode
-    import lifecycle.machine  # noqa: F401
-    import emu.debug  # noqa: F401
-    with atheris.instrument_imports():
-        import lifecycle.gdbstub  # noqa: F401
-    one_input(b"\x01?")                                  # compile the loop before the clock starts
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
+    from fuzz.harness import fuzz
+    fuzz(TestOneInput, ["lifecycle.gdbstub"], plain=["lifecycle.machine", "emu.debug"], warm=b"\x01?")
 
 
 if __name__ == "__main__":

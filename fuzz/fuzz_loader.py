@@ -54,11 +54,8 @@ def TestOneInput(data):    # noqa: N802 - atheris' name
 
 
 def main():
-    import atheris
-    with atheris.instrument_imports():
-        import emu.loader  # noqa: F401
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
+    from fuzz.harness import fuzz
+    fuzz(TestOneInput, ["emu.loader"])
 
 
 if __name__ == "__main__":

@@ -95,11 +95,8 @@ def TestOneInput(data):    # noqa: N802 - atheris' name
 
 
 def main():
-    import atheris
-    with atheris.instrument_imports():
-        import devices.virtqueue  # noqa: F401
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
+    from fuzz.harness import fuzz
+    fuzz(TestOneInput, ["devices.virtqueue"])
 
 
 if __name__ == "__main__":
