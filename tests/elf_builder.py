@@ -1,8 +1,6 @@
 """Build tiny ELF64 files (and tiny RV64 programs) in-process, without a cross compiler.
 
-Not a test module (no ``test_`` prefix).  Tests load it by path::
-
-    (see tests/test_loader.py: _load_elf_builder)
+Not a test module (no ``test_`` prefix).  Tests import it as ``from tests import elf_builder as eb``.
 
 API
     build_elf(segments, entry, symbols=None, **header_overrides) -> bytes

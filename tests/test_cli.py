@@ -6,7 +6,6 @@ need lifecycle.machine and are skipped while it does not exist.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -17,17 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_elf_builder():
-    name = "numbavm_tests_elf_builder"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("elf_builder.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-eb = _load_elf_builder()
+from tests import elf_builder as eb
 
 
 def numbavm(*args, timeout=600, env_extra=None):

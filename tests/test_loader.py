@@ -1,7 +1,6 @@
 """emu.loader: good ELFs load; every kind of bad input raises a one-line LoadError naming the file."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -13,18 +12,7 @@ import pytest
 from emu.loader import LoadError, LoadedImage, load_elf, load_raw
 
 
-def _load_elf_builder():
-    """tests/elf_builder.py, loaded by path (works whatever pytest's import mode)."""
-    name = "numbavm_tests_elf_builder"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("elf_builder.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-eb = _load_elf_builder()
+from tests import elf_builder as eb
 
 RAM_BASE = 0x8000_0000
 RAM_SIZE = 128 << 20

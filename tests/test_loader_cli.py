@@ -5,7 +5,6 @@ timeout: a hang fails the test, it never blocks the suite.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -19,17 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600            # generous: a cold Numba cache compiles the loop first (about a minute)
 
 
-def _load_elf_builder():
-    name = "numbavm_tests_elf_builder"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("elf_builder.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-eb = _load_elf_builder()
+from tests import elf_builder as eb
 RAM_BASE = eb.RAM_BASE
 
 
