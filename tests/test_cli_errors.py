@@ -104,9 +104,10 @@ def test_ctrl_c_at_any_moment_of_boot_is_130_without_a_traceback(tmp_path):
         one_line(err.encode(), "numbavm: interrupted")
 
 
-def test_ctrl_c_once_the_guest_runs_stops_it_and_says_how_far_it_got(spin):
-    p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", "run", str(spin)], cwd=ROOT, env=env_for(),
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def _ctrl_c_once_running(*run_args):
+    """numbavm run ARGS until the guest prints, then SIGINT: (status, stderr)."""
+    p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", "run", *map(str, run_args)], cwd=ROOT,
+                         env=env_for(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         ready, _, _ = select.select([p.stdout], [], [], TIMEOUT)     # the guest printed: it runs
         assert ready and os.read(p.stdout.fileno(), 1) == b"s"
@@ -116,7 +117,12 @@ def test_ctrl_c_once_the_guest_runs_stops_it_and_says_how_far_it_got(spin):
         if p.poll() is None:
             p.kill()
             p.communicate(timeout=TIMEOUT)
-    assert p.returncode == 130
+    return p.returncode, err
+
+
+def test_ctrl_c_once_the_guest_runs_stops_it_and_says_how_far_it_got(spin):
+    rc, err = _ctrl_c_once_running(spin)
+    assert rc == 130
     line = one_line(err, "numbavm: interrupted after ")
     assert line.endswith(" instructions")
 
@@ -339,17 +345,6 @@ def test_pyproject_registers_numbavm_bench():
 
 
 def test_ctrl_c_stops_the_python_engine_in_the_main_thread(spin):
-    p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", "run", "--engine", "python", str(spin)],
-                         cwd=ROOT, env=env_for(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    try:
-        ready, _, _ = select.select([p.stdout], [], [], TIMEOUT)     # the guest printed: it runs
-        assert ready and os.read(p.stdout.fileno(), 1) == b"s"
-        p.send_signal(signal.SIGINT)
-        _out, err = p.communicate(timeout=TIMEOUT)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.communicate(timeout=TIMEOUT)
-    assert p.returncode == 130
+    rc, err = _ctrl_c_once_running("--engine", "python", spin)
+    assert rc == 130
     one_line(err, "numbavm: interrupted after ")
