@@ -29,10 +29,16 @@ $(STAMP): pyproject.toml
 # (cached in ~/.cache/numbavm/linux; the boot tests use it), then the suite.
 # Without root, the set-up prints the apt-get line to run and the tests that
 # need the packages skip, saying why (on CI they fail instead).
+# pytest-randomly shuffles the tests (and reseeds random, numpy and hypothesis) with SEED:
+# a test that passes only in some order fails some run, and the seed printed repeats it.
+ifndef SEED
+SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
 test: $(STAMP)
 	@bash tests/setup-debian.sh
 	@bash lifecycle/linux/build.sh >/dev/null || echo "numbavm: the bundled Linux guest is not built: its boot tests will skip"
-	$(VPY) -m pytest -q -rs
+	@echo "numbavm: test order: $(if $(filter none,$(SEED)),the files' own (SEED=none),random with SEED=$(SEED) (make test SEED=$(SEED) repeats it))"
+	$(VPY) -m pytest -q -rs $(if $(filter none,$(SEED)),-p no:randomly,--randomly-seed=$(SEED))
 
 # Boot the bundled Linux guest to its shell (built on first use, with progress lines).
 run: $(STAMP)
