@@ -497,7 +497,9 @@ def test_real_dynamic_riscv_executable(tmp_path):
     """Debian's cross gcc's dynamic and static PIEs, when the cross compiler is there."""
     gcc = shutil.which("riscv64-linux-gnu-gcc")
     if gcc is None:
-        pytest.skip("riscv64-linux-gnu-gcc not installed")
+        from tests.linux_guest import unavailable
+        unavailable("riscv64-linux-gnu-gcc is missing (Debian package gcc-riscv64-linux-gnu; "
+                    "lifecycle/linux/build.sh installs it)")
     (tmp_path / "m.c").write_text("void _start(void) { for (;;); }\n")
     out = tmp_path / "dyn"
     subprocess.run([gcc, "-nostdlib", "-fPIE", "-pie", "-Wl,--dynamic-linker=/lib/ld-linux-riscv64-lp64d.so.1",
