@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rvenc import I, w32  # noqa: E402
