@@ -17,6 +17,7 @@ STIP) the machine does in wiring: st[ST_TIMER_BIT] = STIP, so the CLINT
 comparator drives mip.STIP directly and set_timer only writes mtimecmp.
 """
 from emu import state as S
+from emu.ints import s64
 from emu.csr import MIP, MIDELEG, MEDELEG, MCOUNTEREN, SCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP
 
 # error codes (SBI v2.0, table 1)
@@ -107,11 +108,11 @@ class Sbi:
         a = [int(x[10 + i]) & (2**64 - 1) for i in range(6)]
         if eid <= LEGACY_SHUTDOWN:
             value = self._legacy(hart, eid, a)
-            x[A0] = _s64(value)            # legacy calls return in a0 only
+            x[A0] = s64(value)            # legacy calls return in a0 only
             return
         err, value = self._call(hart, eid, fid, a)
-        x[A0] = _s64(err)
-        x[A1] = _s64(value)
+        x[A0] = s64(err)
+        x[A1] = s64(value)
 
     # --- legacy extensions (SBI v0.1), still used by early consoles
     def _legacy(self, hart, eid, a):
@@ -138,7 +139,7 @@ class Sbi:
         raise SbiReset("poweroff", 0)      # LEGACY_SHUTDOWN
 
     def _set_timer(self, hart, when):
-        hart.st[S.ST_MTIMECMP] = _s64(when)
+        hart.st[S.ST_MTIMECMP] = s64(when)
         hart.csr[MIP] &= ~MIP_STIP          # the loop raises it again when mtime reaches `when`
 
     def _call(self, hart, eid, fid, a):
@@ -224,6 +225,3 @@ def _hart_in_mask(hartid, mask, base):
     return base <= hartid < base + 64 and (mask >> (hartid - base)) & 1
 
 
-def _s64(v):
-    v = int(v) & (2**64 - 1)
-    return v - (1 << 64) if v >> 63 else v

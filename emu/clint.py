@@ -11,16 +11,12 @@ interrupts land at the same instruction on every run (deterministic timer).
 import numpy as np
 from numba import njit
 
+from emu.spec import MIP, MIP_MSIP, CLINT_SIZE  # noqa: F401 (CLINT_SIZE stays importable from here)
 from emu.state import ST_INSTRET, ST_IDLE, ST_TIME_DIV, ST_MTIME_OFF, ST_MTIMECMP, ST_TIMER_BIT
 
 CLINT_MSIP = 0x0000        # hart 0 msip, 32 bits (bit 0 = mip.MSIP)
 CLINT_MTIMECMP = 0x4000    # hart 0 mtimecmp, 64 bits
 CLINT_MTIME = 0xBFF8       # mtime, 64 bits
-CLINT_SIZE = 0x10000
-
-CSR_MIP = 0x344
-MIP_MSIP = 1 << 3
-MIP_MTIP = 1 << 7
 
 
 @njit(cache=True)
@@ -37,9 +33,9 @@ def update_mtip(st, csr):
     """
     bit = st[ST_TIMER_BIT]
     if np.uint64(mtime(st)) >= np.uint64(st[ST_MTIMECMP]):
-        csr[CSR_MIP] |= bit
+        csr[MIP] |= bit
     else:
-        csr[CSR_MIP] &= ~bit
+        csr[MIP] &= ~bit
 
 
 @njit(cache=True)
@@ -81,7 +77,7 @@ def clint_load(off, size, st, csr):
     if off >= CLINT_MTIMECMP and off + size <= CLINT_MTIMECMP + 8:
         return True, _reg_read(st[ST_MTIMECMP], off - CLINT_MTIMECMP, size)
     if off >= CLINT_MSIP and off + size <= CLINT_MSIP + 4:
-        v = 1 if (csr[CSR_MIP] & MIP_MSIP) != 0 else 0
+        v = 1 if (csr[MIP] & MIP_MSIP) != 0 else 0
         return True, _reg_read(v, off - CLINT_MSIP, size)
     return True, 0
 
@@ -96,8 +92,8 @@ def clint_store(off, size, value, st, csr):
     elif off >= CLINT_MSIP and off + size <= CLINT_MSIP + 4:
         if off == CLINT_MSIP:
             if (value & 1) != 0:
-                csr[CSR_MIP] |= MIP_MSIP
+                csr[MIP] |= MIP_MSIP
             else:
-                csr[CSR_MIP] &= ~MIP_MSIP
+                csr[MIP] &= ~MIP_MSIP
     update_mtip(st, csr)
     return True

@@ -16,15 +16,16 @@ from numba import njit
 
 from emu import isa
 from emu.alu import sext32
-from emu.state import (PRV_U, PRV_S, PRV_M, ST_PC, ST_PRIV, ST_SBI, ST_RES_ADDR, ST_WFI, ST_RAM_BASE,
+from emu.spec import (PRV_U, PRV_S, PRV_M, MSTATUS, MSTATUS_TVM, MSTATUS_TW, MSTATUS_TSR,
+                      CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_USER_ECALL, CAUSE_MISALIGNED_LOAD,
+                      CAUSE_MISALIGNED_STORE, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS)
+from emu.state import (ST_PC, ST_PRIV, ST_SBI, ST_RES_ADDR, ST_WFI, ST_RAM_BASE,
                        ST_RAM_SIZE, ST_DATA_VM, ST_DATA_CTX, PF_RESV,
                        TLB_LOAD, TLB_STORE, REGION_BASE)
-from emu.csr import (csr_access, flush_tlb, MSTATUS, MSTATUS_TVM, MSTATUS_TW, MSTATUS_TSR)
+from emu.csr import csr_access, flush_tlb
 from emu.mmu import translate
 from emu.memory import fetch_raw, store_hooks
-from emu.trap import (take_trap, mret, sret, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT,
-                      CAUSE_USER_ECALL, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE,
-                      CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS)
+from emu.trap import take_trap, mret, sret
 
 RETIRED = 0
 RETIRED_SYNC = 1

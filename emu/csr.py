@@ -10,60 +10,41 @@ gated by mcounteren/scounteren, satp and sfence.vma obey mstatus.TVM.
 """
 from numba import njit
 
-from emu.state import (PRV_U, PRV_S, PRV_M, ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
+from emu.spec import (PRV_U, PRV_S, PRV_M,  # noqa: F401 (the CSR names stay importable from here)
+                      SSTATUS, SIE, STVEC, SCOUNTEREN, SENVCFG, SSCRATCH, SEPC, SCAUSE, STVAL, SIP, SATP,
+                      MSTATUS, MISA, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN, MENVCFG, MCOUNTINHIBIT,
+                      MHPMEVENT3, MSCRATCH, MEPC, MCAUSE, MTVAL, MIP, PMPCFG0, PMPADDR0, MCYCLE, MINSTRET,
+                      MHPMCOUNTER3, CYCLE, TIME, INSTRET, HPMCOUNTER3, MVENDORID, MARCHID, MIMPID, MHARTID,
+                      MCONFIGPTR,
+                      MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_MPIE, MSTATUS_SPP, MSTATUS_MPP_SHIFT,
+                      MSTATUS_MPP, MSTATUS_FS, MSTATUS_MPRV, MSTATUS_SUM, MSTATUS_MXR, MSTATUS_TVM, MSTATUS_TW,
+                      MSTATUS_TSR, MSTATUS_UXL_SHIFT, MSTATUS_SXL_SHIFT, MSTATUS_SD,
+                      MIP_SSIP, MIP_MSIP, MIP_STIP, MIP_MTIP, MIP_SEIP, MIP_MEIP,
+                      CAUSE_MACHINE_ECALL, SATP_MODE_SHIFT, SATP_MODE_BARE, SATP_MODE_SV39, SATP_PPN)
+from emu.state import (ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
                        ST_MCYCLE_OFF, ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX,
                        TLB_EMPTY, ST_EIP, ST_SEIP_SW)
 from emu.clint import mtime
 
-# --- CSR numbers (by their spec names)
-SSTATUS, SIE, STVEC, SCOUNTEREN, SENVCFG = 0x100, 0x104, 0x105, 0x106, 0x10A
-SSCRATCH, SEPC, SCAUSE, STVAL, SIP, SATP = 0x140, 0x141, 0x142, 0x143, 0x144, 0x180
-MSTATUS, MISA, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN = 0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306
-MENVCFG, MCOUNTINHIBIT = 0x30A, 0x320
-MSCRATCH, MEPC, MCAUSE, MTVAL, MIP = 0x340, 0x341, 0x342, 0x343, 0x344
-PMPCFG0, PMPADDR0 = 0x3A0, 0x3B0
-MCYCLE, MINSTRET = 0xB00, 0xB02
-CYCLE, TIME, INSTRET = 0xC00, 0xC01, 0xC02
-MVENDORID, MARCHID, MIMPID, MHARTID, MCONFIGPTR = 0xF11, 0xF12, 0xF13, 0xF14, 0xF15
-
-# --- mstatus fields
-MSTATUS_SIE = 1 << 1
-MSTATUS_MIE = 1 << 3
-MSTATUS_SPIE = 1 << 5
-MSTATUS_MPIE = 1 << 7
-MSTATUS_SPP = 1 << 8
-MSTATUS_MPP_SHIFT = 11
-MSTATUS_MPP = 3 << 11
-MSTATUS_FS = 3 << 13
-MSTATUS_MPRV = 1 << 17
-MSTATUS_SUM = 1 << 18
-MSTATUS_MXR = 1 << 19
-MSTATUS_TVM = 1 << 20
-MSTATUS_TW = 1 << 21
-MSTATUS_TSR = 1 << 22
-MSTATUS_UXL_SXL = (2 << 32) | (2 << 34)     # XLEN 64 for U and S, read-only
-MSTATUS_SD = -(1 << 63)
+# --- what this hart implements of the spec's fields (WARL choices)
+MSTATUS_UXL_SXL = (2 << MSTATUS_UXL_SHIFT) | (2 << MSTATUS_SXL_SHIFT)     # XLEN 64 for U and S, read-only
 MSTATUS_WRITABLE = (MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE | MSTATUS_SPP | MSTATUS_MPP
                     | MSTATUS_FS | MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW
                     | MSTATUS_TSR)
 SSTATUS_VISIBLE = (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR
-                   | (3 << 32) | MSTATUS_SD)
+                   | (3 << MSTATUS_UXL_SHIFT) | MSTATUS_SD)
 SSTATUS_WRITABLE = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR
 
-# --- interrupt bits of mip/mie
-MIP_SSIP, MIP_MSIP, MIP_STIP, MIP_MTIP, MIP_SEIP, MIP_MEIP = 1 << 1, 1 << 3, 1 << 5, 1 << 7, 1 << 9, 1 << 11
 MIE_WRITABLE = MIP_SSIP | MIP_MSIP | MIP_STIP | MIP_MTIP | MIP_SEIP | MIP_MEIP
 MIP_WRITABLE = MIP_SSIP | MIP_STIP | MIP_SEIP          # the rest are driven by the CLINT and PLIC
 S_INTERRUPTS = MIP_SSIP | MIP_STIP | MIP_SEIP
-MEDELEG_WRITABLE = 0xB3FF    # every exception cause but ecall-from-M (11) and the reserved 10, 14
+# every exception cause below 16 but ecall-from-M and the reserved 10 and 14 (= 0xB3FF)
+MEDELEG_WRITABLE = 0xFFFF & ~((1 << CAUSE_MACHINE_ECALL) | (1 << 10) | (1 << 14))
 
 # misa: MXL = 2 (RV64), extensions A C I M S U
 MISA_VALUE = (2 << 62) | (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20)
 MISA_VALUE = MISA_VALUE - (1 << 64) if MISA_VALUE >= (1 << 63) else MISA_VALUE
 
-SATP_MODE_SHIFT = 60
-SATP_MODE_SV39 = 8
-SATP_PPN = (1 << 44) - 1
 PMPADDR_WRITABLE = (1 << 54) - 1
 MVENDORID_VALUE = 0        # a non-commercial implementation
 MARCHID_VALUE = 0
@@ -166,7 +147,8 @@ def csr_read(n, st, csr):
     if PMPADDR0 <= n <= PMPADDR0 + 63:
         return True, csr[n]
     # hardware performance monitor: present, hard-wired to zero
-    if 0xB03 <= n <= 0xB1F or 0xC03 <= n <= 0xC1F or 0x323 <= n <= 0x33F:
+    if (MHPMCOUNTER3 <= n <= MHPMCOUNTER3 + 28 or HPMCOUNTER3 <= n <= HPMCOUNTER3 + 28
+            or MHPMEVENT3 <= n <= MHPMEVENT3 + 28):
         return True, 0
     return False, 0
 
@@ -206,7 +188,7 @@ def csr_write(n, v, st, csr, tlb):
         csr[n] = v & 0xFFFFFFFF
     elif n == SATP:
         mode = (v >> SATP_MODE_SHIFT) & 0xF
-        if mode == 0 or mode == SATP_MODE_SV39:  # Sv48/Sv57 (and the rest) unsupported: no change
+        if mode == SATP_MODE_BARE or mode == SATP_MODE_SV39:  # Sv48/Sv57 (and the rest) unsupported: no change
             csr[SATP] = (mode << SATP_MODE_SHIFT) | (v & SATP_PPN)   # ASIDLEN = 0
             flush_tlb(tlb)
     elif n == MCYCLE:

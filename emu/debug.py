@@ -79,7 +79,8 @@ import numpy as np
 from numba import njit
 
 from emu import state as S
-from emu.csr import SATP, SATP_PPN
+from emu.ints import s64
+from emu.spec import SATP, SATP_PPN, PTE_V, PTE_R, PTE_W, PTE_X, PTE_PPN_SHIFT, PTE_RESERVED_SHIFT
 from emu.state import (ST_DBG_NBP, ST_DBG_NWATCH, ST_DBG_HIT, ST_DBG_HIT_ADDR, ST_DBG_BP, ST_DBG_BP_PA,
                        ST_DBG_WATCH, ST_DBG_BREAK, ST_DBG_VIRT_BP, ST_FETCH_VM)
 
@@ -183,7 +184,7 @@ def set_breakpoints(hart, pcs, ranges=(), hooks=False, traps=False):
     pcs = sorted({int(p) & (2**64 - 1) for p in pcs})
     spans = []
     for lo, hi in ranges:
-        lo, hi = _s64(lo), _s64(hi)
+        lo, hi = s64(lo), s64(hi)
         if lo <= hi:
             spans.append((lo, hi))
         else:                                     # it crosses 2**63: two signed ranges
@@ -204,7 +205,7 @@ def set_breakpoints(hart, pcs, ranges=(), hooks=False, traps=False):
         st[ST_DBG_BP + i], st[ST_DBG_BP_PA + i] = v, k
         i += 1
     for p in pcs:
-        st[ST_DBG_BP + i] = _s64(p)
+        st[ST_DBG_BP + i] = s64(p)
         pa = debug_translate(hart, p)
         st[ST_DBG_BP_PA + i] = pa if pa is not None and base <= pa < base + size else -1
         if not base <= p < base + size:
@@ -223,11 +224,6 @@ def set_breakpoints(hart, pcs, ranges=(), hooks=False, traps=False):
     # is only known when the trap is taken: with trap entries, the loop runs alone
     st[S.ST_REGION_BLOCKED] = (int(st[S.ST_REGION_BLOCKED]) & ~REGIONS_TRAPS) | (REGIONS_TRAPS if traps and hooks else 0)
     hart.flush_decode_cache()          # (and the native regions, compiled without these stops)
-
-
-def _s64(v):
-    v = int(v) & (2**64 - 1)
-    return v - (1 << 64) if v >> 63 else v
 
 
 def set_watches(hart, ranges):
@@ -332,10 +328,10 @@ def debug_translate(hart, va):
         if off < 0 or off + 8 > size:
             return None
         pte = int.from_bytes(ram[off:off + 8].tobytes(), "little")
-        if not pte & 1 or (pte & 6) == 4 or pte >> 54:
+        if not pte & PTE_V or (pte & (PTE_R | PTE_W)) == PTE_W or pte >> PTE_RESERVED_SHIFT:
             return None
-        ppn = (pte >> 10) & SATP_PPN
-        if pte & 0xA:                             # R or X: a leaf
+        ppn = (pte >> PTE_PPN_SHIFT) & SATP_PPN
+        if pte & (PTE_R | PTE_X):                 # a leaf
             span = 12 + 9 * level
             if ppn & ((1 << (9 * level)) - 1):
                 return None                       # misaligned superpage

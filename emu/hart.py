@@ -9,6 +9,8 @@ which one runs is decided when numba is first imported.
 import numpy as np
 
 from emu import state as S
+from emu.ints import s64
+from emu.spec import RAM_BASE
 from emu.csr import refresh_mode, flush_tlb
 from emu.memory import invalidate_code, drop_regions
 
@@ -19,7 +21,7 @@ def jit_enabled():
 
 
 class Hart:
-    def __init__(self, ram_size=128 << 20, ram_base=0x8000_0000):
+    def __init__(self, ram_size=128 << 20, ram_base=RAM_BASE):
         if ram_size <= 0 or ram_size % 4096:
             raise ValueError(f"RAM size must be a positive multiple of 4 KiB, not {ram_size}")
         (self.regs, self.st, self.csr, self.ram, self.icache, self.tlb,
@@ -43,7 +45,7 @@ class Hart:
 
     @pc.setter
     def pc(self, v):
-        self.st[S.ST_PC] = _s64(v)
+        self.st[S.ST_PC] = s64(v)
 
     @property
     def priv(self):
@@ -134,7 +136,7 @@ class Hart:
         value = int(value) & ((1 << (8 * size)) - 1)
         if st[S.ST_MMIO_SIGNED] and value >> (8 * size - 1):
             value -= 1 << (8 * size)
-        self.regs[int(st[S.ST_MMIO_RD])] = _s64(value)
+        self.regs[int(st[S.ST_MMIO_RD])] = s64(value)
         self._retire_mmio()
 
     def complete_mmio_store(self):
@@ -167,8 +169,3 @@ class Hart:
     def snapshot(self):
         """Everything that defines the machine state, as a dict of arrays (np.savez-able)."""
         return {"x": self.x.copy(), "st": self.st.copy(), "csr": self.csr.copy(), "ram": self.ram.copy()}
-
-
-def _s64(v):
-    v = int(v) & (2**64 - 1)
-    return v - (1 << 64) if v >> 63 else v

@@ -38,8 +38,9 @@ from emu.state import (ICACHE_SCRATCH, ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RA
                        EXIT_HTIF, EXIT_SBI, EXIT_FATAL, ST_FATAL, FATAL_TRAP_LOOP, ST_TIMER_BIT,
                        ST_TIMER_REALTIME, ST_REGION_ON, ST_REGION_HOT, ST_REGION_REQ_PC, ST_REGION_REQ_PADDR,
                        ST_REGION_ADDR, ST_REGION_SIZE, ST_REGION_ENTRIES, EXIT_REGION, ST_REGION_BLOCKED, ST_REGION_REQ, ST_REGION_READY,
-                       REGION_BASE, REGION_W, REGION_MASK, HOT_BASE, HOT_MASK)
-from emu.clint import update_mtip, cycles_until_mtip, CSR_MIP
+                       REGION_BASE, REGION_W, REGION_MASK, RT_PADDR, RT_PC, RT_FN, RT_KEY, HOT_BASE, HOT_MASK)
+from emu.spec import MIE, MIP
+from emu.clint import update_mtip, cycles_until_mtip
 from emu.csr import sample_external
 from emu.trap import take_trap, pending_interrupt
 from emu.mmu import translate, tlb_lookup, PAGE_MASK
@@ -48,7 +49,6 @@ from emu.memory import (load_slow, store_slow, store_hooks, fetch_decode, decode
                         TRAPPED, HTIF_EXIT, DONE_SYNC)
 from emu.cold import exec_cold, RETIRED, HTIF as COLD_HTIF, SBI as COLD_SBI, TRAPPED as COLD_TRAPPED
 
-CSR_MIE = 0x304
 M32 = 0xFFFFFFFF
 
 O = isa.OP
@@ -120,11 +120,11 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
             pc = take_trap(cause, 0, True, pc, st, csr)
             end -= 1                              # traps take budget: a trap loop cannot hang us
         elif st[ST_WFI] != 0:
-            if (csr[CSR_MIP] & csr[CSR_MIE]) != 0:
+            if (csr[MIP] & csr[MIE]) != 0:
                 st[ST_WFI] = 0                    # wakes even when the interrupt is globally disabled
             else:
                 wait = cycles_until_mtip(st)
-                if ((csr[CSR_MIE] & st[ST_TIMER_BIT]) != 0 and 0 < wait < (1 << 62)
+                if ((csr[MIE] & st[ST_TIMER_BIT]) != 0 and 0 < wait < (1 << 62)
                         and st[ST_TIMER_REALTIME] == 0):
                     st[ST_IDLE] += wait           # nothing else can happen in between: skip ahead
                     continue
@@ -422,9 +422,10 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
             elif pending == PENDING_DECODE:
                 e = REGION_BASE + REGION_W * ((paddr >> 1) & REGION_MASK)
                 filled = 0
-                if regions_on and icache[e] == paddr and icache[e + 1] == pc and icache[e + 5] == mode_key:
+                if (regions_on and icache[e + RT_PADDR] == paddr and icache[e + RT_PC] == pc
+                        and icache[e + RT_KEY] == mode_key):
                     # this slot leads into a native region: run it until it leaves, then go on here
-                    status = call_region(icache[e + 2], x.ctypes.data, mem.ctypes.data, st.ctypes.data,
+                    status = call_region(icache[e + RT_FN], x.ctypes.data, mem.ctypes.data, st.ctypes.data,
                                          pflags.ctypes.data, tlb.ctypes.data, icache.ctypes.data, pc, instret,
                                          chunk_end)
                     st[ST_REGION_ENTRIES] += 1

@@ -18,11 +18,13 @@ from emu.state import (ST_RAM_BASE, ST_RAM_SIZE, ST_RES_ADDR, ST_TOHOST, ST_DATA
                        ST_MMIO_VALUE, ST_MMIO_RD, ST_MMIO_SIGNED, ST_MMIO_DEV, ST_MMIO_NPC,
                        ST_MMIO_COUNT, ST_BARE_STRADDLERS, ICACHE_MASK, ICACHE_SCRATCH, PF_CODE, PF_HTIF, PF_RESV,
                        MMIO_CLINT, TLB_FETCH, TLB_LOAD, TLB_STORE, PF_WATCH, ST_DBG_NBP,
-                       ICACHE_SLOTS, PF_REGION, REGION_SLOTS, REGION_BASE, REGION_W, EXTENT_BASE)
+                       ICACHE_SLOTS, PF_REGION, REGION_SLOTS, REGION_BASE, REGION_W, RT_PADDR,
+                       RT_CODE_LO, RT_CODE_HI, EXTENT_BASE)
 from emu.debug import breakpoint_check, watch_hit, WATCH_WRITE
 from emu.clint import clint_load, clint_store
 from emu.mmu import translate, ACCESS_FAULT
-from emu.trap import (take_trap, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS)
+from emu.spec import CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS
+from emu.trap import take_trap
 
 # status codes of the slow paths
 DONE = 0        # the access happened (a load's value is returned)
@@ -62,8 +64,8 @@ def drop_regions(paddr, size, icache):
     """Drop the native regions (emu/regions.py) whose code overlaps [paddr, paddr + size)."""
     for i in range(REGION_SLOTS):
         e = REGION_BASE + REGION_W * i
-        if icache[e] >= 0 and icache[e + 3] < paddr + size and paddr < icache[e + 4]:
-            icache[e] = -1
+        if icache[e + RT_PADDR] >= 0 and icache[e + RT_CODE_LO] < paddr + size and paddr < icache[e + RT_CODE_HI]:
+            icache[e + RT_PADDR] = -1
 
 
 @njit(cache=True)

@@ -15,13 +15,15 @@ from numba import njit
 
 from emu.state import (TLB_FETCH, TLB_LOAD, TLB_STORE, TLB_MASK, ST_RAM_BASE, ST_RAM_SIZE,
                        ST_FETCH_CTX, ST_DATA_CTX, ST_TLB_MISSES)
-from emu.csr import SATP, SATP_PPN
+from emu.spec import (SATP, SATP_PPN, PTE_V, PTE_R, PTE_W, PTE_X, PTE_U, PTE_G, PTE_A, PTE_D,  # noqa: F401
+                      PTE_PPN_SHIFT, PTE_RESERVED_SHIFT, CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
+                      CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT)
 
-PTE_V, PTE_R, PTE_W, PTE_X, PTE_U, PTE_G, PTE_A, PTE_D = 1, 2, 4, 8, 16, 32, 64, 128
 PAGE_MASK = -4096
-# faults by access type (TLB_FETCH, TLB_LOAD, TLB_STORE)
-ACCESS_FAULT = np.array([1, 5, 7], np.int64)
-PAGE_FAULT = np.array([12, 13, 15], np.int64)
+# faults by access type, indexed by TLB_FETCH, TLB_LOAD, TLB_STORE
+assert (TLB_FETCH, TLB_LOAD, TLB_STORE) == (0, 1, 2)
+ACCESS_FAULT = np.array([CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS], np.int64)
+PAGE_FAULT = np.array([CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT], np.int64)
 
 
 @njit(cache=True)
@@ -63,7 +65,7 @@ def walk(va, kind, st, csr, mem, tlb):
         if off < 0 or off >= ram_size:
             return -(ACCESS_FAULT[kind] + 1)
         pte = m64[off >> 3]
-        if (pte & PTE_V) == 0 or ((pte & PTE_R) == 0 and (pte & PTE_W) != 0) or (pte >> 54) != 0:
+        if (pte & PTE_V) == 0 or ((pte & PTE_R) == 0 and (pte & PTE_W) != 0) or (pte >> PTE_RESERVED_SHIFT) != 0:
             return -(PAGE_FAULT[kind] + 1)
         if (pte & (PTE_R | PTE_X)) != 0:
             break
@@ -72,8 +74,8 @@ def walk(va, kind, st, csr, mem, tlb):
         level -= 1
         if level < 0:
             return -(PAGE_FAULT[kind] + 1)
-        a = ((pte >> 10) & SATP_PPN) << 12
-    ppn = (pte >> 10) & SATP_PPN
+        a = ((pte >> PTE_PPN_SHIFT) & SATP_PPN) << 12
+    ppn = (pte >> PTE_PPN_SHIFT) & SATP_PPN
     if level > 0 and (ppn & ((1 << (9 * level)) - 1)) != 0:
         return -(PAGE_FAULT[kind] + 1)             # misaligned superpage
     mask = permission_mask(kind, (pte & PTE_R) != 0, (pte & PTE_W) != 0, (pte & PTE_X) != 0,

@@ -53,12 +53,14 @@ import weakref
 import llvmlite.binding as llvm
 
 from emu import isa
+from emu.ints import s64
 from emu.debug import region_stops
 from emu.mmu import PAGE_MASK
 from emu.native import REGION_DONE, REGION_HOOKS, region_key
 from emu.state import (ST_PC, ST_INSTRET, ST_RAM_BASE, ST_RAM_SIZE, ST_FETCH_VM, ST_DATA_VM, ST_DATA_CTX,
                        ST_REGION_ADDR, ST_REGION_SIZE, ST_REGION_REQ_PC, ST_REGION_REQ_PADDR, ST_REGION_ON,
-                       ST_REGION_HOT, ICACHE_MASK, REGION_BASE, REGION_W, REGION_MASK, PF_REGION, TLB_SLOTS,
+                       ST_REGION_HOT, ICACHE_MASK, REGION_BASE, REGION_W, REGION_MASK, RT_PADDR, RT_PC, RT_FN,
+                       RT_CODE_LO, RT_CODE_HI, RT_KEY, PF_REGION, TLB_SLOTS,
                        TLB_LOAD, TLB_STORE, HOT_BASE, HOT_MASK, ST_DBG_NBP, PF_CODE, EXTENT_BASE,
                        ST_REGION_REQ, ST_REGION_READY)
 
@@ -100,11 +102,6 @@ TRANSLATED = (set(LOADS) | set(STORES) | set(BRANCHES) | set(ALU) | set(SET_LESS
 
 class RegionError(Exception):
     pass
-
-
-def s64(v):
-    v &= (1 << 64) - 1
-    return v - (1 << 64) if v >> 63 else v
 
 
 def mode_key(st):
@@ -257,10 +254,10 @@ class IR:
         h = self.op(f"mul i64 {h}, {REGION_W}")
         e = self.op(f"add i64 {h}, {REGION_BASE}")
         ep = self.op(f"getelementptr i64, ptr %rt, i64 {e}")
-        tag = self.op(f"load i64, ptr {ep}")
-        vp = self.op(f"getelementptr i64, ptr {ep}, i64 1")
+        tag = self.op(f"load i64, ptr {ep}")                        # RT_PADDR = 0
+        vp = self.op(f"getelementptr i64, ptr {ep}, i64 {RT_PC}")
         v = self.op(f"load i64, ptr {vp}")
-        kp = self.op(f"getelementptr i64, ptr {ep}, i64 5")
+        kp = self.op(f"getelementptr i64, ptr {ep}, i64 {RT_KEY}")
         k = self.op(f"load i64, ptr {kp}")
         ok = self.op(f"icmp eq i64 {tag}, {pa}")
         ok2 = self.op(f"icmp eq i64 {v}, {pc}")
@@ -270,7 +267,7 @@ class IR:
         go, no = f"J{self.n}", f"K{self.n}"
         self.emit(f"br i1 {ok}, label %{go}, label %{no}")
         self.label(go)
-        fp = self.op(f"getelementptr i64, ptr {ep}, i64 2")
+        fp = self.op(f"getelementptr i64, ptr {ep}, i64 {RT_FN}")
         fv = self.op(f"load i64, ptr {fp}")
         f = self.op(f"inttoptr i64 {fv} to ptr")
         c = self.op("load i64, ptr %instret")
@@ -819,9 +816,13 @@ class Regions:
         for pc in leaders:
             pa = page_p | (pc & 0xFFF)
             e = REGION_BASE + REGION_W * ((pa >> 1) & REGION_MASK)
-            ic[e] = -1                                  # never half-written while the loop looks
-            ic[e + 1:e + REGION_W] = (pc, fn, page_p + lo, page_p + hi, key)
-            ic[e] = pa
+            ic[e + RT_PADDR] = -1                       # never half-written while the loop looks
+            ic[e + RT_PC] = pc
+            ic[e + RT_FN] = fn
+            ic[e + RT_CODE_LO] = page_p + lo
+            ic[e + RT_CODE_HI] = page_p + hi
+            ic[e + RT_KEY] = key
+            ic[e + RT_PADDR] = pa
             slot = (pa >> 1) & ICACHE_MASK
             ic[2 * slot] = -1                           # the loop's way in: a decode-cache miss
         off = page_p - int(self.hart.st[ST_RAM_BASE])
@@ -832,7 +833,7 @@ class Regions:
     def live(self, region):
         pa, pc = region[0], region[1]
         e = REGION_BASE + REGION_W * ((pa >> 1) & REGION_MASK)
-        return int(self.hart.icache[e]) == pa and int(self.hart.icache[e + 1]) == pc
+        return int(self.hart.icache[e + RT_PADDR]) == pa and int(self.hart.icache[e + RT_PC]) == pc
 
     def quiet(self, paddr):
         """No request for this window for a while: its hot counter starts far below the threshold."""

@@ -19,10 +19,7 @@ the spec asks for unsigned arithmetic (see emu/alu.py).
 """
 import numpy as np
 
-# --- privilege levels (mstatus.MPP encoding)
-PRV_U = 0
-PRV_S = 1
-PRV_M = 3
+from emu.spec import PRV_U, PRV_S, PRV_M, MIP_MTIP, RAM_BASE  # noqa: F401 (PRV_* stay importable from here)
 
 # --- why the loop returned (its return value)
 EXIT_BUDGET = 0   # the instruction budget of this call is spent
@@ -146,6 +143,13 @@ REGION_BITS = 10
 REGION_SLOTS = 1 << REGION_BITS
 REGION_MASK = REGION_SLOTS - 1
 REGION_W = 6
+# the words of a region entry table row, at REGION_BASE + REGION_W * row + RT_*
+RT_PADDR = 0      # tag: the physical address of the entry point (-1 = empty; written last)
+RT_PC = 1         # the virtual pc it is entered at
+RT_FN = 2         # the compiled function's address (emu/native.py call_region)
+RT_CODE_LO = 3    # the physical range [lo, hi) of the code compiled into the region
+RT_CODE_HI = 4
+RT_KEY = 5        # the translation mode it was compiled for (emu/native.py region_key)
 REGION_BASE = 2 * (ICACHE_SLOTS + 1)
 HOT_BITS = 10
 HOT_SLOTS = 1 << HOT_BITS
@@ -178,7 +182,7 @@ MMIO_CLINT = 1    # fast path: registers in st/csr, handled inside the loop (emu
 MMIO_PYTHON = 2   # the loop returns EXIT_MMIO and Python calls the device
 
 
-def new_state(ram_size, ram_base=0x8000_0000):
+def new_state(ram_size, ram_base=RAM_BASE):
     """Allocate a hart in its reset state (M-mode, pc = ram_base)."""
     x = np.zeros(33, np.int64)
     st = np.zeros(ST_SIZE, np.int64)
@@ -200,7 +204,7 @@ def new_state(ram_size, ram_base=0x8000_0000):
     st[ST_MTIMECMP] = -1          # all ones: no timer interrupt until software programs one
     st[ST_TIME_DIV] = 10          # 10 instructions per tick: 10 MHz timebase at 100 MIPS
     st[ST_POLL] = 4096
-    st[ST_TIMER_BIT] = 1 << 7     # mip.MTIP
+    st[ST_TIMER_BIT] = MIP_MTIP
     st[ST_TRAP_LAST + TRAP_PRIV] = -1
     st[ST_TRAP_PREV + TRAP_PRIV] = -1
     return x, st, csr, ram, icache, tlb, pflags

@@ -1,55 +1,25 @@
 """Trap entry, interrupt selection and xRET (privileged spec v1.12, 3.1.6-3.1.9, 3.3.2, 4.1).
 
 Exception causes (mcause with the interrupt bit clear) and interrupt causes
-(interrupt bit set) are named as in the spec's table 3.6.
+(interrupt bit set) are named as in the spec's table 3.6 (emu/spec.py).
 """
 from numba import njit
 
-from emu.state import (PRV_U, PRV_S, PRV_M, ST_PC, ST_PRIV, ST_RES_ADDR, ST_TRAPS, ST_IRQS, ST_DBG_NBP,
+from emu.spec import (PRV_U, PRV_S, PRV_M, MSTATUS, MEDELEG, MIDELEG, MIE, MIP, MTVEC, MEPC, MCAUSE, MTVAL,
+                      STVEC, SEPC, SCAUSE, STVAL, MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_MPIE,
+                      MSTATUS_SPP, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV,
+                      IRQ_S_SOFT, IRQ_M_SOFT, IRQ_S_TIMER, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT, INTERRUPT)
+# the causes and their names stay importable from here
+from emu.spec import (CAUSE_MISALIGNED_FETCH, CAUSE_FETCH_ACCESS, CAUSE_ILLEGAL_INSTRUCTION,  # noqa: F401
+                      CAUSE_BREAKPOINT, CAUSE_MISALIGNED_LOAD, CAUSE_LOAD_ACCESS, CAUSE_MISALIGNED_STORE,
+                      CAUSE_STORE_ACCESS, CAUSE_USER_ECALL, CAUSE_SUPERVISOR_ECALL, CAUSE_MACHINE_ECALL,
+                      CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT,
+                      EXCEPTION_NAMES, INTERRUPT_NAMES, cause_name)
+from emu.state import (ST_PC, ST_PRIV, ST_RES_ADDR, ST_TRAPS, ST_IRQS, ST_DBG_NBP,
                        ST_DBG_BP, ST_DBG_BP_PA, ST_TRAP_LAST, ST_TRAP_PREV, TRAP_CAUSE, TRAP_EPC, TRAP_TVAL,
                        TRAP_PRIV)
-from emu.csr import (MSTATUS, MEDELEG, MIDELEG, MIE, MIP, MTVEC, MEPC, MCAUSE, MTVAL, STVEC, SEPC,
-                     SCAUSE, STVAL, MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_MPIE, MSTATUS_SPP,
-                     MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, refresh_mode)
+from emu.csr import refresh_mode
 from emu.debug import BP_TRAP, SLOT_TRAP_M, SLOT_TRAP_S
-
-# exception causes
-CAUSE_MISALIGNED_FETCH = 0
-CAUSE_FETCH_ACCESS = 1
-CAUSE_ILLEGAL_INSTRUCTION = 2
-CAUSE_BREAKPOINT = 3
-CAUSE_MISALIGNED_LOAD = 4
-CAUSE_LOAD_ACCESS = 5
-CAUSE_MISALIGNED_STORE = 6      # store/AMO address misaligned
-CAUSE_STORE_ACCESS = 7          # store/AMO access fault
-CAUSE_USER_ECALL = 8
-CAUSE_SUPERVISOR_ECALL = 9
-CAUSE_MACHINE_ECALL = 11
-CAUSE_FETCH_PAGE_FAULT = 12
-CAUSE_LOAD_PAGE_FAULT = 13
-CAUSE_STORE_PAGE_FAULT = 15     # store/AMO page fault
-# interrupt causes
-IRQ_S_SOFT, IRQ_M_SOFT, IRQ_S_TIMER, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT = 1, 3, 5, 7, 9, 11
-INTERRUPT = -(1 << 63)          # the interrupt bit of mcause/scause
-
-# the spec's names (table 3.6), for messages
-EXCEPTION_NAMES = {
-    0: "instruction address misaligned", 1: "instruction access fault", 2: "illegal instruction",
-    3: "breakpoint", 4: "load address misaligned", 5: "load access fault", 6: "store/AMO address misaligned",
-    7: "store/AMO access fault", 8: "environment call from U-mode", 9: "environment call from S-mode",
-    11: "environment call from M-mode", 12: "instruction page fault", 13: "load page fault",
-    15: "store/AMO page fault"}
-INTERRUPT_NAMES = {
-    1: "supervisor software interrupt", 3: "machine software interrupt", 5: "supervisor timer interrupt",
-    7: "machine timer interrupt", 9: "supervisor external interrupt", 11: "machine external interrupt"}
-
-
-def cause_name(code):
-    """The spec's name for an xcause value (int64 or unsigned)."""
-    code = int(code) & (2**64 - 1)
-    if code >> 63:
-        return INTERRUPT_NAMES.get(code & ~(1 << 63), f"interrupt {code & ~(1 << 63)}")
-    return EXCEPTION_NAMES.get(code, f"exception {code}")
 
 
 @njit(cache=True)

@@ -80,6 +80,9 @@ import sys
 import threading
 import time
 
+from emu.ints import s64, MASK64
+from emu.spec import REG_NAMES, CSR_NAMES as SPEC_CSR_NAMES, PMPCFG0, MHPMEVENT3, MHPMCOUNTER3, HPMCOUNTER3
+
 SIGINT, SIGTRAP, SIGABRT, SIGKILL = 2, 5, 6, 9
 STOP_DEBUG = 2                 # the stop-flag value the debugger sets (lifecycle stop() sets 1)
 PACKET_SIZE = 0x4000           # what we tell GDB (qSupported PacketSize)
@@ -89,22 +92,21 @@ MAX_RESENDS = 3                # NAKs answered for one packet; one more drops th
 SEND_TIMEOUT = 30.0            # s a client may leave our packets unread before it is dropped
 POLL = 0.2                     # s between looks at the VMM while waiting for a client's bytes
 E_INVAL = "E16"                # the error reply for a value the target refuses (EINVAL = 22)
-MASK64 = (1 << 64) - 1
 N_GPR = 32
 REG_PC = 32
-X_NAMES = ("zero ra sp gp tp t0 t1 t2 fp s1 a0 a1 a2 a3 a4 a5 a6 a7 "
-           "s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 t3 t4 t5 t6").split()
+X_NAMES = [("fp" if n == "s0" else n) for n in REG_NAMES]     # GDB's riscv target calls x8 fp
 X_TYPES = {"ra": "code_ptr", "sp": "data_ptr", "gp": "data_ptr", "tp": "data_ptr"}
-# every CSR this hart has (emu/csr.py csr_read), but the hard-wired-zero hpm counters
-CSR_NAMES = {0x100: "sstatus", 0x104: "sie", 0x105: "stvec", 0x106: "scounteren", 0x10A: "senvcfg",
-             0x140: "sscratch", 0x141: "sepc", 0x142: "scause", 0x143: "stval", 0x144: "sip", 0x180: "satp",
-             0x300: "mstatus", 0x301: "misa", 0x302: "medeleg", 0x303: "mideleg", 0x304: "mie",
-             0x305: "mtvec", 0x306: "mcounteren", 0x30A: "menvcfg", 0x320: "mcountinhibit",
-             0x340: "mscratch", 0x341: "mepc", 0x342: "mcause", 0x343: "mtval", 0x344: "mip",
-             **{0x3A0 + i: f"pmpcfg{i}" for i in range(0, 16, 2)},
-             **{0x3B0 + i: f"pmpaddr{i}" for i in range(64)},
-             0xB00: "mcycle", 0xB02: "minstret", 0xC00: "cycle", 0xC01: "time", 0xC02: "instret",
-             0xF11: "mvendorid", 0xF12: "marchid", 0xF13: "mimpid", 0xF14: "mhartid", 0xF15: "mconfigptr"}
+
+
+def _has_csr(n):
+    """Every CSR this hart has (emu/csr.py csr_read), but the hard-wired-zero hpm counters."""
+    if MHPMEVENT3 <= n <= MHPMEVENT3 + 28 or MHPMCOUNTER3 <= n <= MHPMCOUNTER3 + 28 \
+            or HPMCOUNTER3 <= n <= HPMCOUNTER3 + 28:
+        return False
+    return not (PMPCFG0 <= n < PMPCFG0 + 16 and n & 1)       # odd pmpcfg CSRs do not exist on RV64
+
+
+CSR_NAMES = {n: name for n, name in SPEC_CSR_NAMES.items() if _has_csr(n)}
 CSRS = sorted(CSR_NAMES)
 REG_CSR0 = 33                  # remote register numbers: x0-x31, pc, the CSRs in CSRS order, priv
 REG_PRIV = REG_CSR0 + len(CSRS)
@@ -123,11 +125,6 @@ def pc_ok(v):
     """Can a debugger set pc to v? Not with bit 0 set: with C, pc is always even (jalr clears bit 0;
     IALIGN=16). The hart would otherwise fetch at an odd pc. misa is fixed here, C always on."""
     return int(v) & 1 == 0
-
-
-def _s64(v):
-    v = int(v) & MASK64
-    return v - (1 << 64) if v >> 63 else v
 
 
 def target_xml() -> str:
@@ -630,7 +627,7 @@ class _Connection:
         self.dbg.access_done = None
         if n < N_GPR:
             if n:
-                h.regs[n] = _s64(v)
+                h.regs[n] = s64(v)
             return True
         if n == REG_PC:
             if not pc_ok(v):
@@ -647,11 +644,11 @@ class _Connection:
             if (c >> 10) & 3 == 3:
                 return False                         # read-only
             if c == MINSTRET:
-                h.st[S.ST_MINSTRET_OFF] = _s64(v - h.instret)
+                h.st[S.ST_MINSTRET_OFF] = s64(v - h.instret)
             elif c == MCYCLE:
-                h.st[S.ST_MCYCLE_OFF] = _s64(v - int(clock(h.st)))
+                h.st[S.ST_MCYCLE_OFF] = s64(v - int(clock(h.st)))
             else:
-                csr_write(c, _s64(v), h.st, h.csr, h.tlb)
+                csr_write(c, s64(v), h.st, h.csr, h.tlb)
                 refresh_mode(h.st, h.csr)
             return True
         return False

@@ -52,36 +52,32 @@ import os
 import sys
 import time
 
+from emu.spec import (CSR_NAMES,  # noqa: F401 (imports nothing: light enough for the CLI's option parsing)
+                      CAUSE_MISALIGNED_FETCH, CAUSE_FETCH_ACCESS, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT,
+                      CAUSE_MISALIGNED_LOAD, CAUSE_LOAD_ACCESS, CAUSE_MISALIGNED_STORE, CAUSE_STORE_ACCESS,
+                      CAUSE_USER_ECALL, CAUSE_SUPERVISOR_ECALL, CAUSE_MACHINE_ECALL, CAUSE_FETCH_PAGE_FAULT,
+                      CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT,
+                      IRQ_S_SOFT, IRQ_M_SOFT, IRQ_S_TIMER, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT)
+
 M64 = (1 << 64) - 1
 DISASM_WIDTH = 30            # the disassembly column; register/memory writes start after it
 CORE = "core   0: "          # Spike: "core%4d: " (hart 0)
 
 # Spike's trap names (riscv/trap.h: "trap_" + name); has_tval is false for the ecalls only
 TRAP_NAMES = {
-    0: "instruction_address_misaligned", 1: "instruction_access_fault", 2: "illegal_instruction",
-    3: "breakpoint", 4: "load_address_misaligned", 5: "load_access_fault",
-    6: "store_address_misaligned", 7: "store_access_fault", 8: "user_ecall", 9: "supervisor_ecall",
-    11: "machine_ecall", 12: "instruction_page_fault", 13: "load_page_fault", 15: "store_page_fault",
+    CAUSE_MISALIGNED_FETCH: "instruction_address_misaligned", CAUSE_FETCH_ACCESS: "instruction_access_fault",
+    CAUSE_ILLEGAL_INSTRUCTION: "illegal_instruction", CAUSE_BREAKPOINT: "breakpoint",
+    CAUSE_MISALIGNED_LOAD: "load_address_misaligned", CAUSE_LOAD_ACCESS: "load_access_fault",
+    CAUSE_MISALIGNED_STORE: "store_address_misaligned", CAUSE_STORE_ACCESS: "store_access_fault",
+    CAUSE_USER_ECALL: "user_ecall", CAUSE_SUPERVISOR_ECALL: "supervisor_ecall", CAUSE_MACHINE_ECALL: "machine_ecall",
+    CAUSE_FETCH_PAGE_FAULT: "instruction_page_fault", CAUSE_LOAD_PAGE_FAULT: "load_page_fault",
+    CAUSE_STORE_PAGE_FAULT: "store_page_fault",
 }
-NO_TVAL = (8, 9, 11)
-IRQ_NAMES = {1: "s_software", 3: "m_software", 5: "s_timer", 7: "m_timer", 9: "s_external",
-             11: "m_external"}
+NO_TVAL = (CAUSE_USER_ECALL, CAUSE_SUPERVISOR_ECALL, CAUSE_MACHINE_ECALL)
+IRQ_NAMES = {IRQ_S_SOFT: "s_software", IRQ_M_SOFT: "m_software", IRQ_S_TIMER: "s_timer", IRQ_M_TIMER: "m_timer",
+             IRQ_S_EXT: "s_external", IRQ_M_EXT: "m_external"}
 
-# CSR names for the ` c<n>_<name>` writes (the spec's names, as Spike's csr_name prints them)
-CSR_NAMES = {
-    0x100: "sstatus", 0x104: "sie", 0x105: "stvec", 0x106: "scounteren", 0x10A: "senvcfg",
-    0x140: "sscratch", 0x141: "sepc", 0x142: "scause", 0x143: "stval", 0x144: "sip", 0x180: "satp",
-    0x300: "mstatus", 0x301: "misa", 0x302: "medeleg", 0x303: "mideleg", 0x304: "mie", 0x305: "mtvec",
-    0x306: "mcounteren", 0x30A: "menvcfg", 0x320: "mcountinhibit", 0x340: "mscratch", 0x341: "mepc",
-    0x342: "mcause", 0x343: "mtval", 0x344: "mip", 0xB00: "mcycle", 0xB02: "minstret",
-    0xC00: "cycle", 0xC01: "time", 0xC02: "instret", 0xF11: "mvendorid", 0xF12: "marchid",
-    0xF13: "mimpid", 0xF14: "mhartid", 0xF15: "mconfigptr",
-}
-CSR_NAMES.update({0x3A0 + i: f"pmpcfg{i}" for i in range(16)})
-CSR_NAMES.update({0x3B0 + i: f"pmpaddr{i}" for i in range(64)})
-CSR_NAMES.update({0xB00 + i: f"mhpmcounter{i}" for i in range(3, 32)})
-CSR_NAMES.update({0xC00 + i: f"hpmcounter{i}" for i in range(3, 32)})
-CSR_NAMES.update({0x320 + i: f"mhpmevent{i}" for i in range(3, 32)})
+# CSR names for the ` c<n>_<name>` writes (the spec's names, as Spike's csr_name prints them): emu/spec.py CSR_NAMES
 
 # what an instruction does besides writing rd (the kind in Stepper._info)
 K_PLAIN, K_LOAD, K_STORE, K_CSR, K_LR, K_SC, K_AMO, K_NORD = range(8)

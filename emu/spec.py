@@ -1,0 +1,143 @@
+"""The RISC-V spec's constants, and the board's memory map: one home, importing nothing.
+
+Like Spike's encoding.h: CSR numbers and fields (privileged spec v1.12), exception
+causes and interrupt numbers (table 3.6), privilege levels, Sv39 PTE bits, register
+ABI names, and the QEMU virt board's memory map and interrupt sources that numbavm
+copies.  Every other module imports them from here, under the spec's names.
+
+Plain module-level ints on purpose: Numba freezes them as compile-time constants in
+the compiled code (an import costs nothing in the hot loop), where Enum members would not.
+What is the VMM's own (the st[] layout, exit codes, the decode cache) is in emu/state.py;
+implementation choices within the spec (WARL masks, misa's value) are in emu/csr.py.
+This module must import nothing, so that any layer may import it.
+"""
+
+# --- privilege levels (the encoding of mstatus.MPP, 1.12 table 1.1)
+PRV_U = 0
+PRV_S = 1
+PRV_M = 3
+
+# --- CSR numbers (2.2, tables 2.2-2.5)
+SSTATUS, SIE, STVEC, SCOUNTEREN, SENVCFG = 0x100, 0x104, 0x105, 0x106, 0x10A
+SSCRATCH, SEPC, SCAUSE, STVAL, SIP, SATP = 0x140, 0x141, 0x142, 0x143, 0x144, 0x180
+MSTATUS, MISA, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN = 0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306
+MENVCFG, MCOUNTINHIBIT = 0x30A, 0x320
+MHPMEVENT3 = 0x323                      # mhpmevent3..31
+MSCRATCH, MEPC, MCAUSE, MTVAL, MIP = 0x340, 0x341, 0x342, 0x343, 0x344
+PMPCFG0, PMPADDR0 = 0x3A0, 0x3B0        # pmpcfg0..15, pmpaddr0..63
+MCYCLE, MINSTRET, MHPMCOUNTER3 = 0xB00, 0xB02, 0xB03      # mhpmcounter3..31
+CYCLE, TIME, INSTRET, HPMCOUNTER3 = 0xC00, 0xC01, 0xC02, 0xC03   # hpmcounter3..31
+MVENDORID, MARCHID, MIMPID, MHARTID, MCONFIGPTR = 0xF11, 0xF12, 0xF13, 0xF14, 0xF15
+
+# CSR names, as the spec (and Spike's csr_name) spell them
+CSR_NAMES = {
+    SSTATUS: "sstatus", SIE: "sie", STVEC: "stvec", SCOUNTEREN: "scounteren", SENVCFG: "senvcfg",
+    SSCRATCH: "sscratch", SEPC: "sepc", SCAUSE: "scause", STVAL: "stval", SIP: "sip", SATP: "satp",
+    MSTATUS: "mstatus", MISA: "misa", MEDELEG: "medeleg", MIDELEG: "mideleg", MIE: "mie", MTVEC: "mtvec",
+    MCOUNTEREN: "mcounteren", MENVCFG: "menvcfg", MCOUNTINHIBIT: "mcountinhibit", MSCRATCH: "mscratch",
+    MEPC: "mepc", MCAUSE: "mcause", MTVAL: "mtval", MIP: "mip", MCYCLE: "mcycle", MINSTRET: "minstret",
+    CYCLE: "cycle", TIME: "time", INSTRET: "instret", MVENDORID: "mvendorid", MARCHID: "marchid",
+    MIMPID: "mimpid", MHARTID: "mhartid", MCONFIGPTR: "mconfigptr",
+    **{PMPCFG0 + i: f"pmpcfg{i}" for i in range(16)},
+    **{PMPADDR0 + i: f"pmpaddr{i}" for i in range(64)},
+    **{MCYCLE + i: f"mhpmcounter{i}" for i in range(3, 32)},
+    **{CYCLE + i: f"hpmcounter{i}" for i in range(3, 32)},
+    **{MCOUNTINHIBIT + i: f"mhpmevent{i}" for i in range(3, 32)},
+}
+
+# --- mstatus fields (3.1.6)
+MSTATUS_SIE = 1 << 1
+MSTATUS_MIE = 1 << 3
+MSTATUS_SPIE = 1 << 5
+MSTATUS_MPIE = 1 << 7
+MSTATUS_SPP = 1 << 8
+MSTATUS_MPP_SHIFT = 11
+MSTATUS_MPP = 3 << 11
+MSTATUS_FS = 3 << 13
+MSTATUS_MPRV = 1 << 17
+MSTATUS_SUM = 1 << 18
+MSTATUS_MXR = 1 << 19
+MSTATUS_TVM = 1 << 20
+MSTATUS_TW = 1 << 21
+MSTATUS_TSR = 1 << 22
+MSTATUS_UXL_SHIFT = 32
+MSTATUS_SXL_SHIFT = 34
+MSTATUS_SD = -(1 << 63)                 # bit 63, as an int64
+
+# --- interrupt numbers (mcause codes with the interrupt bit; the bit index in mip/mie, 3.1.9)
+IRQ_S_SOFT, IRQ_M_SOFT, IRQ_S_TIMER, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT = 1, 3, 5, 7, 9, 11
+# their bits in mip/mie
+MIP_SSIP = 1 << IRQ_S_SOFT
+MIP_MSIP = 1 << IRQ_M_SOFT
+MIP_STIP = 1 << IRQ_S_TIMER
+MIP_MTIP = 1 << IRQ_M_TIMER
+MIP_SEIP = 1 << IRQ_S_EXT
+MIP_MEIP = 1 << IRQ_M_EXT
+INTERRUPT = -(1 << 63)                  # the interrupt bit of mcause/scause, as an int64
+
+# --- exception causes (table 3.6)
+CAUSE_MISALIGNED_FETCH = 0
+CAUSE_FETCH_ACCESS = 1
+CAUSE_ILLEGAL_INSTRUCTION = 2
+CAUSE_BREAKPOINT = 3
+CAUSE_MISALIGNED_LOAD = 4
+CAUSE_LOAD_ACCESS = 5
+CAUSE_MISALIGNED_STORE = 6      # store/AMO address misaligned
+CAUSE_STORE_ACCESS = 7          # store/AMO access fault
+CAUSE_USER_ECALL = 8
+CAUSE_SUPERVISOR_ECALL = 9
+CAUSE_MACHINE_ECALL = 11
+CAUSE_FETCH_PAGE_FAULT = 12
+CAUSE_LOAD_PAGE_FAULT = 13
+CAUSE_STORE_PAGE_FAULT = 15     # store/AMO page fault
+
+# the spec's names (table 3.6), for messages
+EXCEPTION_NAMES = {
+    CAUSE_MISALIGNED_FETCH: "instruction address misaligned", CAUSE_FETCH_ACCESS: "instruction access fault",
+    CAUSE_ILLEGAL_INSTRUCTION: "illegal instruction", CAUSE_BREAKPOINT: "breakpoint",
+    CAUSE_MISALIGNED_LOAD: "load address misaligned", CAUSE_LOAD_ACCESS: "load access fault",
+    CAUSE_MISALIGNED_STORE: "store/AMO address misaligned", CAUSE_STORE_ACCESS: "store/AMO access fault",
+    CAUSE_USER_ECALL: "environment call from U-mode", CAUSE_SUPERVISOR_ECALL: "environment call from S-mode",
+    CAUSE_MACHINE_ECALL: "environment call from M-mode", CAUSE_FETCH_PAGE_FAULT: "instruction page fault",
+    CAUSE_LOAD_PAGE_FAULT: "load page fault", CAUSE_STORE_PAGE_FAULT: "store/AMO page fault"}
+INTERRUPT_NAMES = {
+    IRQ_S_SOFT: "supervisor software interrupt", IRQ_M_SOFT: "machine software interrupt",
+    IRQ_S_TIMER: "supervisor timer interrupt", IRQ_M_TIMER: "machine timer interrupt",
+    IRQ_S_EXT: "supervisor external interrupt", IRQ_M_EXT: "machine external interrupt"}
+
+
+def cause_name(code):
+    """The spec's name for an xcause value (int64 or unsigned)."""
+    code = int(code) & (2**64 - 1)
+    if code >> 63:
+        return INTERRUPT_NAMES.get(code & ~(1 << 63), f"interrupt {code & ~(1 << 63)}")
+    return EXCEPTION_NAMES.get(code, f"exception {code}")
+
+
+# --- satp (4.1.11)
+SATP_MODE_SHIFT = 60
+SATP_MODE_BARE = 0
+SATP_MODE_SV39 = 8
+SATP_PPN = (1 << 44) - 1
+
+# --- Sv39 page-table entry bits (4.4.1)
+PTE_V, PTE_R, PTE_W, PTE_X, PTE_U, PTE_G, PTE_A, PTE_D = 1, 2, 4, 8, 16, 32, 64, 128
+PTE_PPN_SHIFT = 10                      # the PPN field starts at bit 10
+PTE_RESERVED_SHIFT = 54                 # bits 63:54 are reserved (Svpbmt/Svnapot not implemented)
+
+# --- integer registers: the ABI names (psABI), and the numbers of those the VMM reads or writes
+REG_NAMES = ("zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
+             "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6")
+ZERO, RA, SP, GP, TP = 0, 1, 2, 3, 4
+A0, A1, A2, A3, A4, A5, A6, A7 = 10, 11, 12, 13, 14, 15, 16, 17
+
+# --- the board: QEMU virt's memory map and PLIC interrupt sources (hw/riscv/virt.c)
+TEST_BASE, TEST_SIZE = 0x0010_0000, 0x1000          # sifive_test (the finisher)
+CLINT_BASE, CLINT_SIZE = 0x0200_0000, 0x1_0000
+PLIC_BASE, PLIC_SIZE = 0x0C00_0000, 0x60_0000        # QEMU virt's window (room for 1024 contexts)
+UART_BASE, UART_SIZE = 0x1000_0000, 0x100            # ns16550a
+UART_IRQ = 10                                       # the UART's PLIC source
+VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE = 0x1000_1000, 0x1000, 0x1000   # virtio-mmio transport n at BASE + n * STRIDE
+VIRTIO_IRQ_BASE = 1                                 # transport n's PLIC source: VIRTIO_IRQ_BASE + n
+VIRTIO_MAX = 8                                      # transports
+RAM_BASE = 0x8000_0000                              # guest RAM (the contract: programs are linked there)
