@@ -1,4 +1,5 @@
-"""emu: the RV64 hart (RV64IMAC + Zicsr + Zifencei, M/S/U, Sv39) and its Numba loop.
+"""emu: the RV64 hart (RV64IMAC + Zicsr + Zifencei, M/S/U, Sv39), its Numba loop and ELF loading.
+Imports nothing of devices/, lifecycle/ or bench/; everything above may import it (tests/test_layers.py).
 
 Numba's on-disk cache checks only the file that defines a function, not the
 modules whose constants and functions it inlines (emu/loop.py freezes the op

@@ -1,4 +1,5 @@
-"""numbavm lifecycle layer: the machine (hart + devices + loader), the control plane and the CLI.
+"""lifecycle: the machine (hart + devices + loader), the control plane, the CLI and the debugging tools.
+Imports emu/ and devices/, never bench/ (found by entry point); bench/ may import it (tests/test_layers.py).
 
     from lifecycle import (GuestLifecycle, GuestConfig, Guest, GuestError, GuestLifecycleError,
                            GuestClosedError, KernelType, BlockSpec, BlockMode)
