@@ -4,12 +4,8 @@ A fast-path device: its registers are served inside the Numba loop by
 emu/clint.py from the hart's state arrays, so this class only claims the range
 and describes itself for the device tree.
 """
-from emu.clint import CLINT_SIZE
+from emu.spec import CLINT_BASE, CLINT_SIZE, IRQ_M_SOFT, IRQ_M_TIMER   # the interrupts it drives
 from emu.state import MMIO_CLINT
-
-CLINT_BASE = 0x0200_0000
-
-IRQ_M_SOFT, IRQ_M_TIMER = 3, 7      # mip bits the CLINT drives (privileged 3.1.9)
 
 
 class Clint:

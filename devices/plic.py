@@ -24,10 +24,9 @@ the lock held and must not wait for another thread that uses this PLIC.
 """
 import threading
 
+from emu.spec import PLIC_BASE, PLIC_SIZE  # noqa: F401 (QEMU virt's map; importable from here)
+from emu.spec import IRQ_M_EXT, IRQ_S_EXT   # the interrupts its contexts drive
 from devices.bus import Device
-
-PLIC_BASE = 0x0C00_0000
-PLIC_SIZE = 0x60_0000               # QEMU virt's window (room for 1024 contexts)
 
 PRIORITY_BASE = 0x0000
 PENDING_BASE = 0x1000
@@ -38,8 +37,6 @@ CONTEXT_STRIDE = 0x1000
 CONTEXT_THRESHOLD = 0x0
 CONTEXT_CLAIM = 0x4
 PRIORITY_MASK = 0x7                 # 3 priority bits, as on QEMU virt
-
-IRQ_M_EXT, IRQ_S_EXT = 11, 9        # mcause/mip bits of the external interrupts (privileged 3.1.9)
 
 
 class Plic(Device):

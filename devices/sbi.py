@@ -17,8 +17,10 @@ STIP) the machine does in wiring: st[ST_TIMER_BIT] = STIP, so the CLINT
 comparator drives mip.STIP directly and set_timer only writes mtimecmp.
 """
 from emu import state as S
-from emu.ints import s64
-from emu.csr import MIP, MIDELEG, MEDELEG, MCOUNTEREN, SCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP
+from emu.ints import s64, u64
+from emu.spec import (MIP, MIDELEG, MEDELEG, MCOUNTEREN, SCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP, PRV_S,
+                      COUNTEREN_CY, COUNTEREN_TM, COUNTEREN_IR, CAUSE_SUPERVISOR_ECALL, CAUSE_MACHINE_ECALL,
+                      A0, A1, A6, A7)
 
 # error codes (SBI v2.0, table 1)
 SBI_SUCCESS = 0
@@ -51,9 +53,8 @@ SRST_REASON_NONE, SRST_REASON_FAILURE = 0, 1
 
 # traps the firmware would redirect to S-mode anyway: delegate them in hardware
 # (everything but ecalls from S and M; misaligned accesses never trap on this hart)
-MEDELEG_LINUX = 0xFFFF & ~((1 << 9) | (1 << 10) | (1 << 11))
+MEDELEG_LINUX = 0xFFFF & ~((1 << CAUSE_SUPERVISOR_ECALL) | (1 << 10) | (1 << CAUSE_MACHINE_ECALL))   # 10: reserved
 MIDELEG_LINUX = MIP_SSIP | MIP_STIP | MIP_SEIP
-A0, A1, A6, A7 = 10, 11, 16, 17
 
 
 def enter_supervisor(hart, entry, hartid, dtb_addr):
@@ -61,14 +62,14 @@ def enter_supervisor(hart, entry, hartid, dtb_addr):
     st, csr = hart.st, hart.csr
     csr[MEDELEG] = MEDELEG_LINUX
     csr[MIDELEG] = MIDELEG_LINUX
-    csr[MCOUNTEREN] = 0x7          # cycle, time, instret readable from S (as OpenSBI allows)
+    csr[MCOUNTEREN] = COUNTEREN_CY | COUNTEREN_TM | COUNTEREN_IR   # readable from S (as OpenSBI allows)
     csr[SCOUNTEREN] = 0
     st[S.ST_SBI] = 1
     st[S.ST_TIMER_BIT] = MIP_STIP
     hart.x[A0] = hartid
     hart.x[A1] = dtb_addr
     hart.pc = entry
-    hart.priv = S.PRV_S
+    hart.priv = PRV_S
 
 
 class SbiReset(Exception):
@@ -104,8 +105,8 @@ class Sbi:
         """Answer the ecall in the hart's registers; raises SbiReset for shutdown/reboot."""
         self.calls += 1
         x = hart.x
-        eid, fid = int(x[A7]) & (2**64 - 1), int(x[A6]) & (2**64 - 1)
-        a = [int(x[10 + i]) & (2**64 - 1) for i in range(6)]
+        eid, fid = u64(x[A7]), u64(x[A6])
+        a = [u64(x[A0 + i]) for i in range(6)]                # a0..a5
         if eid <= LEGACY_SHUTDOWN:
             value = self._legacy(hart, eid, a)
             x[A0] = s64(value)            # legacy calls return in a0 only

@@ -9,10 +9,8 @@ The machine looks at halt_request after each write to this device and acts on
 it (this class does not stop anything itself).  Firmware and Linux find it
 through the /poweroff and /reboot syscon nodes that fdt_root_nodes() adds.
 """
+from emu.spec import TEST_BASE, TEST_SIZE  # noqa: F401 (QEMU virt's map; importable from here)
 from devices.bus import Device
-
-TEST_BASE = 0x0010_0000
-TEST_SIZE = 0x1000
 
 FINISHER_FAIL = 0x3333
 FINISHER_PASS = 0x5555          # QEMU's name for poweroff

@@ -35,11 +35,9 @@ checks.  Outside loopback the modem lines read as a connected line (DCD, DSR, CT
 import threading
 from collections import deque
 
+from emu.spec import UART_BASE, UART_SIZE, UART_IRQ  # noqa: F401 (QEMU virt's map; importable from here)
 from devices.bus import Device, IrqLine
 
-UART_BASE = 0x1000_0000
-UART_SIZE = 0x100
-UART_IRQ = 10                      # its PLIC source on QEMU virt
 UART_CLOCK = 3_686_400             # the input clock the divisor divides (QEMU virt's)
 
 RBR_THR_DLL, IER_DLM, IIR_FCR, LCR, MCR, LSR, MSR, SCR = range(8)

@@ -48,17 +48,13 @@ writes 0 to Status.
 """
 import logging
 
+from emu.spec import VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE, VIRTIO_IRQ_BASE, VIRTIO_MAX  # noqa: F401 (virt's map)
 from devices.bus import Device, DmaError, IrqLine
 from devices.ratelimit import DeviceWarnings
 from devices.virtqueue import Virtqueue, VirtqueueError
 
 log = logging.getLogger("numbavm.virtio")
 
-VIRTIO_BASE = 0x1000_1000
-VIRTIO_STRIDE = 0x1000
-VIRTIO_SIZE = 0x1000
-VIRTIO_IRQ_BASE = 1
-VIRTIO_MAX = 8
 
 # Work one QueueNotify (or one poll) may do before it returns to the hart: one unit
 # per descriptor walked and per 4 KiB of buffers.  A full ring of maximal chains

@@ -64,6 +64,9 @@ MSTATUS_UXL_SHIFT = 32
 MSTATUS_SXL_SHIFT = 34
 MSTATUS_SD = -(1 << 63)                 # bit 63, as an int64
 
+# mcounteren/scounteren bits (3.1.11): cycle, time, instret readable from the level below
+COUNTEREN_CY, COUNTEREN_TM, COUNTEREN_IR = 1 << 0, 1 << 1, 1 << 2
+
 # --- interrupt numbers (mcause codes with the interrupt bit; the bit index in mip/mie, 3.1.9)
 IRQ_S_SOFT, IRQ_M_SOFT, IRQ_S_TIMER, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT = 1, 3, 5, 7, 9, 11
 # their bits in mip/mie

@@ -47,11 +47,12 @@ import sys
 
 from lifecycle import runner
 from lifecycle.runner import sigint
+from emu.spec import RAM_BASE        # imports nothing: no numba before the JIT choice
 from lifecycle.units import parse_addr, parse_count, parse_size
 
 PROG = "numbavm"
 DEFAULT_MEMORY = "128M"
-DEFAULT_RAM_BASE = 0x8000_0000       # contract: guest RAM at 0x8000_0000
+DEFAULT_RAM_BASE = RAM_BASE           # contract: guest RAM at 0x8000_0000
 
 EXIT_USER_ERROR = 2
 EXIT_BUDGET = 124

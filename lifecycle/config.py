@@ -16,11 +16,11 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from emu.spec import RAM_BASE  # noqa: F401 (imports nothing: no numba)
 from lifecycle.errors import GuestError, GuestLifecycleError
 
 PAGE = 4096
 DEFAULT_MEMORY = 128 << 20
-RAM_BASE = 0x8000_0000
 
 
 class KernelType(enum.Enum):

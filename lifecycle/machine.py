@@ -28,23 +28,25 @@ import time
 from dataclasses import dataclass
 
 from emu import state as S
-from emu.csr import MIP_MEIP, MIP_SEIP, MIE as CSR_MIE, MIP as CSR_MIP
+from emu.ints import u64
+from emu.spec import (MIP_MEIP, MIP_SEIP, MIE, MIP, MCAUSE, SATP, SATP_MODE_SHIFT, SATP_MODE_BARE, A0, A1, A2,
+                      CAUSE_ILLEGAL_INSTRUCTION, cause_name,
+                      RAM_BASE, CLINT_BASE, PLIC_BASE, PLIC_SIZE, TEST_BASE, TEST_SIZE, UART_BASE, UART_SIZE, UART_IRQ,
+                      VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE, VIRTIO_IRQ_BASE, VIRTIO_MAX)
 from emu.hart import Hart, jit_enabled
 from emu.loader import load_elf, load_raw, read_linux_image, read_file, LoadError
 from devices.bus import TrapTable, IrqLine, GuestMemory
-from devices.clint import Clint, CLINT_BASE
+from devices.clint import Clint
 from devices.htif import Htif, HtifError
-from devices.plic import Plic, PLIC_BASE, PLIC_SIZE
+from devices.plic import Plic
 from devices.sbi import Sbi, SbiReset, enter_supervisor
-from devices.testdev import SifiveTest, TEST_BASE, TEST_SIZE
-from devices.uart import Uart16550, UART_BASE, UART_SIZE
-from devices.virtio_mmio import VirtioMmio, VirtioMmioEmpty, VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE, VIRTIO_IRQ_BASE, VIRTIO_MAX
+from devices.testdev import SifiveTest
+from devices.uart import Uart16550
+from devices.virtio_mmio import VirtioMmio, VirtioMmioEmpty
 
-RAM_BASE = 0x8000_0000
 SLICE = 1 << 40          # steps per call into the loop when nothing on the host needs polling
 SLICE_POLL = 1 << 20     # steps per call while host input or a realtime clock needs looking at
 SLICE_REALTIME = 200_000  # ~1 ms of guest time at this core's speed: the realtime clock's granularity
-UART_IRQ = 10
 TIMEBASE = 10_000_000    # CLINT mtime ticks per second (timebase-frequency), as on QEMU virt
 REALTIME_DIV = 1 << 20   # realtime: the loop's own clock barely moves mtime; the host sets it
 FW_DYNAMIC_MAGIC = 0x4942534F   # OpenSBI fw_dynamic_info.magic ("OSBI")
@@ -275,7 +277,7 @@ class Machine:
             info = (dtb_area + DTB_RESERVE - 4096)      # fw_dynamic_info in the reserve's last page
             words = (FW_DYNAMIC_MAGIC, 2, kaddr, 1, 0, 0)  # magic, version, next_addr, next_mode S, options, boot_hart
             h.write_phys(info, b"".join(w.to_bytes(8, "little") for w in words))
-            h.x[10], h.x[11], h.x[12] = 0, dtb_addr, info
+            h.x[A0], h.x[A1], h.x[A2] = 0, dtb_addr, info      # hartid, device tree, fw_dynamic_info
             h.pc = h.ram_base
         self.image = img
         return img
@@ -336,15 +338,15 @@ class Machine:
     def _wakeable(self):
         """Would a pending interrupt end the hart's wfi now?"""
         h = self.hart
-        lines = int(h.st[S.ST_EIP]) | (int(h.csr[CSR_MIP]) & ~(MIP_MEIP | MIP_SEIP))
-        return (lines & int(h.csr[CSR_MIE])) != 0
+        lines = int(h.st[S.ST_EIP]) | (int(h.csr[MIP]) & ~(MIP_MEIP | MIP_SEIP))
+        return (lines & int(h.csr[MIE])) != 0
 
     def _timer_wait(self):
         """Clock cycles until the CLINT timer wakes the waiting hart, or None when it cannot
         (disabled in mie, or not armed): the loop's own test for skipping ahead."""
         from emu.clint import cycles_until_mtip
         st = self.hart.st
-        if int(self.hart.csr[CSR_MIE]) & int(st[S.ST_TIMER_BIT]) == 0:
+        if int(self.hart.csr[MIE]) & int(st[S.ST_TIMER_BIT]) == 0:
             return None
         wait = int(cycles_until_mtip(st))
         return wait if 0 < wait < (1 << 62) else None
@@ -395,7 +397,7 @@ class Machine:
                     from emu.clint import mtime
                     cmp_ = int(h.st[S.ST_MTIMECMP]) & (2**64 - 1)
                     tbit = int(h.st[S.ST_TIMER_BIT])
-                    if int(h.csr[CSR_MIE]) & tbit and cmp_ != 2**64 - 1:
+                    if int(h.csr[MIE]) & tbit and cmp_ != 2**64 - 1:
                         left = (cmp_ - (int(mtime(h.st)) & (2**64 - 1))) / TIMEBASE
                         if left <= 0:
                             return True
@@ -546,7 +548,7 @@ class Machine:
         last two), since the loop's own trap (the handler's fetch fault) says nothing of the cause."""
         h = self.hart
         st = h.st
-        msg = f"{S.FATAL_NAMES[int(st[S.ST_FATAL])]} (pc 0x{h.pc:x}, mcause {int(h.csr[0x342]) & (2**64 - 1):#x})"
+        msg = f"{S.FATAL_NAMES[int(st[S.ST_FATAL])]} (pc 0x{h.pc:x}, mcause {u64(h.csr[MCAUSE]):#x})"
         if int(st[S.ST_FATAL]) == S.FATAL_TRAP_LOOP:
             first = self.describe_trap(S.ST_TRAP_PREV)
             if first:
@@ -557,7 +559,6 @@ class Machine:
         """One of the traps emu/trap.py records (S.ST_TRAP_LAST or S.ST_TRAP_PREV), in words: cause,
         pc, privilege, xtval, and the instruction's bits with capstone's disassembly when they are
         known (xtval of an illegal instruction, or the bits at an untranslated pc). -> "" when none."""
-        from emu.trap import cause_name, CAUSE_ILLEGAL_INSTRUCTION
         st = self.hart.st
         priv = int(st[slot + S.TRAP_PRIV])
         if priv < 0:
@@ -573,7 +574,7 @@ class Machine:
         bits = None
         if code == CAUSE_ILLEGAL_INSTRUCTION and tval:
             bits = tval
-        elif priv == S.PRV_M or (int(self.hart.csr[0x180]) >> 60) & 0xF == 0:   # fetch without translation
+        elif priv == S.PRV_M or (int(self.hart.csr[SATP]) >> SATP_MODE_SHIFT) & 0xF == SATP_MODE_BARE:   # untranslated
             try:
                 lo = int.from_bytes(self.hart.read_phys(epc, 2), "little")
                 bits = lo if lo & 3 != 3 else int.from_bytes(self.hart.read_phys(epc, 4), "little")
