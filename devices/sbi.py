@@ -20,7 +20,7 @@ from emu import state as S
 from emu.ints import s64, u64
 from emu.spec import (MIP, MIDELEG, MEDELEG, MCOUNTEREN, SCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP, PRV_S,
                       COUNTEREN_CY, COUNTEREN_TM, COUNTEREN_IR, CAUSE_SUPERVISOR_ECALL, CAUSE_MACHINE_ECALL,
-                      A0, A1, A6, A7)
+                      MVENDORID, MARCHID, MIMPID, A0, A1, A6, A7)
 
 # error codes (SBI v2.0, table 1)
 SBI_SUCCESS = 0
@@ -155,7 +155,7 @@ class Sbi:
                 known = (EXT_BASE, EXT_TIME, EXT_IPI, EXT_RFENCE, EXT_HSM, EXT_SRST, EXT_DBCN)
                 return SBI_SUCCESS, 1 if (a[0] in known or a[0] <= LEGACY_SHUTDOWN) else 0
             if fid in (4, 5, 6):           # mvendorid, marchid, mimpid
-                from emu.csr import csr_read, MVENDORID, MARCHID, MIMPID
+                from emu.csr import csr_read
                 return SBI_SUCCESS, int(csr_read((MVENDORID, MARCHID, MIMPID)[fid - 4], hart.st, hart.csr)[1])
         elif eid == EXT_TIME and fid == 0:
             self._set_timer(hart, a[0])

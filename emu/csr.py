@@ -25,6 +25,7 @@ from emu.state import (ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
                        ST_MCYCLE_OFF, ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX,
                        TLB_EMPTY, ST_EIP, ST_SEIP_SW)
 from emu.clint import mtime
+from emu.ints import s64
 
 # --- what this hart implements of the spec's fields (WARL choices)
 MSTATUS_UXL_SXL = (2 << MSTATUS_UXL_SHIFT) | (2 << MSTATUS_SXL_SHIFT)     # XLEN 64 for U and S, read-only
@@ -42,8 +43,7 @@ S_INTERRUPTS = MIP_SSIP | MIP_STIP | MIP_SEIP
 MEDELEG_WRITABLE = 0xFFFF & ~((1 << CAUSE_MACHINE_ECALL) | (1 << 10) | (1 << 14))
 
 # misa: MXL = 2 (RV64), extensions A C I M S U
-MISA_VALUE = (2 << 62) | (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20)
-MISA_VALUE = MISA_VALUE - (1 << 64) if MISA_VALUE >= (1 << 63) else MISA_VALUE
+MISA_VALUE = s64((2 << 62) | (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20))
 
 PMPADDR_WRITABLE = (1 << 54) - 1
 MVENDORID_VALUE = 0        # a non-commercial implementation

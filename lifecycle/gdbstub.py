@@ -81,7 +81,8 @@ import threading
 import time
 
 from emu.ints import s64, MASK64
-from emu.spec import REG_NAMES, CSR_NAMES as SPEC_CSR_NAMES, PMPCFG0, MHPMEVENT3, MHPMCOUNTER3, HPMCOUNTER3
+from emu.spec import (REG_NAMES, CSR_NAMES as SPEC_CSR_NAMES, PMPCFG0, MHPMEVENT3, MHPMCOUNTER3, HPMCOUNTER3, MCYCLE,
+                      MINSTRET)
 
 SIGINT, SIGTRAP, SIGABRT, SIGKILL = 2, 5, 6, 9
 STOP_DEBUG = 2                 # the stop-flag value the debugger sets (lifecycle stop() sets 1)
@@ -622,7 +623,7 @@ class _Connection:
 
     def write_reg(self, n, v):
         from emu import state as S
-        from emu.csr import csr_write, refresh_mode, MCYCLE, MINSTRET, clock
+        from emu.csr import csr_write, refresh_mode, clock
         h = self.dbg.h
         self.dbg.access_done = None
         if n < N_GPR:

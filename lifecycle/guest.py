@@ -19,6 +19,7 @@ from __future__ import annotations
 import socket
 import threading
 
+from emu.ints import s64
 from lifecycle.errors import GuestClosedError, GuestError, GuestLifecycleError
 
 M64 = (1 << 64) - 1
@@ -208,7 +209,7 @@ class Guest:
                 raise ValueError(f"register index {i!r}: must be 1..31 (x0 is hard-wired to 0)")
             # a 64-bit register: -2**63 .. 2**64 - 1 (a negative value is its two's complement)
             v = _int_arg(f"x{i}", v, -(1 << 63), M64) & M64
-            values[i] = v - (1 << 64) if v >> 63 else v
+            values[i] = s64(v)
         if pc is not None:
             pc = _int_arg("pc", pc, 0, M64)
             if pc & 1:

@@ -344,7 +344,7 @@ class Hooks:
             if now != self._seen:                    # a trap, not a jump to a handler
                 self.missed_traps += max(0, now - self._seen - 1)
                 self._seen = now
-                from emu.csr import MCAUSE, MTVAL, MEPC, SCAUSE, STVAL, SEPC
+                from emu.spec import MCAUSE, MTVAL, MEPC, SCAUSE, STVAL, SEPC
                 c = (SCAUSE, STVAL, SEPC) if h.priv == S.PRV_S else (MCAUSE, MTVAL, MEPC)
                 cause, tval, epc = (int(h.csr[i]) & M64 for i in c)
                 for hk in self._live():

@@ -339,7 +339,6 @@ class StreamInput:
     """
 
     CHUNK = 4096
-    LSR, LSR_DR = 5, 0x01
 
     def __init__(self, fd):
         self.fd = fd
@@ -356,11 +355,12 @@ class StreamInput:
         uart = getattr(machine, "uart", None)
         if uart is None:
             return
+        from devices.uart import LSR, LSR_DR      # here: runner is imported at start-up, before numpy
         read = uart.read
 
         def watched_read(offset, size):
             value = read(offset, size)
-            if offset == self.LSR and not int(value) & self.LSR_DR:
+            if offset == LSR and not int(value) & LSR_DR:
                 self.waiting = True
             return value
         uart.read = watched_read

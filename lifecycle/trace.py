@@ -52,12 +52,14 @@ import os
 import sys
 import time
 
+from emu.ints import s64
 from emu.spec import (CSR_NAMES,  # noqa: F401 (imports nothing: light enough for the CLI's option parsing)
                       CAUSE_MISALIGNED_FETCH, CAUSE_FETCH_ACCESS, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT,
                       CAUSE_MISALIGNED_LOAD, CAUSE_LOAD_ACCESS, CAUSE_MISALIGNED_STORE, CAUSE_STORE_ACCESS,
                       CAUSE_USER_ECALL, CAUSE_SUPERVISOR_ECALL, CAUSE_MACHINE_ECALL, CAUSE_FETCH_PAGE_FAULT,
                       CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT,
-                      IRQ_S_SOFT, IRQ_M_SOFT, IRQ_S_TIMER, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT)
+                      IRQ_S_SOFT, IRQ_M_SOFT, IRQ_S_TIMER, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT,
+                      PRV_S, MCAUSE, SCAUSE, MTVAL, STVAL)
 
 M64 = (1 << 64) - 1
 DISASM_WIDTH = 30            # the disassembly column; register/memory writes start after it
@@ -637,15 +639,13 @@ class Stepper:
             self._close_window()
 
     def _cause(self):
-        from emu.csr import MCAUSE, SCAUSE
         csr = self._h.csr
-        c = int(csr[SCAUSE] if self._stm[self._S.ST_PRIV] == 1 else csr[MCAUSE])
+        c = int(csr[SCAUSE] if self._stm[self._S.ST_PRIV] == PRV_S else csr[MCAUSE])
         return c & 0xFF
 
     def _tval(self):
-        from emu.csr import MTVAL, STVAL
         csr = self._h.csr
-        return int(csr[STVAL] if self._stm[self._S.ST_PRIV] == 1 else csr[MTVAL])
+        return int(csr[STVAL] if self._stm[self._S.ST_PRIV] == PRV_S else csr[MTVAL])
 
     def _line(self, pc, priv, bits, ilen, info, regs):
         _name, kind, rd, rs1, rs2, imm, size, csr_n, dis = info
@@ -698,7 +698,7 @@ class Stepper:
         """The value in memory at va after an AMO (through the data TLB the AMO just filled)."""
         from emu.state import TLB_STORE
         h = self._h
-        p = int(self._data_paddr(self._np.int64(va - (1 << 64) if va >> 63 else va), TLB_STORE,
+        p = int(self._data_paddr(self._np.int64(s64(va)), TLB_STORE,
                                  h.st, h.csr, h.ram, h.tlb))
         off = p - self._ram_base
         if p < 0 or off < 0 or off + size > self._ram_size:
@@ -744,8 +744,7 @@ class Stepper:
 def _signed_point(point):
     if point is None or point[0] != "addr":
         return point
-    a = int(point[1]) & M64
-    return ("addr", a - (1 << 64) if a >> 63 else a)
+    return ("addr", s64(point[1]))
 
 
 def _value(v, size):
