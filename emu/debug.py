@@ -79,7 +79,7 @@ import numpy as np
 from numba import njit
 
 from emu import state as S
-from emu.ints import s64
+from emu.ints import s64, u64
 from emu.spec import SATP, SATP_PPN, PTE_V, PTE_R, PTE_W, PTE_X, PTE_PPN_SHIFT, PTE_RESERVED_SHIFT
 from emu.state import (ST_DBG_NBP, ST_DBG_NWATCH, ST_DBG_HIT, ST_DBG_HIT_ADDR, ST_DBG_BP, ST_DBG_BP_PA,
                        ST_DBG_WATCH, ST_DBG_BREAK, ST_DBG_VIRT_BP, ST_FETCH_VM)
@@ -181,7 +181,7 @@ def set_breakpoints(hart, pcs, ranges=(), hooks=False, traps=False):
     a hook table (lifecycle/hooks.py), with the BP_STEP entry first and, with traps,
     the two BP_TRAP entries after it.
     """
-    pcs = sorted({int(p) & (2**64 - 1) for p in pcs})
+    pcs = sorted({u64(p) for p in pcs})
     spans = []
     for lo, hi in ranges:
         lo, hi = s64(lo), s64(hi)
@@ -314,7 +314,7 @@ def debug_translate(hart, va):
     No side effects: no TLB fill, no A/D bits, no permission checks (a debugger sees
     every mapped page, as QEMU's get_phys_page_debug does).
     """
-    va = int(va) & (2**64 - 1)
+    va = u64(va)
     if not paging_on(hart):
         return va
     top = va >> 38

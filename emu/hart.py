@@ -9,7 +9,7 @@ which one runs is decided when numba is first imported.
 import numpy as np
 
 from emu import state as S
-from emu.ints import s64
+from emu.ints import s64, u64
 from emu.spec import RAM_BASE
 from emu.csr import refresh_mode, flush_tlb
 from emu.memory import invalidate_code, drop_regions
@@ -62,7 +62,7 @@ class Hart:
 
     def reg(self, i):
         """x[i] as an unsigned Python int."""
-        return int(self.x[i]) & (2**64 - 1)
+        return u64(self.x[i])
 
     # --- memory, physical
     def _ram_off(self, paddr, n):

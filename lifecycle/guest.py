@@ -19,10 +19,8 @@ from __future__ import annotations
 import socket
 import threading
 
-from emu.ints import s64
+from emu.ints import s64, u64, MASK64 as M64
 from lifecycle.errors import GuestClosedError, GuestError, GuestLifecycleError
-
-M64 = (1 << 64) - 1
 
 
 class ConsoleTee:
@@ -195,8 +193,8 @@ class Guest:
 
         def snap(m):
             h = m.hart
-            csr = {i: int(v) & (2**64 - 1) for i, v in enumerate(h.csr) if v}
-            return {"x": [int(v) & (2**64 - 1) for v in h.x], "pc": int(h.pc) & (2**64 - 1),
+            csr = {i: u64(v) for i, v in enumerate(h.csr) if v}
+            return {"x": [u64(v) for v in h.x], "pc": u64(h.pc),
                     "priv": int(h.priv), "instret": int(h.instret), "csr": csr}
         return vmm.access(snap)
 

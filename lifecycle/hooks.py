@@ -92,13 +92,14 @@ from __future__ import annotations
 import threading
 import weakref
 
+from emu.ints import MASK64 as M64
+
 HOOK_TRAP = 1 << 0           # UC_HOOK_INTR
 HOOK_CODE = 1 << 2           # UC_HOOK_CODE
 HOOK_MEM_READ = 1 << 10      # UC_HOOK_MEM_READ
 HOOK_MEM_WRITE = 1 << 11     # UC_HOOK_MEM_WRITE
 KIND_NAMES = {HOOK_TRAP: "HOOK_TRAP", HOOK_CODE: "HOOK_CODE", HOOK_MEM_READ: "HOOK_MEM_READ",
               HOOK_MEM_WRITE: "HOOK_MEM_WRITE", HOOK_MEM_READ | HOOK_MEM_WRITE: "HOOK_MEM_READ | HOOK_MEM_WRITE"}
-M64 = (1 << 64) - 1
 
 
 class DebuggerBusyError(RuntimeError):

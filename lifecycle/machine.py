@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 
 from emu import state as S
-from emu.ints import u64
+from emu.ints import u64, MASK64
 from emu.spec import (MIP_MEIP, MIP_SEIP, MIE, MIP, MCAUSE, SATP, SATP_MODE_SHIFT, SATP_MODE_BARE, A0, A1, A2,
                       CAUSE_ILLEGAL_INSTRUCTION, cause_name,
                       RAM_BASE, CLINT_BASE, PLIC_BASE, PLIC_SIZE, TEST_BASE, TEST_SIZE, UART_BASE, UART_SIZE, UART_IRQ,
@@ -51,7 +51,7 @@ TIMEBASE = 10_000_000    # CLINT mtime ticks per second (timebase-frequency), as
 REALTIME_DIV = 1 << 20   # realtime: the loop's own clock barely moves mtime; the host sets it
 FW_DYNAMIC_MAGIC = 0x4942534F   # OpenSBI fw_dynamic_info.magic ("OSBI")
 KERNEL_OFFSET_BIOS = 0x20_0000  # with firmware at the RAM base, the kernel goes 2 MiB up (as QEMU)
-_MASK = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF, 8: 2**64 - 1}
+_MASK = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF, 8: MASK64}
 DTB_RESERVE = 1 << 20    # the device tree (and fw_dynamic_info) live in the last MiB of RAM
 INPUT_GRACE_S = 0.5      # paced idle: how long an idle point after console activity waits for input (_idle)
 
@@ -395,10 +395,10 @@ class Machine:
                 elif self.timer == "realtime":
                     self._sync_time()
                     from emu.clint import mtime
-                    cmp_ = int(h.st[S.ST_MTIMECMP]) & (2**64 - 1)
+                    cmp_ = u64(h.st[S.ST_MTIMECMP])
                     tbit = int(h.st[S.ST_TIMER_BIT])
-                    if int(h.csr[MIE]) & tbit and cmp_ != 2**64 - 1:
-                        left = (cmp_ - (int(mtime(h.st)) & (2**64 - 1))) / TIMEBASE
+                    if int(h.csr[MIE]) & tbit and cmp_ != MASK64:
+                        left = (cmp_ - u64(mtime(h.st))) / TIMEBASE
                         if left <= 0:
                             return True
                         timeout = min(timeout, left)
@@ -563,9 +563,9 @@ class Machine:
         priv = int(st[slot + S.TRAP_PRIV])
         if priv < 0:
             return ""
-        code = int(st[slot + S.TRAP_CAUSE]) & (2**64 - 1)
-        epc = int(st[slot + S.TRAP_EPC]) & (2**64 - 1)
-        tval = int(st[slot + S.TRAP_TVAL]) & (2**64 - 1)
+        code = u64(st[slot + S.TRAP_CAUSE])
+        epc = u64(st[slot + S.TRAP_EPC])
+        tval = u64(st[slot + S.TRAP_TVAL])
         mode = {S.PRV_U: "U", S.PRV_S: "S", S.PRV_M: "M"}.get(priv, str(priv))
         text = f"{cause_name(code)} at pc 0x{epc:x} in {mode}-mode"
         if code >> 63:

@@ -52,7 +52,7 @@ import os
 import sys
 import time
 
-from emu.ints import s64
+from emu.ints import s64, MASK64 as M64
 from emu.spec import (CSR_NAMES,  # noqa: F401 (imports nothing: light enough for the CLI's option parsing)
                       CAUSE_MISALIGNED_FETCH, CAUSE_FETCH_ACCESS, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT,
                       CAUSE_MISALIGNED_LOAD, CAUSE_LOAD_ACCESS, CAUSE_MISALIGNED_STORE, CAUSE_STORE_ACCESS,
@@ -61,7 +61,6 @@ from emu.spec import (CSR_NAMES,  # noqa: F401 (imports nothing: light enough fo
                       IRQ_S_SOFT, IRQ_M_SOFT, IRQ_S_TIMER, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT,
                       PRV_S, MCAUSE, SCAUSE, MTVAL, STVAL)
 
-M64 = (1 << 64) - 1
 DISASM_WIDTH = 30            # the disassembly column; register/memory writes start after it
 CORE = "core   0: "          # Spike: "core%4d: " (hart 0)
 
