@@ -364,7 +364,7 @@ def counters_get(h):
     return int(h.st[S.ST_MCYCLE_OFF]), int(h.st[S.ST_MINSTRET_OFF]), int(h.st[S.ST_MTIME_OFF])
 
 
-def counter_value(h, n, k):
+def counter_value(h, n, k=0):
     if n in (CYCLE, MCYCLE):
         return MCYCLE_OFF + k
     if n in (INSTRET, MINSTRET):

@@ -92,19 +92,9 @@ FORMS = [
 ]
 SENTINEL = 0x5EED
 
-# Distinct counter offsets: at the k-th instruction (from 0) of a fresh hart cycle = MCYCLE_OFF + k,
-# instret = MINSTRET_OFF + k, time = k // ST_TIME_DIV + MTIME_OFF.
-MCYCLE_OFF, MINSTRET_OFF, MTIME_OFF = 1000, 2000, 3000
-
-
-def counter_value(h, n, k=0):
-    if n in (CYCLE, MCYCLE):
-        return MCYCLE_OFF + k
-    if n in (INSTRET, MINSTRET):
-        return MINSTRET_OFF + k
-    if n == TIME:
-        return k // int(h.st[S.ST_TIME_DIV]) + MTIME_OFF
-    return 0
+# Distinct counter offsets (test_csr.counters_set): at the k-th instruction of a fresh hart the
+# counters read test_csr.counter_value(h, n, k).
+from test_csr import MTIME_OFF, counter_value, counters_set  # noqa: E402
 
 
 def legal_by_spec(n, priv, writes, mcounteren=0, scounteren=0, tvm=False, exists=True):
@@ -134,7 +124,7 @@ def mk(insn, priv, mcounteren=0, scounteren=0, tvm=False):
     h.csr[MSTATUS] = TVM if tvm else 0
     h.csr[MCOUNTEREN] = mcounteren
     h.csr[SCOUNTEREN] = scounteren
-    h.st[S.ST_MCYCLE_OFF], h.st[S.ST_MINSTRET_OFF], h.st[S.ST_MTIME_OFF] = MCYCLE_OFF, MINSTRET_OFF, MTIME_OFF
+    counters_set(h)
     h.x[1], h.x[5], h.x[6] = SENTINEL, 0, PATTERN
     h.priv = priv
     refresh_mode(h.st, h.csr)

@@ -37,21 +37,7 @@ def numbavm(*args, pass_fds=(), timeout=TIMEOUT):
                           pass_fds=pass_fds, stdin=subprocess.DEVNULL)
 
 
-def assert_user_error(r, *words):
-    err = r.stderr.decode()
-    assert r.returncode == 2, (r.returncode, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("numbavm: error:"), err
-    for w in words:
-        assert w.lower() in lines[0].lower(), f"{w!r} not in {lines[0]!r}"
-    return lines[0]
-
-
-@pytest.fixture
-def good(tmp_path) -> Path:
-    p = tmp_path / "exit3.elf"
-    p.write_bytes(eb.htif_elf(3, b"hi\n"))
-    return p
+from tests.test_cli import assert_user_error, good  # noqa: E402,F401 - one line, status 2; a good program
 
 
 class Feeder:
