@@ -26,6 +26,7 @@ import stat
 import struct
 
 from devices.virtqueue import ChainReader, ChainWriter, VirtqueueError
+from devices.virtio_backend import VirtioBackend
 
 VIRTIO_ID_BLOCK = 2
 SECTOR_SIZE = 512
@@ -76,7 +77,7 @@ def block_mode(mode):
                            f"{', '.join(m.name for m in BlockMode)})")
 
 
-class VirtioBlk:
+class VirtioBlk(VirtioBackend):
     name = "blk"
     device_id = VIRTIO_ID_BLOCK
     num_queues = 1
@@ -120,7 +121,7 @@ class VirtioBlk:
         except OSError:
             pass
 
-    # --- backend interface (devices/virtio_mmio.py)
+    # --- VirtioBackend (devices/virtio_backend.py)
     def config(self):
         # struct virtio_blk_config: le64 capacity, le32 size_max (no F_SIZE_MAX: 0),
         # le32 seg_max; the fields after it belong to features not offered

@@ -17,13 +17,14 @@ between runs of the hart) and whenever the guest notifies the receiveq.
 import threading
 
 from devices.virtqueue import ChainReader, ChainWriter
+from devices.virtio_backend import VirtioBackend
 
 VIRTIO_ID_CONSOLE = 3
 RECEIVEQ, TRANSMITQ = 0, 1
 CHUNK = 1 << 16
 
 
-class VirtioConsole:
+class VirtioConsole(VirtioBackend):
     name = "console"
     device_id = VIRTIO_ID_CONSOLE
     num_queues = 2
@@ -47,7 +48,7 @@ class VirtioConsole:
             if data:
                 self.feed(data)
 
-    # --- backend interface (devices/virtio_mmio.py)
+    # --- VirtioBackend (devices/virtio_backend.py)
     def config(self):
         # struct virtio_console_config (cols, rows, max_nr_ports, emerg_wr): meaningful
         # only with F_SIZE / F_MULTIPORT / F_EMERG_WRITE, none of which is offered

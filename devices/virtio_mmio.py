@@ -14,28 +14,9 @@ Control registers (32-bit accesses only; others read 0 and are ignored):
   0x0fc ConfigGeneration    0x100... device-specific configuration (any access size)
 
 The transport owns feature negotiation, the device status and the queues; a
-backend (VirtioBlk, VirtioConsole, VirtioRng) only handles requests.  The
-backend interface:
-
-  name            short name ("blk"), for messages
-  device_id       the virtio device type (5: 2 blk, 3 console, 4 rng)
-  num_queues      how many virtqueues
-  queue_max       QueueNumMax for each of them
-  features        device-specific feature bits; the transport adds VIRTIO_F_VERSION_1,
-                  VIRTIO_F_INDIRECT_DESC and VIRTIO_F_EVENT_IDX
-  config()        -> bytes: the device-specific configuration space
-  config_write(offset, data)   the driver wrote config space (optional)
-  ready_for(q)    -> False to leave queue q's buffers in the avail ring for now
-                  (the console's receiveq while there is no input); optional
-  process(q, chain, transport) -> the used length (bytes written into the chain's
-                  writable buffers); the transport then puts the chain on the used
-                  ring.  chain: devices.virtqueue.Chain (buffers: (addr, len, writable)).
-                  It may raise VirtqueueError or DmaError for a malformed request
-                  (NEEDS_RESET).
-  poll(transport) deliver pending host input (called by VirtioMmio.poll); optional
-  reset()         the driver reset the device; optional
-What a backend may use of the transport: .mem (GuestMemory), .live,
-.service_queue(q) (new host input for queue q), .config_changed(), .needs_reset(why).
+backend (VirtioBlk, VirtioConsole, VirtioRng) only handles requests: its interface
+is devices.virtio_backend.VirtioBackend, a base class with a default for every
+method but process().
 
 VirtioMmioEmpty answers an unused slot (DeviceID 0), so that a guest can scan
 all eight slots as on QEMU virt.
@@ -51,6 +32,7 @@ import logging
 from emu.spec import VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE, VIRTIO_IRQ_BASE, VIRTIO_MAX  # noqa: F401 (virt's map)
 from devices.bus import Device, DmaError, IrqLine
 from devices.ratelimit import DeviceWarnings
+from devices.virtio_backend import VirtioBackend
 from devices.virtqueue import Virtqueue, VirtqueueError
 
 log = logging.getLogger("numbavm.virtio")
@@ -132,12 +114,14 @@ class VirtioMmio(Device):
     dt_compatible = ("virtio,mmio",)
 
     def __init__(self, backend, mem, irq=None):
+        if not isinstance(backend, VirtioBackend):
+            raise TypeError(f"a virtio backend must subclass VirtioBackend, not {type(backend).__name__}")
         self.backend = backend
         self.mem = mem
         self.irq = irq if irq is not None else IrqLine()
         if self.irq.sink is not None:
             self.irq_source = self.irq.source     # the device tree's `interrupts` (as the UART does)
-        self.name = f"virtio-{getattr(backend, 'name', backend.device_id)}"
+        self.name = f"virtio-{backend.name}"
         self.device_features = (int(backend.features) | TRANSPORT_FEATURES) & (2 ** 64 - 1)
         self.config_generation = 0
         self.last_error = None         # why the device last entered NEEDS_RESET
@@ -157,9 +141,7 @@ class VirtioMmio(Device):
         self.backlog = set()           # queues with chains left over when the work budget ran out
         self.interrupt_status = 0
         self.irq.set(False)
-        reset = getattr(self.backend, "reset", None)
-        if reset is not None:
-            reset()
+        self.backend.reset()
 
     @property
     def live(self):
@@ -222,7 +204,7 @@ class VirtioMmio(Device):
         vq = self.queues[index].vq
         if vq is None:
             return
-        ready_for = getattr(self.backend, "ready_for", None)
+        ready_for = self.backend.ready_for
         walked, moved, work = vq.descriptors_walked, 0, 0
         try:
             # at most one pass over the ring: the guest cannot keep us here forever
@@ -231,7 +213,7 @@ class VirtioMmio(Device):
                     if vq.pending():
                         self.backlog.add(index)
                     break
-                if ready_for is not None and not ready_for(index):
+                if not ready_for(index):
                     break
                 chain = vq.pop()
                 if chain is None:
@@ -252,16 +234,12 @@ class VirtioMmio(Device):
         guest, and queues left in the backlog by the work budget get their next share."""
         for index in sorted(self.backlog):
             self.service_queue(index)
-        poll = getattr(self.backend, "poll", None)
-        if poll is not None:
-            poll(self)
+        self.backend.poll(self)
 
     def close(self):
         """The machine is done with the device: say what warnings were held back, close the backend."""
         self.warnings.flush()
-        close = getattr(self.backend, "close", None)
-        if close is not None:
-            close()
+        self.backend.close()
 
     # --- MMIO
     def read(self, offset, size):
@@ -380,6 +358,4 @@ class VirtioMmio(Device):
         return int.from_bytes(data, "little")    # past the end reads as 0
 
     def _config_write(self, offset, size, value):
-        config_write = getattr(self.backend, "config_write", None)
-        if config_write is not None:
-            config_write(offset, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
+        self.backend.config_write(offset, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))

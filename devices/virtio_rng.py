@@ -9,12 +9,13 @@ at once cannot stall the host.  No configuration space, no feature bits.
 import os
 
 from devices.virtqueue import ChainWriter
+from devices.virtio_backend import VirtioBackend
 
 VIRTIO_ID_ENTROPY = 4
 RNG_MAX_PER_REQUEST = 64 << 10
 
 
-class VirtioRng:
+class VirtioRng(VirtioBackend):
     name = "rng"
     device_id = VIRTIO_ID_ENTROPY
     num_queues = 1

@@ -19,6 +19,7 @@ from virtio_driver import RAM, RAM_SIZE, Driver, RamWatch, make  # noqa: E402
 from devices import virtio_mmio as V  # noqa: E402
 from devices.bus import Device  # noqa: E402
 from devices.ratelimit import FIRST  # noqa: E402
+from devices.virtio_backend import VirtioBackend  # noqa: E402
 from devices.virtio_blk import BlockMode, VirtioBlk  # noqa: E402
 from devices.virtqueue import (VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT,  # noqa: E402
                                VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, ChainReader, ChainWriter,
@@ -28,7 +29,7 @@ N, W, I = VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_DESC_F_INDIRECT
 ALL_OK = V.ACKNOWLEDGE | V.DRIVER | V.FEATURES_OK | V.DRIVER_OK
 
 
-class Reverser:
+class Reverser(VirtioBackend):
     """A test backend (device id 0x7f): writes the chain's readable bytes back, reversed."""
     name = "reverser"
     device_id = 0x7F
@@ -475,3 +476,60 @@ def test_needs_reset_warnings_are_rate_limited(rig, caplog):
     said = [int(m.split("(")[1].split()[0]) for m in summaries]
     assert said and FIRST + sum(said) == cycles                          # every one accounted for
     assert dev.warnings.suppressed("needs-reset") == 0
+
+
+# --- the backend interface: a base class with defaults, not probed with getattr
+
+class Minimal(VirtioBackend):
+    """Only what a backend must give: its identity and process()."""
+    name = "minimal"
+    device_id = 0x7E
+
+    def process(self, q, chain, transport):
+        return 0
+
+
+def test_backend_base_class_defaults():
+    b = VirtioBackend()
+    assert b.config() == b"" and b.ready_for(0) is True
+    assert b.config_write(0, b"x") is None and b.poll(None) is None
+    assert b.reset() is None and b.close() is None
+    with pytest.raises(NotImplementedError):
+        b.process(0, None, None)
+
+
+def test_device_backends_subclass_the_base():
+    from devices.virtio_console import VirtioConsole
+    from devices.virtio_rng import VirtioRng
+    for cls in (VirtioBlk, VirtioConsole, VirtioRng):
+        assert issubclass(cls, VirtioBackend), cls
+        assert cls.process is not VirtioBackend.process, cls
+
+
+def test_transport_refuses_a_backend_that_does_not_subclass_the_base():
+    class Duck:
+        name, device_id, num_queues, queue_max, features = "duck", 1, 1, 8, 0
+
+        def config(self):
+            return b""
+
+        def process(self, q, chain, transport):
+            return 0
+    with pytest.raises(TypeError, match="VirtioBackend"):
+        V.VirtioMmio(Duck(), None)
+
+
+def test_minimal_backend_runs_on_the_defaults():
+    hart, mem, dev, irq = make(Minimal())
+    assert dev.name == "virtio-minimal"
+    assert dev.read(V.DEVICE_ID, 4) == 0x7E and dev.read(V.CONFIG, 4) == 0
+    dev.write(V.CONFIG, 4, 0x1234)          # config_write: ignored by the default
+    dev.poll()                              # poll: nothing to deliver
+    dev.write(V.STATUS, 4, 0)               # reset: the default does nothing
+    dev.close()                             # close: nothing to release
+
+
+def test_transport_does_not_probe_the_backend():
+    src = open(V.__file__).read()
+    assert "getattr(self.backend" not in src and "getattr(backend" not in src
+    assert "hasattr(self.backend" not in src and "hasattr(backend" not in src
