@@ -1,8 +1,8 @@
 """GuestConfig: the seed's GuestConfig table as a Python dataclass, plus research extras.
 
-``validate(config)`` returns a normalised copy (guest_memory rounded up to a page,
-cmdline_add joined into cmdline, engine resolved) or raises
-GuestLifecycleError(BAD_CONFIG) naming the field.  A field this VMM does not
+``validate(config)`` (or ``config.validate()``) returns a normalised copy (guest_memory
+rounded up to a page, cmdline_add joined into cmdline, engine resolved) or raises
+ConfigError, a GuestLifecycleError(BAD_CONFIG) whose ``.field`` names the field.  A field this VMM does not
 implement yet is refused with BAD_CONFIG naming it, never silently ignored.
 
 No numba here (the CLI decides NUMBA_DISABLE_JIT before numba is imported).
@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 
 from emu.spec import RAM_BASE  # noqa: F401 (imports nothing: no numba)
-from lifecycle.errors import GuestError, GuestLifecycleError
+from lifecycle.errors import ConfigError
 
 PAGE = 4096
 DEFAULT_MEMORY = 128 << 20
@@ -74,14 +74,18 @@ class GuestConfig:
     console_input: object = None       # callable(idle: bool) -> bytes: host input for the UART, polled
     keep_final_state: bool = False     # keep the torn-down machine in GuestLifecycle.final_machine
 
+    def validate(self) -> "GuestConfig":
+        """-> a normalised copy; raises ConfigError naming the bad field (see validate())."""
+        return validate(self)
+
 
 _UNIMPLEMENTED_BOOLS = ("virtio_balloon", "virtio_gpu", "virtio_vsock", "virtio_sound", "virtio_mem",
                         "default_net")
 _BOOLS = ("virtio_console", "virtio_rng")
 
 
-def _bad(fieldname: str, msg: str):
-    return GuestLifecycleError(GuestError.BAD_CONFIG, f"{fieldname}: {msg}")
+def _bad(fieldname: str, msg: str) -> ConfigError:
+    return ConfigError(fieldname, msg)
 
 
 def _is_int(v) -> bool:
@@ -111,11 +115,20 @@ def _default_engine() -> str:
     return "python" if v.strip() not in ("", "0") else "jit"
 
 
+def check_engine(engine: str, jit_enabled: bool) -> None:
+    """The engine against the one numba gives in this process (known once numba is imported:
+    GuestLifecycle.create calls this before building the machine); raises ConfigError('engine')."""
+    if engine == "python" and jit_enabled:
+        raise _bad("engine", "the python engine needs NUMBA_DISABLE_JIT=1 in the environment "
+                             "before numba is imported (numbavm run --engine python does this)")
+    if engine == "jit" and not jit_enabled:
+        raise _bad("engine", "NUMBA_DISABLE_JIT is set: use --engine python")
+
+
 def validate(config: GuestConfig) -> GuestConfig:
-    """-> a normalised copy of config; raises GuestLifecycleError(BAD_CONFIG, 'field: ...')."""
+    """-> a normalised copy of config; raises ConfigError(field, ...) (BAD_CONFIG, 'field: ...')."""
     if not isinstance(config, GuestConfig):
-        raise GuestLifecycleError(GuestError.BAD_CONFIG,
-                                  f"config: expected a GuestConfig, not {type(config).__name__}")
+        raise _bad("config", f"expected a GuestConfig, not {type(config).__name__}")
     c = dataclasses.replace(config)
     # kernel
     if c.kernel_type is None:

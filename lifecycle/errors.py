@@ -1,4 +1,5 @@
-"""Errors of the lifecycle layer: GuestError (the seed's fifteen), GuestLifecycleError, GuestClosedError.
+"""Errors of the lifecycle layer: GuestError (the seed's fifteen), GuestLifecycleError, ConfigError,
+GuestClosedError.
 
 No numba here: importable before the CLI decides NUMBA_DISABLE_JIT.
 """
@@ -35,6 +36,20 @@ class GuestLifecycleError(Exception):
         self.error = error
         self.message = message or error.name.replace("_", " ").lower()
         super().__init__(f"{error.name}: {self.message}")
+
+
+class ConfigError(GuestLifecycleError, ValueError):
+    """A GuestConfig field is invalid: a BAD_CONFIG GuestLifecycleError that names the field.
+
+    ``.field`` is the field ("cpus", "block_devices[0].path"), ``.reason`` what is wrong with
+    it; ``.message`` is "field: reason", as users see it.  The lifecycle maps the error by
+    ``.field`` and its type, never by parsing the text.
+    """
+
+    def __init__(self, field: str, reason: str):
+        self.field = field
+        self.reason = reason
+        super().__init__(GuestError.BAD_CONFIG, f"{field}: {reason}")
 
 
 class GuestClosedError(Exception):

@@ -28,8 +28,8 @@ from __future__ import annotations
 import enum
 import threading
 
-from lifecycle.config import GuestConfig, KernelType, validate
-from lifecycle.errors import GuestClosedError, GuestError, GuestLifecycleError
+from lifecycle.config import GuestConfig, KernelType, check_engine, validate
+from lifecycle.errors import ConfigError, GuestClosedError, GuestError, GuestLifecycleError
 from lifecycle.guest import ConsoleTee, Guest
 
 
@@ -133,10 +133,14 @@ class GuestLifecycle:
         try:
             from lifecycle.machine import Machine     # heavy: numba and the core
             from devices.bus import OverlapError
+            from devices.virtio_blk import BlockDeviceError
+            from emu.hart import jit_enabled
             from emu.loader import LoadError
         except Exception as e:   # noqa: BLE001 - the core cannot be imported
             raise GuestLifecycleError(GuestError.GUEST_INITIALIZATION_FAILURE,
                                       f"cannot import the VMM core: {type(e).__name__}: {e}") from e
+        # numba is imported now: the engine it gives is known (validate() could only read the environment)
+        check_engine(c.engine, jit_enabled())
         console = ConsoleTee(c.console)
         try:
             extra = {}                       # only what differs from the plain machine's defaults
@@ -156,12 +160,12 @@ class GuestLifecycle:
         except MemoryError as e:
             raise GuestLifecycleError(GuestError.GUEST_INITIALIZATION_FAILURE,
                                       f"guest_memory: cannot allocate {c.guest_memory} bytes of guest RAM") from e
-        except ValueError as e:
-            msg = str(e)
-            field = ("engine" if "engine" in msg or "NUMBA_DISABLE_JIT" in msg else
-                     "block_devices" if "block" in msg.lower() or "disk" in msg.lower() else "guest_memory")
-            raise GuestLifecycleError(GuestError.BAD_CONFIG, f"{field}: {e}") from e
+        except BlockDeviceError as e:
+            # an image validate() found but the device cannot use (unreadable, not writable...)
+            raise ConfigError("block_devices", str(e)) from e
         except Exception as e:   # noqa: BLE001
+            # Machine()'s other ValueErrors are about fields validate() and check_engine() have
+            # checked: one that still happens is a VMM bug, not a config field to guess from its text
             raise GuestLifecycleError(GuestError.GUEST_INITIALIZATION_FAILURE,
                                       f"building the machine failed: {type(e).__name__}: {e}") from e
         m.idle_wait = c.wfi_idle == "wait"

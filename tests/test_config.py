@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.config import (DEFAULT_MEMORY, BlockMode, BlockSpec, GuestConfig, KernelType, validate)
-from lifecycle.errors import GuestClosedError, GuestError, GuestLifecycleError
+import dataclasses  # noqa: E402
+
+from lifecycle.config import (DEFAULT_MEMORY, BlockMode, BlockSpec, GuestConfig, KernelType, check_engine,
+                              validate)
+from lifecycle.errors import ConfigError, GuestClosedError, GuestError, GuestLifecycleError
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = str(ROOT / "tests" / "guest" / "bin" / "hello.elf")
@@ -29,6 +32,7 @@ def bad(config, field, *words):
         validate(config)
     e = ei.value
     assert e.error is GuestError.BAD_CONFIG
+    assert isinstance(e, ConfigError) and e.field == field, (e.field, field)   # the field, not the text
     assert e.message.startswith(f"{field}:"), e.message
     assert "\n" not in e.message
     for w in words:
@@ -212,3 +216,53 @@ def test_not_a_config():
     with pytest.raises(GuestLifecycleError) as ei:
         validate({"kernel": HELLO})
     assert ei.value.error is GuestError.BAD_CONFIG and "GuestConfig" in ei.value.message
+
+
+# --- validation knows its fields: ConfigError(field, reason), never a field guessed from the text
+
+# one bad value for every GuestConfig field (the ELF config of elf() is otherwise valid)
+BAD_VALUES = {
+    "kernel_type": "elf", "kernel": 3, "ramdisk": 3, "dtb_overlay": 3, "cmdline": 3, "cmdline_add": "quiet",
+    "cpus": 0, "guest_memory": -1, "block_devices": "disk.img", "virtio_console": 1, "virtio_rng": "yes",
+    "virtio_balloon": True, "virtio_gpu": True, "virtio_vsock": True, "virtio_sound": True, "virtio_mem": True,
+    "default_net": True, "net_devices": [object()], "engine": "turbo", "max_instructions": -1,
+    "timer": "wallclock", "bios": 3, "raw_addr": -1, "wfi_idle": "spin", "console": "stdout",
+    "console_input": b"x", "keep_final_state": 1,
+}
+
+
+def test_every_field_has_a_bad_value_in_the_table():
+    # a field added to GuestConfig must be added here (and so checked by validate())
+    assert set(BAD_VALUES) == {f.name for f in dataclasses.fields(GuestConfig)}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_VALUES))
+def test_a_bad_value_names_its_field(name):
+    with pytest.raises(ConfigError) as ei:
+        elf(**{name: BAD_VALUES[name]}).validate()
+    e = ei.value
+    assert e.field == name and e.error is GuestError.BAD_CONFIG
+    assert e.message == f"{name}: {e.reason}" and str(e) == f"BAD_CONFIG: {e.message}"
+    assert isinstance(e, GuestLifecycleError) and isinstance(e, ValueError)
+
+
+def test_block_device_entries_name_the_entry(tmp_path):
+    with pytest.raises(ConfigError) as ei:
+        validate(elf(block_devices=[BlockSpec("root", str(tmp_path / "none.img"))]))
+    assert ei.value.field == "block_devices[0].path" and ei.value.reason.endswith("no such file")
+
+
+def test_config_validate_method_is_validate():
+    c = elf(guest_memory=5000)
+    assert c.validate() == validate(c) and c.validate().guest_memory == 8192 and c.guest_memory == 5000
+
+
+def test_check_engine():
+    check_engine("jit", True)
+    check_engine("python", False)
+    with pytest.raises(ConfigError) as ei:
+        check_engine("python", True)
+    assert ei.value.field == "engine" and "NUMBA_DISABLE_JIT=1" in ei.value.reason
+    with pytest.raises(ConfigError) as ei:
+        check_engine("jit", False)
+    assert ei.value.message == "engine: NUMBA_DISABLE_JIT is set: use --engine python"

@@ -86,6 +86,7 @@ def refused(config, field):
     # the message starts with the field's name (block_devices[i].path for one of its entries)
     assert ei.value.error is GuestError.BAD_CONFIG and re.match(rf"{field}(\[\d+\](\.\w+)?)?: ", ei.value.message), \
         ei.value
+    assert re.fullmatch(rf"{field}(\[\d+\](\.\w+)?)?", ei.value.field), ei.value.field   # ConfigError.field
 
 
 def test_the_table_has_every_field_in_order():
