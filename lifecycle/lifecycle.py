@@ -139,8 +139,6 @@ class GuestLifecycle:
         except Exception as e:   # noqa: BLE001 - the core cannot be imported
             raise GuestLifecycleError(GuestError.GUEST_INITIALIZATION_FAILURE,
                                       f"cannot import the VMM core: {type(e).__name__}: {e}") from e
-        # numba is imported now: the engine it gives is known (validate() could only read the environment)
-        check_engine(c.engine, jit_enabled())
         console = ConsoleTee(c.console)
         try:
             extra = {}                       # only what differs from the plain machine's defaults
@@ -164,8 +162,12 @@ class GuestLifecycle:
             # an image validate() found but the device cannot use (unreadable, not writable...)
             raise ConfigError("block_devices", str(e)) from e
         except Exception as e:   # noqa: BLE001
-            # Machine()'s other ValueErrors are about fields validate() and check_engine() have
-            # checked: one that still happens is a VMM bug, not a config field to guess from its text
+            if isinstance(e, ValueError):
+                # Machine() refuses an engine numba does not give in this process (numba is imported
+                # now; validate() could only read the environment): check_engine says so, naming
+                # the field.  Its other ValueErrors are about fields validate() checked: one that
+                # still happens is a VMM bug, never a field guessed from the error's text.
+                check_engine(c.engine, jit_enabled())
             raise GuestLifecycleError(GuestError.GUEST_INITIALIZATION_FAILURE,
                                       f"building the machine failed: {type(e).__name__}: {e}") from e
         m.idle_wait = c.wfi_idle == "wait"
