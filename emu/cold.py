@@ -11,6 +11,8 @@ exec_cold() runs one of them and leaves the next pc in st[ST_PC].  It returns
   SBI          ecall from S-mode while the VMM is the SBI firmware (st[ST_SBI]): retired,
                the host answers the call from a7/a6/a0.. (devices/sbi.py).
 """
+from enum import IntEnum
+
 import numpy as np
 from numba import njit
 
@@ -23,16 +25,29 @@ from emu.state import (ST_PC, ST_PRIV, ST_SBI, ST_RES_ADDR, ST_WFI, ST_RAM_BASE,
                        ST_RAM_SIZE, ST_DATA_VM, ST_DATA_CTX, PF_RESV,
                        TLB_LOAD, TLB_STORE, REGION_BASE)
 from emu.csr import csr_access, flush_tlb
-from emu.mmu import translate
+from emu.mmu import translate, fault_cause
 from emu.memory import fetch_raw, store_hooks
 from emu.trap import take_trap, mret, sret
 
-RETIRED = 0
-RETIRED_SYNC = 1
-TRAPPED = 2
-WFI = 3
-HTIF = 4
-SBI = 5
+class Cold(IntEnum):
+    """What exec_cold returned (see the module docstring)."""
+    RETIRED = 0
+    RETIRED_SYNC = 1
+    TRAPPED = 2
+    WFI = 3
+    HTIF = 4
+    SBI = 5
+
+
+# the plain ints njit code uses; the loop imports them as COLD_* (emu/memory.py has its own MemStatus)
+RETIRED = int(Cold.RETIRED)
+RETIRED_SYNC = int(Cold.RETIRED_SYNC)
+TRAPPED = int(Cold.TRAPPED)
+WFI = int(Cold.WFI)
+HTIF = int(Cold.HTIF)
+SBI = int(Cold.SBI)
+COLD_RETIRED, COLD_RETIRED_SYNC, COLD_TRAPPED, COLD_WFI, COLD_HTIF, COLD_SBI = (
+    RETIRED, RETIRED_SYNC, TRAPPED, WFI, HTIF, SBI)
 
 FENCE = isa.OP["fence"]
 FENCE_I = isa.OP["fence.i"]
@@ -107,7 +122,7 @@ def exec_atomic(op, rd, rs1, rs2, ilen, pc, x, st, csr, mem, tlb, icache, pflags
     if st[ST_DATA_VM] != 0:
         p = translate(va, kind, st[ST_DATA_CTX], st, csr, mem, tlb)
         if p < 0:
-            take_trap(-p - 1, va, False, pc, st, csr)
+            take_trap(fault_cause(p), va, False, pc, st, csr)
             return TRAPPED
     off = p - st[ST_RAM_BASE]
     if off < 0 or off >= st[ST_RAM_SIZE]:

@@ -148,11 +148,11 @@ def at_breakpoint(pc, st):
 
 def debug_exit(st, why):
     """The loop's exit reason, with the debugger's read off it: EXIT_BREAK, EXIT_WATCH or `why`."""
-    if why == S.EXIT_FATAL and st[ST_DBG_BREAK] != 0:
+    if why == S.EXIT_DEBUG_BREAK and st[ST_DBG_BREAK] != 0:    # == EXIT_FATAL: see emu/state.py
         st[ST_DBG_BREAK] = 0
         st[S.ST_FATAL] = S.FATAL_NONE
         return S.EXIT_BREAK
-    if why == S.EXIT_HTIF and st[ST_DBG_HIT] != 0:
+    if why == S.EXIT_DEBUG_WATCH and st[ST_DBG_HIT] != 0:      # == EXIT_HTIF: see emu/state.py
         return S.EXIT_WATCH
     return why
 

@@ -27,6 +27,8 @@ decode-cache miss, a TLB miss, a misaligned or MMIO access, a store to a
 flagged page, a cold instruction) leaves the instruction loop with a PENDING_*
 code; the loop around it makes the call and goes back in.
 """
+from enum import IntEnum
+
 import numpy as np
 from numba import njit
 
@@ -43,11 +45,11 @@ from emu.spec import MIE, MIP
 from emu.clint import update_mtip, cycles_until_mtip
 from emu.csr import sample_external
 from emu.trap import take_trap, pending_interrupt
-from emu.mmu import translate, tlb_lookup, PAGE_MASK
+from emu.mmu import translate, tlb_lookup, PAGE_MASK, fault_cause
 from emu.native import call_region, region_key, REGION_HOOKS
-from emu.memory import (load_slow, store_slow, store_hooks, fetch_decode, decode_scratch, drop_straddlers, MMIO_EXIT,
-                        TRAPPED, HTIF_EXIT, DONE_SYNC)
-from emu.cold import exec_cold, RETIRED, HTIF as COLD_HTIF, SBI as COLD_SBI, TRAPPED as COLD_TRAPPED
+from emu.memory import (load_slow, store_slow, store_hooks, fetch_decode, decode_scratch, drop_straddlers,
+                        MEM_MMIO_EXIT, MEM_TRAPPED, MEM_HTIF_EXIT, MEM_DONE_SYNC)
+from emu.cold import exec_cold, COLD_RETIRED, COLD_HTIF, COLD_SBI, COLD_TRAPPED
 
 M32 = 0xFFFFFFFF
 
@@ -71,13 +73,24 @@ LAST_CTRL, LAST_LOAD, LAST_STORE = isa.LAST_CTRL, isa.LAST_LOAD, isa.LAST_STORE
 
 
 # why the instruction loop was left
-PENDING_NONE = 0        # chunk ended
-PENDING_FETCH = 1       # the fetch page is not in the one-entry page cache
-PENDING_DECODE = 2      # decode-cache miss
-PENDING_LOAD = 3        # TLB miss, misaligned, or not RAM
-PENDING_STORE = 4       # TLB miss, misaligned, or not RAM
-PENDING_HOOKS = 5       # a store to RAM hit a page with flags (code, HTIF, reservation)
-PENDING_COLD = 6        # fences, system, Zicsr, A
+class Pending(IntEnum):
+    NONE = 0        # chunk ended
+    FETCH = 1       # the fetch page is not in the one-entry page cache
+    DECODE = 2      # decode-cache miss
+    LOAD = 3        # TLB miss, misaligned, or not RAM
+    STORE = 4       # TLB miss, misaligned, or not RAM
+    HOOKS = 5       # a store to RAM hit a page with flags (code, HTIF, reservation)
+    COLD = 6        # fences, system, Zicsr, A
+
+
+# the plain ints the loop uses (njit code sees int64 constants, not enum members)
+PENDING_NONE = int(Pending.NONE)
+PENDING_FETCH = int(Pending.FETCH)
+PENDING_DECODE = int(Pending.DECODE)
+PENDING_LOAD = int(Pending.LOAD)
+PENDING_STORE = int(Pending.STORE)
+PENDING_HOOKS = int(Pending.HOOKS)
+PENDING_COLD = int(Pending.COLD)
 
 
 @njit(nogil=True, cache=True)
@@ -408,7 +421,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
             if pending == PENDING_FETCH:
                 p = translate(pc, TLB_FETCH, fctx, st, csr, mem, tlb)
                 if p < 0:
-                    handler = take_trap(-p - 1, pc, False, pc, st, csr)
+                    handler = take_trap(fault_cause(p), pc, False, pc, st, csr)
                     end -= 1
                     if handler == pc:             # the handler itself cannot be fetched
                         st[ST_FATAL] = FATAL_TRAP_LOOP
@@ -441,15 +454,15 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         instret = st[ST_INSTRET]
                         if status == REGION_HOOKS:   # its last store hit a flagged page
                             if store_hooks(st[ST_REGION_ADDR], st[ST_REGION_SIZE], st, icache, pflags):
-                                reason = EXIT_HTIF
+                                reason = EXIT_HTIF   # or EXIT_DEBUG_WATCH (same code): a watchpoint
                                 done = True
                 else:
                     filled = fetch_decode(pc, st, csr, mem, tlb, icache, pflags)
                 if filled < 0:
                     end -= 1
-                    if st[ST_PC] == pc:           # the handler itself cannot be fetched
-                        st[ST_FATAL] = FATAL_TRAP_LOOP
-                        reason = EXIT_FATAL
+                    if st[ST_PC] == pc:           # the handler itself cannot be fetched, or a breakpoint
+                        st[ST_FATAL] = FATAL_TRAP_LOOP   # (st[ST_DBG_BREAK] set: emu.debug.debug_exit)
+                        reason = EXIT_FATAL       # == EXIT_DEBUG_BREAK: a breakpoint leaves here too
                         done = True
                     pc = st[ST_PC]
                     sync = True
@@ -457,10 +470,10 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                     scratch_pc = pc                # straddles a page under Sv39: run it once from there
             elif pending == PENDING_LOAD:
                 status, v = load_slow(addr, op, rd, npc - pc, pc, st, csr, mem, tlb, mmio)
-                if status == MMIO_EXIT:
+                if status == MEM_MMIO_EXIT:
                     reason = EXIT_MMIO
                     done = True
-                elif status == TRAPPED:
+                elif status == MEM_TRAPPED:
                     pc = st[ST_PC]
                     end -= 1
                     sync = True
@@ -471,26 +484,26 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
             elif pending == PENDING_STORE:
                 status = store_slow(addr, op, x[rs2], npc - pc, pc, st, csr, mem, tlb, icache, pflags,
                                     mmio)
-                if status == MMIO_EXIT:
+                if status == MEM_MMIO_EXIT:
                     reason = EXIT_MMIO
                     done = True
-                elif status == TRAPPED:
+                elif status == MEM_TRAPPED:
                     pc = st[ST_PC]
                     end -= 1
                     sync = True
                 else:
                     pc = npc
                     instret += 1
-                    if status == HTIF_EXIT:
+                    if status == MEM_HTIF_EXIT:
                         reason = EXIT_HTIF
                         done = True
-                    elif status == DONE_SYNC:
+                    elif status == MEM_DONE_SYNC:
                         sync = True              # e.g. mtimecmp or msip written: take it now
             elif pending == PENDING_HOOKS:
                 pc = npc
                 instret += 1
                 if store_hooks(addr, 1 << (op - SB), st, icache, pflags):
-                    reason = EXIT_HTIF
+                    reason = EXIT_HTIF           # or EXIT_DEBUG_WATCH (same code): a watchpoint
                     done = True
             else:  # PENDING_COLD
                 status = exec_cold(op, rd, rs1, rs2, imm, npc - pc, pc, x, st, csr, mem, tlb, icache,
@@ -501,7 +514,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                     sync = True
                 else:
                     instret += 1
-                    if status != RETIRED:
+                    if status != COLD_RETIRED:
                         sync = True              # re-read the mode, check interrupts, wfi
                         if status == COLD_HTIF:
                             reason = EXIT_HTIF

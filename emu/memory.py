@@ -9,6 +9,8 @@ The hot loop handles aligned RAM accesses itself; everything else comes here:
     the CLINT is served here, a Python device makes the loop return EXIT_MMIO;
   - an address that is neither RAM nor a device is an access fault.
 """
+from enum import IntEnum
+
 import numpy as np
 from numba import njit
 
@@ -22,16 +24,25 @@ from emu.state import (ST_RAM_BASE, ST_RAM_SIZE, ST_RES_ADDR, ST_TOHOST, ST_DATA
                        RT_CODE_LO, RT_CODE_HI, EXTENT_BASE)
 from emu.debug import breakpoint_check, watch_hit, WATCH_WRITE
 from emu.clint import clint_load, clint_store
-from emu.mmu import translate, ACCESS_FAULT
+from emu.mmu import translate, ACCESS_FAULT, fault_code, fault_cause
 from emu.spec import CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS
 from emu.trap import take_trap
 
-# status codes of the slow paths
-DONE = 0        # the access happened (a load's value is returned)
-MMIO_EXIT = 1   # a Python device must answer: the descriptor is in st[ST_MMIO_*]
-TRAPPED = 2     # a trap was taken: st[ST_PC] is the handler
-HTIF_EXIT = 3   # the store hit HTIF tohost
-DONE_SYNC = 4   # done, and it may have raised an interrupt (CLINT): end the chunk
+class MemStatus(IntEnum):
+    """What the slow paths (load_slow, store_slow, the MMIO path) return."""
+    DONE = 0        # the access happened (a load's value is returned)
+    MMIO_EXIT = 1   # a Python device must answer: the descriptor is in st[ST_MMIO_*]
+    TRAPPED = 2     # a trap was taken: st[ST_PC] is the handler (like emu.cold's Cold.TRAPPED, another family)
+    HTIF_EXIT = 3   # the store hit HTIF tohost
+    DONE_SYNC = 4   # done, and it may have raised an interrupt (CLINT): end the chunk
+
+
+# the plain ints njit code uses; MEM_* are the names the loop imports them under
+DONE = MEM_DONE = int(MemStatus.DONE)
+MMIO_EXIT = MEM_MMIO_EXIT = int(MemStatus.MMIO_EXIT)
+TRAPPED = MEM_TRAPPED = int(MemStatus.TRAPPED)
+HTIF_EXIT = MEM_HTIF_EXIT = int(MemStatus.HTIF_EXIT)
+DONE_SYNC = MEM_DONE_SYNC = int(MemStatus.DONE_SYNC)
 
 OP_LB = isa.OP["lb"]
 OP_SB = isa.OP["sb"]
@@ -156,11 +167,11 @@ def phys_access(paddr, size, write, value, st, csr, mem, mmio):
 
 @njit(cache=True)
 def data_paddr(va, kind, st, csr, mem, tlb):
-    """-> physical address, or -(cause + 1)."""
+    """-> physical address, or fault_code(cause)."""
     if st[ST_DATA_VM] != 0:
         return translate(va, kind, st[ST_DATA_CTX], st, csr, mem, tlb)
     if va < 0:                              # bare: no physical address has bit 63 set
-        return -(ACCESS_FAULT[kind] + 1)
+        return fault_code(ACCESS_FAULT[kind])
     return va
 
 
@@ -188,7 +199,7 @@ def load_slow(va, op, rd, ilen, pc, st, csr, mem, tlb, mmio):
         for i in range(size):
             p = data_paddr(va + i, TLB_LOAD, st, csr, mem, tlb)
             if p < 0:                                  # xtval: the part that faulted (priv 3.1.16)
-                take_trap(-p - 1, va + i, False, pc, st, csr)
+                take_trap(fault_cause(p), va + i, False, pc, st, csr)
                 return TRAPPED, 0
             off = p - ram_base
             if off < 0 or off >= ram_size:
@@ -236,7 +247,7 @@ def store_slow(va, op, value, ilen, pc, st, csr, mem, tlb, icache, pflags, mmio)
         for i in range(size):
             p = data_paddr(va + i, TLB_STORE, st, csr, mem, tlb)
             if p < 0:                                  # xtval: the part that faulted (priv 3.1.16)
-                take_trap(-p - 1, va + i, False, pc, st, csr)
+                take_trap(fault_cause(p), va + i, False, pc, st, csr)
                 return TRAPPED
             if p - ram_base < 0 or p - ram_base >= ram_size:
                 take_trap(CAUSE_STORE_ACCESS, va + i, False, pc, st, csr)
@@ -261,7 +272,7 @@ def store_slow(va, op, value, ilen, pc, st, csr, mem, tlb, icache, pflags, mmio)
 
 @njit(cache=True)
 def fetch_half(va, st, csr, mem, tlb):
-    """The 16-bit parcel at va. -> (physical address or -(cause + 1), parcel)."""
+    """The 16-bit parcel at va. -> (physical address or fault_code(cause), parcel)."""
     p = va
     if st[ST_FETCH_VM] != 0:
         p = translate(va, TLB_FETCH, st[ST_FETCH_CTX], st, csr, mem, tlb)
@@ -269,7 +280,7 @@ def fetch_half(va, st, csr, mem, tlb):
             return p, 0
     off = p - st[ST_RAM_BASE]
     if off < 0 or off >= st[ST_RAM_SIZE]:
-        return -(CAUSE_FETCH_ACCESS + 1), 0
+        return fault_code(CAUSE_FETCH_ACCESS), 0
     return p, np.int64(mem[off]) | (np.int64(mem[off + 1]) << 8)
 
 
@@ -278,7 +289,7 @@ def fetch_raw(pc, st, csr, mem, tlb):
     """The instruction bits at pc (for mtval and the decoder). -> (ok, bits, paddr, straddles, cause, tval)."""
     p, lo = fetch_half(pc, st, csr, mem, tlb)
     if p < 0:
-        return False, 0, 0, False, -p - 1, pc
+        return False, 0, 0, False, fault_cause(p), pc
     if (lo & 3) != 3:
         return True, lo, p, False, 0, 0
     straddles = (p & 0xFFF) == 0xFFE

@@ -26,6 +26,20 @@ ACCESS_FAULT = np.array([CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCE
 PAGE_FAULT = np.array([CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT], np.int64)
 
 
+# A translation returns a physical address (>= 0: no physical address has bit 63 set) or a fault,
+# encoded as -(cause + 1) so that cause 0 (misaligned fetch) is negative too.  These two name it:
+@njit(cache=True, inline="always")
+def fault_code(cause):
+    """The translation result that reports exception `cause`: -(cause + 1) (always < 0)."""
+    return -(cause + 1)
+
+
+@njit(cache=True, inline="always")
+def fault_cause(code):
+    """The exception cause a negative translation result reports (the inverse of fault_code)."""
+    return -code - 1
+
+
 @njit(cache=True)
 def permission_mask(kind, r, w, x, u):
     """Which of the 8 access contexts (bit0 S-mode, bit1 SUM, bit2 MXR) may do `kind` on this PTE."""
@@ -49,10 +63,10 @@ def permission_mask(kind, r, w, x, u):
 
 @njit(cache=True)
 def walk(va, kind, st, csr, mem, tlb):
-    """The Sv39 page-table walk for one access. -> physical address, or -(cause + 1) on a fault."""
+    """The Sv39 page-table walk for one access. -> physical address, or fault_code(cause) on a fault."""
     top = va >> 38
     if top != 0 and top != -1:                   # bits 63:39 must all equal bit 38
-        return -(PAGE_FAULT[kind] + 1)
+        return fault_code(PAGE_FAULT[kind])
     ram_base = st[ST_RAM_BASE]
     ram_size = st[ST_RAM_SIZE]
     m64 = mem.view(np.int64)
@@ -63,26 +77,26 @@ def walk(va, kind, st, csr, mem, tlb):
     while True:
         off = a + ((va >> (12 + 9 * level)) & 0x1FF) * 8 - ram_base
         if off < 0 or off >= ram_size:
-            return -(ACCESS_FAULT[kind] + 1)
+            return fault_code(ACCESS_FAULT[kind])
         pte = m64[off >> 3]
         if (pte & PTE_V) == 0 or ((pte & PTE_R) == 0 and (pte & PTE_W) != 0) or (pte >> PTE_RESERVED_SHIFT) != 0:
-            return -(PAGE_FAULT[kind] + 1)
+            return fault_code(PAGE_FAULT[kind])
         if (pte & (PTE_R | PTE_X)) != 0:
             break
         if (pte & (PTE_A | PTE_D | PTE_U)) != 0:    # reserved in a non-leaf PTE (4.3.1)
-            return -(PAGE_FAULT[kind] + 1)
+            return fault_code(PAGE_FAULT[kind])
         level -= 1
         if level < 0:
-            return -(PAGE_FAULT[kind] + 1)
+            return fault_code(PAGE_FAULT[kind])
         a = ((pte >> PTE_PPN_SHIFT) & SATP_PPN) << 12
     ppn = (pte >> PTE_PPN_SHIFT) & SATP_PPN
     if level > 0 and (ppn & ((1 << (9 * level)) - 1)) != 0:
-        return -(PAGE_FAULT[kind] + 1)             # misaligned superpage
+        return fault_code(PAGE_FAULT[kind])             # misaligned superpage
     mask = permission_mask(kind, (pte & PTE_R) != 0, (pte & PTE_W) != 0, (pte & PTE_X) != 0,
                            (pte & PTE_U) != 0)
     ctx = st[ST_FETCH_CTX] if kind == TLB_FETCH else st[ST_DATA_CTX]
     if ((mask >> ctx) & 1) == 0:
-        return -(PAGE_FAULT[kind] + 1)
+        return fault_code(PAGE_FAULT[kind])
     new = pte | PTE_A
     if kind == TLB_STORE:
         new |= PTE_D
@@ -113,7 +127,7 @@ def tlb_lookup(tlb, kind, va, ctx):
 
 @njit(cache=True)
 def translate(va, kind, ctx, st, csr, mem, tlb):
-    """TLB lookup, then walk. -> physical address, or -(cause + 1)."""
+    """TLB lookup, then walk. -> physical address, or fault_code(cause)."""
     p = tlb_lookup(tlb, kind, va, ctx)
     if p >= 0:
         return p

@@ -8,6 +8,8 @@ addresses), and so is the result (a REGION_* status, see emu/regions.py).
 Under the plain-Python engine (NUMBA_DISABLE_JIT=1) regions are never
 compiled, and the loop never reaches this call.
 """
+from enum import IntEnum
+
 from llvmlite import ir
 from numba import njit
 from numba.core import types
@@ -16,9 +18,15 @@ from numba.extending import intrinsic
 I64 = ir.IntType(64)
 REGION_ARGS = 9     # x, mem, st, pflags, tlb, icache (the region table), pc, instret, limit
 
-# what a region returns
-REGION_DONE = 0     # st[ST_PC], st[ST_INSTRET] say where it stopped
-REGION_HOOKS = 1    # ... and its last store hit a flagged page: st[ST_REGION_ADDR/SIZE]
+class RegionStatus(IntEnum):
+    """What a region returns."""
+    DONE = 0        # st[ST_PC], st[ST_INSTRET] say where it stopped
+    HOOKS = 1       # ... and its last store hit a flagged page: st[ST_REGION_ADDR/SIZE]
+
+
+# the plain ints njit code and the IR writer use
+REGION_DONE = int(RegionStatus.DONE)
+REGION_HOOKS = int(RegionStatus.HOOKS)
 
 
 @njit(cache=True)

@@ -17,26 +17,52 @@ plain-Python engine, snapshots and a debugger see is in these arrays:
 Values are int64 two's complement throughout; unsigned views are taken where
 the spec asks for unsigned arithmetic (see emu/alu.py).
 """
+from enum import IntEnum
+
 import numpy as np
 
 from emu.spec import PRV_U, PRV_S, PRV_M, MIP_MTIP, RAM_BASE  # noqa: F401 (PRV_* stay importable from here)
 
-# --- why the loop returned (its return value)
-EXIT_BUDGET = 0   # the instruction budget of this call is spent
-EXIT_STOP = 1     # the stop flag was set (lifecycle Stop, GDB Ctrl-C)
-EXIT_HALT = 2     # the guest halted the machine; exit code in st[ST_EXIT_CODE]
-EXIT_MMIO = 3     # a load/store to a Python device: descriptor in st[ST_MMIO_*]; Python completes it
-EXIT_WFI = 4      # wfi with nothing that can wake the hart from inside the loop
-EXIT_FATAL = 5    # the VMM cannot go on: reason in st[ST_FATAL]
-EXIT_HTIF = 6     # the guest wrote HTIF tohost; Python reads and answers it
-EXIT_SBI = 7      # ecall from S-mode with the VMM's own SBI (st[ST_SBI]): Python answers it (devices/sbi.py)
-# the debugger's reasons: loop.run never returns them itself; emu.debug.debug_exit() reads them off its other exits
-EXIT_BREAK = 8    # the next instruction is at a breakpoint (pc there, nothing retired)
-EXIT_WATCH = 9    # a watchpoint was hit, see st[ST_DBG_HIT*]
-EXIT_REGION = 10  # a hot code region wants compiling (st[ST_REGION_REQ]), or compiled regions are ready to
-                  # install (st[ST_REGION_READY]): emu/regions.py; the hart answers it and runs on, so
-                  # callers of Hart.run and Machine.run never see it
-EXIT_NAMES = ("budget", "stop", "halt", "mmio", "wfi", "fatal", "htif", "sbi", "break", "watch", "region")
+# --- why the loop returned (its return value): one family, Exit; the loop (Numba) uses the plain
+# EXIT_* ints below, generated from it, so that njit code sees int64 constants (no enum typing)
+class Exit(IntEnum):
+    BUDGET = 0    # the instruction budget of this call is spent
+    STOP = 1      # the stop flag was set (lifecycle Stop, GDB Ctrl-C)
+    HALT = 2      # the guest halted the machine; exit code in st[ST_EXIT_CODE]
+    MMIO = 3      # a load/store to a Python device: descriptor in st[ST_MMIO_*]; Python completes it
+    WFI = 4       # wfi with nothing that can wake the hart from inside the loop
+    FATAL = 5     # the VMM cannot go on: reason in st[ST_FATAL]
+    HTIF = 6      # the guest wrote HTIF tohost; Python reads and answers it
+    SBI = 7       # ecall from S-mode with the VMM's own SBI (st[ST_SBI]): Python answers it (devices/sbi.py)
+    # the debugger's reasons: loop.run never returns them itself; emu.debug.debug_exit() reads them off
+    # the exits the loop leaves a debugger stop through (EXIT_DEBUG_BREAK, EXIT_DEBUG_WATCH below)
+    BREAK = 8     # the next instruction is at a breakpoint (pc there, nothing retired)
+    WATCH = 9     # a watchpoint was hit, see st[ST_DBG_HIT*]
+    REGION = 10   # a hot code region wants compiling (st[ST_REGION_REQ]), or compiled regions are ready to
+    # install (st[ST_REGION_READY]): emu/regions.py; the hart answers it and runs on, so
+    # callers of Hart.run and Machine.run never see it
+
+
+EXIT_BUDGET = int(Exit.BUDGET)
+EXIT_STOP = int(Exit.STOP)
+EXIT_HALT = int(Exit.HALT)
+EXIT_MMIO = int(Exit.MMIO)
+EXIT_WFI = int(Exit.WFI)
+EXIT_FATAL = int(Exit.FATAL)
+EXIT_HTIF = int(Exit.HTIF)
+EXIT_SBI = int(Exit.SBI)
+EXIT_BREAK = int(Exit.BREAK)
+EXIT_WATCH = int(Exit.WATCH)
+EXIT_REGION = int(Exit.REGION)
+# Why a debugger stop rides another exit: the loop has no spare code path for the debugger, and adding
+# one would cost the hot loop a branch.  A breakpoint is found by fetch_decode, which returns "no pc"
+# (like the trap-loop fault) so the loop leaves through its EXIT_FATAL path with st[ST_DBG_BREAK] set;
+# a watchpoint is found by store_hooks, which asks the loop to leave like an HTIF store does, with
+# st[ST_DBG_HIT] set.  emu.debug.debug_exit() turns them into EXIT_BREAK / EXIT_WATCH.  The loop
+# returns them under these names, which say what they are:
+EXIT_DEBUG_BREAK = EXIT_FATAL   # the exit a breakpoint stop leaves through (debug_exit: EXIT_BREAK)
+EXIT_DEBUG_WATCH = EXIT_HTIF    # the exit a watchpoint stop leaves through (debug_exit: EXIT_WATCH)
+EXIT_NAMES = tuple(e.name.lower() for e in Exit)
 
 # --- st[] indices
 ST_PC = 0
@@ -118,8 +144,13 @@ TRAP_PRIV = 3         # the privilege it was taken from; -1 = no trap recorded
 ST_SIZE = ST_REGION_ON + 18
 
 # --- EXIT_FATAL reasons
-FATAL_NONE = 0
-FATAL_TRAP_LOOP = 1     # an instruction fetch fault at the trap handler's own address
+class Fatal(IntEnum):
+    NONE = 0
+    TRAP_LOOP = 1       # an instruction fetch fault at the trap handler's own address
+
+
+FATAL_NONE = int(Fatal.NONE)
+FATAL_TRAP_LOOP = int(Fatal.TRAP_LOOP)
 FATAL_NAMES = ("none", "trap loop: the trap handler's address cannot be fetched")
 
 # --- the pre-decoded instruction cache
