@@ -187,11 +187,12 @@ class Debugger:
     def exit(self, why):
         """-> None (go on running), a (reason, code, message) to end the run with, or the exit to handle as usual."""
         from emu import state as S
+        from lifecycle.machine import Reason     # not at import time: no numba before the JIT choice
         h = self.h
         if self.stepping:
             if why in (S.EXIT_BREAK, S.EXIT_WATCH):
                 self.step_event = why
-                return ("debug", 0, "")
+                return (Reason.DEBUG, 0, "")
             if why == S.EXIT_STOP and not self._foreign.is_set():
                 h.stop_flag[0] = 0           # our own flag (a Ctrl-C during a step): the step goes on
                 return None
@@ -225,7 +226,8 @@ class Debugger:
                     self.parked = False
                     h.stop_flag[0] = STOP_DEBUG
                     self.cond.notify_all()
-                    return ("stopped", 0, "stop requested")
+                    from lifecycle.machine import Reason
+                    return (Reason.STOPPED, 0, "stop requested")
                 cmd, self.cmd = self.cmd, None
                 self.parked = False
             if cmd == "step":

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 from emu import state as S
 from emu.ints import u64, MASK64
@@ -56,9 +57,19 @@ DTB_RESERVE = 1 << 20    # the device tree (and fw_dynamic_info) live in the las
 INPUT_GRACE_S = 0.5      # paced idle: how long an idle point after console activity waits for input (_idle)
 
 
+class Reason(StrEnum):
+    """Why Machine.run returned (RunResult.reason).  A str enum: it equals, hashes and prints as its
+    value, so comparisons with the plain strings ('exit', ...) keep working."""
+    EXIT = "exit"          # the guest halted (HTIF, SBI reset, test device): RunResult.exit_code
+    BUDGET = "budget"      # the instruction budget is spent
+    STOPPED = "stopped"    # stop() was called
+    FATAL = "fatal"        # the VMM cannot go on: RunResult.message says why
+    DEBUG = "debug"        # a GDB single step ended at a breakpoint/watchpoint (lifecycle/gdbstub.py)
+
+
 @dataclass
 class RunResult:
-    reason: str          # 'exit', 'budget', 'stopped' or 'fatal'
+    reason: Reason       # a Reason: EXIT, BUDGET, STOPPED, FATAL, DEBUG (equal to 'exit', 'budget', ...)
     exit_code: int
     instret: int         # instructions retired in this run
     wall_s: float
@@ -461,7 +472,7 @@ class Machine:
         until_poll = slice_                     # steps until host input is looked at again
         while True:
             if left is not None and left <= 0:
-                return result("budget")
+                return result(Reason.BUDGET)
             if poll or until_poll <= 0:
                 # host input and the realtime clock are looked at every slice of steps, not
                 # after every device access (those exits must stay cheap); a guest that polls
@@ -486,11 +497,11 @@ class Machine:
                 try:
                     code = htif.handle(h)
                 except HtifError as e:
-                    return result("fatal", 1, str(e))
+                    return result(Reason.FATAL, 1, str(e))
                 finally:
                     self.device_s += time.perf_counter() - td
                 if code is not None:
-                    return result("exit", code)
+                    return result(Reason.EXIT, code)
                 continue
             if htif.pending:
                 htif.flush()                    # anything else may write too, or wait: output first
@@ -516,7 +527,7 @@ class Machine:
                     try:
                         self.sbi.handle(h)
                     except SbiReset as e:
-                        return result("exit", e.code, f"the guest asked the SBI for {e.kind}")
+                        return result(Reason.EXIT, e.code, f"the guest asked the SBI for {e.kind}")
                     continue
             finally:
                 self.device_s += time.perf_counter() - td
@@ -529,19 +540,19 @@ class Machine:
                     return result(*why)
             if why == S.EXIT_STOP:
                 h.stop_flag[0] = 0
-                return result("stopped", 0, "stop requested")
+                return result(Reason.STOPPED, 0, "stop requested")
             elif why == S.EXIT_WFI and self.idle_wait:
                 if self._idle(h):
                     continue
                 h.stop_flag[0] = 0
-                return result("stopped", 0, f"stop requested (the guest was idle in wfi at pc 0x{h.pc:x})")
+                return result(Reason.STOPPED, 0, f"stop requested (the guest was idle in wfi at pc 0x{h.pc:x})")
             elif why == S.EXIT_WFI:
-                return result("fatal", 1, f"the guest waits (wfi at pc 0x{h.pc:x}) for an interrupt "
+                return result(Reason.FATAL, 1, f"the guest waits (wfi at pc 0x{h.pc:x}) for an interrupt "
                                           "that nothing in this machine can raise")
             elif why == S.EXIT_FATAL:
-                return result("fatal", 1, self._fatal_message())
+                return result(Reason.FATAL, 1, self._fatal_message())
             else:
-                return result("fatal", 1, f"the hart stopped with reason {S.EXIT_NAMES[why]}")
+                return result(Reason.FATAL, 1, f"the hart stopped with reason {S.EXIT_NAMES[why]}")
 
     def _fatal_message(self):
         """EXIT_FATAL as one line; a trap loop names the trap that led into it (emu/trap.py keeps the
@@ -606,7 +617,7 @@ class Machine:
             if dev is self.test_device and dev.halt_request is not None:
                 kind, code = dev.halt_request
                 dev.halt_request = None
-                return ("exit", code if kind == "fail" else 0,
+                return (Reason.EXIT, code if kind == "fail" else 0,
                         f"the guest asked the test device for {kind}" + (f" (code {code})" if kind == "fail" else ""))
         else:
             value = int(dev.read(off, size)) & _MASK[size]
