@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 
+from lifecycle.runner import EXIT_FATAL, EXIT_NO_REBOOT  # noqa: F401 (the statuses: lifecycle/runner.py ExitStatus)
 from lifecycle.units import parse_size
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,7 +45,6 @@ DEFAULT_CMDLINE = "console=ttyS0"
 DEFAULT_PROMPT = "~ # "
 CTRL_A = 0x01
 MAX_REBOOTS = 64        # a guest that reboots forever ends the command instead
-EXIT_NO_REBOOT = 4      # --no-reboot: the guest rebooted or its kernel panicked
 PANIC = b"Kernel panic - not syncing"
 INITRD_FAILED = b"Initramfs unpacking failed"
 CTRL_A_HELP = ("C-a h    print this help\r\n"
@@ -396,7 +396,7 @@ def cmd_boot(args, user_error):
             if e.error in (GuestError.BAD_CONFIG, GuestError.KERNEL_LOAD_FAILURE):
                 raise user_error(line) from None
             sys.stderr.write(f"numbavm: fatal: {line}\n")
-            return 125
+            return EXIT_FATAL
         if args.dump_dtb is not None:
             try:
                 with open(args.dump_dtb, "wb") as f:
@@ -461,7 +461,7 @@ def cmd_boot(args, user_error):
         elif err is not None:
             msg = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
             sys.stderr.write(f"\nnumbavm: fatal: {msg}\n")
-            status = 125
+            status = EXIT_FATAL
         elif rebooted and args.no_reboot:
             sys.stderr.write("numbavm: the guest rebooted (--no-reboot)\n")
             status = EXIT_NO_REBOOT

@@ -47,6 +47,7 @@ import sys
 
 from lifecycle import runner
 from lifecycle.runner import sigint
+from lifecycle.runner import ExitStatus, EXIT_USER_ERROR, EXIT_BUDGET, EXIT_FATAL, EXIT_INTERRUPTED  # noqa: F401
 from emu.spec import RAM_BASE        # imports nothing: no numba before the JIT choice
 from lifecycle.units import parse_addr, parse_count, parse_size
 
@@ -54,10 +55,6 @@ PROG = "numbavm"
 DEFAULT_MEMORY = "128M"
 DEFAULT_RAM_BASE = RAM_BASE           # contract: guest RAM at 0x8000_0000
 
-EXIT_USER_ERROR = 2
-EXIT_BUDGET = 124
-EXIT_FATAL = 125
-EXIT_INTERRUPTED = 130
 PLUGIN_GROUP = "numbavm.commands"      # entry points: NAME = "package.module:main"
 
 

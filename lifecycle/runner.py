@@ -31,10 +31,26 @@ import queue
 import signal
 import sys
 import threading
+from enum import IntEnum
 
-EXIT_FATAL = 125
-EXIT_CONSOLE = 125          # the console output could not be written (a VMM fatal condition)
-EXIT_INTERRUPTED = 130
+
+class ExitStatus(IntEnum):
+    """The process exit statuses of the numbavm commands (``run``, ``boot``), defined here only.
+    A guest that exits passes its own code through instead (0 = success)."""
+    USER_ERROR = 2          # bad input from the user: one line 'numbavm: error: ...'
+    NO_REBOOT = 4           # boot --no-reboot: the guest rebooted or its kernel panicked
+    BUDGET = 124            # run --max-instructions reached (timeout(1)'s status)
+    FATAL = 125             # the VMM cannot go on, also when the console output cannot be written
+    INTERRUPTED = 130       # Ctrl-C (128 + SIGINT)
+
+
+# the names the commands use (lifecycle/cli.py and lifecycle/boot.py import them from here)
+EXIT_USER_ERROR = ExitStatus.USER_ERROR
+EXIT_NO_REBOOT = ExitStatus.NO_REBOOT
+EXIT_BUDGET = ExitStatus.BUDGET
+EXIT_FATAL = ExitStatus.FATAL
+EXIT_CONSOLE = ExitStatus.FATAL     # the console output could not be written: a VMM fatal condition
+EXIT_INTERRUPTED = ExitStatus.INTERRUPTED
 
 # tests/test_cli_errors.py: names a file this creates once the SIGINT handler is in place, so
 # that a test can send SIGINT at chosen delays after that moment (before it, the interpreter's
