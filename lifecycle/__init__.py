@@ -2,7 +2,7 @@
 Imports emu/ and devices/, never bench/ (found by entry point); bench/ may import it (tests/test_layers.py).
 
     from lifecycle import (GuestLifecycle, GuestConfig, Guest, GuestError, GuestLifecycleError,
-                           GuestClosedError, KernelType, BlockSpec, BlockMode)
+                           GuestClosedError, ConfigError, KernelType, BlockSpec, BlockMode)
 
 The names are loaded lazily (PEP 562): importing this package imports neither numba nor
 the core, so the CLI can still decide NUMBA_DISABLE_JIT; GuestLifecycle.create() imports
@@ -21,6 +21,7 @@ _EXPORTS = {
     "GuestError": "lifecycle.errors",
     "GuestLifecycleError": "lifecycle.errors",
     "GuestClosedError": "lifecycle.errors",
+    "ConfigError": "lifecycle.errors",
     "GuestManager": "lifecycle.manager",
     "GuestInfo": "lifecycle.manager",
     "GuestStatus": "lifecycle.manager",
