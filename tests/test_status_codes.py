@@ -85,3 +85,14 @@ def test_run_result_reason_is_a_str_enum():
     assert f"{machine.Reason.STOPPED}" == "stopped"
     values = [m.value for m in machine.Reason]
     assert len(values) == len(set(values))
+
+
+@pytest.mark.parametrize("program, budget, reason", [("dev_poweroff.elf", 50_000_000, "exit"),
+                                                     ("dev_timer.elf", 1000, "budget")])
+def test_machine_run_returns_a_reason(program, budget, reason):
+    import io
+    from pathlib import Path
+    m = machine.Machine(memory=16 << 20, engine="jit", console=io.BytesIO())
+    m.load(str(Path(__file__).parent / "guest" / "bin" / program))
+    r = m.run(max_instructions=budget)
+    assert type(r.reason) is machine.Reason and r.reason == reason
