@@ -127,8 +127,9 @@ def test_directory(tmp_path):
     expect_error(tmp_path, "directory")
 
 
-def test_unreadable(good, monkeypatch):
-    # root reads any file, so simulate the permission error the OS gives a user
+@pytest.fixture
+def unreadable(good, monkeypatch):
+    """`good`, refused by open() as the OS refuses a user (root reads any file, so simulated)."""
     import builtins
     real_open = builtins.open
 
@@ -137,7 +138,11 @@ def test_unreadable(good, monkeypatch):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *a, **k)
     monkeypatch.setattr(builtins, "open", fake_open)
-    expect_error(good, "cannot read")
+    return good
+
+
+def test_unreadable(unreadable):
+    expect_error(unreadable, "cannot read")
 
 
 def test_empty_file(tmp_path):
@@ -400,18 +405,10 @@ def test_directory_messages(tmp_path):
         assert str(ei.value).startswith(f"{tmp_path}: is a directory, not "), str(ei.value)
 
 
-def test_permission_denied_from_the_real_cause(tmp_path, good, monkeypatch):
-    import builtins
-    real_open = builtins.open
-
-    def fake_open(path, *a, **k):
-        if os.fspath(path) == os.fspath(good):
-            raise PermissionError(13, "Permission denied")
-        return real_open(path, *a, **k)
-    monkeypatch.setattr(builtins, "open", fake_open)
+def test_permission_denied_from_the_real_cause(unreadable):
     with pytest.raises(LoadError) as ei:
-        read_file(good, "an initrd")
-    assert str(ei.value) == f"{good}: cannot read an initrd: permission denied"
+        read_file(unreadable, "an initrd")
+    assert str(ei.value) == f"{unreadable}: cannot read an initrd: permission denied"
 
 
 def test_broken_symlink(tmp_path):
