@@ -64,8 +64,8 @@ How the vcpu is held (class Debugger)
   arrays only while the vcpu is parked. Steps run in the vcpu thread as nested
   Machine.run(1) calls, so MMIO, SBI and HTIF exits are answered as usual.
   Other stops (GuestLifecycle.stop(), Guest memory access) still work while GDB
-  holds the guest. The debugger wraps machine.stop() to see them and leaves
-  the park. The lifecycle does its work, and the next loop call returns at
+  holds the guest. Machine.stop() tells the debugger (stop_requested, the seat's
+  interface in lifecycle/seat.py), which leaves the park. The lifecycle does its work, and the next loop call returns at
   once, so the vcpu parks again.
   Watch semantics (emu/debug.py): a store is reported after it is done, so
   GDB's step-over of a non-steppable RISC-V watchpoint is answered without
@@ -80,6 +80,7 @@ import sys
 import threading
 import time
 
+from lifecycle.seat import DebuggerSeat
 from emu.ints import s64, MASK64
 from emu.spec import (REG_NAMES, CSR_NAMES as SPEC_CSR_NAMES, PMPCFG0, MHPMEVENT3, MHPMCOUNTER3, HPMCOUNTER3, MCYCLE,
                       MINSTRET)
@@ -144,7 +145,7 @@ def target_xml() -> str:
 
 # --------------------------------------------------------------------------- the vcpu side
 
-class Debugger:
+class Debugger(DebuggerSeat):
     """GDB's hold on one Machine: breakpoint and watch tables, and parking of the vcpu thread.
 
     Machine._run calls loop() and exit(). The GDB thread calls the rest.
@@ -169,13 +170,13 @@ class Debugger:
         self.access_done = None      # pc after a store that a watchpoint stop reported as done
         self._foreign = threading.Event()   # someone else (lifecycle) called machine.stop()
         self.attached = True
-        machine.stop = self._machine_stop   # an instance attribute over Machine.stop (removed at detach)
         machine.debugger = self
 
-    # ---- called by Machine._run (vcpu thread)
-    def _machine_stop(self):
+    # ---- the debugger seat (lifecycle/seat.py): Machine.stop() from any thread
+    def stop_requested(self):
         self._foreign.set()
-        type(self.m).stop(self.m)
+
+    # ---- called by Machine._run (vcpu thread)
 
     def loop(self, loop, arrays, budget):
         from emu.debug import debug_exit
@@ -315,8 +316,6 @@ class Debugger:
         self.read_watches = 0
         D.clear_all(self.h)
         self.attached = False
-        if self.m.__dict__.get("stop") == self._machine_stop:
-            del self.m.stop
         if getattr(self.m, "debugger", None) is self:
             self.m.debugger = None
 

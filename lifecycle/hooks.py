@@ -93,6 +93,7 @@ import threading
 import weakref
 
 from emu.ints import MASK64 as M64
+from lifecycle.seat import DebuggerSeat
 
 HOOK_TRAP = 1 << 0           # UC_HOOK_INTR
 HOOK_CODE = 1 << 2           # UC_HOOK_CODE
@@ -155,7 +156,7 @@ def make_hook(kind, callback, begin=None, end=None, guest=None):
     return Hook(kind, callback, begin, end, guest)
 
 
-class Hooks:
+class Hooks(DebuggerSeat):
     """The hooks of one Machine. Machine._run calls loop() and exit() while they hold the debugger seat."""
 
     def __init__(self, machine):

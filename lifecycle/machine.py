@@ -117,8 +117,8 @@ def _sbi_input(console, console_input):
 
 
 class Machine:
-    debugger = None   # --- gdb: a lifecycle.gdbstub.Debugger while one is attached, or the
-                      # lifecycle.hooks.Hooks while hooks are installed (see _run)
+    debugger = None   # the debugger seat (lifecycle/seat.py): a lifecycle.gdbstub.Debugger while GDB is
+                      # attached, or the lifecycle.hooks.Hooks while hooks are installed (see _run)
 
     def __init__(self, memory=128 << 20, engine="jit", console=None, idle_wait=False,
                  timer="deterministic", block_devices=(), virtio_rng=False, virtio_console=False,
@@ -303,6 +303,9 @@ class Machine:
 
     def stop(self):
         """Ask the loop to return (from any thread); it polls at least every 4096 instructions."""
+        seat = self.debugger
+        if seat is not None:
+            seat.stop_requested()               # a debugger holding the vcpu lets it go
         self.hart.stop_flag[0] = 1
         self._wake.set()
 
