@@ -36,7 +36,7 @@ SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 endif
 test: $(STAMP)
 	@bash tests/setup-debian.sh
-	@bash lifecycle/linux/build.sh >/dev/null || echo "numbavm: the bundled Linux guest is not built: its boot tests will skip"
+	@bash lifecycle/guests/linux/build.sh >/dev/null || echo "numbavm: the bundled Linux guest is not built: its boot tests will skip"
 	@echo "numbavm: test order: $(if $(filter none,$(SEED)),the files' own (SEED=none),random with SEED=$(SEED) (make test SEED=$(SEED) repeats it))"
 	$(VPY) -m pytest -q -rs $(if $(filter none,$(SEED)),-p no:randomly,--randomly-seed=$(SEED))
 

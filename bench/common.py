@@ -32,10 +32,10 @@ def log(msg):
 
 
 def numbavm_exe():
-    # `python -m lifecycle.cli` (= the numbavm console script) from ROOT, so that the
+    # `python -m lifecycle.cli.main` (= the numbavm console script) from ROOT, so that the
     # sources measured are the ones next to this file even when the installed (editable)
     # package points elsewhere
-    return [sys.executable, "-m", "lifecycle.cli"]
+    return [sys.executable, "-m", "lifecycle.cli.main"]
 
 
 def child_env(**extra):

@@ -3,7 +3,7 @@
 Import order matters: NUMBAVM_LLVM_OPTIONS must be in the environment before
 emu/ is imported (emu/__init__.py applies it through llvmlite and keys the
 Numba cache directory on it), so call setup_env() first; this module imports
-lifecycle.machine only inside functions.
+lifecycle.machine.board only inside functions.
 
 Method (see docs/performance.md):
   * interleaved repetitions: for each repetition, for each workload, every
@@ -212,7 +212,7 @@ def run_jit(path, regions=True):
     """One in-process JIT run on a fresh Machine -> result dict (ok only if exit code 0).
     regions=False: the loop alone (the interpreter tier, emu/loop.py), no native regions."""
     import io
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     console = io.BytesIO()
     m = Machine(memory=128 << 20, engine="jit", console=console)
     if not regions:
@@ -259,7 +259,7 @@ def run_jit_slice(path, n=PY_ENGINE_N):
     per-instruction ratio on equal work (the whole-program ratio compares different mixes).
     """
     import io
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     m = Machine(memory=128 << 20, engine="jit", console=io.BytesIO())
     m.load(path)
     m.warm_up()
@@ -308,8 +308,8 @@ STARTUP_STEPS = [
     ("python", "pass"),
     ("import numpy", "import numpy"),
     ("import numba", "import numba"),
-    ("import lifecycle.machine", "import lifecycle.machine"),
-    ("Machine() + warm_up()", "import io, lifecycle.machine as m; m.Machine(memory=1 << 20, console=io.BytesIO()).warm_up()"),
+    ("import lifecycle.machine.board", "import lifecycle.machine.board"),
+    ("Machine() + warm_up()", "import io, lifecycle.machine.board as m; m.Machine(memory=1 << 20, console=io.BytesIO()).warm_up()"),
 ]
 
 
@@ -439,7 +439,7 @@ def run_suite(workloads=WORKLOADS, reps=5, engines=None, py_n=PY_ENGINE_N, stop_
     sys_items = list(sysb.SYSTEM_ITEMS if system is None else system)
     sys_skipped = {}
     if sys_items:
-        log("bench: system workloads: finding the bundled Linux guest (lifecycle/linux/build.sh) ...")
+        log("bench: system workloads: finding the bundled Linux guest (lifecycle/guests/linux/build.sh) ...")
         for it, (ok, why) in sysb.available(sys_items).items():
             if not ok:
                 sys_skipped[it] = why
@@ -474,7 +474,7 @@ def run_suite(workloads=WORKLOADS, reps=5, engines=None, py_n=PY_ENGINE_N, stop_
     }
 
     # the in-process JIT: compile (or load from the disk cache) before anything is timed
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     import io
     t = time.perf_counter()
     mw = Machine(memory=1 << 20, engine="jit", console=io.BytesIO())

@@ -1,4 +1,4 @@
-"""The cost of Python hooks (lifecycle/hooks.py): one compute workload with and without them.
+"""The cost of Python hooks (lifecycle/debug/hooks.py): one compute workload with and without them.
 
     python -m bench.hooks [--workload sieve] [--reps 3] [--hot-steps 200000] [--json]
 
@@ -12,7 +12,7 @@ Four runs per repetition, each on a fresh in-process Machine (128 MiB, JIT), int
   hot-slice   WARM instructions untimed (into the hot loop), then HOT_STEPS timed, no hooks;
   hot         the same, with a HOOK_CODE hook on the pc where the untimed part stopped
               (inside the hot loop), whose callback counts: MIPS and callbacks per second.
-The hooks are installed on the Machine directly (lifecycle.hooks.Hooks, which is what
+The hooks are installed on the Machine directly (lifecycle.debug.hooks.Hooks, which is what
 Guest.hook_add installs); the callback is a plain Python counter. A run counts only if
 it is right: the whole runs must exit 0 (the workload checked itself) with no callback
 from the cold hook; the hot run must retire its budget.
@@ -35,7 +35,7 @@ VARIANTS = ("none", "loop", "cold", "hot-slice", "hot")
 
 
 def _machine(path):
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     m = Machine(memory=128 << 20, engine="jit", console=io.BytesIO())
     m.load(path)
     m.warm_up()
@@ -43,7 +43,7 @@ def _machine(path):
 
 
 def _hook(m, pc, calls):
-    from lifecycle.hooks import HOOK_CODE, Hooks, make_hook
+    from lifecycle.debug.hooks import HOOK_CODE, Hooks, make_hook
 
     def count(_guest, _pc):
         calls[0] += 1
@@ -141,7 +141,7 @@ def measure(reps=3, workload="sieve", hot_steps=HOT_STEPS, log=None):
 def format_lines(res):
     """The result as lines of text (the bench table and this module's own output)."""
     rows = res["rows"]
-    L = [f"hooks ({res['workload']}, median of {res['reps']}; lifecycle/hooks.py, bench/hooks.py)"]
+    L = [f"hooks ({res['workload']}, median of {res['reps']}; lifecycle/debug/hooks.py, bench/hooks.py)"]
     names = {"none": "no hooks (whole run)", "loop": "no hooks, native regions off (whole run)",
              "cold": "code hook never executed (whole run)",
              "hot-slice": f"no hooks ({res['hot_steps']:,}-instruction slice)",

@@ -53,7 +53,7 @@ def _program(mn, kw):
 
 
 def _run_case(code, n):
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     m = Machine(memory=4 << 20, engine="jit", console=io.BytesIO())
     h = m.hart
     h.stop_regions()                        # this measures the loop's own per-instruction cost

@@ -30,7 +30,7 @@ def main(argv=None):
     skip = argv[2] if len(argv) == 3 else 0
     skip = skip if skip == "bss" else int(skip)
     import io
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     m = Machine(memory=128 << 20, engine="python", console=io.BytesIO())
     m.load(path)
     m.warm_up()

@@ -354,7 +354,7 @@ def render(res, png_name):
         if boot:
             a("### Linux boot to the prompt")
             a("")
-            a("The bundled guest (`lifecycle/linux/`: Linux 6.1 tinyconfig, 128 MiB, built-in initramfs with "
+            a("The bundled guest (`lifecycle/guests/linux/`: Linux 6.1 tinyconfig, 128 MiB, built-in initramfs with "
               "a one-file shell) from process start to the first `~ # ` on the console, stdin `poweroff`. "
               "numbavm: `numbavm boot --kernel IMAGE --stats` (its `first prompt` line; deterministic timer, "
               "the Numba cache warm). QEMU: `qemu-system-riscv64 -M virt -m 128M -nographic -bios default "
@@ -391,7 +391,7 @@ def render(res, png_name):
         if lu:
             a("### Linux user process vs bare metal")
             a("")
-            a("`bench 1000000` of the guest's shell (`lifecycle/linux/init.c`: a byte sieve counting the 78,498 "
+            a("`bench 1000000` of the guest's shell (`lifecycle/guests/linux/init.c`: a byte sieve counting the 78,498 "
               "primes below 10^6, a user process with Sv39 paging, so every fetch and access goes through the "
               "TLB), run 4 times after one in-process boot (`Machine.boot_linux` + UART input), timed from the "
               "moment the command line is handed to the UART to the moment the result line has been written "
@@ -730,7 +730,7 @@ def hooks_section(res):
     a = L.append
     a("## Python hooks, with and without")
     a("")
-    a(f"`Guest.hook_add` (`lifecycle/hooks.py`) calls Python on guest events. `bench/hooks.py` runs "
+    a(f"`Guest.hook_add` (`lifecycle/debug/hooks.py`) calls Python on guest events. `bench/hooks.py` runs "
       f"`{hk['workload']}.elf` on a fresh machine per run, {hk['reps']} interleaved repetition{'s' if hk['reps'] != 1 else ''}, median "
       "(best): the whole workload without hooks and with a `HOOK_CODE` hook on an address that is never "
       f"executed, and a {hk['hot_steps']:,}-instruction slice (after {hk['warm_instructions']:,} untimed "

@@ -48,7 +48,7 @@ def _pct(xs, p):
 
 def _one(lc, config, ready):
     """-> (stop latency, create() time, whole create/run/stop cycle) in seconds."""
-    from lifecycle.errors import GuestError, GuestLifecycleError
+    from lifecycle.control.errors import GuestError, GuestLifecycleError
     t_create = time.perf_counter()
     lc.create(config)
     create_s = time.perf_counter() - t_create
@@ -77,8 +77,8 @@ def _one(lc, config, ready):
 
 
 def measure(stops: int = 100) -> dict:
-    from lifecycle.config import GuestConfig, KernelType
-    from lifecycle.lifecycle import GuestLifecycle
+    from lifecycle.control.config import GuestConfig, KernelType
+    from lifecycle.control.lifecycle import GuestLifecycle
     with tempfile.TemporaryDirectory() as d:
         spin = _elf(os.path.join(d, "spin.elf"), [J_SELF])
         wfi = _elf(os.path.join(d, "wfi.elf"), [WFI, J_BACK4])

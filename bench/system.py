@@ -10,7 +10,7 @@ interleaves them with repetitions like the compute workloads.
                firmware; and `qemu-system-riscv64 -M virt -bios default` (OpenSBI) as the
                peer, timed from just before it is started until "~ # " is on its stdout.
   linux-user   in-process: a Machine boots the bundled guest and its shell runs
-               `bench 1000000` (lifecycle/linux/init.c: a byte sieve, a user process under
+               `bench 1000000` (lifecycle/guests/linux/init.c: a byte sieve, a user process under
                Sv39) several times; instructions and host time are taken from the moment
                the command line is handed to the UART to the moment the result line has
                been written.  Compared with usersieve.elf, the same C compiled the same way,
@@ -35,7 +35,7 @@ import time
 from bench import common
 
 OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
-BUILD_SCRIPT = common.ROOT / "lifecycle" / "linux" / "build.sh"
+BUILD_SCRIPT = common.ROOT / "lifecycle" / "guests" / "linux" / "build.sh"
 PROMPT = b"~ # "
 USER_N = 1_000_000
 USER_PRIMES = 78_498          # primes below 10^6
@@ -60,12 +60,12 @@ def bundled_kernel():
     try:
         p = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=3600)
     except (OSError, subprocess.SubprocessError) as e:
-        _kernel["k"] = (None, f"lifecycle/linux/build.sh failed: {e}")
+        _kernel["k"] = (None, f"lifecycle/guests/linux/build.sh failed: {e}")
         return _kernel["k"]
     lines = p.stdout.strip().splitlines()
     if p.returncode != 0 or not lines or not os.path.isfile(lines[-1]):
         tail = (p.stdout + p.stderr).strip().splitlines()[-1:] or ["no output"]
-        _kernel["k"] = (None, f"the bundled Linux guest could not be built (lifecycle/linux/build.sh "
+        _kernel["k"] = (None, f"the bundled Linux guest could not be built (lifecycle/guests/linux/build.sh "
                               f"status {p.returncode}: {tail[0]})")
     else:
         _kernel["k"] = (lines[-1], None)
@@ -243,7 +243,7 @@ class _UserSession:
 
 def linux_user(kernel, n=USER_N, runs=USER_RUNS, expect=USER_PRIMES, timeout_s=300):
     """Boot the guest in-process and time `bench N` as a user process, `runs` times."""
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     sess = _UserSession(n, runs)
     m = Machine(memory=128 << 20, engine="jit", console=sess, idle_wait=True, console_input=sess)
     sess.m = m
@@ -291,7 +291,7 @@ def uartflood_expected(nbytes=UART_BYTES):
 def run_bare(name, check=None):
     """One in-process JIT run of a bare-metal system program, with the machine's counters."""
     from emu import state as S
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     console = io.BytesIO()
     m = Machine(memory=128 << 20, engine="jit", console=console)
     m.load(common.workload_path(name))

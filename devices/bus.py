@@ -19,7 +19,7 @@ class Device:
     """
     name = "device"
     kind = MMIO_PYTHON
-    # the device-tree node devices/devicetree.py makes for it: <dt_name>@<base>
+    # the device-tree node devices/firmware/devicetree.py makes for it: <dt_name>@<base>
     # with these compatible strings, reg, and (when irq_source is set by the
     # machine) interrupts/interrupt-parent; fdt_extra() adds device-specific props.
     dt_name = None                 # None: no node in the device tree
@@ -27,7 +27,7 @@ class Device:
     irq_source = None              # PLIC source number, set when the machine wires the IRQ
 
     def fdt_extra(self, ctx):
-        """Extra properties for this device's node: {name: value}. ctx: see devices/devicetree.py."""
+        """Extra properties for this device's node: {name: value}. ctx: see devices/firmware/devicetree.py."""
         return {}
 
     def read(self, offset, size):

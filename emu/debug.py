@@ -3,7 +3,7 @@
 emu/loop.py has no debugger code at all. Every change to that function, even
 in its slow-path dispatch, made LLVM spill the per-instruction loop's
 registers (the decode cache and register file pointers, the pc): about 3% of
-speed (see lifecycle/gdbstub.py). So breakpoints and watchpoints use exits the
+speed (see lifecycle/debug/gdbstub.py). So breakpoints and watchpoints use exits the
 loop already has. debug_exit(st, why) tells what they were.
 
 The tables live in st's debugger area (ST_DBG_* in emu/state.py). The host
@@ -55,7 +55,7 @@ Read watchpoints (GDB Z3, and the read half of Z4): a checked loop.
   access, with nothing retired, as GDB expects. That costs about 10x of the
   speed, and only while such a watchpoint is set.
 
-The table's other entries (lifecycle/hooks.py, Python hooks). An entry's
+The table's other entries (lifecycle/debug/hooks.py, Python hooks). An entry's
 st[ST_DBG_BP_PA + i] says what it is: a paddr or -1 for a breakpoint, or
   BP_RANGE   pcs st[ST_DBG_BP + i] ..= st[ST_DBG_BP + i + 1] (signed, inclusive; the
              next entry is BP_RANGE_END): every one of them stops, and none is cached,
@@ -178,7 +178,7 @@ def set_breakpoints(hart, pcs, ranges=(), hooks=False, traps=False):
     """Install the breakpoint table (an iterable of pcs). Empties the decode cache.
 
     ranges: (lo, hi) pairs of pcs, inclusive, that all stop (two entries each); hooks:
-    a hook table (lifecycle/hooks.py), with the BP_STEP entry first and, with traps,
+    a hook table (lifecycle/debug/hooks.py), with the BP_STEP entry first and, with traps,
     the two BP_TRAP entries after it.
     """
     pcs = sorted({u64(p) for p in pcs})

@@ -1,7 +1,7 @@
 """A RISC-V hart as a Python object: its state arrays and the loop that runs them.
 
 The Hart owns the arrays documented in emu/state.py and calls emu.loop.run.
-It knows nothing about devices: the machine (lifecycle/machine.py) gives it a
+It knows nothing about devices: the machine (lifecycle/machine/board.py) gives it a
 trap table and answers its EXIT_MMIO and EXIT_HTIF exits.  The same object
 works with the JIT and with NUMBA_DISABLE_JIT=1 (the plain-Python engine);
 which one runs is decided when numba is first imported.

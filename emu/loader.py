@@ -53,7 +53,7 @@ MAX_SYMBOL_NAME = 4096                   # longer names are skipped: bounds the 
 
 ADDR_SPACE = 1 << 64
 PHYS_ADDR_BITS = 56                      # RISC-V physical addresses have at most 56 bits (Sv39..Sv57)
-MAX_GUEST_RAM = 1 << 40                  # the most RAM a guest can have (lifecycle/config.py)
+MAX_GUEST_RAM = 1 << 40                  # the most RAM a guest can have (lifecycle/control/config.py)
 ELF_FILE_LIMIT = 1 << 30                 # an ELF may exceed RAM by its symbols and debug information
 DEFAULT_LIMIT = 1 << 30                  # read_file/read_linux_image without a limit
 HEAD_SIZE = 64                           # read_input's head check: an ELF64 header, a Linux Image header

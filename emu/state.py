@@ -33,7 +33,7 @@ class Exit(IntEnum):
     WFI = 4       # wfi with nothing that can wake the hart from inside the loop
     FATAL = 5     # the VMM cannot go on: reason in st[ST_FATAL]
     HTIF = 6      # the guest wrote HTIF tohost; Python reads and answers it
-    SBI = 7       # ecall from S-mode with the VMM's own SBI (st[ST_SBI]): Python answers it (devices/sbi.py)
+    SBI = 7       # ecall from S-mode with the VMM's own SBI (st[ST_SBI]): Python answers it (devices/firmware/sbi.py)
     # the debugger's reasons: loop.run never returns them itself; emu.debug.debug_exit() reads them off
     # the exits the loop leaves a debugger stop through (EXIT_DEBUG_BREAK, EXIT_DEBUG_WATCH below)
     BREAK = 8     # the next instruction is at a breakpoint (pc there, nothing retired)
@@ -109,7 +109,7 @@ ST_TIMER_BIT = 37     # the mip bit the CLINT comparator drives: MTIP, or STIP w
 ST_SBI = 38           # 1 = the VMM implements the SBI: ecall from S-mode returns EXIT_SBI
 ST_TIMER_REALTIME = 39  # 1 = wfi never skips ahead to the timer, it returns EXIT_WFI to the host: the realtime
                         # timer (mtime follows the host clock, set by Python between runs), and the deterministic
-                        # timer while host input is attached (the host paces the skip: lifecycle/machine.py _idle)
+                        # timer while host input is attached (the host paces the skip: lifecycle/machine/board.py _idle)
 # the debugger's area (emu/debug.py; written by the host between runs, all 0 when no debugger is attached)
 ST_DBG_NBP = 40       # breakpoints in use: their pcs are st[ST_DBG_BP : ST_DBG_BP + n]
 ST_DBG_NWATCH = 41    # watch ranges in use: (paddr lo, paddr hi, kind bits) triples from st[ST_DBG_WATCH]
@@ -134,7 +134,7 @@ ST_REGION_BLOCKED = ST_REGION_ON + 7  # != 0: the debugger needs the loop alone 
 ST_REGION_REQ = ST_REGION_ON + 8      # 1 = the loop put a request in ST_REGION_REQ_PC/PADDR (the hart clears it)
 ST_REGION_READY = ST_REGION_ON + 9    # 1 = the compiler thread finished regions: the loop returns EXIT_REGION
 # the last two traps taken, recorded by emu/trap.take_trap (on the trap path only), so that a trap loop
-# can name the trap that led into it (lifecycle/machine.py); each is 4 slots at TRAP_* offsets:
+# can name the trap that led into it (lifecycle/machine/board.py); each is 4 slots at TRAP_* offsets:
 ST_TRAP_LAST = ST_REGION_ON + 10      # the last trap
 ST_TRAP_PREV = ST_REGION_ON + 14      # the one before it
 TRAP_CAUSE = 0        # the xcause value written (interrupt bit included)

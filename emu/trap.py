@@ -27,7 +27,7 @@ def take_trap(cause, tval, is_irq, pc, st, csr):
     """Enter the trap handler for `cause` raised at `pc`; returns the handler's pc.
 
     Traps from U or S go to S when delegated (medeleg/mideleg); traps in M never do.
-    With trap hooks (lifecycle/hooks.py) the handler's pc goes into the breakpoint table
+    With trap hooks (lifecycle/debug/hooks.py) the handler's pc goes into the breakpoint table
     (emu/debug.py, BP_TRAP), so the loop stops before the handler's first instruction.
     """
     priv = st[ST_PRIV]

@@ -1,4 +1,4 @@
-"""Coverage-guided fuzzing of the device-tree reader and the overlay applier (devices/fdt.py).
+"""Coverage-guided fuzzing of the device-tree reader and the overlay applier (devices/firmware/fdt.py).
 
     .venv/bin/python fuzz/fuzz_fdt.py -max_total_time=60 fuzz/corpus/fdt
 
@@ -21,7 +21,8 @@ _BASE = None
 def _base_tree():
     """A fresh copy of a small machine's device tree (with labels), as the overlay's base."""
     global _BASE
-    from devices import devicetree, fdt
+    from devices.firmware import devicetree
+    from devices.firmware import fdt
     if _BASE is None:
         import io
         from devices.bus import IrqLine, TrapTable
@@ -52,7 +53,7 @@ def _check_message(e):
 
 def one_input(data):
     """bytes -> None; raises AssertionError (or an unexpected exception) on a finding."""
-    from devices.fdt import FdtError, OverlayError, parse_dtb
+    from devices.firmware.fdt import FdtError, OverlayError, parse_dtb
     data = bytes(data)
     try:
         tree = parse_dtb(data)
@@ -61,7 +62,7 @@ def one_input(data):
     else:
         again = parse_dtb(tree.to_dtb())
         assert _shape(again) == _shape(tree)
-    from devices.fdt import apply_overlay
+    from devices.firmware.fdt import apply_overlay
     base = _base_tree()
     before = base.to_dtb()
     try:
@@ -94,7 +95,7 @@ _PATHS = ["/", "/soc", "/chosen", "/nowhere", "/fragment@0/__overlay__/n", "/fra
 
 def structured(data):
     """bytes -> an overlay blob built from them (deterministic; any bytes give a blob)."""
-    from devices.fdt import Tree, cells, strings
+    from devices.firmware.fdt import Tree, cells, strings
     data = bytes(data)
     pos = [0]
 
@@ -152,7 +153,7 @@ def TestOneInput(data):    # noqa: N802 - atheris' name
 
 def main():
     from fuzz.harness import fuzz
-    fuzz(TestOneInput, ["devices.devicetree", "devices.fdt"])
+    fuzz(TestOneInput, ["devices.firmware.devicetree", "devices.firmware.fdt"])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Coverage-guided fuzzing of the GDB stub's packet reader and handler (lifecycle/gdbstub.py).
+"""Coverage-guided fuzzing of the GDB stub's packet reader and handler (lifecycle/debug/gdbstub.py).
 
     .venv/bin/python fuzz/fuzz_gdb.py -max_total_time=60 fuzz/corpus/gdb
 
@@ -71,7 +71,7 @@ def _stand_ins():
     """The stub's GdbServer and Debugger with the listening socket and the vcpu thread stood in for."""
     if _classes:
         return _classes[0]
-    from lifecycle import gdbstub
+    from lifecycle.debug import gdbstub
 
     class Target(gdbstub.Debugger):
         """The vcpu: parked from the start (as with --gdb-wait); a resume runs one step at once."""
@@ -127,7 +127,7 @@ def _stand_ins():
 
 def _machine():
     import io
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     m = Machine(memory=1 << 20, console=io.BytesIO())
     m.load(TARGET)
     return m
@@ -179,7 +179,7 @@ def TestOneInput(data):    # noqa: N802 - atheris' name
 
 def main():
     from fuzz.harness import fuzz
-    fuzz(TestOneInput, ["lifecycle.gdbstub"], plain=["lifecycle.machine", "emu.debug"], warm=b"\x01?")
+    fuzz(TestOneInput, ["lifecycle.debug.gdbstub"], plain=["lifecycle.machine.board", "emu.debug"], warm=b"\x01?")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Coverage-guided fuzzing of the split virtqueue as the device walks it (devices/virtqueue.py).
+"""Coverage-guided fuzzing of the split virtqueue as the device walks it (devices/virtio/virtqueue.py).
 
     .venv/bin/python fuzz/fuzz_virtqueue.py -max_total_time=60 fuzz/corpus/virtqueue
 
@@ -46,7 +46,7 @@ def _tame(raw, mode, index):
 
 
 def one_input(data):
-    from devices.virtqueue import Chain, ChainWriter, Virtqueue, VirtqueueError, area_sizes
+    from devices.virtio.virtqueue import Chain, ChainWriter, Virtqueue, VirtqueueError, area_sizes
     data = bytes(data)
     mem = _memory()
     mem.hart.ram[:] = 0
@@ -96,7 +96,7 @@ def TestOneInput(data):    # noqa: N802 - atheris' name
 
 def main():
     from fuzz.harness import fuzz
-    fuzz(TestOneInput, ["devices.virtqueue"])
+    fuzz(TestOneInput, ["devices.virtio.virtqueue"])
 
 
 if __name__ == "__main__":

@@ -6,25 +6,25 @@ Imports emu/ and devices/, never bench/ (found by entry point); bench/ may impor
 
 The names are loaded lazily (PEP 562): importing this package imports neither numba nor
 the core, so the CLI can still decide NUMBA_DISABLE_JIT; GuestLifecycle.create() imports
-lifecycle.machine (numba) when it builds the first VMM.
+lifecycle.machine.board (numba) when it builds the first VMM.
 """
 import importlib
 
 _EXPORTS = {
-    "GuestLifecycle": "lifecycle.lifecycle",
-    "LifecycleState": "lifecycle.lifecycle",
-    "GuestConfig": "lifecycle.config",
-    "KernelType": "lifecycle.config",
-    "BlockSpec": "lifecycle.config",
-    "BlockMode": "lifecycle.config",
-    "Guest": "lifecycle.guest",
-    "GuestError": "lifecycle.errors",
-    "GuestLifecycleError": "lifecycle.errors",
-    "GuestClosedError": "lifecycle.errors",
-    "ConfigError": "lifecycle.errors",
-    "GuestManager": "lifecycle.manager",
-    "GuestInfo": "lifecycle.manager",
-    "GuestStatus": "lifecycle.manager",
+    "GuestLifecycle": "lifecycle.control.lifecycle",
+    "LifecycleState": "lifecycle.control.lifecycle",
+    "GuestConfig": "lifecycle.control.config",
+    "KernelType": "lifecycle.control.config",
+    "BlockSpec": "lifecycle.control.config",
+    "BlockMode": "lifecycle.control.config",
+    "Guest": "lifecycle.control.guest",
+    "GuestError": "lifecycle.control.errors",
+    "GuestLifecycleError": "lifecycle.control.errors",
+    "GuestClosedError": "lifecycle.control.errors",
+    "ConfigError": "lifecycle.control.errors",
+    "GuestManager": "lifecycle.control.manager",
+    "GuestInfo": "lifecycle.control.manager",
+    "GuestStatus": "lifecycle.control.manager",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -13,7 +13,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from emu.hart import jit_enabled          # noqa: E402
-from lifecycle.machine import Machine     # noqa: E402
+from lifecycle.machine.board import Machine     # noqa: E402
 
 
 def main(outdir, programs):

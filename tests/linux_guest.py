@@ -8,8 +8,8 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "lifecycle", "linux", "build.sh")
-NUMBAVM = [sys.executable, "-m", "lifecycle.cli"]
+BUILD = os.path.join(ROOT, "lifecycle", "guests", "linux", "build.sh")
+NUMBAVM = [sys.executable, "-m", "lifecycle.cli.main"]
 PROMPT = b"~ # "
 OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
 
@@ -24,7 +24,7 @@ def unavailable(why):
 
 
 def bundled_kernel():
-    """The bundled guest's Image (built by lifecycle/linux/build.sh; cached after the first time)."""
+    """The bundled guest's Image (built by lifecycle/guests/linux/build.sh; cached after the first time)."""
     if _kernel:
         return _kernel[0]
     p = subprocess.run(["bash", BUILD], capture_output=True, text=True, timeout=3600)

@@ -6,7 +6,7 @@
 #   qemu-system-misc      reference runs of the guest programs (tests/guest/build.sh --check)
 #   gdb-multiarch         the real GDB client against the stub (tests/test_gdbstub.py)
 #   zstd                  a zstd-compressed initrd (tests/test_initrd.py)
-# The bundled Linux guest's own packages are installed by lifecycle/linux/build.sh.
+# The bundled Linux guest's own packages are installed by lifecycle/guests/linux/build.sh.
 #
 # As root the missing packages are installed; otherwise the one apt-get line to run
 # is printed and the script exits 0 (the tests that need them then skip, saying why;

@@ -1,4 +1,4 @@
-"""lifecycle/boot.py (`numbavm boot`): options, one-line errors, --dump-dtb, the SBI hand-off.
+"""lifecycle/cli/boot.py (`numbavm boot`): options, one-line errors, --dump-dtb, the SBI hand-off.
 
 These use a tiny hand-made "kernel" (a valid RISC-V Image header and a few
 instructions that talk to the SBI), so they need no Linux build; the real
@@ -46,7 +46,7 @@ def srst(kind, reason):
 
 def boot(*args, stdin=subprocess.DEVNULL, timeout=240):
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
-    return subprocess.run([sys.executable, "-m", "lifecycle.cli", "boot", *map(str, args)], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "lifecycle.cli.main", "boot", *map(str, args)], cwd=ROOT,
                           stdin=stdin, capture_output=True, timeout=timeout, env=env)
 
 
@@ -117,7 +117,7 @@ def test_dump_dtb_writes_the_tree_the_guest_would_get(tmp_path, kernel):
     assert p.returncode == 0, p.stderr.decode()
     blob = out.read_bytes()
     assert blob[:4] == bytes.fromhex("d00dfeed")
-    from devices.fdt import parse_dtb
+    from devices.firmware.fdt import parse_dtb
     tree = parse_dtb(blob)
     text = repr(tree)
     if shutil.which("dtc"):
@@ -131,9 +131,9 @@ def test_dump_dtb_writes_the_tree_the_guest_would_get(tmp_path, kernel):
 
 def test_dump_dtb_with_a_bad_overlay_is_refused_in_one_line(tmp_path, kernel):
     # (the overlay is a GuestConfig field; the CLI has no flag for it yet: check through the lifecycle)
-    from lifecycle.config import GuestConfig, KernelType
-    from lifecycle.errors import GuestError, GuestLifecycleError
-    from lifecycle.lifecycle import GuestLifecycle
+    from lifecycle.control.config import GuestConfig, KernelType
+    from lifecycle.control.errors import GuestError, GuestLifecycleError
+    from lifecycle.control.lifecycle import GuestLifecycle
     bad = tmp_path / "bad.dtbo"
     bad.write_bytes(b"not a device tree")
     lc = GuestLifecycle()
@@ -146,7 +146,7 @@ def test_a_guest_reboot_boots_a_fresh_machine(tmp_path):
     k = tmp_path / "Image"
     k.write_bytes(image(putchar("r") + srst(1, 0) + J_SELF))          # SRST cold reboot
     p = boot("--kernel", k)
-    from lifecycle.boot import MAX_REBOOTS
+    from lifecycle.cli.boot import MAX_REBOOTS
     assert p.stdout == b"r" * (MAX_REBOOTS + 1)
     assert p.stderr.decode().count("the guest rebooted") == MAX_REBOOTS
     assert p.returncode == 0
@@ -204,7 +204,7 @@ def test_terminal_console_ctrl_a_h_lists_the_keys_and_ctrl_a_x_quits(kernel, tmp
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(ROOT)
-        os.execv(sys.executable, [sys.executable, "-m", "lifecycle.cli", "boot", "--kernel", str(k)])
+        os.execv(sys.executable, [sys.executable, "-m", "lifecycle.cli.main", "boot", "--kernel", str(k)])
     try:
         out = _read_until(fd, b"s")
         os.write(fd, b"\x01h")
@@ -252,7 +252,7 @@ def test_a_failed_initrd_unpack_is_a_warning_line(tmp_path):
 
 def test_a_cmdline_that_is_not_text_is_refused_plainly(kernel):
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
-    p = subprocess.run([sys.executable.encode(), b"-m", b"lifecycle.cli", b"boot", b"--kernel", bytes(kernel),
+    p = subprocess.run([sys.executable.encode(), b"-m", b"lifecycle.cli.main", b"boot", b"--kernel", bytes(kernel),
                         b"--cmdline", b"console=ttyS0 \xff\xfe"], cwd=ROOT, stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=240, env=env)
     one_line_error(p, "--cmdline", "must be text")

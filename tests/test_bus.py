@@ -17,7 +17,7 @@ from rvenc import I, J_SELF  # noqa: E402
 from devices.bus import Device, TrapTable, OverlapError  # noqa: E402
 from devices.clint import Clint, CLINT_BASE  # noqa: E402
 from emu.state import MMIO_PYTHON, MMIO_CLINT  # noqa: E402
-from lifecycle.machine import Machine  # noqa: E402
+from lifecycle.machine.board import Machine  # noqa: E402
 
 BASE = 0x8000_0000
 TOHOST = BASE + 0x8000

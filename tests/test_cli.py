@@ -1,8 +1,8 @@
 """numbavm CLI: user errors are one line + exit 2 without the core; runs map stop reasons to exit statuses.
 
-Error-path tests run `python -m lifecycle.cli` in a subprocess and must not need the
-CPU core (they fail before lifecycle.machine is imported).  The run tests at the end
-need lifecycle.machine and are skipped while it does not exist.
+Error-path tests run `python -m lifecycle.cli.main` in a subprocess and must not need the
+CPU core (they fail before lifecycle.machine.board is imported).  The run tests at the end
+need lifecycle.machine.board and are skipped while it does not exist.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def numbavm(*args, timeout=600, env_extra=None):
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "lifecycle.cli", *map(str, args)], stdin=subprocess.DEVNULL,
+    return subprocess.run([sys.executable, "-m", "lifecycle.cli.main", *map(str, args)], stdin=subprocess.DEVNULL,
                           cwd=ROOT, env=env, capture_output=True, timeout=timeout)
 
 
@@ -142,7 +142,7 @@ def test_dump_state_dir_missing(tmp_path, good):
 
 def test_errors_do_not_import_the_core(tmp_path):
     """The user-error path must not import numba (fast, and works while the core is broken)."""
-    code = ("import sys\nfrom lifecycle.cli import main\n"
+    code = ("import sys\nfrom lifecycle.cli.main import main\n"
             f"rc = main(['run', {str(tmp_path / 'nope.elf')!r}])\n"
             "sys.exit(10 if 'numba' in sys.modules else rc)\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -151,7 +151,7 @@ def test_errors_do_not_import_the_core(tmp_path):
 
 
 def test_units():
-    from lifecycle.units import parse_addr, parse_count, parse_size
+    from lifecycle.control.units import parse_addr, parse_count, parse_size
     assert parse_size("128M") == 128 << 20
     assert parse_size("128MiB") == 128 << 20
     assert parse_size("128mb") == 128 << 20
@@ -236,7 +236,7 @@ def test_run_raw(tmp_path):
 
 
 # --------------------------------------------------------------------------- run logic, with a fake Machine
-# In-process tests of cmd_run against a stand-in for lifecycle.machine.Machine that follows
+# In-process tests of cmd_run against a stand-in for lifecycle.machine.board.Machine that follows
 # the contract's API; they check the exit-status mapping, --stats, --dump-state and --engine.
 
 class _FakeHart:
@@ -279,7 +279,7 @@ def _fake_machine_module(result, seen):
             self.hart.instret = result.instret
             return result
 
-    mod = types.ModuleType("lifecycle.machine")
+    mod = types.ModuleType("lifecycle.machine.board")
     mod.Machine = Machine
     return mod
 
@@ -288,14 +288,14 @@ def _fake_machine_module(result, seen):
 def fake(monkeypatch):
     def install(result):
         seen = {}
-        monkeypatch.setitem(sys.modules, "lifecycle.machine", _fake_machine_module(result, seen))
+        monkeypatch.setitem(sys.modules, "lifecycle.machine.board", _fake_machine_module(result, seen))
         monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
         return seen
     return install
 
 
 def _main(*args):
-    from lifecycle.cli import main
+    from lifecycle.cli.main import main
     return main([str(a) for a in args])
 
 

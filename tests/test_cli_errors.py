@@ -34,7 +34,7 @@ def env_for(**extra):
 def cli(*args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env_extra=None, input=None):
     if input is not None:
         stdin = None
-    return subprocess.run([sys.executable, "-m", "lifecycle.cli", *map(str, args)], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "lifecycle.cli.main", *map(str, args)], cwd=ROOT,
                           env=env_for(**(env_extra or {})), stdin=stdin, stdout=stdout,
                           stderr=subprocess.PIPE, timeout=TIMEOUT, input=input)
 
@@ -60,7 +60,7 @@ def spin(tmp_path):
 def _sigint_at(argv, delay, tmp_path):
     """Start numbavm, wait until its SIGINT handler is in place, wait `delay` more, send SIGINT."""
     ready = tmp_path / f"ready-{delay}"
-    p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", *map(str, argv)], cwd=ROOT,
+    p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli.main", *map(str, argv)], cwd=ROOT,
                          env=env_for(NUMBAVM_TEST_SIGINT_READY=str(ready)), stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -106,7 +106,7 @@ def test_ctrl_c_at_any_moment_of_boot_is_130_without_a_traceback(tmp_path):
 
 def _ctrl_c_once_running(*run_args):
     """numbavm run ARGS until the guest prints, then SIGINT: (status, stderr)."""
-    p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", "run", *map(str, run_args)], cwd=ROOT,
+    p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli.main", "run", *map(str, run_args)], cwd=ROOT,
                          env=env_for(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         ready, _, _ = select.select([p.stdout], [], [], TIMEOUT)     # the guest printed: it runs
@@ -143,7 +143,7 @@ def test_console_output_with_stdout_closed_is_one_line_and_125():
     code = ("import os, subprocess, sys; os.close(1); "
             "r = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=%d); "
             "sys.stderr.write(r.stderr.decode()); sys.exit(r.returncode)" % TIMEOUT)
-    r = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "lifecycle.cli", "run",
+    r = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "lifecycle.cli.main", "run",
                         str(BIN / "hello.elf")], cwd=ROOT, env=env_for(), capture_output=True, timeout=TIMEOUT)
     assert r.returncode == 125, r.stderr.decode()
     assert "stdout is closed" in one_line(r.stderr, "numbavm: fatal: cannot write the guest's console output")
@@ -230,7 +230,7 @@ class _FakeLifecycle:
 
 
 def test_a_cold_numba_cache_gets_one_progress_line(tmp_path, monkeypatch, capfd):
-    from lifecycle import runner
+    from lifecycle.cli import runner
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
     assert runner.cache_is_cold()

@@ -1,4 +1,4 @@
-"""lifecycle.config / lifecycle.errors: GuestConfig validation (BAD_CONFIG naming the field), the error types."""
+"""lifecycle.control.config / lifecycle.control.errors: GuestConfig validation (BAD_CONFIG naming the field), the error types."""
 import os
 import subprocess
 import sys
@@ -8,9 +8,9 @@ import pytest
 
 import dataclasses  # noqa: E402
 
-from lifecycle.config import (DEFAULT_MEMORY, BlockMode, BlockSpec, GuestConfig, KernelType, check_engine,
+from lifecycle.control.config import (DEFAULT_MEMORY, BlockMode, BlockSpec, GuestConfig, KernelType, check_engine,
                               validate)
-from lifecycle.errors import ConfigError, GuestClosedError, GuestError, GuestLifecycleError
+from lifecycle.control.errors import ConfigError, GuestClosedError, GuestError, GuestLifecycleError
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = str(ROOT / "tests" / "guest" / "bin" / "hello.elf")

@@ -1,4 +1,4 @@
-"""The bare-metal device programs (tests/guest/dev/), each run inside a lifecycle.machine.Machine
+"""The bare-metal device programs (tests/guest/dev/), each run inside a lifecycle.machine.board.Machine
 on the JIT engine: UART echo by receive interrupts through the PLIC (dev_uart_irq), CLINT timer
 interrupts at 1 ms (dev_timer), the SiFive test device (dev_poweroff, dev_reboot, dev_fail) and a
 polled virtio-console echo (dev_virtio_console)."""
@@ -15,9 +15,9 @@ from emu.hart import jit_enabled
 if not jit_enabled():
     pytest.skip("the device programs run on the JIT engine only", allow_module_level=True)
 
-from devices.virtio_blk import BlockMode  # noqa: E402
-from devices.virtio_console import VirtioConsole  # noqa: E402
-from lifecycle.machine import Machine  # noqa: E402
+from devices.virtio.blk import BlockMode  # noqa: E402
+from devices.virtio.console import VirtioConsole  # noqa: E402
+from lifecycle.machine.board import Machine  # noqa: E402
 
 BIN = Path(__file__).resolve().parent / "guest" / "bin"
 # A hang guard for any one wait on the guest, not a pass criterion: generous, so a slow or loaded

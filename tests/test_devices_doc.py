@@ -28,7 +28,7 @@ def test_adding_a_virtio_device_example_runs():
 
 def test_virtio_doc_names_every_backend_method():
     # the prose lists the base class's methods: a method added to VirtioBackend must be documented
-    from devices.virtio_backend import VirtioBackend
+    from devices.virtio.backend import VirtioBackend
     part = DOC.read_text().split("### A virtio device", 1)[1]
     methods = [n for n, v in vars(VirtioBackend).items() if callable(v) and not n.startswith("_")]
     assert methods and all(f"`{n}(" in part for n in methods), methods
@@ -36,7 +36,9 @@ def test_virtio_doc_names_every_backend_method():
 
 def test_documented_limits_are_the_code_s():
     # the limits docs/devices.md states for hostile guests and blobs are the ones in force
-    from devices import fdt, ratelimit, virtio_mmio
+    from devices.firmware import fdt
+    from devices import ratelimit
+    from devices.virtio import mmio as virtio_mmio
     text = DOC.read_text()
     assert f"`SERVICE_WORK_MAX` ({virtio_mmio.SERVICE_WORK_MAX})" in text
     assert f"per {virtio_mmio.WORK_BYTES // 1024} KiB of buffers" in text

@@ -1,4 +1,4 @@
-"""devices/devicetree.py: the device tree generated from the trap table, laid out like QEMU
+"""devices/firmware/devicetree.py: the device tree generated from the trap table, laid out like QEMU
 virt's, round-tripped through Debian's dtc and checked node by node, property by property."""
 import io
 import os
@@ -13,8 +13,8 @@ from rvenc import I  # noqa: E402
 
 from devices.bus import Device, IrqLine, TrapTable  # noqa: E402
 from devices.clint import Clint, CLINT_BASE  # noqa: E402
-from devices.devicetree import build_dtb, build_tree, isa_extensions  # noqa: E402
-from devices.fdt import FdtError, OverlayError, parse_dtb  # noqa: E402
+from devices.firmware.devicetree import build_dtb, build_tree, isa_extensions  # noqa: E402
+from devices.firmware.fdt import FdtError, OverlayError, parse_dtb  # noqa: E402
 from devices.plic import Plic, PLIC_BASE, PLIC_SIZE  # noqa: E402
 from devices.testdev import SifiveTest, TEST_BASE, TEST_SIZE  # noqa: E402
 from devices.uart import Uart16550, UART_BASE, UART_SIZE  # noqa: E402
@@ -249,7 +249,7 @@ def test_opensbi_boots_on_the_generated_tree():
             pytest.fail(msg + ": CI must have it (tests/setup-debian.sh)")
         print(msg)
         pytest.skip(msg)
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     con = io.BytesIO()
     m = Machine(console=con)
     m.load(FW_JUMP, raw_addr=RAM_BASE)

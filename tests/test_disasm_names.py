@@ -4,13 +4,13 @@ For every row of both tables an example encoding is built from the row itself
 (its match bits, with operand fields filled in where the mask leaves them free),
 checked to decode to that row's op with our decoder (first match wins, so the
 example must not fall into an earlier row or a reserved form), and disassembled
-with the Disassembler lifecycle/trace.py uses.  capstone's mnemonic must be our
+with the Disassembler lifecycle/debug/trace.py uses.  capstone's mnemonic must be our
 name, or one of the aliases listed below, each for a stated reason.
 """
 import pytest
 
 from emu import isa
-from lifecycle.trace import Disassembler, spec_name
+from lifecycle.debug.trace import Disassembler, spec_name
 
 DIS = Disassembler()
 

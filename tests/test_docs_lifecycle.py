@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.config import DEFAULT_MEMORY, BlockMode, BlockSpec, GuestConfig, KernelType, validate
-from lifecycle.errors import GuestError, GuestLifecycleError
+from lifecycle.control.config import DEFAULT_MEMORY, BlockMode, BlockSpec, GuestConfig, KernelType, validate
+from lifecycle.control.errors import GuestError, GuestLifecycleError
 
 ROOT = Path(__file__).resolve().parent.parent
 LIFECYCLE_MD = (ROOT / "docs" / "lifecycle.md").read_text()
@@ -145,10 +145,10 @@ def test_the_refused_statements_are_not_contradicted_by_the_old_wording():
 # --------------------------------------------------------------------------- with the bundled Linux
 
 def boot_dtb(tmp_path, *args):
-    from devices.fdt import parse_dtb
+    from devices.firmware.fdt import parse_dtb
     out = tmp_path / "dump.dtb"
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
-    r = subprocess.run([sys.executable, "-m", "lifecycle.cli", "boot", "--dump-dtb", str(out), *args],
+    r = subprocess.run([sys.executable, "-m", "lifecycle.cli.main", "boot", "--dump-dtb", str(out), *args],
                        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=HANG)
     assert r.returncode == 0, r.stderr.decode()
     return parse_dtb(out.read_bytes())
@@ -172,7 +172,7 @@ def test_lifecycle_md_the_linux_example_config_is_created(tmp_path):
     and built (tests/test_linux_boot.py boots such guests to /dev/vda)."""
     from lifecycle import GuestLifecycle
     from tests.linux_guest import bundled_kernel
-    from devices.fdt import parse_dtb
+    from devices.firmware.fdt import parse_dtb
     assert 'GuestConfig(kernel_type=KernelType.LINUX, kernel=IMAGE, timer="realtime",' in LIFECYCLE_MD
     lc = GuestLifecycle()
     lc.create(GuestConfig(kernel_type=KernelType.LINUX, kernel=bundled_kernel(), timer="realtime",

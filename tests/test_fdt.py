@@ -1,4 +1,4 @@
-"""devices/fdt.py: the flattened device tree (Devicetree Specification v0.4, chapter 5),
+"""devices/firmware/fdt.py: the flattened device tree (Devicetree Specification v0.4, chapter 5),
 its writer, reader and overlay applier, checked against Debian's dtc both ways:
 our blobs decompiled by dtc, and dtc's blobs (and compiled overlays) read by us."""
 import os
@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dtc_tool  # noqa: E402
 
-from devices.fdt import (FdtError, Node, OverlayError, Tree, apply_overlay, cells,  # noqa: E402
+from devices.firmware.fdt import (FdtError, Node, OverlayError, Tree, apply_overlay, cells,  # noqa: E402
                          decode_cells, decode_strings, encode, parse_dtb, strings, u64, FDT_MAGIC,
                          FDT_MAX_DEPTH, HEADER_SIZE)
 

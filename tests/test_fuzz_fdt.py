@@ -16,7 +16,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "fuzz"))
 from fuzz_fdt import one_input, structured  # noqa: E402
 
-from devices.fdt import FDT_MAX_DEPTH, FdtError, Tree, cells, parse_dtb, strings  # noqa: E402
+from devices.firmware.fdt import FDT_MAX_DEPTH, FdtError, Tree, cells, parse_dtb, strings  # noqa: E402
 
 CORPUS = os.path.join(ROOT, "fuzz", "corpus", "fdt")
 LABELS = ["serial0", "cpu0_intc", "plic0", "nolabel"]

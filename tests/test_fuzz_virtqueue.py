@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz"))
 import fuzz_virtqueue  # noqa: E402
 
-from devices.virtqueue import Virtqueue  # noqa: E402
+from devices.virtio.virtqueue import Virtqueue  # noqa: E402
 
 
 def test_random_queues():

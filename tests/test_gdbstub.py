@@ -1,4 +1,4 @@
-"""The GDB stub (lifecycle/gdbstub.py) and the hart's debugger support (emu/debug.py).
+"""The GDB stub (lifecycle/debug/gdbstub.py) and the hart's debugger support (emu/debug.py).
 
 Three kinds of tests:
   * the hart alone: breakpoint ops from the decode cache, write watchpoints through the
@@ -28,7 +28,7 @@ from elftools.elf.elffile import ELFFile
 from emu import debug as D
 from emu import state as S
 from lifecycle import GuestConfig, GuestError, GuestLifecycle, GuestLifecycleError, KernelType
-from lifecycle import gdbstub
+from lifecycle.debug import gdbstub
 from tests.linux_guest import ROOT, bundled_kernel, unavailable
 from tests.consoles import Console
 
@@ -49,7 +49,7 @@ SYM = symbols()
 # --------------------------------------------------------------------------- the hart alone
 
 def machine_with_target():
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
 
     class Sink:
         def __init__(self):
@@ -662,7 +662,7 @@ class Numbavm:
     def __init__(self, *args):
         env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
         env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-        self.p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", *args], cwd=ROOT, env=env,
+        self.p = subprocess.Popen([sys.executable, "-m", "lifecycle.cli.main", *args], cwd=ROOT, env=env,
                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.cond = threading.Condition()
         self.data = {"out": b"", "err": b""}
@@ -763,7 +763,7 @@ def test_gdb_multiarch_stops_a_booting_linux_at_start_kernel():
     kernel = bundled_kernel()
     vmlinux = os.path.join(os.path.dirname(kernel), "vmlinux")
     if not os.path.isfile(vmlinux):
-        unavailable(f"{vmlinux} is missing (lifecycle/linux/build.sh keeps it next to the Image)")
+        unavailable(f"{vmlinux} is missing (lifecycle/guests/linux/build.sh keeps it next to the Image)")
     with open(vmlinux, "rb") as f:
         start_kernel = {s.name: s["st_value"] for s in ELFFile(f).get_section_by_name(".symtab").iter_symbols()
                         }["start_kernel"]

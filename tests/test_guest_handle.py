@@ -11,7 +11,7 @@ import elf_builder as eb  # noqa: E402
 
 from lifecycle import (GuestClosedError, GuestConfig, GuestError, GuestLifecycle,  # noqa: E402
                        GuestLifecycleError, KernelType)
-from lifecycle.lifecycle import LifecycleState  # noqa: E402
+from lifecycle.control.lifecycle import LifecycleState  # noqa: E402
 
 BASE = eb.RAM_BASE
 HANG = 120.0
@@ -223,7 +223,7 @@ def test_guest_closed_error_always_has_an_epitaph_under_concurrency(tmp_path):
     """Four threads hammer a Guest (memory, registers, hooks) while its VMMs are created, run and
     stopped or exit: every GuestClosedError, and every closed Guest, has an epitaph (it was None
     when a call found the VMM already gone)."""
-    from lifecycle.hooks import HOOK_CODE
+    from lifecycle.debug.hooks import HOOK_CODE
     spin = write(tmp_path, "spin.elf", eb.htif_elf(0, loop_forever=True))
     quick = write(tmp_path, "quick.elf", eb.htif_elf(0, b"x" * 20))
     lc = GuestLifecycle()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lifecycle.machine import Machine
+from lifecycle.machine.board import Machine
 
 ROOT = Path(__file__).resolve().parent.parent
 # self-checking programs only: dev_* programs talk to devices and wait for input

@@ -1,10 +1,10 @@
-"""Python hooks on a Guest (lifecycle/hooks.py): Guest.hook_add / hook_del, in the style of Unicorn's.
+"""Python hooks on a Guest (lifecycle/debug/hooks.py): Guest.hook_add / hook_del, in the style of Unicorn's.
 
 The guests are our own committed programs: tests/guest/bin/gdb_target.elf (a -O0 C program:
 scale, bump writes `counter`, total reads `table`, every console byte goes through
 htif_putchar) for code and memory hooks; priv_traps.elf and priv_interrupts.elf (every
 trap cause from M/S/U, delegation to S, vectored interrupts) for trap hooks, checked
-against the instruction trace of lifecycle/trace.py, which single-steps and sees every trap.
+against the instruction trace of lifecycle/debug/trace.py, which single-steps and sees every trap.
 """
 import io
 import os
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from lifecycle import GuestConfig, GuestError, GuestLifecycle, GuestLifecycleError, KernelType
-from lifecycle.hooks import (HOOK_CODE, HOOK_MEM_READ, HOOK_MEM_WRITE, HOOK_TRAP, DebuggerBusyError,
+from lifecycle.debug.hooks import (HOOK_CODE, HOOK_MEM_READ, HOOK_MEM_WRITE, HOOK_TRAP, DebuggerBusyError,
                              HookError)
 from tests.linux_guest import ROOT
 from tests.consoles import Console
@@ -287,8 +287,8 @@ def test_read_and_write_hook_on_the_same_bytes():
 
 def traced_traps(program):
     """(cause name, epc, tval or None) of every trap, from the single-stepping tracer."""
-    from lifecycle import trace
-    from lifecycle.machine import Machine
+    from lifecycle.debug import trace
+    from lifecycle.machine.board import Machine
     m = Machine(memory=16 << 20, console=io.BytesIO())
     m.load(program)
     out = io.StringIO()
@@ -308,7 +308,7 @@ def traced_traps(program):
 
 @pytest.mark.parametrize("name", ["priv_traps", "priv_interrupts"])
 def test_trap_hook_sees_every_trap_with_its_cause_tval_and_epc(name):
-    from lifecycle.trace import TRAP_NAMES
+    from lifecycle.debug.trace import TRAP_NAMES
     program = os.path.join(BIN, name + ".elf")
     reference = traced_traps(program)
     vm = Vm(program, memory=16 << 20)

@@ -1,4 +1,4 @@
-"""devices/htif.py and the hart's tohost exit: the Berkeley HTIF protocol as Spike implements it.
+"""devices/firmware/htif.py and the hart's tohost exit: the Berkeley HTIF protocol as Spike implements it.
 
 tohost = device(63:56) | command(55:48) | payload(47:0).  Device 0 command 0
 with an odd payload is exit(payload >> 1); device 1 command 1 is putchar; the
@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rvenc import I, M64, w32  # noqa: E402
 
-from devices.htif import Htif, HtifError  # noqa: E402
+from devices.firmware.htif import Htif, HtifError  # noqa: E402
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
 
@@ -147,7 +147,7 @@ def test_putchar_response_in_fromhost_as_spike():
     assert int.from_bytes(h.read_phys(FROMHOST, 8), "little") == (1 << 56) | (1 << 48) | 0x100 | ord("Z")
 
 
-# ------------------------------------------------------------------ the machine's side (lifecycle/machine.py)
+# ------------------------------------------------------------------ the machine's side (lifecycle/machine/board.py)
 
 T0, T1, T2, T3, T4, T5, T6 = 5, 6, 7, 28, 29, 30, 31
 
@@ -213,14 +213,14 @@ def program_elf(tmp_path, code):
 
 
 def run_machine(tmp_path, code, console, **kw):
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     m = Machine(memory=1 << 20, console=console)
     m.load(program_elf(tmp_path, code))
     return m, m.run(**kw)
 
 
 def test_putchar_output_goes_to_the_console_in_large_pieces(tmp_path):
-    """Each putchar exits the loop, but the console gets one write per devices.htif.FLUSH_BYTES
+    """Each putchar exits the loop, but the console gets one write per devices.firmware.htif.FLUSH_BYTES
     characters, not one per character (a write per character, and a socket send per character for a
     bound serial console, made HTIF output 7x slower than the UART's)."""
     n = 12_388
@@ -252,7 +252,7 @@ def test_buffered_output_appears_while_the_guest_runs_on(tmp_path):
         c += I("addi", rd=T4, rs1=0, imm=ch) + putchar(T4)
     c += I("jal", rd=0, imm=0)                                      # spin: no exit, no wfi
     out = CountingConsole()
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     m = Machine(memory=1 << 20, console=out)
     m.load(program_elf(tmp_path, c))
     m.warm_up()

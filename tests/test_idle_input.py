@@ -2,7 +2,7 @@
 
 With the deterministic timer and host input attached (numbavm boot reading a pipe), the
 loop no longer skips an idle wfi ahead to the timer by itself: it returns to the machine,
-which treats that wfi as an idle point (lifecycle/machine.py, Machine._idle):
+which treats that wfi as an idle point (lifecycle/machine/board.py, Machine._idle):
   * console input goes in only at idle points, one console_input(True) result (one line
     from a pipe) per idle point, at that instruction count;
   * with no input yet, the machine waits on the host clock until the guest's timer is due
@@ -25,7 +25,7 @@ import elf_builder as eb  # noqa: E402
 
 from emu import state as S  # noqa: E402
 from emu.clint import mtime  # noqa: E402
-from lifecycle.machine import Machine, TIMEBASE  # noqa: E402
+from lifecycle.machine.board import Machine, TIMEBASE  # noqa: E402
 
 BASE = 0x8000_0000
 PROMPT = b"~ # "

@@ -1,6 +1,6 @@
 """--initrd with a compressed cpio: the bundled kernel unpacks gzip and zstd initramfs archives.
 
-The kernel recipe (lifecycle/linux/numbavm.config) enables CONFIG_RD_GZIP and CONFIG_RD_ZSTD;
+The kernel recipe (lifecycle/guests/linux/numbavm.config) enables CONFIG_RD_GZIP and CONFIG_RD_ZSTD;
 without them the kernel prints "Initramfs unpacking failed: compression method gzip not
 configured" and boots on with its built-in initramfs alone.  Each test writes a tiny cpio (the
 kernel's "newc" format, written here) holding a marker file, compresses it, boots with it, and

@@ -164,9 +164,9 @@ def test_one_bad_import_in_a_copy_of_the_tree_is_caught(tmp_path):
         dst.write_bytes(p.read_bytes())
     hart = tmp_path / "emu" / "hart.py"
     n = len(hart.read_text().splitlines())
-    hart.write_text(hart.read_text() + "\n\ndef _probe():\n    import lifecycle.machine\n")
+    hart.write_text(hart.read_text() + "\n\ndef _probe():\n    import lifecycle.machine.board\n")
     violations, graph = check_layers(tmp_path)
-    assert violations == [f"emu/hart.py:{n + 4}: imports lifecycle.machine ({RULE['emu']})"], violations
+    assert violations == [f"emu/hart.py:{n + 4}: imports lifecycle.machine.board ({RULE['emu']})"], violations
     assert ["emu", "lifecycle", "emu"] in package_cycles(graph)
 
 
@@ -211,8 +211,8 @@ _CLEAN = {
     "emu/hart.py": "import numpy\nfrom emu import isa\n",
     "emu/regions/__init__.py": "from . import table\nfrom ..hart import Hart\n",
     "devices/uart.py": "from emu.hart import Hart\n",
-    "lifecycle/machine.py": "import devices.uart\nfrom emu import hart\n",
-    "bench/harness.py": "from lifecycle.machine import Machine\n",
+    "lifecycle/machine/board.py": "import devices.uart\nfrom emu import hart\n",
+    "bench/harness.py": "from lifecycle.machine.board import Machine\n",
     "tests/test_bench_harness.py": "from bench import harness\n",
     "tests/test_uart.py": "from devices import uart\nfrom tests.helpers import x\n",
     "fuzz/fuzz_x.py": "def f():\n    from lifecycle import machine\n",
@@ -236,8 +236,8 @@ def test_checker_finds_every_kind_of_violation(tmp_path):
     root = _tree(tmp_path, {**_CLEAN,
         "emu/loop.py": "import os\n\ndef f():\n    import devices.bus\n",              # function level
         "devices/plic.py": "import importlib\nimportlib.import_module('lifecycle.x')\n",
-        "devices/sbi.py": "from importlib import import_module\nm = import_module(\"bench.common\")\n",
-        "lifecycle/cli.py": "if True:\n    from bench.__main__ import main\n",
+        "devices/firmware/sbi.py": "from importlib import import_module\nm = import_module(\"bench.common\")\n",
+        "lifecycle/cli/main.py": "if True:\n    from bench.__main__ import main\n",
         "lifecycle/gdb.py": "__import__('tests.helpers')\n",
         "tests/test_other.py": "import bench.harness\n",     # not the allowed file
         "fuzz/fuzz_y.py": "from bench import common\n",
@@ -248,8 +248,8 @@ def test_checker_finds_every_kind_of_violation(tmp_path):
     expected = {
         "emu/loop.py:4: imports devices.bus",
         "devices/plic.py:2: imports lifecycle.x",
-        "devices/sbi.py:2: imports bench.common",
-        "lifecycle/cli.py:2: imports bench.__main__",
+        "devices/firmware/sbi.py:2: imports bench.common",
+        "lifecycle/cli/main.py:2: imports bench.__main__",
         "lifecycle/gdb.py:1: imports tests.helpers",
         "tests/test_other.py:1: imports bench.harness",
         "fuzz/fuzz_y.py:1: imports bench",
@@ -259,7 +259,7 @@ def test_checker_finds_every_kind_of_violation(tmp_path):
     assert {v.split(" (")[0] for v in violations} == expected, violations
     assert all(v.endswith(")") and " (" in v for v in violations)          # each names its rule
     assert "emu/loop.py:4: imports devices.bus (emu/ imports none of devices, lifecycle, bench)" in violations
-    assert "nothing imports bench" in next(v for v in violations if v.startswith("devices/sbi.py"))
+    assert "nothing imports bench" in next(v for v in violations if v.startswith("devices/firmware/sbi.py"))
     assert graph["emu"] == {"devices"}
 
 

@@ -22,7 +22,7 @@ import elf_builder as eb  # noqa: E402
 
 from lifecycle import (GuestConfig, GuestError, GuestLifecycle, GuestLifecycleError,  # noqa: E402
                        GuestClosedError, KernelType)
-from lifecycle.lifecycle import LifecycleState  # noqa: E402
+from lifecycle.control.lifecycle import LifecycleState  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "tests" / "guest" / "bin" / "hello.elf"
@@ -274,7 +274,7 @@ def test_raw_binary(tmp_path):
 def test_device_memory_overlap(tmp_path, monkeypatch):
     from devices.clint import Clint
     monkeypatch.setattr(Clint, "size", 0x2_0000)                     # 0x7fff_0000.. reaches into RAM
-    monkeypatch.setattr("lifecycle.machine.CLINT_BASE", 0x7FFF_0000)
+    monkeypatch.setattr("lifecycle.machine.board.CLINT_BASE", 0x7FFF_0000)
     lc = GuestLifecycle()
     e = raises(GuestError.DEVICE_MEMORY_OVERLAP, lc.create, cfg(spin_elf(tmp_path)))
     assert "clint" in e.message and "RAM" in e.message and "0x80000000" in e.message
@@ -293,7 +293,7 @@ def test_an_unusable_block_image_is_bad_config_naming_block_devices(tmp_path, mo
     """validate() sees the image is a file; the device may still refuse it when it opens it
     (EACCES for READ_WRITE, a race): BAD_CONFIG naming block_devices, from the error's type."""
     from lifecycle import BlockSpec
-    from devices import virtio_blk
+    from devices.virtio import blk as virtio_blk
     disk = write(tmp_path, "disk.img", bytes(8192))
 
     def refuse(self, path, mode=None, serial=None):
@@ -308,21 +308,21 @@ def test_an_unusable_block_image_is_bad_config_naming_block_devices(tmp_path, mo
 def test_a_machine_value_error_is_not_mapped_by_its_text(tmp_path, monkeypatch):
     """A ValueError of Machine() that validate() did not foresee is a VMM bug: its words
     ('engine', 'disk', ...) no longer choose a config field."""
-    import lifecycle.machine
+    import lifecycle.machine.board
 
     def broken(*a, **kw):
         raise ValueError("the disk engine broke")
-    monkeypatch.setattr(lifecycle.machine, "Machine", broken)
+    monkeypatch.setattr(lifecycle.machine.board, "Machine", broken)
     e = raises(GuestError.GUEST_INITIALIZATION_FAILURE, GuestLifecycle().create, cfg(spin_elf(tmp_path)))
     assert e.message == "building the machine failed: ValueError: the disk engine broke"
 
 
 def test_lifecycle_never_reads_an_exception_s_text():
-    """No code path of lifecycle/lifecycle.py decides anything from an exception's message: in an
+    """No code path of lifecycle/control/lifecycle.py decides anything from an exception's message: in an
     except clause, str(e) / e.args / e.message may only be passed on (an argument, an f-string),
     never compared, searched, sliced or kept in a variable to be examined."""
     import ast
-    import lifecycle.lifecycle as mod
+    import lifecycle.control.lifecycle as mod
     tree = ast.parse(Path(mod.__file__).read_text())
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     problems = []
@@ -564,7 +564,7 @@ def test_stop_requested_after_the_guest_exited_reports_the_exit(tmp_path):
 def test_stop_requested_before_the_guest_exits_is_a_forced_halt(tmp_path):
     """stop() is requested at the guest's first instruction, about 2M instructions before its
     exit: the loop sees the stop flag within 4096 instructions, so the halt wins."""
-    from lifecycle.hooks import HOOK_CODE
+    from lifecycle.debug.hooks import HOOK_CODE
     lc = GuestLifecycle()
     lc.create(cfg(countdown_elf(tmp_path, k=0x100)))
     g = lc.bind()
@@ -689,7 +689,7 @@ def test_200_create_run_stop_cycles_do_not_leak(tmp_path, monkeypatch):
       * fds and threads: a per-cycle leak adds >= 200, a daemon of another test a few;
       * RSS: a generous ceiling (~2 MB measured; the cycles above made ~33 MB).
     """
-    from lifecycle.hooks import HOOK_CODE
+    from lifecycle.debug.hooks import HOOK_CODE
     monkeypatch.setenv("NUMBAVM_REGION_SYNC", "1")     # compile on the hart's thread, at once ...
     monkeypatch.setenv("NUMBAVM_REGION_HOT", "1")      # ... as soon as the guest loops
     path = spin_elf(tmp_path)
@@ -779,7 +779,7 @@ def readline(f, timeout=HANG):
 def test_cli_ctrl_c_stops_the_guest_with_status_130(tmp_path):
     p = write(tmp_path, "go.elf", eb.htif_elf(0, b"go\n", loop_forever=True))
     env = clean_env()
-    proc = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", "run", str(p)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "lifecycle.cli.main", "run", str(p)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         line = readline(proc.stdout)           # the guest is running once it has printed
@@ -814,7 +814,7 @@ def test_cli_wfi_with_nothing_to_wake_is_still_fatal(tmp_path):
     """numbavm run keeps the old behaviour (wfi_idle='fatal'): status 125, one line."""
     p = code_elf(tmp_path, [WFI, eb.jal(0, -4)], "wfi.elf")
     env = clean_env()
-    r = subprocess.run([sys.executable, "-m", "lifecycle.cli", "run", str(p)], cwd=ROOT, env=env,
+    r = subprocess.run([sys.executable, "-m", "lifecycle.cli.main", "run", str(p)], cwd=ROOT, env=env,
                        capture_output=True, timeout=HANG)
     err = r.stderr.decode()
     assert r.returncode == 125, err
@@ -859,7 +859,7 @@ def test_stop_under_the_python_engine(tmp_path):
 
 def test_cli_closed_stdout_is_a_broken_pipe_not_a_vmm_error(tmp_path):
     """`numbavm run x.elf | head`: the vcpu thread's BrokenPipeError reaches main() (status 141)."""
-    proc = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", "run", str(HELLO)], cwd=ROOT, env=clean_env(),
+    proc = subprocess.Popen([sys.executable, "-m", "lifecycle.cli.main", "run", str(HELLO)], cwd=ROOT, env=clean_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.close()                          # nobody will read the guest's output
     try:

@@ -91,7 +91,7 @@ def test_two_deterministic_boots_are_identical():
     compiled = []
     eager = {"NUMBAVM_REGION_HOT": "4", "NUMBAVM_REGIONS_STRICT": "1"}
     for extra in ({}, {}, eager, dict(eager, NUMBAVM_REGION_SYNC="1"), {"NUMBAVM_REGIONS": "0"}):
-        p = subprocess.run([sys.executable, "-m", "lifecycle.cli", "boot", "--kernel", kernel, "--stats",
+        p = subprocess.run([sys.executable, "-m", "lifecycle.cli.main", "boot", "--kernel", kernel, "--stats",
                             "--timer", "deterministic"], input=b"uname -a\nbench 20000\npoweroff\n",
                            capture_output=True, cwd=ROOT, timeout=300, env=dict(base, **extra))
         assert p.returncode == 0, p.stderr.decode()

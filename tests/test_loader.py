@@ -496,7 +496,7 @@ def test_real_dynamic_riscv_executable(tmp_path):
     if gcc is None:
         from tests.linux_guest import unavailable
         unavailable("riscv64-linux-gnu-gcc is missing (Debian package gcc-riscv64-linux-gnu; "
-                    "lifecycle/linux/build.sh installs it)")
+                    "lifecycle/guests/linux/build.sh installs it)")
     (tmp_path / "m.c").write_text("void _start(void) { for (;;); }\n")
     out = tmp_path / "dyn"
     subprocess.run([gcc, "-nostdlib", "-fPIE", "-pie", "-Wl,--dynamic-linker=/lib/ld-linux-riscv64-lp64d.so.1",
@@ -598,7 +598,7 @@ def test_out_of_memory_while_reading_is_a_load_error(good, monkeypatch):
 @pytest.mark.parametrize("what,said", [("initrd", "an initrd"), ("firmware image", "a firmware image"),
                                        ("device-tree overlay", "a device-tree overlay")])
 def test_read_file_names_what_it_expected(tmp_path, what, said):
-    """lifecycle/machine.py's names (no article) read as English in the messages."""
+    """lifecycle/machine/board.py's names (no article) read as English in the messages."""
     with pytest.raises(LoadError) as ei:
         read_file(write(tmp_path, "f", b""), what)
     assert str(ei.value) == f"{tmp_path / 'f'}: empty file, not {said}"

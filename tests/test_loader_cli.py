@@ -1,6 +1,6 @@
 """Program and file loading through `numbavm run` / `numbavm boot` (issue 12, items 1-4, 11, 14, 20).
 
-Each test runs .venv's numbavm (this interpreter's lifecycle.cli) in a subprocess with a
+Each test runs .venv's numbavm (this interpreter's lifecycle.cli.main) in a subprocess with a
 timeout: a hang fails the test, it never blocks the suite.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ RAM_BASE = eb.RAM_BASE
 
 
 def _cmd(*args):
-    return [sys.executable, "-m", "lifecycle.cli", *map(str, args)]
+    return [sys.executable, "-m", "lifecycle.cli.main", *map(str, args)]
 
 
 def _env():
@@ -145,7 +145,7 @@ def test_huge_sparse_raw_file_is_refused_from_its_size(tmp_path):
 
 _LOAD_RSS = """
 import io, resource, sys
-from lifecycle.machine import Machine
+from lifecycle.machine.board import Machine
 m = Machine(memory=int(sys.argv[2]), console=io.BytesIO())
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 m.load(sys.argv[1])

@@ -1,4 +1,4 @@
-"""lifecycle.machine.Machine: load an ELF, run it to its HTIF exit, budgets, stop(), and fatal ends."""
+"""lifecycle.machine.board.Machine: load an ELF, run it to its HTIF exit, budgets, stop(), and fatal ends."""
 import io
 import os
 import sys
@@ -14,7 +14,7 @@ import elf_builder as eb  # noqa: E402
 
 from emu.loader import LoadError  # noqa: E402
 from emu import state as S  # noqa: E402
-from lifecycle.machine import Machine, RunResult  # noqa: E402
+from lifecycle.machine.board import Machine, RunResult  # noqa: E402
 
 BASE = 0x8000_0000
 HELLO = Path(__file__).parent / "guest" / "bin" / "hello.elf"

@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import elf_builder as eb  # noqa: E402
 
 from lifecycle import GuestClosedError, GuestConfig, GuestError, GuestLifecycleError, KernelType  # noqa: E402
-from lifecycle.manager import (GuestManager, GuestManagerError, GuestManagerException,  # noqa: E402
+from lifecycle.control.manager import (GuestManager, GuestManagerError, GuestManagerException,  # noqa: E402
                                GuestStatus)
 
 BASE = eb.RAM_BASE
@@ -243,7 +243,7 @@ import os, sys
 sys.path.insert(0, 'tests')
 import elf_builder as eb
 from lifecycle import GuestConfig, KernelType
-from lifecycle.manager import GuestManager
+from lifecycle.control.manager import GuestManager
 open(sys.argv[1], 'wb').write(eb.htif_elf(0, loop_forever=True))
 mgr = GuestManager()
 mgr.launch(GuestConfig(kernel_type=KernelType.ELF, kernel=sys.argv[1], guest_memory=1 << 20))

@@ -11,10 +11,10 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_fdt import nested  # noqa: E402
 
-from devices.fdt import FDT_MAX_DEPTH  # noqa: E402
-from lifecycle.config import GuestConfig, KernelType  # noqa: E402
-from lifecycle.errors import GuestError, GuestLifecycleError  # noqa: E402
-from lifecycle.lifecycle import GuestLifecycle  # noqa: E402
+from devices.firmware.fdt import FDT_MAX_DEPTH  # noqa: E402
+from lifecycle.control.config import GuestConfig, KernelType  # noqa: E402
+from lifecycle.control.errors import GuestError, GuestLifecycleError  # noqa: E402
+from lifecycle.control.lifecycle import GuestLifecycle  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -53,7 +53,7 @@ def test_cli_deep_overlay_is_one_line(tmp_path):
     overlay = tmp_path / "deep.dtbo"
     overlay.write_bytes(nested(1000))
     kernel = fake_image(tmp_path / "Image")
-    r = subprocess.run([sys.executable, "-m", "lifecycle.cli", "boot", "--kernel", str(kernel),
+    r = subprocess.run([sys.executable, "-m", "lifecycle.cli.main", "boot", "--kernel", str(kernel),
                         "--dtb-overlay", str(overlay), "--dump-dtb", str(tmp_path / "out.dtb")],
                        cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
     assert r.returncode == 2, r.stderr

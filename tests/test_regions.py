@@ -16,7 +16,7 @@ import pytest
 
 from emu import state as S
 from emu.hart import Hart, jit_enabled
-from lifecycle.machine import Machine
+from lifecycle.machine.board import Machine
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
@@ -223,7 +223,7 @@ def test_code_hooks_fire_the_same_with_regions():
     """Regions end before every hooked pc and hooked range: with regions compiled eagerly the
     hooks fire exactly as often as with the loop alone, and an unhooked hot loop stays native."""
     from elftools.elf.elffile import ELFFile
-    from lifecycle.hooks import HOOK_CODE
+    from lifecycle.debug.hooks import HOOK_CODE
     from tests.test_hooks import Vm
     path = ROOT / "tests/guest/bin/hello.elf"
     with open(path, "rb") as f:

@@ -1,4 +1,4 @@
-"""devices/sbi.py: the VMM's own SBI firmware, call by call (SBI v2.0 names), and the S-mode hand-off."""
+"""devices/firmware/sbi.py: the VMM's own SBI firmware, call by call (SBI v2.0 names), and the S-mode hand-off."""
 import io
 
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from emu import state as S
 from emu.csr import MIP, MIDELEG, MEDELEG, MCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP
 from emu.hart import Hart
-from devices import sbi as B
+from devices.firmware import sbi as B
 from tests.rvenc import ECALL, J_SELF
 
 A0, A1 = 10, 11

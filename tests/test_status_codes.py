@@ -4,9 +4,12 @@ from enum import Enum, IntEnum
 import pytest
 
 from emu import state, loop, cold, memory, native, mmu, debug
-from lifecycle import runner, cli, boot, machine
+from lifecycle.cli import runner
 
 # (family, {plain module-level name: member}) -- the names the loop and the Python side use
+from lifecycle.cli import main as cli
+from lifecycle.cli import boot
+from lifecycle.machine import board as machine
 FAMILIES = [
     (state.Exit, {getattr(state, "EXIT_" + m.name): m for m in state.Exit}),
     (state.Fatal, {state.FATAL_NONE: state.Fatal.NONE, state.FATAL_TRAP_LOOP: state.Fatal.TRAP_LOOP}),

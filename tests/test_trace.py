@@ -1,4 +1,4 @@
-"""lifecycle/trace.py (--trace, --trace-from/--trace-to, --mix) and lifecycle/stats.py (--stats).
+"""lifecycle/debug/trace.py (--trace, --trace-from/--trace-to, --mix) and lifecycle/cli/stats.py (--stats).
 
 The trace of our guest programs (tests/guest/) is checked line by line against what
 their sources and ELF symbols say the first instructions do; the windows against
@@ -12,8 +12,8 @@ import re
 import numpy as np
 
 from emu.loader import load_elf
-from lifecycle import trace
-from lifecycle.cli import main
+from lifecycle.debug import trace
+from lifecycle.cli.main import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "tests", "guest", "bin")
@@ -241,7 +241,7 @@ def test_count_window_matches_the_full_trace(tmp_path):
 
 
 def test_count_window_starts_where_a_budgeted_run_stops(tmp_path):
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     prog = os.path.join(BIN, "isa_mul.elf")
     m = Machine(memory=16 << 20, console=io.BytesIO())
     m.load(prog)
@@ -270,7 +270,7 @@ def test_address_and_symbol_windows(tmp_path):
 def test_address_window_with_and_without_breakpoints(tmp_path):
     """--trace-from ADDR runs to a debugger breakpoint (emu/debug.py) when the hart has them,
     and single-steps otherwise: the same lines either way, and the same final state."""
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     prog = os.path.join(BIN, "priv_traps.elf")
     target = symbols(prog)["main"] + 64
     results = []
@@ -316,7 +316,7 @@ def test_kernel_symbols_come_from_the_vmlinux_next_to_the_image(tmp_path):
     from tests.test_boot import boot
     kernel = bundled_kernel()
     vmlinux = os.path.join(os.path.dirname(kernel), "vmlinux")
-    assert os.path.isfile(vmlinux), "lifecycle/linux/build.sh leaves vmlinux next to the Image"
+    assert os.path.isfile(vmlinux), "lifecycle/guests/linux/build.sh leaves vmlinux next to the Image"
     start_kernel = _kernel_symbol(vmlinux, "start_kernel")
     out = tmp_path / "sk.trace"
     p = boot("--kernel", kernel, f"--trace={out}", "--trace-from", "start_kernel", "--trace-to", "start_kernel")
@@ -341,7 +341,7 @@ def test_kernel_symbols_come_from_the_vmlinux_next_to_the_image(tmp_path):
 
 def test_symbols_option_is_looked_up_before_the_image(tmp_path):
     """--symbols FILE names the SYMBOLs; without it a Linux Image takes a vmlinux beside it."""
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     from tests.test_boot import image, srst
     from tests.rvenc import J_SELF
     k = tmp_path / "Image"
@@ -417,7 +417,7 @@ def test_trace_goes_to_stderr_by_default_and_to_stdout_with_dash(capsys):
 
 def test_a_traced_run_ends_as_the_untraced_one():
     """Single steps must not change what the guest does: same registers, CSRs, RAM, counters."""
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     from emu import state as S
     for name in ("hello", "isa_amo", "priv_interrupts", "priv_vm_sv39", "dev_timer", "isa_fencei"):
         states = []
@@ -474,7 +474,7 @@ def _stats(capsys, *args):
 
 
 def test_plain_stats_stay_at_full_speed_and_say_how_to_get_the_mix(capsys):
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     from emu.state import ST_TRAPS
     prog = os.path.join(BIN, "priv_traps.elf")
     m = Machine(memory=16 << 20, console=io.BytesIO())
@@ -515,13 +515,13 @@ def test_mix_over_a_window(capsys):
 
 
 def test_mmio_accesses_per_device(capsys):
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     m = Machine(memory=16 << 20, console=io.BytesIO())
     m.load(os.path.join(BIN, "dev_timer.elf"))
     r = m.run(max_instructions=5_000_000)
     assert r.reason == "exit"
     assert sum(m.mmio_by_device) == m.mmio_exits
-    from lifecycle.stats import mmio_lines
+    from lifecycle.cli.stats import mmio_lines
     lines = mmio_lines(m)
     from emu.state import ST_MMIO_COUNT
     total = int(m.hart.st[ST_MMIO_COUNT])

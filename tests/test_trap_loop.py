@@ -3,7 +3,7 @@
 When the trap handler's own address cannot be fetched, the hart would trap forever; the loop
 stops with FATAL_TRAP_LOOP.  The loop's own trap (an instruction access fault at the handler)
 says nothing about why the program trapped in the first place, so emu/trap.py keeps the last
-two traps and lifecycle/machine.py names the first one in the fatal message.
+two traps and lifecycle/machine/board.py names the first one in the fatal message.
 """
 import io
 import os
@@ -17,7 +17,7 @@ import elf_builder as eb  # noqa: E402
 
 from emu import state as S  # noqa: E402
 from emu.trap import cause_name  # noqa: E402
-from lifecycle.machine import Machine  # noqa: E402
+from lifecycle.machine.board import Machine  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE = 0x8000_0000
@@ -49,7 +49,7 @@ def test_an_f_instruction_with_mtvec_zero_names_the_illegal_instruction(tmp_path
 
 
 def test_the_cli_prints_the_first_trap_of_a_trap_loop(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "lifecycle.cli", "run", str(program(tmp_path, w32(FLD)))],
+    p = subprocess.run([sys.executable, "-m", "lifecycle.cli.main", "run", str(program(tmp_path, w32(FLD)))],
                        capture_output=True, text=True, cwd=ROOT, timeout=600,
                        env={k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"})
     assert p.returncode == 125, p.stderr

@@ -11,7 +11,7 @@ from devices.uart import (Uart16550, UART_BASE, UART_IRQ, LSR_DR, LSR_THRE, LSR_
                           IER_ERBFI, IER_ETBEI, IER_ELSI, IER_EDSSI, IIR_NO_INTERRUPT, IIR_THR_EMPTY,
                           IIR_RX_DATA, IIR_CHAR_TIMEOUT, IIR_LINE_STATUS, IIR_MODEM_STATUS)
 from lifecycle import GuestConfig, GuestLifecycle, KernelType
-from lifecycle.machine import Machine
+from lifecycle.machine.board import Machine
 
 ECHO = Path(__file__).resolve().parent / "guest" / "bin" / "dev_uart_echo.elf"
 # A hang guard for blocking calls, not a pass criterion (the loop is compiled before the first test:

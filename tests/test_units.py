@@ -1,9 +1,9 @@
-"""lifecycle.units.parse_size: RAM sizes as QEMU and Spike read them (a bare number is MiB)."""
+"""lifecycle.control.units.parse_size: RAM sizes as QEMU and Spike read them (a bare number is MiB)."""
 from __future__ import annotations
 
 import pytest
 
-from lifecycle.units import parse_size
+from lifecycle.control.units import parse_size
 
 
 @pytest.mark.parametrize("text,value", [

@@ -1,4 +1,4 @@
-"""devices/virtio_blk.py: virtio-blk (VIRTIO 1.1 section 5.2) on a host file, in the three BlockModes.
+"""devices/virtio/blk.py: virtio-blk (VIRTIO 1.1 section 5.2) on a host file, in the three BlockModes.
 
 READ_WRITE changes the file; VOLATILE_WRITE reads back what was written but
 leaves the file alone; READ_ONLY offers VIRTIO_BLK_F_RO and answers writes with
@@ -16,14 +16,14 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from virtio_driver import RAM, RAM_SIZE, Driver, make  # noqa: E402
 
-from devices import virtio_mmio as V  # noqa: E402
-from devices.virtio_blk import (SECTOR_SIZE, SEG_MAX, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO,  # noqa: E402
+from devices.virtio import mmio as V  # noqa: E402
+from devices.virtio.blk import (SECTOR_SIZE, SEG_MAX, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO,  # noqa: E402
                                 VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK,
                                 VIRTIO_BLK_S_UNSUPP,
                                 VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN,
                                 VIRTIO_BLK_T_OUT, BlockDeviceError, BlockMode, VirtioBlk,
                                 block_mode)
-from devices.virtqueue import VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE  # noqa: E402
+from devices.virtio.virtqueue import VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE  # noqa: E402
 
 SECTORS = 8
 
@@ -67,7 +67,7 @@ def test_missing_file_is_a_one_line_error(tmp_path):
 
 
 def test_block_mode_by_name():
-    class Other(enum.Enum):                           # e.g. lifecycle.config.BlockMode
+    class Other(enum.Enum):                           # e.g. lifecycle.control.config.BlockMode
         READ_WRITE = "rw"
         READ_ONLY = "ro"
         VOLATILE_WRITE = "vw"
@@ -79,7 +79,7 @@ def test_block_mode_by_name():
 
 
 def test_lifecycle_block_mode_is_accepted(disk):
-    from lifecycle.config import BlockMode as LifecycleBlockMode
+    from lifecycle.control.config import BlockMode as LifecycleBlockMode
     assert {m.name: m.value for m in LifecycleBlockMode} == {m.name: m.value for m in BlockMode}
     assert VirtioBlk(disk, LifecycleBlockMode.READ_ONLY).mode is BlockMode.READ_ONLY
 
@@ -313,7 +313,7 @@ GUEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guest", "bin",
 
 
 def _machine(**kw):
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     from emu.hart import jit_enabled
     out = io.BytesIO()
     return Machine(memory=16 << 20, engine="jit" if jit_enabled() else "python", console=out, **kw), out

@@ -1,4 +1,4 @@
-"""devices/virtio_console.py: a single-port virtio-console (VIRTIO 1.1 section 5.3), both ways.
+"""devices/virtio/console.py: a single-port virtio-console (VIRTIO 1.1 section 5.3), both ways.
 
 transmitq (1): the guest's bytes go to the console.  receiveq (0): host input
 (input_source() or feed()) waits until the guest posts buffers, and no byte is
@@ -12,8 +12,8 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from virtio_driver import Driver, make  # noqa: E402
 
-from devices import virtio_mmio as V  # noqa: E402
-from devices.virtio_console import RECEIVEQ, TRANSMITQ, VirtioConsole  # noqa: E402
+from devices.virtio import mmio as V  # noqa: E402
+from devices.virtio.console import RECEIVEQ, TRANSMITQ, VirtioConsole  # noqa: E402
 
 
 class Console(io.BytesIO):

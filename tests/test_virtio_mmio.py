@@ -1,4 +1,4 @@
-"""devices/virtio_mmio.py: the virtio-mmio version 2 transport (VIRTIO 1.1/1.2 section 4.2).
+"""devices/virtio/mmio.py: the virtio-mmio version 2 transport (VIRTIO 1.1/1.2 section 4.2).
 
 Registers, feature negotiation (VERSION_1 required), the status state machine,
 queue setup, used-buffer interrupts and their acknowledgement (the IrqLine
@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from virtio_driver import RAM, RAM_SIZE, Driver, RamWatch, make  # noqa: E402
 
-from devices import virtio_mmio as V  # noqa: E402
+from devices.virtio import mmio as V  # noqa: E402
 from devices.bus import Device  # noqa: E402
 from devices.ratelimit import FIRST  # noqa: E402
-from devices.virtio_backend import VirtioBackend  # noqa: E402
-from devices.virtio_blk import BlockMode, VirtioBlk  # noqa: E402
-from devices.virtqueue import (VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT,  # noqa: E402
+from devices.virtio.backend import VirtioBackend  # noqa: E402
+from devices.virtio.blk import BlockMode, VirtioBlk  # noqa: E402
+from devices.virtio.virtqueue import (VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT,  # noqa: E402
                                VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, ChainReader, ChainWriter,
                                area_sizes)
 
@@ -499,8 +499,8 @@ def test_backend_base_class_defaults():
 
 
 def test_device_backends_subclass_the_base():
-    from devices.virtio_console import VirtioConsole
-    from devices.virtio_rng import VirtioRng
+    from devices.virtio.console import VirtioConsole
+    from devices.virtio.rng import VirtioRng
     for cls in (VirtioBlk, VirtioConsole, VirtioRng):
         assert issubclass(cls, VirtioBackend), cls
         assert cls.process is not VirtioBackend.process, cls

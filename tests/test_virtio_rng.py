@@ -1,4 +1,4 @@
-"""devices/virtio_rng.py: virtio-rng (VIRTIO 1.1 section 5.4) fills the guest's buffers with host entropy."""
+"""devices/virtio/rng.py: virtio-rng (VIRTIO 1.1 section 5.4) fills the guest's buffers with host entropy."""
 import io
 import os
 import re
@@ -8,8 +8,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from virtio_driver import Driver, RamWatch, make  # noqa: E402
 
-from devices import virtio_mmio as V  # noqa: E402
-from devices.virtio_rng import RNG_MAX_PER_REQUEST, VirtioRng  # noqa: E402
+from devices.virtio import mmio as V  # noqa: E402
+from devices.virtio.rng import RNG_MAX_PER_REQUEST, VirtioRng  # noqa: E402
 
 
 class Counter:
@@ -82,7 +82,7 @@ def test_short_source():
 
 def test_guest_driver():
     """tests/guest/dev/virtio_rng.c inside a Machine: 32 bytes from the host, printed in hex."""
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     from emu.hart import jit_enabled
     out = io.BytesIO()
     m = Machine(memory=16 << 20, engine="jit" if jit_enabled() else "python", console=out, virtio_rng=True)

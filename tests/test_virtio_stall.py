@@ -9,8 +9,8 @@ import struct
 
 from tests.rvenc import I, J_SELF
 
-from devices import virtio_mmio as V
-from devices.virtqueue import VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE
+from devices.virtio import mmio as V
+from devices.virtio.virtqueue import VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE
 
 RAM = 0x8000_0000
 T0, T1 = 5, 6
@@ -51,7 +51,7 @@ def driver_program():
 
 def test_hostile_indirect_tables_do_not_stall_the_vcpu(tmp_path):
     from emu.hart import jit_enabled
-    from lifecycle.machine import Machine
+    from lifecycle.machine.board import Machine
     disk = tmp_path / "d.img"
     disk.write_bytes(bytes(64 * 512))
     prog = tmp_path / "prog.bin"

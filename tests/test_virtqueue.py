@@ -1,4 +1,4 @@
-"""devices/virtqueue.py: the split virtqueue (VIRTIO 1.1 section 2.6) as the device sees it.
+"""devices/virtio/virtqueue.py: the split virtqueue (VIRTIO 1.1 section 2.6) as the device sees it.
 
 Chains are walked with NEXT/WRITE/INDIRECT; everything the spec forbids, and
 every address outside guest RAM, is a VirtqueueError, never another exception
@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from virtio_driver import RAM, RAM_SIZE, Driver, Queue  # noqa: E402
 
 from devices.bus import GuestMemory  # noqa: E402
-from devices.virtqueue import (VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT,  # noqa: E402
+from devices.virtio.virtqueue import (VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT,  # noqa: E402
                                VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, Chain, ChainReader,
                                ChainWriter, Virtqueue, VirtqueueError, area_sizes)
 from emu.hart import Hart  # noqa: E402

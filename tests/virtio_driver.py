@@ -11,8 +11,8 @@ import struct
 import numpy as np
 
 from devices.bus import GuestMemory, IrqLine
-from devices import virtio_mmio as V
-from devices.virtqueue import (VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE,
+from devices.virtio import mmio as V
+from devices.virtio.virtqueue import (VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE,
                                area_sizes)
 from emu.hart import Hart
 

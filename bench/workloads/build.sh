@@ -22,7 +22,7 @@ OUT="$HERE/bin"
 WORKLOADS=(sieve crc32 matmul divrem ptrchase memops qsort bytecode)
 SYSTEM=(usersieve uartflood timerirq)
 # per-workload compiler flags (after COMMON, so they override it): usersieve is
-# the Linux guest's /init `bench`, which lifecycle/linux/build.sh compiles -Os
+# the Linux guest's /init `bench`, which lifecycle/guests/linux/build.sh compiles -Os
 declare -A EXTRA=([usersieve]="-Os")
 
 COMMON=(-mabi=lp64 -mcmodel=medany -nostdlib -nostartfiles -static -O2 -g0

@@ -1,4 +1,4 @@
-/* The Linux guest's `bench` built-in (lifecycle/linux/init.c, cmd_bench) as a
+/* The Linux guest's `bench` built-in (lifecycle/guests/linux/init.c, cmd_bench) as a
  * bare-metal program: count the primes below N = 10^6 with a byte sieve,
  * ROUNDS times.  The same C, the same compiler flags as /init (-Os, see
  * build.sh) and nolibc's byte-loop memset, so that its instruction mix matches

@@ -11,7 +11,7 @@ the machine's stop flag at least every 4096 instructions (and sleeps on an event
 the guest idles in wfi), so stop() from any other thread takes effect within
 microseconds; stop() returns only after run's loop has exited and the VMM has been torn
 down.  Guest memory/register access on a running VMM uses the same flag to pause the
-loop between two slices (see lifecycle/guest.py); nothing is added to the hot loop.
+loop between two slices (see lifecycle/control/guest.py); nothing is added to the hot loop.
 
 Outcomes of run() (exactly one per run, decided by how the loop ended):
   guest HTIF exit (any code)  -> None; guest.exit_code is the code, guest.stop_reason 'exit'
@@ -21,16 +21,16 @@ Outcomes of run() (exactly one per run, decided by how the loop ended):
 If a stop() races a guest exit, the loop's own result wins: an exit that already
 happened is reported as the exit, and stop() still returns after the teardown.
 
-This module does not import numba: lifecycle.machine is imported inside create().
+This module does not import numba: lifecycle.machine.board is imported inside create().
 """
 from __future__ import annotations
 
 import enum
 import threading
 
-from lifecycle.config import GuestConfig, KernelType, check_engine, validate
-from lifecycle.errors import ConfigError, GuestClosedError, GuestError, GuestLifecycleError
-from lifecycle.guest import ConsoleTee, Guest
+from lifecycle.control.config import GuestConfig, KernelType, check_engine, validate
+from lifecycle.control.errors import ConfigError, GuestClosedError, GuestError, GuestLifecycleError
+from lifecycle.control.guest import ConsoleTee, Guest
 
 
 class LifecycleState(enum.Enum):
@@ -68,7 +68,7 @@ class _Vmm:
         self.stop_reason = None
         self.message = ""
         self.gdb = None              # the GdbServer of Guest.serve_gdb, if any
-        self.hooks = None            # lifecycle.hooks.Hooks once a Guest has added a hook
+        self.hooks = None            # lifecycle.debug.hooks.Hooks once a Guest has added a hook
         self.epitaph = None          # set by the teardown: what the Guests of this VMM were closed with
 
     def fact(self, name):
@@ -107,7 +107,7 @@ class GuestLifecycle:
 
     @property
     def machine(self):
-        """The current VMM's lifecycle.machine.Machine, or None (for tests and research tools:
+        """The current VMM's lifecycle.machine.board.Machine, or None (for tests and research tools:
         control it through the lifecycle, not directly)."""
         vmm = self._vmm
         return vmm.machine if vmm is not None else None
@@ -131,9 +131,9 @@ class GuestLifecycle:
 
     def _build(self, c: GuestConfig) -> _Vmm:
         try:
-            from lifecycle.machine import Machine     # heavy: numba and the core
+            from lifecycle.machine.board import Machine     # heavy: numba and the core
             from devices.bus import OverlapError
-            from devices.virtio_blk import BlockDeviceError
+            from devices.virtio.blk import BlockDeviceError
             from emu.hart import jit_enabled
             from emu.loader import LoadError
         except Exception as e:   # noqa: BLE001 - the core cannot be imported

@@ -20,7 +20,7 @@ import socket
 import threading
 
 from emu.ints import s64, u64, MASK64 as M64
-from lifecycle.errors import GuestClosedError, GuestError, GuestLifecycleError
+from lifecycle.control.errors import GuestClosedError, GuestError, GuestLifecycleError
 
 
 class ConsoleTee:
@@ -226,23 +226,23 @@ class Guest:
         """Serve GDB's remote serial protocol on host:port (0: any free port), for as long as the VMM lives.
 
         wait=True holds the guest before its next (first) instruction until a GDB connects
-        and continues it.  -> a lifecycle.gdbstub.GdbServer (.port, .address, .close()).
-        See lifecycle/gdbstub.py for what GDB can do.
+        and continues it.  -> a lifecycle.debug.gdbstub.GdbServer (.port, .address, .close()).
+        See lifecycle/debug/gdbstub.py for what GDB can do.
         """
         vmm = self._live("serve gdb")
-        from lifecycle.gdbstub import GdbServer
+        from lifecycle.debug.gdbstub import GdbServer
         hooks = getattr(vmm, "hooks", None)
         if hooks is not None and hooks.hooks:
-            from lifecycle.hooks import DebuggerBusyError
+            from lifecycle.debug.hooks import DebuggerBusyError
             raise DebuggerBusyError(f"{len(hooks.hooks)} hooks are installed (Guest.hook_add): GDB and hooks share "
                                     "the hart's breakpoint and watch tables, one at a time (hook_del them first)")
         srv = GdbServer(vmm, host=host, port=int(port), wait=wait)
         vmm.gdb = srv
         return srv
 
-    # --- hooks (lifecycle/hooks.py), in the style of Unicorn's
+    # --- hooks (lifecycle/debug/hooks.py), in the style of Unicorn's
     def hook_add(self, kind, callback, begin=None, end=None) -> int:
-        """Call callback on a guest event; -> a handle for hook_del.  lifecycle/hooks.py has the details.
+        """Call callback on a guest event; -> a handle for hook_del.  lifecycle/debug/hooks.py has the details.
 
         kind: HOOK_CODE callback(guest, pc) before each instruction at pc in [begin, end];
         HOOK_MEM_READ / HOOK_MEM_WRITE callback(guest, access, paddr, size, value) for each load
@@ -253,12 +253,12 @@ class Guest:
         this Guest (registers, memory, hook_add/hook_del, stop); current_hook is the handle
         of the hook whose callback runs (on a running guest it can fire before this returns).
         """
-        from lifecycle.hooks import make_hook
+        from lifecycle.debug.hooks import make_hook
         vmm = self._live("add a hook")
         hook = make_hook(kind, callback, begin, end, self)
 
         def add(m):
-            from lifecycle.hooks import Hooks, DebuggerBusyError
+            from lifecycle.debug.hooks import Hooks, DebuggerBusyError
             gdb = getattr(vmm, "gdb", None)
             if gdb is not None and not gdb.closed:
                 raise DebuggerBusyError("this VMM serves GDB (Guest.serve_gdb): GDB and hooks share the hart's "

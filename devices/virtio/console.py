@@ -16,8 +16,8 @@ between runs of the hart) and whenever the guest notifies the receiveq.
 """
 import threading
 
-from devices.virtqueue import ChainReader, ChainWriter
-from devices.virtio_backend import VirtioBackend
+from devices.virtio.virtqueue import ChainReader, ChainWriter
+from devices.virtio.backend import VirtioBackend
 
 VIRTIO_ID_CONSOLE = 3
 RECEIVEQ, TRANSMITQ = 0, 1
@@ -48,7 +48,7 @@ class VirtioConsole(VirtioBackend):
             if data:
                 self.feed(data)
 
-    # --- VirtioBackend (devices/virtio_backend.py)
+    # --- VirtioBackend (devices/virtio/backend.py)
     def config(self):
         # struct virtio_console_config (cols, rows, max_nr_ports, emerg_wr): meaningful
         # only with F_SIZE / F_MULTIPORT / F_EMERG_WRITE, none of which is offered

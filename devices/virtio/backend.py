@@ -1,6 +1,6 @@
 """VirtioBackend: the interface between the virtio-mmio transport and a device (VIRTIO 1.1 section 4.2).
 
-The transport (devices.virtio_mmio.VirtioMmio) owns feature negotiation, the device
+The transport (devices.virtio.mmio.VirtioMmio) owns feature negotiation, the device
 status and the virtqueues; a backend only handles requests.  Subclass VirtioBackend,
 set the class attributes and override process(); every other method has a default
 that does nothing, so a backend writes only what its device needs (Firecracker's
@@ -34,7 +34,7 @@ class VirtioBackend:
     def process(self, queue_index: int, chain, transport) -> int:
         """Handle one request -> the used length (bytes written into the chain's writable
         buffers); the transport then puts the chain on the used ring.  chain is a
-        devices.virtqueue.Chain (buffers: (addr, len, writable)).  May raise VirtqueueError
+        devices.virtio.virtqueue.Chain (buffers: (addr, len, writable)).  May raise VirtqueueError
         or DmaError for a malformed request (the device then NEEDS_RESET)."""
         raise NotImplementedError(f"{type(self).__name__}.process")
 

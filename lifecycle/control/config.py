@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 
 from emu.spec import RAM_BASE  # noqa: F401 (imports nothing: no numba)
-from lifecycle.errors import ConfigError
+from lifecycle.control.errors import ConfigError
 
 PAGE = 4096
 DEFAULT_MEMORY = 128 << 20

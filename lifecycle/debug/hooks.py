@@ -1,6 +1,6 @@
 """Hooks: Python callbacks on guest events, in the style of Unicorn's (Guest.hook_add / hook_del).
 
-    from lifecycle.hooks import HOOK_CODE, HOOK_MEM_READ, HOOK_MEM_WRITE, HOOK_TRAP
+    from lifecycle.debug.hooks import HOOK_CODE, HOOK_MEM_READ, HOOK_MEM_WRITE, HOOK_TRAP
     h = guest.hook_add(HOOK_CODE, on_code, begin=0x8000_0100)             # one address
     guest.hook_add(HOOK_CODE, on_code, begin=lo, end=hi)                  # every pc in [lo, hi]
     guest.hook_add(HOOK_MEM_WRITE, on_store, begin=pa, end=pa + 7)        # stores touching [pa, pa + 7]
@@ -76,7 +76,7 @@ How they run (the machinery of the GDB stub, emu/debug.py)
   handler's pc is only known when the trap is taken, and the checked loop must see
   every instruction.
 
-Limits: hooks are in-process (a RemoteGuest of lifecycle/manager.py has none); code
+Limits: hooks are in-process (a RemoteGuest of lifecycle/control/manager.py has none); code
 hooks match the virtual pc, so code reached through a second mapping of the same
 physical page is missed once the other mapping has it in the decode cache (as GDB's
 breakpoints are); a trap is missed if its handler's first instruction ran as
@@ -93,7 +93,7 @@ import threading
 import weakref
 
 from emu.ints import MASK64 as M64
-from lifecycle.seat import DebuggerSeat
+from lifecycle.machine.seat import DebuggerSeat
 
 HOOK_TRAP = 1 << 0           # UC_HOOK_INTR
 HOOK_CODE = 1 << 2           # UC_HOOK_CODE
@@ -138,7 +138,7 @@ def make_hook(kind, callback, begin=None, end=None, guest=None):
     """Check hook_add's arguments (all but what needs the machine). -> a Hook; ValueError/TypeError."""
     if kind not in KIND_NAMES:
         raise ValueError(f"unknown hook kind {kind!r}: use HOOK_CODE, HOOK_MEM_READ, HOOK_MEM_WRITE "
-                         "(or both, |-ed) or HOOK_TRAP from lifecycle.hooks")
+                         "(or both, |-ed) or HOOK_TRAP from lifecycle.debug.hooks")
     if not callable(callback):
         raise TypeError(f"the hook's callback must be callable, not {type(callback).__name__}")
     if kind == HOOK_TRAP:

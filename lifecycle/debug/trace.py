@@ -37,7 +37,7 @@ first time pc reaches it (full speed to a debugger breakpoint there when emu/deb
 provides them and no debugger has its own set; single steps otherwise); a name = that
 ELF symbol's address: from the program's own symbol table, from --symbols FILE (an ELF with a
 symbol table, e.g. the kernel's vmlinux), or, for `numbavm boot --kernel Image`, from a vmlinux
-next to the Image (where lifecycle/linux/build.sh leaves it).  The
+next to the Image (where lifecycle/guests/linux/build.sh leaves it).  The
 window is [from, to): --trace-to N stops before instruction N; --trace-to ADDR
 includes the instruction at ADDR (the first time it executes after the window
 opened).  After the window, the run goes on at full speed.  --mix counts the same
@@ -193,7 +193,7 @@ def add_trace_arguments(parser):
 
 
 def _parse_point(text, flag, user_error):
-    from lifecycle.units import parse_addr, parse_count
+    from lifecycle.control.units import parse_addr, parse_count
     s = str(text).strip()
     if s.lower().startswith("0x"):
         try:
@@ -507,7 +507,7 @@ class Stepper:
         if self._bp_addr == addr and self._bp_ours():
             return True
         if self._stm[self._S.ST_DBG_NBP] != 0:
-            self._bp_addr = None                 # GDB's (lifecycle/gdbstub.py): leave them alone
+            self._bp_addr = None                 # GDB's (lifecycle/debug/gdbstub.py): leave them alone
             return False
         self._set_breakpoints(self._h, (addr,))
         self._bp_addr = addr

@@ -13,7 +13,7 @@ tohost page also holds code or regions), and characters collect in `pending`
 instead of going to the console one write (and one socket send) each.  The
 machine calls flush() whenever the loop stops for anything but a putchar (another
 device's output, a wait for input, the end of the run) and at least every slice
-of steps while output is pending (lifecycle/machine.py), so output keeps its order
+of steps while output is pending (lifecycle/machine/board.py), so output keeps its order
 and shows up promptly; a full buffer (FLUSH_BYTES) is written at once.
 """
 from emu.state import ST_TOHOST, ST_FROMHOST, ST_RES_ADDR, PF_HTIF
@@ -31,7 +31,7 @@ class Htif:
         self.console = console
         self.pending = bytearray()   # console output not yet written (flush() writes it)
         self.writes = 0              # console.write calls made (statistics, tests)
-        self.chars = 0               # characters put (statistics; the machine's idle rule, lifecycle/machine.py)
+        self.chars = 0               # characters put (statistics; the machine's idle rule, lifecycle/machine/board.py)
         self._hart = None
 
     def _bind(self, hart):

@@ -2,7 +2,7 @@
 # Build the bundled numbavm Linux guest: a tinyconfig RV64IMAC kernel Image
 # with a built-in initramfs holding our nolibc /init (init.c).
 #
-#   bash lifecycle/linux/build.sh        # prints the Image path as its last stdout line
+#   bash lifecycle/guests/linux/build.sh        # prints the Image path as its last stdout line
 #
 # The recipe (this script, numbavm.config, init.c, initramfs.list) lives in git;
 # everything it produces goes to the cache, outside the tree:
@@ -146,7 +146,7 @@ export KBUILD_BUILD_TIMESTAMP='Thu Jan 1 00:00:00 UTC 1970'
 KMAKE=(make -C "$SRC" O="$BUILD")
 
 # --- configuration: tinyconfig + our fragment, then checked ------------------
-say "configuring (tinyconfig + lifecycle/linux/numbavm.config)"
+say "configuring (tinyconfig + lifecycle/guests/linux/numbavm.config)"
 sed "s|@INITRAMFS_LIST@|$OUT/initramfs.list|" "$HERE/numbavm.config" >"$OUT/numbavm.config"
 run "running make tinyconfig" "${KMAKE[@]}" tinyconfig
 # -n: allnoconfig over tinyconfig + fragment, so symbols that neither names

@@ -8,8 +8,8 @@ at once cannot stall the host.  No configuration space, no feature bits.
 """
 import os
 
-from devices.virtqueue import ChainWriter
-from devices.virtio_backend import VirtioBackend
+from devices.virtio.virtqueue import ChainWriter
+from devices.virtio.backend import VirtioBackend
 
 VIRTIO_ID_ENTROPY = 4
 RNG_MAX_PER_REQUEST = 64 << 10

@@ -6,7 +6,7 @@
     mgr.force_shutdown()    # stop() in the child, then the child exits
     mgr.connect()           # the Guest of the running VMM (GuestManagerError NOT_RUNNING otherwise)
 
-The child is ``python -m lifecycle.manager --child FD`` (a fresh interpreter: it decides
+The child is ``python -m lifecycle.control.manager --child FD`` (a fresh interpreter: it decides
 NUMBA_DISABLE_JIT for itself, and nothing of the parent's state leaks into it).  Over
 one AF_UNIX socketpair (multiprocessing.connection framing, pickled tuples) the
 parent sends ('launch', config) and requests; the child answers 'created' /
@@ -32,10 +32,10 @@ import time
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle, send_handle
 
-from lifecycle.config import GuestConfig, validate
-from lifecycle.errors import GuestClosedError, GuestError, GuestLifecycleError
+from lifecycle.control.config import GuestConfig, validate
+from lifecycle.control.errors import GuestClosedError, GuestError, GuestLifecycleError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # the checkout
 
 
 class GuestStatus(enum.Enum):
@@ -274,7 +274,7 @@ class GuestManager:
         env = dict(os.environ)
         env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "lifecycle.manager", "--child", str(child.fileno())],
+            proc = subprocess.Popen([sys.executable, "-m", "lifecycle.control.manager", "--child", str(child.fileno())],
                                     pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
                                     stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
         finally:
@@ -430,7 +430,7 @@ def _child_main(fd: int) -> int:
         os.environ["NUMBA_DISABLE_JIT"] = "1"
     elif config.engine == "jit":
         os.environ.pop("NUMBA_DISABLE_JIT", None)
-    from lifecycle.lifecycle import GuestLifecycle
+    from lifecycle.control.lifecycle import GuestLifecycle
 
     lc = GuestLifecycle()
     try:
@@ -505,5 +505,5 @@ def _child_main(fd: int) -> int:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         sys.exit(_child_main(int(sys.argv[2])))
-    sys.stderr.write("usage: python -m lifecycle.manager --child FD (started by GuestManager)\n")
+    sys.stderr.write("usage: python -m lifecycle.control.manager --child FD (started by GuestManager)\n")
     sys.exit(2)

@@ -7,7 +7,7 @@
                  [--trace[=FILE]] [--trace-from ADDR|N|SYMBOL] [--trace-to ADDR|N|SYMBOL]
                  [--symbols FILE] [--mix] [--gdb [HOST:]PORT [--gdb-wait]]
 
-Without --kernel it boots the bundled guest (lifecycle/linux/), building it first
+Without --kernel it boots the bundled guest (lifecycle/guests/linux/), building it first
 when the cache (~/.cache/numbavm/linux/) lacks it.  The console:
   * stdin a terminal: raw mode, keys go to the guest as typed; Ctrl-A X quits
     (through GuestLifecycle.stop, as QEMU's -nographic does), Ctrl-A H lists the Ctrl-A
@@ -36,11 +36,11 @@ import sys
 import threading
 import time
 
-from lifecycle.runner import EXIT_FATAL, EXIT_NO_REBOOT  # noqa: F401 (the statuses: lifecycle/runner.py ExitStatus)
-from lifecycle.units import parse_size
+from lifecycle.cli.runner import EXIT_FATAL, EXIT_NO_REBOOT  # noqa: F401 (the statuses: lifecycle/cli/runner.py ExitStatus)
+from lifecycle.control.units import parse_size
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BUILD_SCRIPT = os.path.join(HERE, "linux", "build.sh")
+LIFECYCLE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD_SCRIPT = os.path.join(LIFECYCLE, "guests", "linux", "build.sh")
 DEFAULT_CMDLINE = "console=ttyS0"
 DEFAULT_PROMPT = "~ # "
 CTRL_A = 0x01
@@ -93,10 +93,10 @@ def add_parser(sub, user_error):
     b.add_argument("--prompt", metavar="STR", default=DEFAULT_PROMPT,
                    help=f"the shell prompt --stats times (default {DEFAULT_PROMPT!r})")
     b.set_defaults(func=lambda args: cmd_boot(args, user_error))
-    from lifecycle.gdbstub import add_arguments as add_gdb_arguments
-    add_gdb_arguments(b)            # --gdb [HOST:]PORT, --gdb-wait (lifecycle/gdbstub.py)
-    from lifecycle.trace import add_trace_arguments
-    add_trace_arguments(b)          # --trace[=FILE], --trace-from, --trace-to, --mix (lifecycle/trace.py)
+    from lifecycle.debug.gdbstub import add_arguments as add_gdb_arguments
+    add_gdb_arguments(b)            # --gdb [HOST:]PORT, --gdb-wait (lifecycle/debug/gdbstub.py)
+    from lifecycle.debug.trace import add_trace_arguments
+    add_trace_arguments(b)          # --trace[=FILE], --trace-from, --trace-to, --mix (lifecycle/debug/trace.py)
 
 
 # --------------------------------------------------------------------------- the bundled guest
@@ -260,7 +260,7 @@ class PromptWatch:
 # --------------------------------------------------------------------------- the command
 
 def _disks(specs, user_error):
-    from lifecycle.config import BlockMode, BlockSpec
+    from lifecycle.control.config import BlockMode, BlockSpec
     out = []
     for i, spec in enumerate(specs):
         path, mode = spec, BlockMode.READ_WRITE
@@ -282,10 +282,10 @@ def cmd_boot(args, user_error):
     except ValueError as e:
         raise user_error(f"--memory: {e}") from None
     disks = _disks(args.disk, user_error)
-    from lifecycle import gdbstub
-    gdbstub.check_args(args, user_error)    # --gdb (lifecycle/gdbstub.py)
-    from lifecycle import trace as tracing
-    trace_opts = tracing.validate_args(args, user_error)    # --trace / --mix (lifecycle/trace.py)
+    from lifecycle.debug import gdbstub
+    gdbstub.check_args(args, user_error)    # --gdb (lifecycle/debug/gdbstub.py)
+    from lifecycle.debug import trace as tracing
+    trace_opts = tracing.validate_args(args, user_error)    # --trace / --mix (lifecycle/debug/trace.py)
     bios = None if args.bios == "builtin" else args.bios
     if bios is not None and not os.path.isfile(bios):
         raise user_error(f"--bios: {bios}: no such file (or use --bios builtin)")
@@ -316,16 +316,16 @@ def cmd_boot(args, user_error):
     except LoadError as e:
         raise user_error(str(e)) from None
 
-    from lifecycle.config import GuestConfig, KernelType
-    from lifecycle.errors import GuestError, GuestLifecycleError
-    from lifecycle.lifecycle import GuestLifecycle
+    from lifecycle.control.config import GuestConfig, KernelType
+    from lifecycle.control.errors import GuestError, GuestLifecycleError
+    from lifecycle.control.lifecycle import GuestLifecycle
 
-    from lifecycle import runner
+    from lifecycle.cli import runner
     lc = GuestLifecycle()
     t_start = [None]
 
     def clock():
-        from lifecycle.proctime import seconds_since_process_start
+        from lifecycle.machine.proctime import seconds_since_process_start
         m = lc.machine
         return (time.perf_counter() - t_start[0] if t_start[0] else None,
                 m.hart.instret if m is not None else None, seconds_since_process_start())
@@ -479,10 +479,10 @@ def cmd_boot(args, user_error):
 
 def _overlay_error(e):
     """The overlay's own message when creating the machine failed in the --dtb-overlay file
-    (devices.fdt.OverlayError names the overlay; the lifecycle may have prefixed the kernel's name)."""
+    (devices.firmware.fdt.OverlayError names the overlay; the lifecycle may have prefixed the kernel's name)."""
     cause = e.__cause__
     try:
-        from devices.fdt import OverlayError
+        from devices.firmware.fdt import OverlayError
     except ImportError:
         return None
     while cause is not None:
@@ -516,7 +516,7 @@ def _print_stats(m, r, console, args):
               f"{m.sbi.calls:,} SBI calls",
               f"  traps / interrupts   : {int(h.st[S.ST_TRAPS]):,} / {int(h.st[S.ST_IRQS]):,}",
               f"  TLB misses           : {int(h.st[S.ST_TLB_MISSES]):,}"]
-    from lifecycle.stats import stats_lines
-    lines += stats_lines(m, counters=False)     # MMIO per device, --mix (lifecycle/stats.py)
+    from lifecycle.cli.stats import stats_lines
+    lines += stats_lines(m, counters=False)     # MMIO per device, --mix (lifecycle/cli/stats.py)
     sys.stderr.write("\n".join(x for x in lines if x) + "\n")
     sys.stderr.flush()

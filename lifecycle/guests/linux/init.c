@@ -3,7 +3,7 @@
  * /init of the numbavm Linux guest: a tiny interactive shell with built-in
  * commands only (there is nothing else in the initramfs to run).
  *
- * Built by lifecycle/linux/build.sh against the kernel's own nolibc
+ * Built by lifecycle/guests/linux/build.sh against the kernel's own nolibc
  * (tools/include/nolibc), which provides _start, the syscall wrappers and a
  * minimal stdio; the few syscalls it lacks in 6.1 (uname, sync,
  * clock_gettime, sethostname, syslog) are made with its my_syscallN macros.

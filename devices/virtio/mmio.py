@@ -15,7 +15,7 @@ Control registers (32-bit accesses only; others read 0 and are ignored):
 
 The transport owns feature negotiation, the device status and the queues; a
 backend (VirtioBlk, VirtioConsole, VirtioRng) only handles requests: its interface
-is devices.virtio_backend.VirtioBackend, a base class with a default for every
+is devices.virtio.backend.VirtioBackend, a base class with a default for every
 method but process().
 
 VirtioMmioEmpty answers an unused slot (DeviceID 0), so that a guest can scan
@@ -32,8 +32,8 @@ import logging
 from emu.spec import VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE, VIRTIO_IRQ_BASE, VIRTIO_MAX  # noqa: F401 (virt's map)
 from devices.bus import Device, DmaError, IrqLine
 from devices.ratelimit import DeviceWarnings
-from devices.virtio_backend import VirtioBackend
-from devices.virtqueue import Virtqueue, VirtqueueError
+from devices.virtio.backend import VirtioBackend
+from devices.virtio.virtqueue import Virtqueue, VirtqueueError
 
 log = logging.getLogger("numbavm.virtio")
 

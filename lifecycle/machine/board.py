@@ -8,8 +8,8 @@ laid out like QEMU's `virt` board (docs/devices.md has the memory map):
 It runs the hart's loop and answers its exits:
   EXIT_MMIO  -> the Python device named by the trap table reads or writes;
   EXIT_HTIF  -> HTIF tohost (console character, or the guest's exit code); characters are
-                buffered and written when the loop stops for anything else (devices/htif.py);
-  EXIT_SBI   -> an ecall to the VMM's own SBI firmware (devices/sbi.py);
+                buffered and written when the loop stops for anything else (devices/firmware/htif.py);
+  EXIT_SBI   -> an ecall to the VMM's own SBI firmware (devices/firmware/sbi.py);
   EXIT_WFI   -> the hart waits and no timer can wake it from inside the loop (or the
                 timer is realtime, or deterministic with host input: then the wfi is an
                 idle point, see _idle): with idle_wait the machine sleeps, polling host
@@ -38,12 +38,12 @@ from emu.hart import Hart, jit_enabled
 from emu.loader import load_elf, load_raw, read_linux_image, read_file, LoadError
 from devices.bus import TrapTable, IrqLine, GuestMemory
 from devices.clint import Clint
-from devices.htif import Htif, HtifError
+from devices.firmware.htif import Htif, HtifError
 from devices.plic import Plic
-from devices.sbi import Sbi, SbiReset, enter_supervisor
+from devices.firmware.sbi import Sbi, SbiReset, enter_supervisor
 from devices.testdev import SifiveTest
 from devices.uart import Uart16550
-from devices.virtio_mmio import VirtioMmio, VirtioMmioEmpty
+from devices.virtio.mmio import VirtioMmio, VirtioMmioEmpty
 
 SLICE = 1 << 40          # steps per call into the loop when nothing on the host needs polling
 SLICE_POLL = 1 << 20     # steps per call while host input or a realtime clock needs looking at
@@ -64,7 +64,7 @@ class Reason(StrEnum):
     BUDGET = "budget"      # the instruction budget is spent
     STOPPED = "stopped"    # stop() was called
     FATAL = "fatal"        # the VMM cannot go on: RunResult.message says why
-    DEBUG = "debug"        # a GDB single step ended at a breakpoint/watchpoint (lifecycle/gdbstub.py)
+    DEBUG = "debug"        # a GDB single step ended at a breakpoint/watchpoint (lifecycle/debug/gdbstub.py)
 
 
 @dataclass
@@ -81,9 +81,9 @@ class RunResult:
 
 
 def _disassemble(bits, ilen):
-    """capstone's text for an instruction (as lifecycle/trace.py shows it), or "" without capstone."""
+    """capstone's text for an instruction (as lifecycle/debug/trace.py shows it), or "" without capstone."""
     try:
-        from lifecycle.trace import Disassembler
+        from lifecycle.debug.trace import Disassembler
         d = Disassembler()
     except (ImportError, RuntimeError):
         return ""
@@ -117,13 +117,13 @@ def _sbi_input(console, console_input):
 
 
 class Machine:
-    debugger = None   # the debugger seat (lifecycle/seat.py): a lifecycle.gdbstub.Debugger while GDB is
-                      # attached, or the lifecycle.hooks.Hooks while hooks are installed (see _run)
+    debugger = None   # the debugger seat (lifecycle/machine/seat.py): a lifecycle.debug.gdbstub.Debugger while GDB is
+                      # attached, or the lifecycle.debug.hooks.Hooks while hooks are installed (see _run)
 
     def __init__(self, memory=128 << 20, engine="jit", console=None, idle_wait=False,
                  timer="deterministic", block_devices=(), virtio_rng=False, virtio_console=False,
                  console_input=None):
-        """block_devices: (path, mode) pairs (devices.virtio_blk.BlockMode); console_input: an
+        """block_devices: (path, mode) pairs (devices.virtio.blk.BlockMode); console_input: an
         optional callable(idle: bool) -> bytes of host input for the UART, polled between runs
         (idle is True when the guest has waited in wfi since the last call)."""
         if engine not in ("jit", "python"):
@@ -187,8 +187,8 @@ class Machine:
         self.startup_s = None
         self.device_s = 0.0        # host time spent in Python device handlers (MMIO, SBI, HTIF)
         self.mmio_exits = 0
-        self.mmio_by_device = [0] * len(self.bus.entries)   # Python-device accesses per trap-table index (lifecycle/stats.py)
-        self.stepper = None        # lifecycle/trace.py: stands in for the loop (--trace, --mix single-step it)
+        self.mmio_by_device = [0] * len(self.bus.entries)   # Python-device accesses per trap-table index (lifecycle/cli/stats.py)
+        self.stepper = None        # lifecycle/debug/trace.py: stands in for the loop (--trace, --mix single-step it)
         if timer == "realtime":
             h.st[S.ST_TIME_DIV] = REALTIME_DIV
             h.st[S.ST_TIMER_REALTIME] = 1
@@ -201,14 +201,14 @@ class Machine:
     def _virtio_backends(self, block_devices, rng, console):
         out = []
         if block_devices:
-            from devices.virtio_blk import VirtioBlk
+            from devices.virtio.blk import VirtioBlk
             for path, mode in block_devices:
                 out.append(VirtioBlk(path, mode))
         if rng:
-            from devices.virtio_rng import VirtioRng
+            from devices.virtio.rng import VirtioRng
             out.append(VirtioRng())
         if console:
-            from devices.virtio_console import VirtioConsole
+            from devices.virtio.console import VirtioConsole
             out.append(VirtioConsole(self.console, getattr(self.console, "read_input", None)))
         return out
 
@@ -242,8 +242,8 @@ class Machine:
         fw_jump) at the RAM base, entered in M-mode with a0 = hartid, a1 = dtb,
         a2 = fw_dynamic_info naming the kernel.  Raises LoadError (one line) on bad input.
         """
-        from devices.devicetree import build_dtb
-        from devices.fdt import OverlayError
+        from devices.firmware.devicetree import build_dtb
+        from devices.firmware.fdt import OverlayError
         h = self.hart
         in_ram = f"the guest's {h.ram_size >> 20} MiB of RAM, so it does not fit (use --memory)"
         img = read_linux_image(kernel, limit=h.ram_size)
@@ -427,7 +427,7 @@ class Machine:
     def run(self, max_instructions=None):
         h = self.hart
         self.warm_up()
-        from lifecycle.proctime import seconds_since_process_start
+        from lifecycle.machine.proctime import seconds_since_process_start
         if self.startup_s is None:
             self.startup_s = seconds_since_process_start()
         if self.engine == "python":
@@ -439,7 +439,7 @@ class Machine:
 
     def _run(self, h, max_instructions):
         from emu.loop import run as loop
-        loop = loop if self.stepper is None else self.stepper.loop   # lifecycle/trace.py: --trace, --mix
+        loop = loop if self.stepper is None else self.stepper.loop   # lifecycle/debug/trace.py: --trace, --mix
         if self.stepper is not None:
             h.stop_regions()                    # a trace shows the loop's own steps
         h.start_regions()                       # native regions (emu/regions.py), made on the first run
@@ -535,7 +535,7 @@ class Machine:
             finally:
                 self.device_s += time.perf_counter() - td
             poll = True
-            if self.debugger is not None:       # --- gdb (lifecycle/gdbstub.py): may hold the guest here; hooks
+            if self.debugger is not None:       # --- gdb (lifecycle/debug/gdbstub.py): may hold the guest here; hooks
                 why = self.debugger.exit(why)
                 if why is None:
                     continue

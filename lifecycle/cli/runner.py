@@ -44,7 +44,7 @@ class ExitStatus(IntEnum):
     INTERRUPTED = 130       # Ctrl-C (128 + SIGINT)
 
 
-# the names the commands use (lifecycle/cli.py and lifecycle/boot.py import them from here)
+# the names the commands use (lifecycle/cli/main.py and lifecycle/cli/boot.py import them from here)
 EXIT_USER_ERROR = ExitStatus.USER_ERROR
 EXIT_NO_REBOOT = ExitStatus.NO_REBOOT
 EXIT_BUDGET = ExitStatus.BUDGET

@@ -65,7 +65,7 @@ How the vcpu is held (class Debugger)
   Machine.run(1) calls, so MMIO, SBI and HTIF exits are answered as usual.
   Other stops (GuestLifecycle.stop(), Guest memory access) still work while GDB
   holds the guest. Machine.stop() tells the debugger (stop_requested, the seat's
-  interface in lifecycle/seat.py), which leaves the park. The lifecycle does its work, and the next loop call returns at
+  interface in lifecycle/machine/seat.py), which leaves the park. The lifecycle does its work, and the next loop call returns at
   once, so the vcpu parks again.
   Watch semantics (emu/debug.py): a store is reported after it is done, so
   GDB's step-over of a non-steppable RISC-V watchpoint is answered without
@@ -80,7 +80,7 @@ import sys
 import threading
 import time
 
-from lifecycle.seat import DebuggerSeat
+from lifecycle.machine.seat import DebuggerSeat
 from emu.ints import s64, MASK64
 from emu.spec import (REG_NAMES, CSR_NAMES as SPEC_CSR_NAMES, PMPCFG0, MHPMEVENT3, MHPMCOUNTER3, HPMCOUNTER3, MCYCLE,
                       MINSTRET)
@@ -172,7 +172,7 @@ class Debugger(DebuggerSeat):
         self.attached = True
         machine.debugger = self
 
-    # ---- the debugger seat (lifecycle/seat.py): Machine.stop() from any thread
+    # ---- the debugger seat (lifecycle/machine/seat.py): Machine.stop() from any thread
     def stop_requested(self):
         self._foreign.set()
 
@@ -188,7 +188,7 @@ class Debugger(DebuggerSeat):
     def exit(self, why):
         """-> None (go on running), a (reason, code, message) to end the run with, or the exit to handle as usual."""
         from emu import state as S
-        from lifecycle.machine import Reason     # not at import time: no numba before the JIT choice
+        from lifecycle.machine.board import Reason     # not at import time: no numba before the JIT choice
         h = self.h
         if self.stepping:
             if why in (S.EXIT_BREAK, S.EXIT_WATCH):
@@ -227,7 +227,7 @@ class Debugger(DebuggerSeat):
                     self.parked = False
                     h.stop_flag[0] = STOP_DEBUG
                     self.cond.notify_all()
-                    from lifecycle.machine import Reason
+                    from lifecycle.machine.board import Reason
                     return (Reason.STOPPED, 0, "stop requested")
                 cmd, self.cmd = self.cmd, None
                 self.parked = False

@@ -5,7 +5,7 @@
                         [--trace[=FILE]] [--trace-from ADDR|N|SYMBOL] [--trace-to ADDR|N|SYMBOL]
                         [--symbols FILE] [--mix] [--gdb [HOST:]PORT [--gdb-wait]]
     numbavm boot [--kernel IMAGE] [--initrd FILE] [--cmdline STR] [--bios builtin|PATH] ...
-                 [--no-reboot] [--prompt STR] ...        (lifecycle/boot.py)
+                 [--no-reboot] [--prompt STR] ...        (lifecycle/cli/boot.py)
     numbavm COMMAND ...     a command another package registers (entry point group
                             "numbavm.commands"): `numbavm bench` is bench's (= python -m bench)
     numbavm --version
@@ -15,7 +15,7 @@ reached; 2 for a user error (one line 'numbavm: error: ...' on stderr, no
 traceback; also when --dump-state cannot be written); 125 when the VMM hit a fatal
 condition, including console output that cannot be written (stdout full or closed:
 one line 'numbavm: fatal: cannot write the guest's console output ...'); 130 after
-Ctrl-C at any moment (lifecycle/runner.py: during start-up the process ends at once;
+Ctrl-C at any moment (lifecycle/cli/runner.py: during start-up the process ends at once;
 once the guest runs, it is stopped through GuestLifecycle.stop; a second Ctrl-C does
 not wait for that).
 
@@ -31,7 +31,7 @@ KernelType.ELF, ...)), bind(), then run() in a vcpu thread while the main thread
 for it (so that Ctrl-C, delivered to the main thread, can call stop()).
 
 Import discipline: this module imports nothing heavy at module level.  numba
-is imported only via lifecycle.machine, *after* argument parsing, so that
+is imported only via lifecycle.machine.board, *after* argument parsing, so that
 ``--engine python`` can set NUMBA_DISABLE_JIT=1 first; and the program is
 validated with emu.loader (pyelftools only) before that import, so bad input
 fails fast without the core.
@@ -39,17 +39,17 @@ fails fast without the core.
 from __future__ import annotations
 
 # First, so its clock origin is as early as possible (start-up time for --stats).
-from lifecycle import proctime  # noqa: I001
+from lifecycle.machine import proctime  # noqa: I001
 
 import argparse
 import os
 import sys
 
-from lifecycle import runner
-from lifecycle.runner import sigint
-from lifecycle.runner import ExitStatus, EXIT_USER_ERROR, EXIT_BUDGET, EXIT_FATAL, EXIT_INTERRUPTED  # noqa: F401
+from lifecycle.cli import runner
+from lifecycle.cli.runner import sigint
+from lifecycle.cli.runner import ExitStatus, EXIT_USER_ERROR, EXIT_BUDGET, EXIT_FATAL, EXIT_INTERRUPTED  # noqa: F401
 from emu.spec import RAM_BASE        # imports nothing: no numba before the JIT choice
-from lifecycle.units import parse_addr, parse_count, parse_size
+from lifecycle.control.units import parse_addr, parse_count, parse_size
 
 PROG = "numbavm"
 DEFAULT_MEMORY = "128M"
@@ -115,12 +115,12 @@ def build_parser(plugins=None) -> argparse.ArgumentParser:
     r.add_argument("--raw-addr", metavar="ADDR", default=None,
                    help="treat PROGRAM as a raw binary, load it at ADDR and start there (e.g. 0x80000000)")
     r.set_defaults(func=cmd_run)
-    from lifecycle.gdbstub import add_arguments as add_gdb_arguments
-    add_gdb_arguments(r)            # --gdb [HOST:]PORT, --gdb-wait (lifecycle/gdbstub.py)
-    from lifecycle.trace import add_trace_arguments
-    add_trace_arguments(r)          # --trace[=FILE], --trace-from, --trace-to, --mix (lifecycle/trace.py)
+    from lifecycle.debug.gdbstub import add_arguments as add_gdb_arguments
+    add_gdb_arguments(r)            # --gdb [HOST:]PORT, --gdb-wait (lifecycle/debug/gdbstub.py)
+    from lifecycle.debug.trace import add_trace_arguments
+    add_trace_arguments(r)          # --trace[=FILE], --trace-from, --trace-to, --mix (lifecycle/debug/trace.py)
 
-    from lifecycle.boot import add_parser as add_boot_parser
+    from lifecycle.cli.boot import add_parser as add_boot_parser
     add_boot_parser(sub, UserError)
 
     # Listed for --help only: main() hands `NAME ...` to the registered command before
@@ -233,8 +233,8 @@ def _print_stats(m, r, startup_fallback, engine: str) -> None:
         f"  JIT compile/load     : {_fmt_s(compile_s)}",
         f"  start-up             : {_fmt_s(startup_s)} ({startup_note})",
     ]
-    from lifecycle.stats import stats_lines
-    lines += stats_lines(m)         # traps, TLB misses, MMIO per device, --mix (lifecycle/stats.py)
+    from lifecycle.cli.stats import stats_lines
+    lines += stats_lines(m)         # traps, TLB misses, MMIO per device, --mix (lifecycle/cli/stats.py)
     sys.stderr.write("\n".join(lines) + "\n")
     sys.stderr.flush()
 
@@ -242,13 +242,13 @@ def _print_stats(m, r, startup_fallback, engine: str) -> None:
 def cmd_run(args) -> int:
     """numbavm run: a GuestLifecycle with KernelType.ELF: create, bind, run (Ctrl-C -> stop)."""
     opts = _validate_run_args(args)
-    from lifecycle import gdbstub
-    gdbstub.check_args(args, UserError)     # --gdb (lifecycle/gdbstub.py)
-    from lifecycle import trace as tracing
-    trace_opts = tracing.validate_args(args, UserError)     # --trace / --mix (lifecycle/trace.py)
+    from lifecycle.debug import gdbstub
+    gdbstub.check_args(args, UserError)     # --gdb (lifecycle/debug/gdbstub.py)
+    from lifecycle.debug import trace as tracing
+    trace_opts = tracing.validate_args(args, UserError)     # --trace / --mix (lifecycle/debug/trace.py)
     memory, budget, raw_addr = opts["memory"], opts["max_instructions"], opts["raw_addr"]
 
-    # Must precede any import of numba (GuestLifecycle.create imports lifecycle.machine).
+    # Must precede any import of numba (GuestLifecycle.create imports lifecycle.machine.board).
     if args.engine == "python":
         os.environ["NUMBA_DISABLE_JIT"] = "1"
 
@@ -264,9 +264,9 @@ def cmd_run(args) -> int:
     except LoadError as e:
         raise UserError(str(e)) from None
 
-    from lifecycle.config import GuestConfig, KernelType
-    from lifecycle.errors import GuestError, GuestLifecycleError
-    from lifecycle.lifecycle import GuestLifecycle
+    from lifecycle.control.config import GuestConfig, KernelType
+    from lifecycle.control.errors import GuestError, GuestLifecycleError
+    from lifecycle.control.lifecycle import GuestLifecycle
 
     console = runner.ConsoleSink(args.stdout if hasattr(args, "stdout") else runner.stdout_stream())
     fd = runner.stdin_fd()
@@ -360,7 +360,7 @@ def cmd_run(args) -> int:
 # --------------------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
-    # First: Ctrl-C from here on gives status 130 and one line (lifecycle/runner.py).
+    # First: Ctrl-C from here on gives status 130 and one line (lifecycle/cli/runner.py).
     sigint.install()
     try:
         return _main(argv)

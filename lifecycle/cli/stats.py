@@ -7,12 +7,12 @@ stats_lines(machine) gives the lines both commands' _print_stats append:
     in Machine._mmio (one list increment on the exit path); the CLINT is served inside
     the loop, so its share is st[ST_MMIO_COUNT] minus the Python devices' accesses;
   * the instruction mix and traps by cause: these need every instruction, so they
-    are counted only with --mix, which single-steps the hart (lifecycle/trace.py,
+    are counted only with --mix, which single-steps the hart (lifecycle/debug/trace.py,
     docs/tracing.md); without it the line says how to get them.
 """
 from __future__ import annotations
 
-from lifecycle.trace import IRQ_NAMES, TRAP_NAMES
+from lifecycle.debug.trace import IRQ_NAMES, TRAP_NAMES
 
 TOP = 25        # instruction-mix rows shown; the rest are summed on one line
 

@@ -32,17 +32,17 @@ ctx (DtContext), what fdt_extra(ctx) and fdt_root_nodes(ctx) may use:
                      the fdt_root_nodes nodes made so far (poweroff, reboot)
   ctx.path(device)   the device's node path, e.g. "/soc/serial@10000000"
   ctx.hart_count     the number of harts
-  ctx.tree           the devices.fdt.Tree being built (for anything else)
+  ctx.tree           the devices.firmware.fdt.Tree being built (for anything else)
 The labels are also what an overlay's __fixups__ (&serial0 in its source) resolve
 against; the blob itself carries no __symbols__, as QEMU's does not.
-Errors (an unknown label, an IRQ with no PLIC) raise devices.fdt.FdtError; a bad overlay
-raises its subclass devices.fdt.OverlayError, whose message starts with overlay_name
+Errors (an unknown label, an IRQ with no PLIC) raise devices.firmware.fdt.FdtError; a bad overlay
+raises its subclass devices.firmware.fdt.OverlayError, whose message starts with overlay_name
 (the overlay file's path): report it as it is, not prefixed with the kernel's name.
 """
 import re
 
-from devices import fdt
-from devices.fdt import FdtError, Node, OverlayError, Tree
+from devices.firmware import fdt
+from devices.firmware.fdt import FdtError, Node, OverlayError, Tree
 
 ROOT_COMPATIBLE = "riscv-virtio"
 ROOT_MODEL = "riscv-virtio,qemu"
@@ -98,7 +98,7 @@ def _device_label(dt_name, counts):
 def build_tree(trap_table, ram_base, ram_size, isa="rv64imac_zicsr_zifencei", mmu="riscv,sv39",
                timebase=10_000_000, bootargs="", stdout_path=None, initrd=None, overlay=None,
                hart_count=1, overlay_name=None):
-    """The device tree as a devices.fdt.Tree (build_dtb serialises it).
+    """The device tree as a devices.firmware.fdt.Tree (build_dtb serialises it).
 
     overlay_name (the overlay file's path) starts the message of any error in the
     overlay: an OverlayError, which callers pass on as it is.

@@ -25,8 +25,8 @@ import os
 import stat
 import struct
 
-from devices.virtqueue import ChainReader, ChainWriter, VirtqueueError
-from devices.virtio_backend import VirtioBackend
+from devices.virtio.virtqueue import ChainReader, ChainWriter, VirtqueueError
+from devices.virtio.backend import VirtioBackend
 
 VIRTIO_ID_BLOCK = 2
 SECTOR_SIZE = 512
@@ -54,7 +54,7 @@ CHUNK = 1 << 20          # host I/O per step: a huge guest request never needs a
 
 
 class BlockMode(enum.Enum):
-    # the same names and values as lifecycle.config.BlockMode (devices/ cannot import it)
+    # the same names and values as lifecycle.control.config.BlockMode (devices/ cannot import it)
     READ_WRITE = "read_write"
     READ_ONLY = "read_only"
     VOLATILE_WRITE = "volatile_write"
@@ -121,7 +121,7 @@ class VirtioBlk(VirtioBackend):
         except OSError:
             pass
 
-    # --- VirtioBackend (devices/virtio_backend.py)
+    # --- VirtioBackend (devices/virtio/backend.py)
     def config(self):
         # struct virtio_blk_config: le64 capacity, le32 size_max (no F_SIZE_MAX: 0),
         # le32 seg_max; the fields after it belong to features not offered
