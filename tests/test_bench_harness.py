@@ -104,3 +104,26 @@ def test_setup_env_pins_llvm_options_without_overriding_the_user(monkeypatch):
     common.setup_env()
     assert os.environ["NUMBAVM_LLVM_OPTIONS"] == "--my-option"
 
+
+
+def test_compare_table_ratios_and_errors(tmp_path, capsys):
+    """bench.compare: medians per workload and engine, after / before, peers' system runs left out."""
+    from bench import compare
+    def res(scale):
+        return {"runs": [{"ok": True, "workload": "sieve", "engine": "numbavm-jit", "wall_s": w * scale}
+                         for w in (1.0, 2.0, 9.0)]
+                + [{"ok": True, "workload": "sieve", "engine": "unicorn", "wall_s": 1.0}],
+                "system_runs": [{"ok": True, "item": "linux-boot", "process_wall_s": 2.0 * scale, "prompt_mips": 50 / scale},
+                                {"ok": True, "item": "linux-boot-qemu", "process_wall_s": 0.3}]}
+    before, after = tmp_path / "b.json", tmp_path / "a.json"
+    import json
+    before.write_text(json.dumps(res(1.0)))
+    after.write_text(json.dumps(res(1.5)))
+    assert compare.main([str(before), str(after)]) == 0
+    out = capsys.readouterr().out
+    assert "| sieve | numbavm-jit | 2.000 s | 3.000 s | 1.50 |" in out
+    assert "| linux-boot | MIPS | 50.0 | 33.3 | 1.50 |" in out
+    assert "unicorn" not in out and "qemu" not in out
+    assert "worst after / before: 1.50" in out
+    assert compare.main([str(tmp_path / "missing.json"), str(after)]) == 2
+    assert "cannot read" in capsys.readouterr().err
