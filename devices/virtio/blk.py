@@ -54,7 +54,7 @@ CHUNK = 1 << 20          # host I/O per step: a huge guest request never needs a
 
 
 class BlockMode(enum.Enum):
-    # the same names and values as lifecycle.control.config.BlockMode (devices/ cannot import it)
+    # the one definition: lifecycle.control.config imports it (GuestConfig's BlockSpec.mode, lifecycle.BlockMode)
     READ_WRITE = "read_write"
     READ_ONLY = "read_only"
     VOLATILE_WRITE = "volatile_write"
@@ -65,13 +65,12 @@ class BlockDeviceError(ValueError):
 
 
 def block_mode(mode):
-    """-> a BlockMode from a BlockMode, any enum member with the same name, or its name/value."""
+    """-> a BlockMode from a BlockMode or its name/value (what the machine gets from the control plane)."""
     if isinstance(mode, BlockMode):
         return mode
-    key = getattr(mode, "name", mode)
-    if isinstance(key, str):
+    if isinstance(mode, str):
         for m in BlockMode:
-            if key in (m.name, m.value):
+            if mode in (m.name, m.value):
                 return m
     raise BlockDeviceError(f"unknown block mode {mode!r} (expected one of "
                            f"{', '.join(m.name for m in BlockMode)})")

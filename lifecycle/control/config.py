@@ -16,10 +16,11 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from devices.virtio.blk import BlockMode  # the device's modes, re-exported as lifecycle.BlockMode (no numba)
 from emu.spec import RAM_BASE  # noqa: F401 (imports nothing: no numba)
 from lifecycle.control.errors import ConfigError
+from lifecycle.control.units import PAGE
 
-PAGE = 4096
 DEFAULT_MEMORY = 128 << 20
 
 
@@ -27,12 +28,6 @@ class KernelType(enum.Enum):
     ZIRCON = "zircon"   # as in the seed; refused on this RISC-V VMM
     LINUX = "linux"     # a RISC-V Linux Image (arch/riscv/boot/Image), booted with a generated device tree
     ELF = "elf"         # a bare-metal RV64 ELF program (HTIF console/exit), or a raw binary with raw_addr
-
-
-class BlockMode(enum.Enum):
-    READ_WRITE = "read_write"
-    READ_ONLY = "read_only"
-    VOLATILE_WRITE = "volatile_write"
 
 
 @dataclass(frozen=True)
