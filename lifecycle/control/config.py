@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 
 from devices.virtio.blk import BlockMode  # the device's modes, re-exported as lifecycle.BlockMode (no numba)
-from emu.spec import RAM_BASE  # noqa: F401 (imports nothing: no numba)
+from emu.spec import RAM_BASE, VIRTIO_MAX  # noqa: F401 (RAM_BASE re-exported; emu.spec imports nothing: no numba)
 from lifecycle.control.errors import ConfigError
 from lifecycle.control.units import PAGE
 
@@ -197,8 +197,8 @@ def validate(config: GuestConfig) -> GuestConfig:
                     raise _bad(f"block_devices[{i}].path", f"{b.path}: is a directory, not a disk image")
                 if not os.path.isfile(b.path):
                     raise _bad(f"block_devices[{i}].path", f"{b.path}: no such file")
-            if len(v) + c.virtio_rng + c.virtio_console > 8:
-                raise _bad(name, "more than the 8 virtio-mmio slots of the machine")
+            if len(v) + c.virtio_rng + c.virtio_console > VIRTIO_MAX:
+                raise _bad(name, f"more than the {VIRTIO_MAX} virtio-mmio slots of the machine")
         setattr(c, name, list(v))
     # research extras
     if c.engine is None:
