@@ -16,29 +16,30 @@ from rvenc import J_SELF, M64, NOP, SRET, WFI, csr, csrr, csrw, w32  # noqa: E40
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
 from emu.csr import refresh_mode  # noqa: E402
+from emu.spec import (CAUSE_FETCH_PAGE_FAULT, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_LOAD_PAGE_FAULT,  # noqa: E402
+                      CAUSE_MACHINE_ECALL, CAUSE_STORE_PAGE_FAULT, CAUSE_USER_ECALL, COUNTEREN_CY, COUNTEREN_IR,
+                      COUNTEREN_TM, CSR_NAMES, CYCLE, HPMCOUNTER3, INSTRET, MCAUSE, MCONFIGPTR, MCOUNTINHIBIT, MCYCLE,
+                      MEDELEG, MENVCFG, MEPC, MHARTID, MIDELEG, MIE, MINSTRET, MIP, MIP_MEIP, MIP_MSIP, MIP_MTIP,
+                      MIP_SEIP, MIP_SSIP, MIP_STIP, MISA, MSCRATCH, MSTATUS, MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP,
+                      MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP,
+                      MSTATUS_SUM, MSTATUS_SXL_SHIFT, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW, MSTATUS_UXL_SHIFT, MTVAL,
+                      MTVEC, MVENDORID, PMPADDR0, PMPCFG0, PRV_M, PRV_S, PRV_U, RAM_BASE, SATP, SATP_MODE_BARE,
+                      SATP_MODE_SHIFT, SATP_MODE_SV39, SENVCFG, SEPC, SIE, SIP, SSTATUS, STVEC, TIME)
 
-BASE = 0x8000_0000
+BASE = RAM_BASE
 HANDLER = BASE + 0x800
+CSR_NUMBER = {name: n for n, name in CSR_NAMES.items()}     # mk()'s keyword arguments: mscratch=... -> MSCRATCH
 
-SSTATUS, SIE, STVEC, SCOUNTEREN, SEPC, SCAUSE, SIP, SATP = 0x100, 0x104, 0x105, 0x106, 0x141, 0x142, 0x144, 0x180
-MSTATUS, MISA, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN = 0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306
-MSCRATCH, MEPC, MCAUSE, MTVAL, MIP = 0x340, 0x341, 0x342, 0x343, 0x344
-MCYCLE, MINSTRET, CYCLE, TIME, INSTRET, HPM3 = 0xB00, 0xB02, 0xC00, 0xC01, 0xC02, 0xC03
-MVENDORID, MHARTID = 0xF11, 0xF14
-
-MIE_B, MPIE, SIE_B, SPIE, SPP = 1 << 3, 1 << 7, 1 << 1, 1 << 5, 1 << 8
-MPP_SHIFT = 11
-SUM, MXR, TVM, TW, TSR, MPRV = 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 17
-U, S_, M = 0, 1, 3
-
-
-CSR_F3 = {"csrrw": 1, "csrrs": 2, "csrrc": 3, "csrrwi": 5, "csrrsi": 6, "csrrci": 7}
+S_IRQS = MIP_SSIP | MIP_STIP | MIP_SEIP                   # the S-level interrupts' bits in mie/mip/mideleg
+M_IRQS = MIP_MSIP | MIP_MTIP | MIP_MEIP
+ALL_IRQS = S_IRQS | M_IRQS
+XLEN_64 = 2                                               # the MXL/UXL/SXL encoding of XLEN = 64 (3.1.1)
 
 
 SFENCE = w32(0x12000073)
 
 
-def mk(code, priv=M, mstatus=0, ram=1 << 20, **csrs):
+def mk(code, priv=PRV_M, mstatus=0, ram=1 << 20, **csrs):
     h = Hart(ram)
     h.write_phys(BASE, code)
     h.write_phys(HANDLER, J_SELF)
@@ -46,7 +47,7 @@ def mk(code, priv=M, mstatus=0, ram=1 << 20, **csrs):
     h.csr[MSTATUS] = mstatus
     for k, v in csrs.items():
         v &= M64
-        h.csr[globals()[k.upper()]] = v - (1 << 64) if v >> 63 else v
+        h.csr[CSR_NUMBER[k]] = v - (1 << 64) if v >> 63 else v
     h.priv = priv
     refresh_mode(h.st, h.csr)
     return h
@@ -57,7 +58,7 @@ def rd(h, n):
     pc, priv = h.pc, h.priv
     h.write_phys(BASE + 0x700, csrr(31, n))
     h.pc = BASE + 0x700
-    h.priv = M
+    h.priv = PRV_M
     assert h.run(1) == S.EXIT_BUDGET
     assert h.pc == BASE + 0x704, f"reading csr {n:#x} trapped"
     v = int(h.x[31]) & M64
@@ -66,7 +67,7 @@ def rd(h, n):
 
 
 def trapped(h, cause):
-    return h.pc == HANDLER and (int(h.csr[MCAUSE]) & M64) == cause and h.priv == M
+    return h.pc == HANDLER and (int(h.csr[MCAUSE]) & M64) == cause and h.priv == PRV_M
 
 
 def step_ok(h, n=1):
@@ -105,23 +106,24 @@ def test_csrrw_with_rd_x0_still_writes():
 def test_unimplemented_csr_is_illegal():
     h = mk(csrr(1, 0x123))
     h.run(1)
-    assert trapped(h, 2) and h.csr[MEPC] == BASE
+    assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION) and h.csr[MEPC] == BASE
 
 
 def test_illegal_csr_instruction_mtval_is_zero_or_the_instruction_bits():
     insn = csr("csrrw", 1, 2, MHARTID)
     h = mk(insn)
     h.run(1)
-    assert trapped(h, 2)
+    assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION)
     assert int(h.csr[MTVAL]) & M64 in (0, int.from_bytes(insn, "little"))
 
 
 # ------------------------------------------------------------------ privilege (csr[9:8])
 
 @pytest.mark.parametrize("priv,n,ok", [
-    (S_, MSTATUS, False), (S_, MSCRATCH, False), (S_, MEPC, False), (S_, MHARTID, False),
-    (S_, SSTATUS, True), (S_, STVEC, True), (U, SSTATUS, False), (U, SEPC, False), (U, MSTATUS, False),
-    (M, SSTATUS, True), (M, MSTATUS, True),
+    (PRV_S, MSTATUS, False), (PRV_S, MSCRATCH, False), (PRV_S, MEPC, False), (PRV_S, MHARTID, False),
+    (PRV_S, SSTATUS, True), (PRV_S, STVEC, True),
+    (PRV_U, SSTATUS, False), (PRV_U, SEPC, False), (PRV_U, MSTATUS, False),
+    (PRV_M, SSTATUS, True), (PRV_M, MSTATUS, True),
 ])
 def test_privilege_level_needed_is_csr_bits_9_8(priv, n, ok):
     h = mk(csrr(1, n), priv=priv)
@@ -129,8 +131,8 @@ def test_privilege_level_needed_is_csr_bits_9_8(priv, n, ok):
     if ok:
         assert h.pc == BASE + 4 and h.priv == priv
     else:
-        assert trapped(h, 2) and h.csr[MEPC] == BASE
-        assert (int(h.csr[MSTATUS]) >> MPP_SHIFT) & 3 == priv
+        assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION) and h.csr[MEPC] == BASE
+        assert (int(h.csr[MSTATUS]) & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT == priv
 
 
 # ------------------------------------------------------------------ read-only CSRs (csr[11:10] == 3)
@@ -145,7 +147,7 @@ def test_writing_a_read_only_csr_is_illegal_even_in_m(insn):
     h = mk(insn)
     h.x[5], h.x[6] = 0, 1
     h.run(1)
-    assert trapped(h, 2)
+    assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION)
 
 
 @pytest.mark.parametrize("insn", [csr("csrrs", 1, 0, MHARTID), csr("csrrc", 1, 0, MHARTID),
@@ -176,7 +178,7 @@ def test_mhartid_of_the_single_hart_is_zero():
 
 # ------------------------------------------------------------------ WARL fields
 
-def write_read(n, value, priv=M, **csrs):
+def write_read(n, value, priv=PRV_M, **csrs):
     h = mk(csrw(n, 5) + csrr(6, n), priv=priv, **csrs)
     h.x[5] = np.int64(value - (1 << 64) if value >> 63 else value)
     step_ok(h, 2)
@@ -203,60 +205,60 @@ def test_xepc_bit0_reads_zero(n):
 
 
 def test_mstatus_mpp_reserved_value_2_reads_legal():
-    for mpp in (0, 1, 3):
-        v, _ = write_read(MSTATUS, mpp << MPP_SHIFT)
-        assert (v >> MPP_SHIFT) & 3 == mpp
-    v, _ = write_read(MSTATUS, 2 << MPP_SHIFT)
-    assert (v >> MPP_SHIFT) & 3 in (0, 1, 3)
+    for mpp in (PRV_U, PRV_S, PRV_M):
+        v, _ = write_read(MSTATUS, mpp << MSTATUS_MPP_SHIFT)
+        assert (v & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT == mpp
+    v, _ = write_read(MSTATUS, 2 << MSTATUS_MPP_SHIFT)           # 2: no privilege level
+    assert (v & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT in (PRV_U, PRV_S, PRV_M)
 
 
 def test_mstatus_uxl_sxl_are_64_bit():
-    v, _ = write_read(MSTATUS, 0)
-    assert (v >> 32) & 3 == 2 and (v >> 34) & 3 == 2
-    v, _ = write_read(MSTATUS, M64)
-    assert (v >> 32) & 3 == 2 and (v >> 34) & 3 == 2
+    for value in (0, M64):
+        v, _ = write_read(MSTATUS, value)
+        assert (v >> MSTATUS_UXL_SHIFT) & 3 == XLEN_64 and (v >> MSTATUS_SXL_SHIFT) & 3 == XLEN_64
 
 
 def test_medeleg_cannot_delegate_ecall_from_m():
     v, _ = write_read(MEDELEG, M64)
-    assert (v >> 11) & 1 == 0
-    assert (v >> 8) & 1 == 1 and (v >> 2) & 1 == 1 and (v >> 12) & 1 == 1 and (v >> 13) & 1 == 1 \
-        and (v >> 15) & 1 == 1
+    assert not v & (1 << CAUSE_MACHINE_ECALL)
+    for cause in (CAUSE_USER_ECALL, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT,
+                  CAUSE_STORE_PAGE_FAULT):
+        assert v & (1 << cause), cause
 
 
 def test_mideleg_only_supervisor_interrupts():
     v, _ = write_read(MIDELEG, M64)
-    assert v & 0x888 == 0           # MSI, MTI, MEI cannot be delegated
-    assert v & 0x222 == 0x222       # SSI, STI, SEI can
+    assert v & M_IRQS == 0           # MSI, MTI, MEI cannot be delegated
+    assert v & S_IRQS == S_IRQS      # SSI, STI, SEI can
 
 
 def test_mie_writable_bits_are_the_six_interrupts():
     v, _ = write_read(MIE, M64)
-    assert v == 0xAAA
+    assert v == ALL_IRQS
 
 
 def test_mip_msip_mtip_meip_read_only_in_mip():
     v, h = write_read(MIP, M64)
-    assert v == 0x222                       # SSIP, STIP, SEIP writable by M
+    assert v == S_IRQS                      # SSIP, STIP, SEIP writable by M
     v, h = write_read(MIP, 0)
     assert v == 0
 
 
 def test_mip_write_does_not_clear_hardware_msip():
-    h = mk(csrw(MIP, 0) + csrr(6, MIP), mip=1 << 3)
+    h = mk(csrw(MIP, 0) + csrr(6, MIP), mip=MIP_MSIP)
     step_ok(h, 2)
-    assert int(h.x[6]) & (1 << 3)
+    assert int(h.x[6]) & MIP_MSIP
 
 
 def test_misa_value():
     v, _ = write_read(MISA, 0)      # WARL: the write may be ignored, but misa must stay sane
     v2, _ = write_read(MISA, M64)
     for v in (v, v2):
-        assert v >> 62 == 2, hex(v)                       # MXL = 64
+        assert v >> 62 == XLEN_64, hex(v)                 # misa.MXL
     h = mk(csrr(1, MISA))
     step_ok(h)
     v = int(h.x[1]) & M64
-    assert v >> 62 == 2
+    assert v >> 62 == XLEN_64
     for ext in "ACIMSU":
         assert (v >> (ord(ext) - 65)) & 1, ext
     for ext in "DFEQVH":
@@ -266,75 +268,77 @@ def test_misa_value():
 # ------------------------------------------------------------------ S-mode views
 
 def test_sstatus_is_a_restricted_view_of_mstatus():
-    ms = MIE_B | MPIE | (3 << MPP_SHIFT) | SIE_B | SPP | TVM | TW
-    h = mk(csrr(1, SSTATUS), priv=S_, mstatus=ms)
+    m_only = MSTATUS_MIE | MSTATUS_MPIE | MSTATUS_MPP | MSTATUS_TVM | MSTATUS_TW
+    h = mk(csrr(1, SSTATUS), priv=PRV_S, mstatus=m_only | MSTATUS_SIE | MSTATUS_SPP)
     step_ok(h)
     v = int(h.x[1]) & M64
-    assert v & (MIE_B | MPIE | (3 << MPP_SHIFT) | TVM | TW) == 0      # M-only fields invisible
-    assert v & (SIE_B | SPP) == SIE_B | SPP
-    assert (v >> 32) & 3 == 2                                         # UXL
+    assert v & m_only == 0                                            # M-only fields invisible
+    assert v & (MSTATUS_SIE | MSTATUS_SPP) == MSTATUS_SIE | MSTATUS_SPP
+    assert (v >> MSTATUS_UXL_SHIFT) & 3 == XLEN_64                    # UXL
 
 
 def test_sstatus_write_changes_only_supervisor_fields():
-    ms = MIE_B | (3 << MPP_SHIFT)
-    h = mk(csrw(SSTATUS, 5), priv=S_, mstatus=ms)
+    ms = MSTATUS_MIE | MSTATUS_MPP
+    h = mk(csrw(SSTATUS, 5), priv=PRV_S, mstatus=ms)
     h.x[5] = -1
     step_ok(h)
     new = int(h.csr[MSTATUS]) & M64
-    assert new & (MIE_B | (3 << MPP_SHIFT)) == MIE_B | (3 << MPP_SHIFT)
-    assert new & (TVM | TW | TSR | MPRV | MPIE) == 0
-    assert new & (SIE_B | SPIE | SPP | SUM | MXR) == SIE_B | SPIE | SPP | SUM | MXR
-    h2 = mk(csrw(SSTATUS, 0), priv=S_, mstatus=new)
+    assert new & (MSTATUS_MIE | MSTATUS_MPP) == MSTATUS_MIE | MSTATUS_MPP
+    assert new & (MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR | MSTATUS_MPRV | MSTATUS_MPIE) == 0
+    s_fields = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM | MSTATUS_MXR
+    assert new & s_fields == s_fields
+    h2 = mk(csrw(SSTATUS, 0), priv=PRV_S, mstatus=new)
     step_ok(h2)
-    assert int(h2.csr[MSTATUS]) & (SIE_B | SPIE | SPP | SUM | MXR) == 0
-    assert int(h2.csr[MSTATUS]) & MIE_B
+    assert int(h2.csr[MSTATUS]) & s_fields == 0
+    assert int(h2.csr[MSTATUS]) & MSTATUS_MIE
 
 
 def test_sie_shows_only_delegated_bits_of_mie():
-    h = mk(csrr(1, SIE), priv=S_, mie=0xAAA, mideleg=0x20)
+    h = mk(csrr(1, SIE), priv=PRV_S, mie=ALL_IRQS, mideleg=MIP_STIP)
     step_ok(h)
-    assert int(h.x[1]) == 0x20
-    h = mk(csrr(1, SIE), priv=S_, mie=0xAAA, mideleg=0x222)
+    assert int(h.x[1]) == MIP_STIP
+    h = mk(csrr(1, SIE), priv=PRV_S, mie=ALL_IRQS, mideleg=S_IRQS)
     step_ok(h)
-    assert int(h.x[1]) == 0x222
+    assert int(h.x[1]) == S_IRQS
 
 
 def test_sie_write_reaches_only_delegated_bits():
-    h = mk(csrw(SIE, 5), priv=S_, mie=0x880, mideleg=0x2)
+    h = mk(csrw(SIE, 5), priv=PRV_S, mie=MIP_MEIP | MIP_MTIP, mideleg=MIP_SSIP)
     h.x[5] = -1
     step_ok(h)
-    assert int(h.csr[MIE]) == 0x882
+    assert int(h.csr[MIE]) == MIP_MEIP | MIP_MTIP | MIP_SSIP
 
 
 def test_sip_ssip_writable_only_when_delegated_stip_read_only():
-    h = mk(csrw(SIP, 5) + csrr(6, SIP), priv=S_, mideleg=0x222)
-    h.x[5] = 0x222
+    h = mk(csrw(SIP, 5) + csrr(6, SIP), priv=PRV_S, mideleg=S_IRQS)
+    h.x[5] = S_IRQS
     step_ok(h, 2)
-    assert int(h.csr[MIP]) & 0x222 == 0x2          # SSIP set; STIP/SEIP read-only through sip
-    assert int(h.x[6]) & 0x2
-    h = mk(csrw(SIP, 5), priv=S_, mideleg=0)
-    h.x[5] = 0x2
+    assert int(h.csr[MIP]) & S_IRQS == MIP_SSIP    # SSIP set; STIP/SEIP read-only through sip
+    assert int(h.x[6]) & MIP_SSIP
+    h = mk(csrw(SIP, 5), priv=PRV_S, mideleg=0)
+    h.x[5] = MIP_SSIP
     step_ok(h)
-    assert int(h.csr[MIP]) & 0x2 == 0
-    h = mk(csrr(6, SIP), priv=S_, mideleg=0x20, mip=0x20 | 0x2)
+    assert int(h.csr[MIP]) & MIP_SSIP == 0
+    h = mk(csrr(6, SIP), priv=PRV_S, mideleg=MIP_STIP, mip=MIP_STIP | MIP_SSIP)
     step_ok(h)
-    assert int(h.x[6]) == 0x20                     # undelegated SSIP invisible
+    assert int(h.x[6]) == MIP_STIP                 # undelegated SSIP invisible
 
 
 # ------------------------------------------------------------------ satp
 
 def test_satp_unsupported_modes_are_ignored_entirely():
-    good = (8 << 60) | 0x80123
-    for mode in (9, 10, 1, 15):
+    good = (SATP_MODE_SV39 << SATP_MODE_SHIFT) | 0x80123
+    for mode in (9, 10, 1, 15):                # Sv48, Sv57, reserved values
+        value = (mode << SATP_MODE_SHIFT) | 0x80456
         h = mk(csrw(SATP, 5) + csrr(6, SATP), satp=good)
-        h.x[5] = np.int64(((mode << 60) | 0x80456) - (1 << 64) if mode >= 8 else (mode << 60) | 0x80456)
+        h.x[5] = np.int64(value - (1 << 64) if value >> 63 else value)
         step_ok(h, 2)
         assert int(h.x[6]) & M64 == good, mode
 
 
 def test_satp_sv39_sticks_and_flushes_the_tlb():
     h = mk(csrw(SATP, 5) + csrr(6, SATP))
-    value = (8 << 60) | 0x80200
+    value = (SATP_MODE_SV39 << SATP_MODE_SHIFT) | 0x80200
     h.x[5] = np.int64(value - (1 << 64) if value >> 63 else value)
     h.tlb[:, :, 0] = 5                    # pretend the TLB holds entries
     step_ok(h, 2)
@@ -343,8 +347,8 @@ def test_satp_sv39_sticks_and_flushes_the_tlb():
 
 
 def test_satp_bare_mode_accepted():
-    v, _ = write_read(SATP, 0, satp=(8 << 60) | 5)
-    assert v >> 60 == 0
+    v, _ = write_read(SATP, 0, satp=(SATP_MODE_SV39 << SATP_MODE_SHIFT) | 5)
+    assert v >> SATP_MODE_SHIFT == SATP_MODE_BARE
 
 
 # ------------------------------------------------------------------ counters
@@ -375,29 +379,30 @@ def counter_value(h, n, k=0):
 
 
 
-@pytest.mark.parametrize("n,bit", [(CYCLE, 0), (TIME, 1), (INSTRET, 2), (HPM3, 3)])
-def test_counters_in_s_mode_gated_by_mcounteren(n, bit):
-    h = mk(csrr(1, n), priv=S_, mcounteren=0xFFFFFFFF & ~(1 << bit))
+@pytest.mark.parametrize("n,en", [(CYCLE, COUNTEREN_CY), (TIME, COUNTEREN_TM), (INSTRET, COUNTEREN_IR),
+                                  (HPMCOUNTER3, 1 << 3)])           # hpmcounter3: bit 3 (3.1.11)
+def test_counters_in_s_mode_gated_by_mcounteren(n, en):
+    h = mk(csrr(1, n), priv=PRV_S, mcounteren=0xFFFFFFFF & ~en)
     h.x[1] = 99
     h.run(1)
-    assert trapped(h, 2)
+    assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION)
     assert int(h.x[1]) == 99                      # a trapping read leaves rd alone
-    h = mk(csrr(1, n), priv=S_, mcounteren=1 << bit)
+    h = mk(csrr(1, n), priv=PRV_S, mcounteren=en)
     h.x[1] = 99
     counters_set(h)
     step_ok(h)
     assert int(h.x[1]) & M64 == counter_value(h, n, 0)
 
 
-@pytest.mark.parametrize("n,bit", [(CYCLE, 0), (TIME, 1), (INSTRET, 2)])
-def test_counters_in_u_mode_need_mcounteren_and_scounteren(n, bit):
+@pytest.mark.parametrize("n,en", [(CYCLE, COUNTEREN_CY), (TIME, COUNTEREN_TM), (INSTRET, COUNTEREN_IR)])
+def test_counters_in_u_mode_need_mcounteren_and_scounteren(n, en):
     for m_en, s_en, ok in ((1, 1, True), (1, 0, False), (0, 1, False), (0, 0, False)):
-        h = mk(csrr(1, n), priv=U, mcounteren=m_en << bit, scounteren=s_en << bit)
+        h = mk(csrr(1, n), priv=PRV_U, mcounteren=m_en * en, scounteren=s_en * en)
         h.run(1)
         if ok:
             assert h.pc == BASE + 4, (m_en, s_en)
         else:
-            assert trapped(h, 2), (m_en, s_en)
+            assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION), (m_en, s_en)
 
 
 def test_counters_always_readable_in_m():
@@ -436,66 +441,67 @@ def test_mcycle_write_then_read():
 
 def test_tvm_traps_satp_and_sfence_in_s_only():
     for insn in (csrr(1, SATP), csrw(SATP, 0), SFENCE):
-        h = mk(insn, priv=S_, mstatus=TVM)
+        h = mk(insn, priv=PRV_S, mstatus=MSTATUS_TVM)
         h.run(1)
-        assert trapped(h, 2)
-        h = mk(insn, priv=S_, mstatus=0)
+        assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION)
+        h = mk(insn, priv=PRV_S, mstatus=0)
         step_ok(h)
-        h = mk(insn, priv=M, mstatus=TVM)
+        h = mk(insn, priv=PRV_M, mstatus=MSTATUS_TVM)
         step_ok(h)
 
 
 def test_tw_makes_wfi_in_s_illegal():
-    h = mk(WFI, priv=S_, mstatus=TW)
+    h = mk(WFI, priv=PRV_S, mstatus=MSTATUS_TW)
     h.run(1)
-    assert trapped(h, 2)
+    assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION)
 
 
 def test_wfi_in_s_without_tw_retires():
     # SSI delegated and pending but sstatus.SIE = 0: not taken, yet wfi must return (priv 3.3.3)
-    h = mk(WFI + NOP, priv=S_, mie=0x2, mip=0x2, mideleg=0x2)
+    h = mk(WFI + NOP, priv=PRV_S, mie=MIP_SSIP, mip=MIP_SSIP, mideleg=MIP_SSIP)
     h.run(1)
-    assert h.pc == BASE + 4 and h.priv == S_
+    assert h.pc == BASE + 4 and h.priv == PRV_S
 
 
 def test_wfi_in_u_mode_with_nothing_pending_is_illegal():
-    h = mk(WFI, priv=U)
+    h = mk(WFI, priv=PRV_U)
     h.run(1)
-    assert trapped(h, 2)
+    assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION)
 
 
 def test_tsr_makes_sret_in_s_illegal():
-    h = mk(SRET, priv=S_, mstatus=TSR, sepc=BASE + 0x40)
+    h = mk(SRET, priv=PRV_S, mstatus=MSTATUS_TSR, sepc=BASE + 0x40)
     h.run(1)
-    assert trapped(h, 2)
-    h = mk(SRET, priv=S_, mstatus=0, sepc=BASE + 0x40)
+    assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION)
+    h = mk(SRET, priv=PRV_S, mstatus=0, sepc=BASE + 0x40)
     h.run(1)
-    assert h.pc == BASE + 0x40 and h.priv == U
-    h = mk(SRET, priv=M, mstatus=TSR, sepc=BASE + 0x40)      # TSR does not apply to M
+    assert h.pc == BASE + 0x40 and h.priv == PRV_U
+    h = mk(SRET, priv=PRV_M, mstatus=MSTATUS_TSR, sepc=BASE + 0x40)      # TSR does not apply to M
     h.run(1)
     assert h.pc == BASE + 0x40
 
 
 def test_sfence_vma_in_u_mode_is_illegal():
-    h = mk(SFENCE, priv=U)
+    h = mk(SFENCE, priv=PRV_U)
     h.run(1)
-    assert trapped(h, 2)
+    assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION)
 
 
-@pytest.mark.parametrize("n", [0x3A1, 0x3A3, 0x3AF])
+@pytest.mark.parametrize("n", [PMPCFG0 + 1, PMPCFG0 + 3, PMPCFG0 + 15])
 def test_odd_pmpcfg_registers_do_not_exist_on_rv64(n):
     """3.7.1: on RV64 the odd-numbered pmpcfg registers are illegal."""
     h = mk(csrr(1, n))
     h.run(1)
-    assert trapped(h, 2)
+    assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION)
 
 
-@pytest.mark.parametrize("n", [0x3A0, 0x3A2, 0x3B0, 0x3EF, 0xF15, 0x320, 0x30A, 0x10A])
+@pytest.mark.parametrize("n", [PMPCFG0, PMPCFG0 + 2, PMPADDR0, PMPADDR0 + 63, MCONFIGPTR, MCOUNTINHIBIT, MENVCFG,
+                               SENVCFG])
 def test_other_v1_12_csrs_are_readable_in_m(n):
-    """pmpcfg0/2 and pmpaddr0/15 are WARL storage (read back what the hart holds); mconfigptr,
+    """pmpcfg0/2 and pmpaddr0/63 are WARL storage (read back what the hart holds); mconfigptr,
     mcountinhibit, menvcfg and senvcfg are read-only zero here."""
     h = mk(csrr(1, n))
-    stored = 0x0F0F if n in (0x3A0, 0x3A2) else 0x1234 if n in (0x3B0, 0x3EF) else 0
+    stored = 0x0F0F if n in (PMPCFG0, PMPCFG0 + 2) else 0x1234 if n in (PMPADDR0, PMPADDR0 + 63) else 0
     h.csr[n] = stored if stored else 0x5A5A      # a zero CSR must not read the array
     h.x[1] = 99
     step_ok(h)
