@@ -17,21 +17,20 @@ from rvenc import I, J_SELF, M64, NOP, s64, w32  # noqa: E402
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
 from emu.csr import refresh_mode  # noqa: E402
+from emu.spec import (CAUSE_FETCH_ACCESS, CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_ACCESS,  # noqa: E402
+                      CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT, MCAUSE, MEDELEG, MEPC,
+                      MSTATUS, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SUM, MTVAL, MTVEC, PRV_M, PRV_S,
+                      PRV_U, PTE_A, PTE_D, PTE_PPN_SHIFT, PTE_R, PTE_RESERVED_SHIFT, PTE_U, PTE_V, PTE_W, PTE_X,
+                      RAM_BASE, SATP, SATP_MODE_SHIFT, SATP_MODE_SV39, SCAUSE, SEPC, STVAL, STVEC)
 
-BASE = 0x8000_0000
+BASE = RAM_BASE
 HANDLER = BASE + 0x800
 PT_BASE = BASE + 0x10_0000
 DATA_PA = BASE + 0x20_0000            # 2 MiB aligned
 CODE_VA = 0x1000_0000
 DATA_VA = 0x4000_0000
 
-V, R, W, X, U_, G, A, D = 1, 2, 4, 8, 16, 32, 64, 128
-RW = V | R | W | A | D
-SSTATUS, SEPC, SCAUSE, STVAL, STVEC, SATP = 0x100, 0x141, 0x142, 0x143, 0x105, 0x180
-MSTATUS, MEDELEG, MTVEC, MEPC, MCAUSE, MTVAL = 0x300, 0x302, 0x305, 0x341, 0x342, 0x343
-B_SUM, B_MXR, B_MPRV = 1 << 18, 1 << 19, 1 << 17
-MPP_SHIFT = 11
-PRV_U, PRV_S, PRV_M = 0, 1, 3
+RW = PTE_V | PTE_R | PTE_W | PTE_A | PTE_D
 
 
 SFENCE = w32(0x12000073)
@@ -66,21 +65,21 @@ class Sv39:
                 break
             slot = a + ((va >> (12 + 9 * lvl)) & 0x1FF) * 8
             pte = self.rd(slot)
-            if not pte & V:
+            if not pte & PTE_V:
                 t = self.alloc()
-                pte = ((t >> 12) << 10) | V
+                pte = ((t >> 12) << PTE_PPN_SHIFT) | PTE_V
                 self.wr(slot, pte)
-            a = (pte >> 10) << 12
+            a = (pte >> PTE_PPN_SHIFT) << 12
         return a + ((va >> (12 + 9 * level)) & 0x1FF) * 8
 
     def map(self, va, pa, flags, level=0):
-        self.wr(self.pte_addr(va, level), ((pa >> 12) << 10) | flags)
+        self.wr(self.pte_addr(va, level), ((pa >> 12) << PTE_PPN_SHIFT) | flags)
 
     def pte(self, va, level=0):
         return self.rd(self.pte_addr(va, level))
 
     def satp(self):
-        return (8 << 60) | (self.root >> 12)
+        return (SATP_MODE_SV39 << SATP_MODE_SHIFT) | (self.root >> 12)
 
 
 def vm(code, priv=PRV_S, user_code=False, mstatus=0, ram=4 << 20):
@@ -89,7 +88,7 @@ def vm(code, priv=PRV_S, user_code=False, mstatus=0, ram=4 << 20):
     pt = Sv39(h)
     h.write_phys(BASE, code)
     h.write_phys(HANDLER, J_SELF)
-    pt.map(CODE_VA, BASE, V | R | X | A | (U_ if user_code else 0))
+    pt.map(CODE_VA, BASE, PTE_V | PTE_R | PTE_X | PTE_A | (PTE_U if user_code else 0))
     h.csr[SATP] = s64(pt.satp())
     h.csr[MTVEC] = HANDLER
     h.csr[MSTATUS] = mstatus
@@ -145,7 +144,7 @@ def test_2m_megapage():
 
 def test_1g_gigapage():
     h, pt = vm(LD6 + SD7)
-    pt.map(0xC000_0000, 0x8000_0000, RW, level=2)
+    pt.map(0xC000_0000, BASE, RW, level=2)
     put64(h, BASE + 0x30_0008, 0x7777)
     h.x[5], h.x[7] = 0xC000_0000 + 0x30_0008, 0x8888
     run_ok(h, 2)
@@ -165,7 +164,7 @@ def test_high_canonical_address():
 def test_fetch_from_non_contiguous_code_pages():
     # page 1 at CODE_VA (PA BASE) jumps on to CODE_VA + 0x1000, mapped to PA BASE + 0x5000
     h, pt = vm(NOP * 2 + I("jal", rd=0, imm=0x1000 - 8))
-    pt.map(CODE_VA + 0x1000, BASE + 0x5000, V | R | X | A)
+    pt.map(CODE_VA + 0x1000, BASE + 0x5000, PTE_V | PTE_R | PTE_X | PTE_A)
     h.write_phys(BASE + 0x5000, I("addi", rd=9, rs1=0, imm=123) + J_SELF)
     run_ok(h, 4)
     assert int(h.x[9]) == 123 and h.pc == CODE_VA + 0x1004
@@ -173,7 +172,7 @@ def test_fetch_from_non_contiguous_code_pages():
 
 def test_instruction_straddling_two_pages():
     h, pt = vm(NOP)
-    pt.map(CODE_VA + 0x1000, BASE + 0x7000, V | R | X | A)
+    pt.map(CODE_VA + 0x1000, BASE + 0x7000, PTE_V | PTE_R | PTE_X | PTE_A)
     word = rvenc.enc("addi", rd=9, rs1=0, imm=-7)
     h.write_phys(BASE + 0xFFE, (word & 0xFFFF).to_bytes(2, "little"))
     h.write_phys(BASE + 0x7000, (word >> 16).to_bytes(2, "little") + J_SELF)
@@ -188,7 +187,7 @@ def test_straddling_fetch_fault_reports_the_second_page():
     h.write_phys(BASE + 0xFFE, (rvenc.enc("addi", rd=9, rs1=0, imm=1) & 0xFFFF).to_bytes(2, "little"))
     h.pc = CODE_VA + 0xFFE
     h.run(1)
-    assert fault(h) == (12, CODE_VA + 0x1000, CODE_VA + 0xFFE)
+    assert fault(h) == (CAUSE_FETCH_PAGE_FAULT, CODE_VA + 0x1000, CODE_VA + 0xFFE)
 
 
 def test_bare_mode_in_s_is_physical():
@@ -208,12 +207,12 @@ def test_mprv_translates_m_mode_data_accesses_only():
     pt.map(DATA_VA, DATA_PA, RW)
     put64(h, DATA_PA, 0x4242)
     h.csr[SATP] = s64(pt.satp())
-    h.csr[MSTATUS] = B_MPRV | (PRV_S << MPP_SHIFT)
+    h.csr[MSTATUS] = MSTATUS_MPRV | (PRV_S << MSTATUS_MPP_SHIFT)
     h.priv = PRV_M
     h.x[5] = DATA_VA
     h.run(1)
     assert int(h.x[6]) == 0x4242 and h.pc == BASE + 4      # fetch stayed physical
-    h.csr[MSTATUS] = B_MPRV | (PRV_M << MPP_SHIFT)      # MPP = M: no translation
+    h.csr[MSTATUS] = MSTATUS_MPRV | (PRV_M << MSTATUS_MPP_SHIFT)      # MPP = M: no translation
     h.x[5] = DATA_PA
     h.pc = BASE
     refresh_mode(h.st, h.csr)
@@ -229,23 +228,24 @@ def test_mprv_with_mpp_u_uses_u_permissions():
     h.csr[MTVEC] = HANDLER
     pt.map(DATA_VA, DATA_PA, RW)                      # supervisor page
     h.csr[SATP] = s64(pt.satp())
-    h.csr[MSTATUS] = B_MPRV | (PRV_U << MPP_SHIFT) | B_SUM
+    h.csr[MSTATUS] = MSTATUS_MPRV | (PRV_U << MSTATUS_MPP_SHIFT) | MSTATUS_SUM
     h.priv = PRV_M
     h.x[5] = DATA_VA
     h.run(1)
-    assert fault(h) == (13, DATA_VA, BASE)
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, DATA_VA, BASE)
 
 
 # ------------------------------------------------------------------ permission faults
 
 @pytest.mark.parametrize("flags,insn,cause", [
-    (0, LD6, 13), (0, SD7, 15),                              # invalid PTE
-    (V | R | A, SD7, 15),                                    # read-only
-    (V | X | A, LD6, 13),                                    # execute-only, MXR = 0
-    (V | W | A | D, LD6, 13), (V | W | A | D, SD7, 15),      # W without R is reserved
-    (V | R | W | X | A | D | (1 << 54), LD6, 13),            # reserved bits 63:54
-    (V | R | W | A | D | (1 << 63), LD6, 13),                # N (Svnapot not implemented)
-    (V | R | W | A | D | (1 << 61), SD7, 15),                # PBMT (Svpbmt not implemented)
+    (0, LD6, CAUSE_LOAD_PAGE_FAULT), (0, SD7, CAUSE_STORE_PAGE_FAULT),                   # invalid PTE
+    (PTE_V | PTE_R | PTE_A, SD7, CAUSE_STORE_PAGE_FAULT),                                # read-only
+    (PTE_V | PTE_X | PTE_A, LD6, CAUSE_LOAD_PAGE_FAULT),                                 # execute-only, MXR = 0
+    (PTE_V | PTE_W | PTE_A | PTE_D, LD6, CAUSE_LOAD_PAGE_FAULT),                         # W without R is reserved
+    (PTE_V | PTE_W | PTE_A | PTE_D, SD7, CAUSE_STORE_PAGE_FAULT),
+    (RW | PTE_X | (1 << PTE_RESERVED_SHIFT), LD6, CAUSE_LOAD_PAGE_FAULT),                # reserved bits 63:54
+    (RW | (1 << 63), LD6, CAUSE_LOAD_PAGE_FAULT),                  # N (Svnapot not implemented)
+    (RW | (1 << 61), SD7, CAUSE_STORE_PAGE_FAULT),                 # PBMT (Svpbmt not implemented)
 ])
 def test_data_page_faults_report_the_va(flags, insn, cause):
     h, pt = vm(insn)
@@ -260,19 +260,19 @@ def test_fetch_from_non_executable_page():
     pt.map(DATA_VA, DATA_PA, RW)
     h.x[5] = DATA_VA + 0x10
     h.run(2)
-    assert fault(h) == (12, DATA_VA + 0x10, DATA_VA + 0x10)
+    assert fault(h) == (CAUSE_FETCH_PAGE_FAULT, DATA_VA + 0x10, DATA_VA + 0x10)
 
 
 def test_fetch_from_unmapped_page():
     h, pt = vm(I("jalr", rd=0, rs1=5, imm=0))
     h.x[5] = 0x7000_0000
     h.run(2)
-    assert fault(h) == (12, 0x7000_0000, 0x7000_0000)
+    assert fault(h) == (CAUSE_FETCH_PAGE_FAULT, 0x7000_0000, 0x7000_0000)
 
 
 def test_mxr_makes_executable_pages_readable():
-    h, pt = vm(LD6, mstatus=B_MXR)
-    pt.map(DATA_VA, DATA_PA, V | X | A)
+    h, pt = vm(LD6, mstatus=MSTATUS_MXR)
+    pt.map(DATA_VA, DATA_PA, PTE_V | PTE_X | PTE_A)
     put64(h, DATA_PA, 0x1234)
     h.x[5] = DATA_VA
     run_ok(h, 1)
@@ -281,12 +281,12 @@ def test_mxr_makes_executable_pages_readable():
 
 def test_user_page_from_s_needs_sum():
     h, pt = vm(LD6)
-    pt.map(DATA_VA, DATA_PA, RW | U_)
+    pt.map(DATA_VA, DATA_PA, RW | PTE_U)
     h.x[5] = DATA_VA
     h.run(1)
-    assert fault(h) == (13, DATA_VA, CODE_VA)
-    h, pt = vm(LD6 + SD7, mstatus=B_SUM)
-    pt.map(DATA_VA, DATA_PA, RW | U_)
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, DATA_VA, CODE_VA)
+    h, pt = vm(LD6 + SD7, mstatus=MSTATUS_SUM)
+    pt.map(DATA_VA, DATA_PA, RW | PTE_U)
     put64(h, DATA_PA, 99)
     h.x[5], h.x[7] = DATA_VA, 100
     run_ok(h, 2)
@@ -294,22 +294,22 @@ def test_user_page_from_s_needs_sum():
 
 
 def test_s_never_executes_user_pages_even_with_sum():
-    h, pt = vm(I("jalr", rd=0, rs1=5, imm=0), mstatus=B_SUM)
-    pt.map(DATA_VA, BASE, V | R | X | A | U_)
+    h, pt = vm(I("jalr", rd=0, rs1=5, imm=0), mstatus=MSTATUS_SUM)
+    pt.map(DATA_VA, BASE, PTE_V | PTE_R | PTE_X | PTE_A | PTE_U)
     h.x[5] = DATA_VA
     h.run(2)
-    assert fault(h) == (12, DATA_VA, DATA_VA)
+    assert fault(h) == (CAUSE_FETCH_PAGE_FAULT, DATA_VA, DATA_VA)
 
 
 def test_u_mode_access_rules():
     # U code on a U page; an S page is not accessible from U even with SUM
-    h, pt = vm(LD6, priv=PRV_U, user_code=True, mstatus=B_SUM)
+    h, pt = vm(LD6, priv=PRV_U, user_code=True, mstatus=MSTATUS_SUM)
     pt.map(DATA_VA, DATA_PA, RW)
     h.x[5] = DATA_VA
     h.run(1)
-    assert fault(h) == (13, DATA_VA, CODE_VA)
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, DATA_VA, CODE_VA)
     h, pt = vm(LD6 + SD7, priv=PRV_U, user_code=True)
-    pt.map(DATA_VA, DATA_PA, RW | U_)
+    pt.map(DATA_VA, DATA_PA, RW | PTE_U)
     put64(h, DATA_PA, 5)
     h.x[5], h.x[7] = DATA_VA, 6
     run_ok(h, 2)
@@ -319,7 +319,7 @@ def test_u_mode_access_rules():
 def test_u_mode_cannot_execute_supervisor_page():
     h, pt = vm(NOP, priv=PRV_U, user_code=False)
     h.run(1)
-    assert fault(h) == (12, CODE_VA, CODE_VA)
+    assert fault(h) == (CAUSE_FETCH_PAGE_FAULT, CODE_VA, CODE_VA)
 
 
 @pytest.mark.parametrize("va", [1 << 38, 1 << 39, 0x8000_0000_0000_0000 - (1 << 38) + (1 << 39),
@@ -330,18 +330,18 @@ def test_non_canonical_va_faults(va):
     pt.map(va & ((1 << 39) - 1), DATA_PA, RW)          # the same low 39 bits are mapped
     h.x[5] = s64(va)
     h.run(1)
-    assert fault(h) == (13, va & M64, CODE_VA)
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, va & M64, CODE_VA)
 
 
 def test_non_canonical_store_and_fetch():
     h, pt = vm(SD7)
     h.x[5] = 1 << 38
     h.run(1)
-    assert fault(h)[:2] == (15, 1 << 38)
+    assert fault(h)[:2] == (CAUSE_STORE_PAGE_FAULT, 1 << 38)
     h, pt = vm(I("jalr", rd=0, rs1=5, imm=0))
     h.x[5] = 1 << 38
     h.run(2)
-    assert fault(h)[:2] == (12, 1 << 38)
+    assert fault(h)[:2] == (CAUSE_FETCH_PAGE_FAULT, 1 << 38)
 
 
 def test_misaligned_superpages_fault():
@@ -349,53 +349,54 @@ def test_misaligned_superpages_fault():
     pt.map(DATA_VA + 0x20_0000, DATA_PA + 0x1000, RW, level=1)       # 2 MiB leaf, PPN[0] != 0
     h.x[5] = DATA_VA + 0x20_0000
     h.run(1)
-    assert fault(h) == (13, DATA_VA + 0x20_0000, CODE_VA)
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, DATA_VA + 0x20_0000, CODE_VA)
     h, pt = vm(LD6)
     pt.map(0xC000_0000, DATA_PA, RW, level=2)                        # 1 GiB leaf, PPN[1] != 0
     h.x[5] = 0xC000_0000
     h.run(1)
-    assert fault(h) == (13, 0xC000_0000, CODE_VA)
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, 0xC000_0000, CODE_VA)
 
 
 def test_pointer_pte_at_the_last_level_faults():
     h, pt = vm(LD6)
-    pt.map(DATA_VA, DATA_PA, V)                  # R = W = X = 0 at level 0
+    pt.map(DATA_VA, DATA_PA, PTE_V)                  # R = W = X = 0 at level 0
     h.x[5] = DATA_VA
     h.run(1)
-    assert fault(h) == (13, DATA_VA, CODE_VA)
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, DATA_VA, CODE_VA)
 
 
 def test_delegated_page_fault_goes_to_s_with_stval():
     h, pt = vm(LD6)
-    h.csr[MEDELEG] = 1 << 13
+    h.csr[MEDELEG] = 1 << CAUSE_LOAD_PAGE_FAULT
     h.csr[STVEC] = CODE_VA + 0xA00
     h.write_phys(BASE + 0xA00, J_SELF)
     h.x[5] = DATA_VA + 8
     h.run(1)
     assert h.pc == CODE_VA + 0xA00 and h.priv == PRV_S
-    assert int(h.csr[SCAUSE]) == 13 and int(h.csr[STVAL]) == DATA_VA + 8 and int(h.csr[SEPC]) == CODE_VA
+    assert int(h.csr[SCAUSE]) == CAUSE_LOAD_PAGE_FAULT
+    assert int(h.csr[STVAL]) == DATA_VA + 8 and int(h.csr[SEPC]) == CODE_VA
 
 
 # ------------------------------------------------------------------ A / D bits, sfence.vma
 
 def test_accessed_and_dirty_set_by_hardware():
     h, pt = vm(LD6 + SD7)
-    pt.map(DATA_VA, DATA_PA, V | R | W)         # A = D = 0
+    pt.map(DATA_VA, DATA_PA, PTE_V | PTE_R | PTE_W)         # A = D = 0
     h.x[5] = DATA_VA
     run_ok(h, 1)
     p = pt.pte(DATA_VA)
-    assert p & A and not p & D, hex(p)
+    assert p & PTE_A and not p & PTE_D, hex(p)
     run_ok(h, 1)                                # the store after a load (TLB holds a load entry)
     p = pt.pte(DATA_VA)
-    assert p & A and p & D, hex(p)
+    assert p & PTE_A and p & PTE_D, hex(p)
 
 
 def test_fetch_sets_accessed_only():
     h, pt = vm(NOP)
-    pt.wr(pt.pte_addr(CODE_VA), ((BASE >> 12) << 10) | V | R | X)
+    pt.wr(pt.pte_addr(CODE_VA), ((BASE >> 12) << PTE_PPN_SHIFT) | PTE_V | PTE_R | PTE_X)
     run_ok(h, 1)
     p = pt.pte(CODE_VA)
-    assert p & A and not p & D
+    assert p & PTE_A and not p & PTE_D
 
 
 def test_sfence_vma_makes_a_changed_pte_visible():
@@ -431,7 +432,7 @@ def test_unmapping_after_sfence_faults():
     run_ok(h, 1)
     pt.wr(pt.pte_addr(DATA_VA), 0)
     h.run(2)
-    assert fault(h) == (13, DATA_VA, CODE_VA + 8)
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, DATA_VA, CODE_VA + 8)
 
 
 # ------------------------------------------------------------------ access faults from the walk
@@ -441,36 +442,36 @@ def test_root_table_outside_ram_is_an_access_fault_of_the_access_type():
     h.write_phys(BASE, LD6 + SD7)
     h.write_phys(HANDLER, J_SELF)
     h.csr[MTVEC] = HANDLER
-    h.csr[SATP] = s64((8 << 60) | (0x1000_0000 >> 12))
-    h.csr[MSTATUS] = B_MPRV | (PRV_S << MPP_SHIFT)        # M fetches physically, data goes through Sv39
+    h.csr[SATP] = s64((SATP_MODE_SV39 << SATP_MODE_SHIFT) | (0x1000_0000 >> 12))
+    h.csr[MSTATUS] = MSTATUS_MPRV | (PRV_S << MSTATUS_MPP_SHIFT)        # M fetches physically, data goes through Sv39
     h.priv = PRV_M
     h.x[5] = DATA_VA
     h.run(1)
-    assert fault(h) == (5, DATA_VA, BASE)
+    assert fault(h) == (CAUSE_LOAD_ACCESS, DATA_VA, BASE)
     h.pc = BASE + 4
-    h.csr[MSTATUS] = B_MPRV | (PRV_S << MPP_SHIFT)
+    h.csr[MSTATUS] = MSTATUS_MPRV | (PRV_S << MSTATUS_MPP_SHIFT)
     refresh_mode(h.st, h.csr)
     h.run(1)
-    assert fault(h) == (7, DATA_VA, BASE + 4)
+    assert fault(h) == (CAUSE_STORE_ACCESS, DATA_VA, BASE + 4)
 
 
 def test_fetch_walk_outside_ram_is_a_fetch_access_fault():
     h = Hart(1 << 20)
     h.write_phys(HANDLER, J_SELF)
     h.csr[MTVEC] = HANDLER
-    h.csr[SATP] = s64((8 << 60) | (0x1000_0000 >> 12))
+    h.csr[SATP] = s64((SATP_MODE_SV39 << SATP_MODE_SHIFT) | (0x1000_0000 >> 12))
     h.pc = CODE_VA
     h.priv = PRV_S
     h.run(1)
-    assert fault(h) == (1, CODE_VA, CODE_VA)
+    assert fault(h) == (CAUSE_FETCH_ACCESS, CODE_VA, CODE_VA)
 
 
 def test_intermediate_table_outside_ram():
     h, pt = vm(LD6)
-    pt.wr(pt.root + ((DATA_VA >> 30) & 0x1FF) * 8, ((0x1000_0000 >> 12) << 10) | V)
+    pt.wr(pt.root + ((DATA_VA >> 30) & 0x1FF) * 8, ((0x1000_0000 >> 12) << PTE_PPN_SHIFT) | PTE_V)
     h.x[5] = DATA_VA
     h.run(1)
-    assert fault(h) == (5, DATA_VA, CODE_VA)
+    assert fault(h) == (CAUSE_LOAD_ACCESS, DATA_VA, CODE_VA)
 
 
 def test_leaf_pointing_outside_ram_is_an_access_fault():
@@ -478,13 +479,13 @@ def test_leaf_pointing_outside_ram_is_an_access_fault():
     pt.map(DATA_VA, 0x1000_0000, RW)
     h.x[5] = DATA_VA + 0x10
     h.run(1)
-    assert fault(h) == (5, DATA_VA + 0x10, CODE_VA)
+    assert fault(h) == (CAUSE_LOAD_ACCESS, DATA_VA + 0x10, CODE_VA)
     h.pc, h.priv = CODE_VA + 4, PRV_S
     h.run(1)
-    assert fault(h) == (7, DATA_VA + 0x10, CODE_VA + 4)
+    assert fault(h) == (CAUSE_STORE_ACCESS, DATA_VA + 0x10, CODE_VA + 4)
 
 
-@pytest.mark.parametrize("bit,name", [(A, "A"), (D, "D"), (U_, "U")])
+@pytest.mark.parametrize("bit,name", [(PTE_A, "A"), (PTE_D, "D"), (PTE_U, "U")])
 def test_non_leaf_pte_with_reserved_a_d_u_bits_faults(bit, name):
     """4.3.1: for non-leaf PTEs the D, A and U bits are reserved for future standard use;
     4.3.2 step 3: a PTE with reserved bits set raises a page fault."""
@@ -494,19 +495,19 @@ def test_non_leaf_pte_with_reserved_a_d_u_bits_faults(bit, name):
     pt.wr(slot, pt.rd(slot) | bit)
     h.x[5] = DATA_VA
     h.run(1)
-    assert fault(h) == (13, DATA_VA, CODE_VA), name
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, DATA_VA, CODE_VA), name
 
 
 def test_amo_and_sc_need_write_permission():
     amoadd = w32((0 << 27) | (7 << 20) | (5 << 15) | (3 << 12) | (6 << 7) | 0x2F)
     lr = w32((0b00010 << 27) | (5 << 15) | (3 << 12) | (6 << 7) | 0x2F)
     h, pt = vm(amoadd)
-    pt.map(DATA_VA, DATA_PA, V | R | A)
+    pt.map(DATA_VA, DATA_PA, PTE_V | PTE_R | PTE_A)
     h.x[5] = DATA_VA
     h.run(1)
-    assert fault(h) == (15, DATA_VA, CODE_VA)
+    assert fault(h) == (CAUSE_STORE_PAGE_FAULT, DATA_VA, CODE_VA)
     h, pt = vm(lr)                                           # LR only reads
-    pt.map(DATA_VA, DATA_PA, V | R | A)
+    pt.map(DATA_VA, DATA_PA, PTE_V | PTE_R | PTE_A)
     put64(h, DATA_PA, 77)
     h.x[5] = DATA_VA
     run_ok(h, 1)
@@ -516,11 +517,11 @@ def test_amo_and_sc_need_write_permission():
 def test_denied_access_does_not_set_accessed_or_dirty():
     """4.3.2: A/D are updated only for an access that passed the permission checks (step 7 follows 5)."""
     h, pt = vm(SD7)
-    pt.map(DATA_VA, DATA_PA, V | R)                 # read-only, A = 0
+    pt.map(DATA_VA, DATA_PA, PTE_V | PTE_R)                 # read-only, A = 0
     h.x[5] = DATA_VA
     h.run(1)
-    assert fault(h) == (15, DATA_VA, CODE_VA)
-    assert pt.pte(DATA_VA) & (A | D) == 0
+    assert fault(h) == (CAUSE_STORE_PAGE_FAULT, DATA_VA, CODE_VA)
+    assert pt.pte(DATA_VA) & (PTE_A | PTE_D) == 0
 
 
 def test_straddling_instruction_decoded_in_bare_mode_is_refetched_under_sv39():
@@ -534,7 +535,7 @@ def test_straddling_instruction_decoded_in_bare_mode_is_refetched_under_sv39():
     h.write_phys(BASE + 0xFFE, (lo_a & 0xFFFF).to_bytes(2, "little"))
     h.write_phys(BASE + 0x1000, (lo_a >> 16).to_bytes(2, "little"))       # physically next: imm = 1
     h.write_phys(BASE + 0x7000, (lo_b >> 16).to_bytes(2, "little"))       # virtually next: imm = -7
-    pt.map(CODE_VA + 0x1000, BASE + 0x7000, V | R | X | A)
+    pt.map(CODE_VA + 0x1000, BASE + 0x7000, PTE_V | PTE_R | PTE_X | PTE_A)
     # 1) M-mode, bare: runs the physically contiguous instruction
     h.priv = PRV_M
     h.pc = BASE + 0xFFE
