@@ -19,20 +19,18 @@ from test_mmu import Sv39  # noqa: E402
 
 from emu.hart import Hart  # noqa: E402
 from emu.csr import refresh_mode  # noqa: E402
+from emu.spec import (CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, MCAUSE,  # noqa: E402
+                      MEPC, MSTATUS, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SUM, MTVAL, MTVEC, PRV_M,
+                      PRV_S, PRV_U, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, RAM_BASE, SATP)
 
-BASE = 0x8000_0000
+BASE = RAM_BASE
 HANDLER = BASE + 0x800
 PT_BASE = BASE + 0x1_0000
 DATA_PA = BASE + 0x3_0000
 CODE_VA = 0x1000_0000
 USER_CODE_VA = 0x2000_0000
 DATA_VA = 0x4000_0000
-V, R, W, X, U, G, A, D = 1, 2, 4, 8, 16, 32, 64, 128
-SUM, MXR, MPRV = 1 << 18, 1 << 19, 1 << 17
-MPP_SHIFT = 11
-SATP, MSTATUS, MTVEC, MCAUSE, MTVAL, MEPC = 0x180, 0x300, 0x305, 0x342, 0x343, 0x341
-PRV_U, PRV_S, PRV_M = 0, 1, 3
-PAGE_FAULT = {"fetch": 12, "load": 13, "store": 15}
+PAGE_FAULT = {"fetch": CAUSE_FETCH_PAGE_FAULT, "load": CAUSE_LOAD_PAGE_FAULT, "store": CAUSE_STORE_PAGE_FAULT}
 DATA_WORD = 0x1122_3344_5566_7788
 STORED = 0x0BAD_CAFE
 
@@ -95,13 +93,13 @@ def machine(mode, sum_, mxr):
     h = Hart(1 << 20)
     pt = Sv39(h, PT_BASE)
     h.write_phys(HANDLER, J_SELF)
-    pt.map(CODE_VA, BASE, V | R | X | A)
-    pt.map(USER_CODE_VA, BASE, V | R | X | A | U)
+    pt.map(CODE_VA, BASE, PTE_V | PTE_R | PTE_X | PTE_A)
+    pt.map(USER_CODE_VA, BASE, PTE_V | PTE_R | PTE_X | PTE_A | PTE_U)
     h.csr[SATP] = s64(pt.satp())
     h.csr[MTVEC] = HANDLER
-    ms = (SUM if sum_ else 0) | (MXR if mxr else 0)
+    ms = (MSTATUS_SUM if sum_ else 0) | (MSTATUS_MXR if mxr else 0)
     if priv == PRV_M:
-        ms |= MPRV | (dpriv << MPP_SHIFT)
+        ms |= MSTATUS_MPRV | (dpriv << MSTATUS_MPP_SHIFT)
     h.csr[MSTATUS] = ms
     h.write_phys(DATA_PA, DATA_WORD.to_bytes(8, "little"))
     return h, pt
@@ -141,12 +139,13 @@ def test_sv39_permission(case, tlb):
     eff = MODES[mode][0] if access == "fetch" else dpriv
     want = allowed(access, r, w, x, u, eff, sum_, mxr)
     h, pt = machine(mode, sum_, mxr)
-    pt.map(DATA_VA, DATA_PA, V | A | D | (R if r else 0) | (W if w else 0) | (X if x else 0) | (U if u else 0))
+    pt.map(DATA_VA, DATA_PA, PTE_V | PTE_A | PTE_D | (PTE_R if r else 0) | (PTE_W if w else 0) | (PTE_X if x else 0)
+           | (PTE_U if u else 0))
     if tlb == "warm":
         # fill the TLB of this access type from the most permissive context, then the case's
         # context (the TLB is not flushed: changing mstatus or the privilege needs no sfence.vma)
         ms = int(h.csr[MSTATUS])
-        h.csr[MSTATUS] = SUM | MXR
+        h.csr[MSTATUS] = MSTATUS_SUM | MSTATUS_MXR
         assert run_access(h, priming_mode(access, r, w, x, u), access, DATA_VA) is None
         h.csr[MSTATUS] = ms
     got = run_access(h, mode, access, DATA_VA)
