@@ -49,25 +49,21 @@ SBI = int(Cold.SBI)
 COLD_RETIRED, COLD_RETIRED_SYNC, COLD_TRAPPED, COLD_WFI, COLD_HTIF, COLD_SBI = (
     RETIRED, RETIRED_SYNC, TRAPPED, WFI, HTIF, SBI)
 
-FENCE = isa.OP["fence"]
-FENCE_I = isa.OP["fence.i"]
-ECALL = isa.OP["ecall"]
-EBREAK = isa.OP["ebreak"]
-MRET = isa.OP["mret"]
-SRET = isa.OP["sret"]
-WFI_OP = isa.OP["wfi"]
-SFENCE_VMA = isa.OP["sfence.vma"]
-CSRRW = isa.OP["csrrw"]
-CSRRCI = isa.OP["csrrci"]
-LR_W = isa.OP["lr.w"]
-SC_W = isa.OP["sc.w"]
-LR_D = isa.OP["lr.d"]
-SC_D = isa.OP["sc.d"]
-AMOSWAP_W = isa.OP["amoswap.w"]
-AMOMAXU_D = isa.OP["amomaxu.d"]
-AMO_D_OFFSET = isa.OP["lr.d"] - isa.OP["lr.w"]
-# AMO function numbers, in the order of OPS after lr/sc
-A_SWAP, A_ADD, A_XOR, A_AND, A_OR, A_MIN, A_MAX, A_MINU, A_MAXU = range(9)
+# the op numbers of the fences and system instructions, by spec name (emu/isa.py ENCODINGS)
+FENCE, FENCE_I, ECALL, EBREAK, MRET, SRET, WFI_OP, SFENCE_VMA = (isa.OP[n] for n in (
+    "fence", "fence.i", "ecall", "ebreak", "mret", "sret", "wfi", "sfence.vma"))
+FIRST_ZICSR, LAST_ZICSR, FIRST_A, LAST_A = isa.FIRST_ZICSR, isa.LAST_ZICSR, isa.FIRST_A, isa.LAST_A
+MEM_SIZE = isa.MEM_SIZE
+
+# Zicsr, per op from the rows: csr.csr_access's kind (0 write, 1 set, 2 clear), and whether the
+# source is the rs1 field itself (the 5-bit uimm of the *i forms) rather than x[rs1]
+CSR_KIND = isa.op_array(lambda r: ("write", "set", "clear").index(r.alu) if r.group == isa.Group.ZICSR else 0)
+CSR_UIMM = isa.op_array(lambda r: r.group == isa.Group.ZICSR and r.imm)
+
+# A, per op from the rows: the operation (the A rows' Insn.alu), numbered for njit code
+AMO_OPS = ("lr", "sc", "swap", "add", "xor", "and", "or", "min", "max", "minu", "maxu")
+A_LR, A_SC, A_SWAP, A_ADD, A_XOR, A_AND, A_OR, A_MIN, A_MAX, A_MINU, A_MAXU = range(len(AMO_OPS))
+AMO_FUNC = isa.op_array(lambda r: AMO_OPS.index(r.alu) if r.group == isa.Group.A else -1, -1)
 
 
 @njit(cache=True)
@@ -109,11 +105,11 @@ def amo_op(f, old, src, is_w):
 @njit(cache=True)
 def exec_atomic(op, rd, rs1, rs2, ilen, pc, x, st, csr, mem, tlb, icache, pflags):
     """LR/SC and the AMOs (naturally aligned RAM only: otherwise misaligned / access fault)."""
-    is_d = op >= LR_D
-    base = LR_D if is_d else LR_W
-    size = 8 if is_d else 4
+    size = MEM_SIZE[op]
+    is_d = size == 8
+    f = AMO_FUNC[op]
     va = x[rs1]
-    is_lr = op == base
+    is_lr = f == A_LR
     kind = TLB_LOAD if is_lr else TLB_STORE
     if (va & (size - 1)) != 0:
         take_trap(CAUSE_MISALIGNED_LOAD if is_lr else CAUSE_MISALIGNED_STORE, va, False, pc, st, csr)
@@ -140,7 +136,7 @@ def exec_atomic(op, rd, rs1, rs2, ilen, pc, x, st, csr, mem, tlb, icache, pflags
         pflags[off >> 12] |= PF_RESV
         x[rd] = old
     else:
-        if op == base + 1:                      # sc
+        if f == A_SC:
             ok = st[ST_RES_ADDR] == p
             st[ST_RES_ADDR] = -1                # SC always clears the reservation
             if not ok:
@@ -150,7 +146,7 @@ def exec_atomic(op, rd, rs1, rs2, ilen, pc, x, st, csr, mem, tlb, icache, pflags
             new = x[rs2]
             result = 0
         else:
-            new = amo_op(op - base - 2, old, x[rs2], not is_d)
+            new = amo_op(f, old, x[rs2], not is_d)
             result = old
         if is_d:
             m64[off >> 3] = new
@@ -168,12 +164,11 @@ def exec_cold(op, rd, rs1, rs2, imm, ilen, pc, x, st, csr, mem, tlb, icache, pfl
     """Execute one cold instruction (see the module docstring for the return codes)."""
     priv = st[ST_PRIV]
     npc = pc + ilen
-    if LR_W <= op <= AMOMAXU_D:
+    if FIRST_A <= op <= LAST_A:
         return exec_atomic(op, rd, rs1, rs2, ilen, pc, x, st, csr, mem, tlb, icache, pflags)
-    if CSRRW <= op <= CSRRCI:
-        k = op - CSRRW                          # 0..2 register forms, 3..5 immediate forms
-        kind = k % 3
-        src = rs1 if k >= 3 else x[rs1]
+    if FIRST_ZICSR <= op <= LAST_ZICSR:
+        kind = CSR_KIND[op]
+        src = rs1 if CSR_UIMM[op] != 0 else x[rs1]
         # csrrw always writes; csrrs/csrrc with rs1 = x0 (or uimm = 0) only read
         do_write = kind == 0 or rs1 != 0
         ok, old = csr_access(imm, kind, src, do_write, st, csr, tlb)

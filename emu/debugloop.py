@@ -14,17 +14,14 @@ from emu.clint import update_mtip
 from emu.csr import sample_external
 from emu.trap import pending_interrupt
 from emu.mmu import translate
-from emu.memory import fetch_raw, data_paddr, LOAD_SIZE
+from emu.memory import fetch_raw, data_paddr
 from emu.debug import watch_hit, at_breakpoint, WATCH_READ
 from emu.loop import run
 
-OP_LB = isa.OP["lb"]
-OP_LWU = isa.OP["lwu"]
-OP_LR_W = isa.OP["lr.w"]
-OP_SC_W = isa.OP["sc.w"]
-OP_LR_D = isa.OP["lr.d"]
-OP_SC_D = isa.OP["sc.d"]
-OP_AMO_LAST = isa.OP["amomaxu.d"]
+FIRST_LOAD, LAST_LOAD, FIRST_A, LAST_A = isa.FIRST_LOAD, isa.LAST_LOAD, isa.FIRST_A, isa.LAST_A
+MEM_SIZE = isa.MEM_SIZE
+# the A ops that read memory: all but sc (per op, from emu/isa.py's table)
+A_READS = isa.op_array(lambda r: r.group == isa.Group.A and r.alu != "sc")
 
 
 @njit(cache=True)
@@ -52,14 +49,13 @@ def reads_watched(x, st, csr, mem, icache, tlb):
         if not ok:
             return False
         op, _rd, rs1, _rs2, imm, _ilen = isa.decode(w)
-    if OP_LB <= op <= OP_LWU:
+    if FIRST_LOAD <= op <= LAST_LOAD:
         va = x[rs1] + imm
-        size = LOAD_SIZE[op - OP_LB]
-    elif OP_LR_W <= op <= OP_AMO_LAST and op != OP_SC_W and op != OP_SC_D:
+    elif FIRST_A <= op <= LAST_A and A_READS[op] != 0:
         va = x[rs1]
-        size = 8 if op >= OP_LR_D else 4
     else:
         return False
+    size = MEM_SIZE[op]
     for i in range(size):                             # each byte: a misaligned load may straddle pages
         if i == 0 or ((va + i) & 0xFFF) == 0:
             pa = data_paddr(va + i, TLB_LOAD, st, csr, mem, tlb)

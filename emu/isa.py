@@ -1,166 +1,283 @@
 """RV64IMAC + Zicsr + Zifencei: the instruction set as data, and its decoder.
 
-Every instruction has an op number (its index in OPS) and one row in ENCODINGS
-(32-bit forms) or COMPRESSED (16-bit forms, which decode to the op of the
-32-bit instruction they expand to).  A row is (spec name, mask, match, format):
-an instruction word w is that instruction when w & mask == match; the first
-matching row wins.  The format says where the operands sit.  The loop in
-emu/loop.py gives each op its meaning; to find an instruction, search for its
-spec name in upper case there (e.g. ``ADDIW``).
+ENCODINGS has one row (an Insn) per instruction: its spec name, how it is
+encoded (mask, match: an instruction word w is that instruction when
+w & mask == match), where its operands sit (the format), and what it is (its
+dispatch group and its semantic properties: the operation, the branch
+condition, the memory access width, ...).  Its op number is its index in the
+table.  Everything else is derived from the rows: OPS and OP, the group
+boundaries the loop dispatches on, the decoder's arrays, the per-op arrays njit
+code reads (MEM_SIZE, MEM_SIGNED; op_array() makes more), the region writer's
+tables (emu/regions.py), the cold ops' constants (emu/cold.py), the tracer's
+instruction kinds (lifecycle's trace) and the tests' encoder (tests/rvenc.py).
+COMPRESSED has one row (a CInsn) per 16-bit form, naming the instruction it
+expands to: it decodes to that instruction's op.
 
-OPS is ordered in groups so that the hot loop can dispatch hierarchically
-(a few range tests, then a short chain inside the group): the groups are
-ALU-immediate, ALU-register, M, control transfer, loads, stores, and the cold
-rest (fences, system, Zicsr, A) which runs outside the hot loop in emu/cold.py.
+The rows are in dispatch-group order (Group): the hot loop dispatches
+hierarchically (a few range tests on the op, then a short chain inside the
+group).  The groups are ALU-immediate, ALU-register, M, control transfer,
+loads, stores, and the cold rest (fences and system, Zicsr, A), which runs
+outside the hot loop in emu/cold.py.  An instruction's meaning is in
+emu/loop.py (hot groups) or emu/cold.py, and for the hot ones also in the
+region writer emu/regions.py: search for its spec name there (in upper case in
+the loop, e.g. ``ADDIW``; as written in the table in emu/regions.py).
 """
+from enum import IntEnum
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
-OPS = (
-    # ALU with immediate (and lui/auipc)
-    "lui", "auipc", "addi", "slti", "sltiu", "xori", "ori", "andi", "slli", "srli", "srai",
-    "addiw", "slliw", "srliw", "sraiw",
-    # ALU register-register
-    "add", "sub", "sll", "slt", "sltu", "xor", "srl", "sra", "or", "and",
-    "addw", "subw", "sllw", "srlw", "sraw",
-    # M
-    "mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu",
-    "mulw", "divw", "divuw", "remw", "remuw",
-    # control transfer
-    "jal", "jalr", "beq", "bne", "blt", "bge", "bltu", "bgeu",
-    # loads
-    "lb", "lh", "lw", "ld", "lbu", "lhu", "lwu",
-    # stores
-    "sb", "sh", "sw", "sd",
-    # cold: fences and system
-    "fence", "fence.i", "ecall", "ebreak", "mret", "sret", "wfi", "sfence.vma",
-    # cold: Zicsr
-    "csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci",
-    # cold: A
-    "lr.w", "sc.w", "amoswap.w", "amoadd.w", "amoxor.w", "amoand.w", "amoor.w",
-    "amomin.w", "amomax.w", "amominu.w", "amomaxu.w",
-    "lr.d", "sc.d", "amoswap.d", "amoadd.d", "amoxor.d", "amoand.d", "amoor.d",
-    "amomin.d", "amomax.d", "amominu.d", "amomaxu.d",
-    # anything that decodes to no instruction (its imm holds the instruction bits)
-    "illegal",
-)
-OP = {name: i for i, name in enumerate(OPS)}
+
+class Group(IntEnum):
+    """The loop's dispatch groups, in op order.  From SYSTEM on they are cold (emu/cold.py)."""
+    ALU_IMM = 0      # ALU with an immediate (and lui, auipc)
+    ALU_REG = 1      # ALU register-register
+    MUL = 2          # M
+    CTRL = 3         # control transfer: jal, jalr, branches
+    LOAD = 4
+    STORE = 5
+    SYSTEM = 6       # fences and system
+    ZICSR = 7
+    A = 8
 
 
-# group boundaries (inclusive last op of each hot group)
-LAST_ALU_IMM = OP["sraiw"]
-LAST_ALU_REG = OP["sraw"]
-LAST_MUL = OP["remuw"]
-LAST_CTRL = OP["bgeu"]
-LAST_LOAD = OP["lwu"]
-LAST_STORE = OP["sd"]
-FIRST_COLD = OP["fence"]
-ILLEGAL = OP["illegal"]
-
-X_SINK = 32      # the register file has 33 entries: writes to x0 land in x[32]
+FIRST_COLD_GROUP = Group.SYSTEM
 
 # --- operand formats (the unprivileged spec's instruction formats)
 F_R, F_I, F_S, F_B, F_U, F_J, F_SH6, F_SH5, F_CSR, F_NONE = range(10)
 
+# the operations of the ALU and M rows (Insn.alu); A and Zicsr rows name theirs for emu/cold.py
+ALU_OPS = ("add", "sub", "sll", "srl", "sra", "xor", "or", "and", "slt",
+           "mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu")
+# the comparisons of branches and slt* (Insn.cond): rs1 <cond> rs2, u = unsigned
+CONDS = ("eq", "ne", "lt", "ge", "ltu", "geu")
+
+
+class Insn(NamedTuple):
+    """One instruction: its encoding, its operands' format, and what it is."""
+    name: str                # the spec's name
+    mask: int                # w is this instruction when w & mask == match
+    match: int
+    fmt: int                 # F_*: where the operands sit (and how the immediate is scrambled)
+    group: Group
+    alu: str = ""            # the operation: ALU_OPS; A: lr sc swap add xor and or min max minu maxu;
+                             # Zicsr: write set clear
+    imm: bool = False        # the second operand is the immediate (Zicsr: rs1 is the 5-bit uimm)
+    w32: bool = False        # a W form: the operation on 32 bits, its result sign-extended
+    cond: str = ""           # branches and slt*: the comparison (CONDS)
+    width: int = 0           # bytes of memory read or written (loads, stores, LR/SC, AMOs)
+    signed: bool = False     # a load whose value is sign-extended
+    fp: int = 0              # F/D's properties (f registers used, rounding mode, fflags raised,
+                             # mstatus.FS made dirty): none yet, see docs/architecture.md
+
+    @property
+    def cold(self):
+        """Runs outside the hot loop, in emu/cold.py."""
+        return self.group >= FIRST_COLD_GROUP
+
+
+G = Group
 ENCODINGS = (
-    # RV64I
-    ("lui", 0x7F, 0x37, F_U), ("auipc", 0x7F, 0x17, F_U),
-    ("jal", 0x7F, 0x6F, F_J), ("jalr", 0x707F, 0x67, F_I),
-    ("beq", 0x707F, 0x0063, F_B), ("bne", 0x707F, 0x1063, F_B),
-    ("blt", 0x707F, 0x4063, F_B), ("bge", 0x707F, 0x5063, F_B),
-    ("bltu", 0x707F, 0x6063, F_B), ("bgeu", 0x707F, 0x7063, F_B),
-    ("lb", 0x707F, 0x0003, F_I), ("lh", 0x707F, 0x1003, F_I), ("lw", 0x707F, 0x2003, F_I),
-    ("ld", 0x707F, 0x3003, F_I), ("lbu", 0x707F, 0x4003, F_I), ("lhu", 0x707F, 0x5003, F_I),
-    ("lwu", 0x707F, 0x6003, F_I),
-    ("sb", 0x707F, 0x0023, F_S), ("sh", 0x707F, 0x1023, F_S), ("sw", 0x707F, 0x2023, F_S),
-    ("sd", 0x707F, 0x3023, F_S),
-    ("addi", 0x707F, 0x0013, F_I), ("slti", 0x707F, 0x2013, F_I), ("sltiu", 0x707F, 0x3013, F_I),
-    ("xori", 0x707F, 0x4013, F_I), ("ori", 0x707F, 0x6013, F_I), ("andi", 0x707F, 0x7013, F_I),
-    ("slli", 0xFC00707F, 0x1013, F_SH6), ("srli", 0xFC00707F, 0x5013, F_SH6),
-    ("srai", 0xFC00707F, 0x40005013, F_SH6),
-    ("addiw", 0x707F, 0x001B, F_I), ("slliw", 0xFE00707F, 0x101B, F_SH5),
-    ("srliw", 0xFE00707F, 0x501B, F_SH5), ("sraiw", 0xFE00707F, 0x4000501B, F_SH5),
-    ("add", 0xFE00707F, 0x0033, F_R), ("sub", 0xFE00707F, 0x40000033, F_R),
-    ("sll", 0xFE00707F, 0x1033, F_R), ("slt", 0xFE00707F, 0x2033, F_R),
-    ("sltu", 0xFE00707F, 0x3033, F_R), ("xor", 0xFE00707F, 0x4033, F_R),
-    ("srl", 0xFE00707F, 0x5033, F_R), ("sra", 0xFE00707F, 0x40005033, F_R),
-    ("or", 0xFE00707F, 0x6033, F_R), ("and", 0xFE00707F, 0x7033, F_R),
-    ("addw", 0xFE00707F, 0x003B, F_R), ("subw", 0xFE00707F, 0x4000003B, F_R),
-    ("sllw", 0xFE00707F, 0x103B, F_R), ("srlw", 0xFE00707F, 0x503B, F_R),
-    ("sraw", 0xFE00707F, 0x4000503B, F_R),
-    ("fence", 0x707F, 0x000F, F_NONE),
-    ("ecall", 0xFFFFFFFF, 0x00000073, F_NONE), ("ebreak", 0xFFFFFFFF, 0x00100073, F_NONE),
-    # Zifencei
-    ("fence.i", 0x707F, 0x100F, F_NONE),
-    # privileged
-    ("mret", 0xFFFFFFFF, 0x30200073, F_NONE), ("sret", 0xFFFFFFFF, 0x10200073, F_NONE),
-    ("wfi", 0xFFFFFFFF, 0x10500073, F_NONE), ("sfence.vma", 0xFE007FFF, 0x12000073, F_R),
-    # Zicsr (for the *i forms the rs1 field is the 5-bit zero-extended immediate)
-    ("csrrw", 0x707F, 0x1073, F_CSR), ("csrrs", 0x707F, 0x2073, F_CSR),
-    ("csrrc", 0x707F, 0x3073, F_CSR), ("csrrwi", 0x707F, 0x5073, F_CSR),
-    ("csrrsi", 0x707F, 0x6073, F_CSR), ("csrrci", 0x707F, 0x7073, F_CSR),
+    # ALU with an immediate (and lui/auipc)
+    Insn("lui", 0x7F, 0x37, F_U, G.ALU_IMM),
+    Insn("auipc", 0x7F, 0x17, F_U, G.ALU_IMM),
+    Insn("addi", 0x707F, 0x0013, F_I, G.ALU_IMM, alu="add", imm=True),
+    Insn("slti", 0x707F, 0x2013, F_I, G.ALU_IMM, alu="slt", imm=True, cond="lt"),
+    Insn("sltiu", 0x707F, 0x3013, F_I, G.ALU_IMM, alu="slt", imm=True, cond="ltu"),
+    Insn("xori", 0x707F, 0x4013, F_I, G.ALU_IMM, alu="xor", imm=True),
+    Insn("ori", 0x707F, 0x6013, F_I, G.ALU_IMM, alu="or", imm=True),
+    Insn("andi", 0x707F, 0x7013, F_I, G.ALU_IMM, alu="and", imm=True),
+    Insn("slli", 0xFC00707F, 0x1013, F_SH6, G.ALU_IMM, alu="sll", imm=True),
+    Insn("srli", 0xFC00707F, 0x5013, F_SH6, G.ALU_IMM, alu="srl", imm=True),
+    Insn("srai", 0xFC00707F, 0x40005013, F_SH6, G.ALU_IMM, alu="sra", imm=True),
+    Insn("addiw", 0x707F, 0x001B, F_I, G.ALU_IMM, alu="add", imm=True, w32=True),
+    Insn("slliw", 0xFE00707F, 0x101B, F_SH5, G.ALU_IMM, alu="sll", imm=True, w32=True),
+    Insn("srliw", 0xFE00707F, 0x501B, F_SH5, G.ALU_IMM, alu="srl", imm=True, w32=True),
+    Insn("sraiw", 0xFE00707F, 0x4000501B, F_SH5, G.ALU_IMM, alu="sra", imm=True, w32=True),
+    # ALU register-register
+    Insn("add", 0xFE00707F, 0x0033, F_R, G.ALU_REG, alu="add"),
+    Insn("sub", 0xFE00707F, 0x40000033, F_R, G.ALU_REG, alu="sub"),
+    Insn("sll", 0xFE00707F, 0x1033, F_R, G.ALU_REG, alu="sll"),
+    Insn("slt", 0xFE00707F, 0x2033, F_R, G.ALU_REG, alu="slt", cond="lt"),
+    Insn("sltu", 0xFE00707F, 0x3033, F_R, G.ALU_REG, alu="slt", cond="ltu"),
+    Insn("xor", 0xFE00707F, 0x4033, F_R, G.ALU_REG, alu="xor"),
+    Insn("srl", 0xFE00707F, 0x5033, F_R, G.ALU_REG, alu="srl"),
+    Insn("sra", 0xFE00707F, 0x40005033, F_R, G.ALU_REG, alu="sra"),
+    Insn("or", 0xFE00707F, 0x6033, F_R, G.ALU_REG, alu="or"),
+    Insn("and", 0xFE00707F, 0x7033, F_R, G.ALU_REG, alu="and"),
+    Insn("addw", 0xFE00707F, 0x003B, F_R, G.ALU_REG, alu="add", w32=True),
+    Insn("subw", 0xFE00707F, 0x4000003B, F_R, G.ALU_REG, alu="sub", w32=True),
+    Insn("sllw", 0xFE00707F, 0x103B, F_R, G.ALU_REG, alu="sll", w32=True),
+    Insn("srlw", 0xFE00707F, 0x503B, F_R, G.ALU_REG, alu="srl", w32=True),
+    Insn("sraw", 0xFE00707F, 0x4000503B, F_R, G.ALU_REG, alu="sra", w32=True),
     # M
-    ("mul", 0xFE00707F, 0x02000033, F_R), ("mulh", 0xFE00707F, 0x02001033, F_R),
-    ("mulhsu", 0xFE00707F, 0x02002033, F_R), ("mulhu", 0xFE00707F, 0x02003033, F_R),
-    ("div", 0xFE00707F, 0x02004033, F_R), ("divu", 0xFE00707F, 0x02005033, F_R),
-    ("rem", 0xFE00707F, 0x02006033, F_R), ("remu", 0xFE00707F, 0x02007033, F_R),
-    ("mulw", 0xFE00707F, 0x0200003B, F_R), ("divw", 0xFE00707F, 0x0200403B, F_R),
-    ("divuw", 0xFE00707F, 0x0200503B, F_R), ("remw", 0xFE00707F, 0x0200603B, F_R),
-    ("remuw", 0xFE00707F, 0x0200703B, F_R),
-    # A (aq/rl bits 26:25 are free; lr needs rs2 = 0)
-    ("lr.w", 0xF9F0707F, 0x1000202F, F_R), ("sc.w", 0xF800707F, 0x1800202F, F_R),
-    ("amoswap.w", 0xF800707F, 0x0800202F, F_R), ("amoadd.w", 0xF800707F, 0x0000202F, F_R),
-    ("amoxor.w", 0xF800707F, 0x2000202F, F_R), ("amoand.w", 0xF800707F, 0x6000202F, F_R),
-    ("amoor.w", 0xF800707F, 0x4000202F, F_R), ("amomin.w", 0xF800707F, 0x8000202F, F_R),
-    ("amomax.w", 0xF800707F, 0xA000202F, F_R), ("amominu.w", 0xF800707F, 0xC000202F, F_R),
-    ("amomaxu.w", 0xF800707F, 0xE000202F, F_R),
-    ("lr.d", 0xF9F0707F, 0x1000302F, F_R), ("sc.d", 0xF800707F, 0x1800302F, F_R),
-    ("amoswap.d", 0xF800707F, 0x0800302F, F_R), ("amoadd.d", 0xF800707F, 0x0000302F, F_R),
-    ("amoxor.d", 0xF800707F, 0x2000302F, F_R), ("amoand.d", 0xF800707F, 0x6000302F, F_R),
-    ("amoor.d", 0xF800707F, 0x4000302F, F_R), ("amomin.d", 0xF800707F, 0x8000302F, F_R),
-    ("amomax.d", 0xF800707F, 0xA000302F, F_R), ("amominu.d", 0xF800707F, 0xC000302F, F_R),
-    ("amomaxu.d", 0xF800707F, 0xE000302F, F_R),
+    Insn("mul", 0xFE00707F, 0x02000033, F_R, G.MUL, alu="mul"),
+    Insn("mulh", 0xFE00707F, 0x02001033, F_R, G.MUL, alu="mulh"),
+    Insn("mulhsu", 0xFE00707F, 0x02002033, F_R, G.MUL, alu="mulhsu"),
+    Insn("mulhu", 0xFE00707F, 0x02003033, F_R, G.MUL, alu="mulhu"),
+    Insn("div", 0xFE00707F, 0x02004033, F_R, G.MUL, alu="div"),
+    Insn("divu", 0xFE00707F, 0x02005033, F_R, G.MUL, alu="divu"),
+    Insn("rem", 0xFE00707F, 0x02006033, F_R, G.MUL, alu="rem"),
+    Insn("remu", 0xFE00707F, 0x02007033, F_R, G.MUL, alu="remu"),
+    Insn("mulw", 0xFE00707F, 0x0200003B, F_R, G.MUL, alu="mul", w32=True),
+    Insn("divw", 0xFE00707F, 0x0200403B, F_R, G.MUL, alu="div", w32=True),
+    Insn("divuw", 0xFE00707F, 0x0200503B, F_R, G.MUL, alu="divu", w32=True),
+    Insn("remw", 0xFE00707F, 0x0200603B, F_R, G.MUL, alu="rem", w32=True),
+    Insn("remuw", 0xFE00707F, 0x0200703B, F_R, G.MUL, alu="remu", w32=True),
+    # control transfer
+    Insn("jal", 0x7F, 0x6F, F_J, G.CTRL),
+    Insn("jalr", 0x707F, 0x67, F_I, G.CTRL),
+    Insn("beq", 0x707F, 0x0063, F_B, G.CTRL, cond="eq"),
+    Insn("bne", 0x707F, 0x1063, F_B, G.CTRL, cond="ne"),
+    Insn("blt", 0x707F, 0x4063, F_B, G.CTRL, cond="lt"),
+    Insn("bge", 0x707F, 0x5063, F_B, G.CTRL, cond="ge"),
+    Insn("bltu", 0x707F, 0x6063, F_B, G.CTRL, cond="ltu"),
+    Insn("bgeu", 0x707F, 0x7063, F_B, G.CTRL, cond="geu"),
+    # loads
+    Insn("lb", 0x707F, 0x0003, F_I, G.LOAD, width=1, signed=True),
+    Insn("lh", 0x707F, 0x1003, F_I, G.LOAD, width=2, signed=True),
+    Insn("lw", 0x707F, 0x2003, F_I, G.LOAD, width=4, signed=True),
+    Insn("ld", 0x707F, 0x3003, F_I, G.LOAD, width=8, signed=True),
+    Insn("lbu", 0x707F, 0x4003, F_I, G.LOAD, width=1),
+    Insn("lhu", 0x707F, 0x5003, F_I, G.LOAD, width=2),
+    Insn("lwu", 0x707F, 0x6003, F_I, G.LOAD, width=4),
+    # stores
+    Insn("sb", 0x707F, 0x0023, F_S, G.STORE, width=1),
+    Insn("sh", 0x707F, 0x1023, F_S, G.STORE, width=2),
+    Insn("sw", 0x707F, 0x2023, F_S, G.STORE, width=4),
+    Insn("sd", 0x707F, 0x3023, F_S, G.STORE, width=8),
+    # cold: fences (fence.i is Zifencei) and system (mret, sret, wfi, sfence.vma are privileged)
+    Insn("fence", 0x707F, 0x000F, F_NONE, G.SYSTEM),
+    Insn("fence.i", 0x707F, 0x100F, F_NONE, G.SYSTEM),
+    Insn("ecall", 0xFFFFFFFF, 0x00000073, F_NONE, G.SYSTEM),
+    Insn("ebreak", 0xFFFFFFFF, 0x00100073, F_NONE, G.SYSTEM),
+    Insn("mret", 0xFFFFFFFF, 0x30200073, F_NONE, G.SYSTEM),
+    Insn("sret", 0xFFFFFFFF, 0x10200073, F_NONE, G.SYSTEM),
+    Insn("wfi", 0xFFFFFFFF, 0x10500073, F_NONE, G.SYSTEM),
+    Insn("sfence.vma", 0xFE007FFF, 0x12000073, F_R, G.SYSTEM),
+    # cold: Zicsr (for the *i forms the rs1 field is the 5-bit zero-extended immediate)
+    Insn("csrrw", 0x707F, 0x1073, F_CSR, G.ZICSR, alu="write"),
+    Insn("csrrs", 0x707F, 0x2073, F_CSR, G.ZICSR, alu="set"),
+    Insn("csrrc", 0x707F, 0x3073, F_CSR, G.ZICSR, alu="clear"),
+    Insn("csrrwi", 0x707F, 0x5073, F_CSR, G.ZICSR, alu="write", imm=True),
+    Insn("csrrsi", 0x707F, 0x6073, F_CSR, G.ZICSR, alu="set", imm=True),
+    Insn("csrrci", 0x707F, 0x7073, F_CSR, G.ZICSR, alu="clear", imm=True),
+    # cold: A (aq/rl bits 26:25 are free; lr needs rs2 = 0)
+    Insn("lr.w", 0xF9F0707F, 0x1000202F, F_R, G.A, alu="lr", width=4),
+    Insn("sc.w", 0xF800707F, 0x1800202F, F_R, G.A, alu="sc", width=4),
+    Insn("amoswap.w", 0xF800707F, 0x0800202F, F_R, G.A, alu="swap", width=4),
+    Insn("amoadd.w", 0xF800707F, 0x0000202F, F_R, G.A, alu="add", width=4),
+    Insn("amoxor.w", 0xF800707F, 0x2000202F, F_R, G.A, alu="xor", width=4),
+    Insn("amoand.w", 0xF800707F, 0x6000202F, F_R, G.A, alu="and", width=4),
+    Insn("amoor.w", 0xF800707F, 0x4000202F, F_R, G.A, alu="or", width=4),
+    Insn("amomin.w", 0xF800707F, 0x8000202F, F_R, G.A, alu="min", width=4),
+    Insn("amomax.w", 0xF800707F, 0xA000202F, F_R, G.A, alu="max", width=4),
+    Insn("amominu.w", 0xF800707F, 0xC000202F, F_R, G.A, alu="minu", width=4),
+    Insn("amomaxu.w", 0xF800707F, 0xE000202F, F_R, G.A, alu="maxu", width=4),
+    Insn("lr.d", 0xF9F0707F, 0x1000302F, F_R, G.A, alu="lr", width=8),
+    Insn("sc.d", 0xF800707F, 0x1800302F, F_R, G.A, alu="sc", width=8),
+    Insn("amoswap.d", 0xF800707F, 0x0800302F, F_R, G.A, alu="swap", width=8),
+    Insn("amoadd.d", 0xF800707F, 0x0000302F, F_R, G.A, alu="add", width=8),
+    Insn("amoxor.d", 0xF800707F, 0x2000302F, F_R, G.A, alu="xor", width=8),
+    Insn("amoand.d", 0xF800707F, 0x6000302F, F_R, G.A, alu="and", width=8),
+    Insn("amoor.d", 0xF800707F, 0x4000302F, F_R, G.A, alu="or", width=8),
+    Insn("amomin.d", 0xF800707F, 0x8000302F, F_R, G.A, alu="min", width=8),
+    Insn("amomax.d", 0xF800707F, 0xA000302F, F_R, G.A, alu="max", width=8),
+    Insn("amominu.d", 0xF800707F, 0xC000302F, F_R, G.A, alu="minu", width=8),
+    Insn("amomaxu.d", 0xF800707F, 0xE000302F, F_R, G.A, alu="maxu", width=8),
 )
+del G
+
+# the op of anything that decodes to no instruction (its imm holds the instruction bits)
+OPS = tuple(r.name for r in ENCODINGS) + ("illegal",)
+OP = {name: i for i, name in enumerate(OPS)}
+ILLEGAL = OP["illegal"]
+ROW = {r.name: r for r in ENCODINGS}
+if len(ROW) != len(ENCODINGS) or [r.group for r in ENCODINGS] != sorted(r.group for r in ENCODINGS):
+    raise ValueError("emu/isa.py: ENCODINGS needs unique names, in Group order (the loop dispatches on op ranges)")
+
+
+def group_span(group):
+    """-> (first op, last op) of a dispatch group."""
+    ops = [op for op, r in enumerate(ENCODINGS) if r.group == group]
+    return ops[0], ops[-1]
+
+
+# the group boundaries the loop's range tests use (inclusive last op of each hot group)
+LAST_ALU_IMM = group_span(Group.ALU_IMM)[1]
+LAST_ALU_REG = group_span(Group.ALU_REG)[1]
+LAST_MUL = group_span(Group.MUL)[1]
+LAST_CTRL = group_span(Group.CTRL)[1]
+FIRST_LOAD, LAST_LOAD = group_span(Group.LOAD)
+FIRST_STORE, LAST_STORE = group_span(Group.STORE)
+FIRST_COLD = group_span(FIRST_COLD_GROUP)[0]
+FIRST_ZICSR, LAST_ZICSR = group_span(Group.ZICSR)
+FIRST_A, LAST_A = group_span(Group.A)
+
+
+def op_array(prop, illegal=0):
+    """A row property as njit code sees it: an int64 array indexed by op, prop(row) for every
+    instruction and `illegal` for ILLEGAL."""
+    return np.array([int(prop(r)) for r in ENCODINGS] + [illegal], np.int64)
+
+
+MEM_SIZE = op_array(lambda r: r.width)        # bytes a load/store/LR/SC/AMO accesses, else 0
+MEM_SIGNED = op_array(lambda r: r.signed)     # 1: a load that sign-extends
+
+X_SINK = 32      # the register file has 33 entries: writes to x0 land in x[32]
 
 # --- compressed formats (the C extension's CIW, CL, CS, CI, CSS, CB, CJ, CR, CA), each with
 # the immediate scrambles and the reserved encodings of the rows that use it
 (C_ADDI4SPN, C_LW, C_LD, C_SW, C_SD, C_ADDI, C_ADDIW, C_LI, C_ADDI16SP, C_LUI, C_SHIFT, C_ANDI,
  C_ALU, C_J, C_BZ, C_SLLI, C_LWSP, C_LDSP, C_SWSP, C_SDSP, C_JR, C_MV, C_EBREAK, C_JALR, C_ADD) = range(25)
 
+
+class CInsn(NamedTuple):
+    """One compressed form: it decodes to the op of the 32-bit instruction it expands to."""
+    name: str
+    mask: int
+    match: int
+    fmt: int                 # C_*: where the operands sit, and the reserved encodings
+    expands: str             # the ENCODINGS name of the instruction it expands to
+
+
 COMPRESSED = (
     # quadrant 0
-    ("c.addi4spn", 0xE003, 0x0000, C_ADDI4SPN, "addi"),
-    ("c.lw", 0xE003, 0x4000, C_LW, "lw"), ("c.ld", 0xE003, 0x6000, C_LD, "ld"),
-    ("c.sw", 0xE003, 0xC000, C_SW, "sw"), ("c.sd", 0xE003, 0xE000, C_SD, "sd"),
+    CInsn("c.addi4spn", 0xE003, 0x0000, C_ADDI4SPN, "addi"),
+    CInsn("c.lw", 0xE003, 0x4000, C_LW, "lw"), CInsn("c.ld", 0xE003, 0x6000, C_LD, "ld"),
+    CInsn("c.sw", 0xE003, 0xC000, C_SW, "sw"), CInsn("c.sd", 0xE003, 0xE000, C_SD, "sd"),
     # quadrant 1
-    ("c.addi", 0xE003, 0x0001, C_ADDI, "addi"), ("c.addiw", 0xE003, 0x2001, C_ADDIW, "addiw"),
-    ("c.li", 0xE003, 0x4001, C_LI, "addi"),
-    ("c.addi16sp", 0xEF83, 0x6101, C_ADDI16SP, "addi"), ("c.lui", 0xE003, 0x6001, C_LUI, "lui"),
-    ("c.srli", 0xEC03, 0x8001, C_SHIFT, "srli"), ("c.srai", 0xEC03, 0x8401, C_SHIFT, "srai"),
-    ("c.andi", 0xEC03, 0x8801, C_ANDI, "andi"),
-    ("c.sub", 0xFC63, 0x8C01, C_ALU, "sub"), ("c.xor", 0xFC63, 0x8C21, C_ALU, "xor"),
-    ("c.or", 0xFC63, 0x8C41, C_ALU, "or"), ("c.and", 0xFC63, 0x8C61, C_ALU, "and"),
-    ("c.subw", 0xFC63, 0x9C01, C_ALU, "subw"), ("c.addw", 0xFC63, 0x9C21, C_ALU, "addw"),
-    ("c.j", 0xE003, 0xA001, C_J, "jal"),
-    ("c.beqz", 0xE003, 0xC001, C_BZ, "beq"), ("c.bnez", 0xE003, 0xE001, C_BZ, "bne"),
-    # quadrant 2
-    ("c.slli", 0xE003, 0x0002, C_SLLI, "slli"),
-    ("c.lwsp", 0xE003, 0x4002, C_LWSP, "lw"), ("c.ldsp", 0xE003, 0x6002, C_LDSP, "ld"),
-    ("c.jr", 0xF07F, 0x8002, C_JR, "jalr"), ("c.mv", 0xF003, 0x8002, C_MV, "add"),
-    ("c.ebreak", 0xFFFF, 0x9002, C_EBREAK, "ebreak"), ("c.jalr", 0xF07F, 0x9002, C_JALR, "jalr"),
-    ("c.add", 0xF003, 0x9002, C_ADD, "add"),
-    ("c.swsp", 0xE003, 0xC002, C_SWSP, "sw"), ("c.sdsp", 0xE003, 0xE002, C_SDSP, "sd"),
+    CInsn("c.addi", 0xE003, 0x0001, C_ADDI, "addi"), CInsn("c.addiw", 0xE003, 0x2001, C_ADDIW, "addiw"),
+    CInsn("c.li", 0xE003, 0x4001, C_LI, "addi"),
+    CInsn("c.addi16sp", 0xEF83, 0x6101, C_ADDI16SP, "addi"), CInsn("c.lui", 0xE003, 0x6001, C_LUI, "lui"),
+    CInsn("c.srli", 0xEC03, 0x8001, C_SHIFT, "srli"), CInsn("c.srai", 0xEC03, 0x8401, C_SHIFT, "srai"),
+    CInsn("c.andi", 0xEC03, 0x8801, C_ANDI, "andi"),
+    CInsn("c.sub", 0xFC63, 0x8C01, C_ALU, "sub"), CInsn("c.xor", 0xFC63, 0x8C21, C_ALU, "xor"),
+    CInsn("c.or", 0xFC63, 0x8C41, C_ALU, "or"), CInsn("c.and", 0xFC63, 0x8C61, C_ALU, "and"),
+    CInsn("c.subw", 0xFC63, 0x9C01, C_ALU, "subw"), CInsn("c.addw", 0xFC63, 0x9C21, C_ALU, "addw"),
+    CInsn("c.j", 0xE003, 0xA001, C_J, "jal"),
+    CInsn("c.beqz", 0xE003, 0xC001, C_BZ, "beq"), CInsn("c.bnez", 0xE003, 0xE001, C_BZ, "bne"),
+    # quadrant 2 (first match wins: c.jr before c.mv, c.ebreak and c.jalr before c.add)
+    CInsn("c.slli", 0xE003, 0x0002, C_SLLI, "slli"),
+    CInsn("c.lwsp", 0xE003, 0x4002, C_LWSP, "lw"), CInsn("c.ldsp", 0xE003, 0x6002, C_LDSP, "ld"),
+    CInsn("c.jr", 0xF07F, 0x8002, C_JR, "jalr"), CInsn("c.mv", 0xF003, 0x8002, C_MV, "add"),
+    CInsn("c.ebreak", 0xFFFF, 0x9002, C_EBREAK, "ebreak"), CInsn("c.jalr", 0xF07F, 0x9002, C_JALR, "jalr"),
+    CInsn("c.add", 0xF003, 0x9002, C_ADD, "add"),
+    CInsn("c.swsp", 0xE003, 0xC002, C_SWSP, "sw"), CInsn("c.sdsp", 0xE003, 0xE002, C_SDSP, "sd"),
 )
 # Everything else in quadrants 0-2 is illegal here: c.fld/c.fsd/c.fldsp/c.fsdsp need D.
 
-D_MASK = np.array([e[1] for e in ENCODINGS], np.int64)
-D_MATCH = np.array([e[2] for e in ENCODINGS], np.int64)
-D_OP = np.array([OP[e[0]] for e in ENCODINGS], np.int64)
-D_FMT = np.array([e[3] for e in ENCODINGS], np.int64)
-C_MASK = np.array([e[1] for e in COMPRESSED], np.int64)
-C_MATCH = np.array([e[2] for e in COMPRESSED], np.int64)
-C_OP = np.array([OP[e[4]] for e in COMPRESSED], np.int64)
-C_FMT = np.array([e[3] for e in COMPRESSED], np.int64)
+# the decoder's view of the tables (it scans them in order, on a decode-cache miss only; the
+# 32-bit rows are pairwise disjoint, so their order does not matter)
+D_MASK = np.array([r.mask for r in ENCODINGS], np.int64)
+D_MATCH = np.array([r.match for r in ENCODINGS], np.int64)
+D_OP = np.arange(len(ENCODINGS), dtype=np.int64)      # a row's op is its index
+D_FMT = np.array([r.fmt for r in ENCODINGS], np.int64)
+C_MASK = np.array([r.mask for r in COMPRESSED], np.int64)
+C_MATCH = np.array([r.match for r in COMPRESSED], np.int64)
+C_OP = np.array([OP[r.expands] for r in COMPRESSED], np.int64)
+C_FMT = np.array([r.fmt for r in COMPRESSED], np.int64)
 
 
 @njit(cache=True)

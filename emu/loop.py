@@ -53,6 +53,7 @@ from emu.cold import exec_cold, COLD_RETIRED, COLD_HTIF, COLD_SBI, COLD_TRAPPED
 
 M32 = 0xFFFFFFFF
 
+# the op numbers of the hot groups, by spec name (emu/isa.py ENCODINGS)
 O = isa.OP
 LUI, AUIPC, ADDI, SLTI, SLTIU, XORI, ORI, ANDI = (O[n] for n in ("lui", "auipc", "addi", "slti", "sltiu",
                                                                  "xori", "ori", "andi"))
@@ -70,6 +71,7 @@ LB, LH, LW, LD, LBU, LHU, LWU = (O[n] for n in ("lb", "lh", "lw", "ld", "lbu", "
 SB, SH, SW, SD = (O[n] for n in ("sb", "sh", "sw", "sd"))
 LAST_ALU_IMM, LAST_ALU_REG, LAST_MUL = isa.LAST_ALU_IMM, isa.LAST_ALU_REG, isa.LAST_MUL
 LAST_CTRL, LAST_LOAD, LAST_STORE = isa.LAST_CTRL, isa.LAST_LOAD, isa.LAST_STORE
+MEM_SIZE = isa.MEM_SIZE
 
 
 # why the instruction loop was left
@@ -502,7 +504,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
             elif pending == PENDING_HOOKS:
                 pc = npc
                 instret += 1
-                if store_hooks(addr, 1 << (op - SB), st, icache, pflags):
+                if store_hooks(addr, MEM_SIZE[op], st, icache, pflags):
                     reason = EXIT_HTIF           # or EXIT_DEBUG_WATCH (same code): a watchpoint
                     done = True
             else:  # PENDING_COLD

@@ -44,11 +44,7 @@ TRAPPED = MEM_TRAPPED = int(MemStatus.TRAPPED)
 HTIF_EXIT = MEM_HTIF_EXIT = int(MemStatus.HTIF_EXIT)
 DONE_SYNC = MEM_DONE_SYNC = int(MemStatus.DONE_SYNC)
 
-OP_LB = isa.OP["lb"]
-OP_SB = isa.OP["sb"]
-LOAD_SIZE = np.array([1, 2, 4, 8, 1, 2, 4], np.int64)     # lb lh lw ld lbu lhu lwu
-LOAD_SIGNED = np.array([1, 1, 1, 1, 0, 0, 0], np.int64)
-STORE_SIZE = np.array([1, 2, 4, 8], np.int64)             # sb sh sw sd
+MEM_SIZE, MEM_SIGNED = isa.MEM_SIZE, isa.MEM_SIGNED     # per op, from emu/isa.py's table
 
 
 @njit(cache=True)
@@ -178,8 +174,8 @@ def data_paddr(va, kind, st, csr, mem, tlb):
 @njit(cache=True)
 def load_slow(va, op, rd, ilen, pc, st, csr, mem, tlb, mmio):
     """A load the hot loop did not finish (TLB miss, misaligned, not RAM). -> (status, value)."""
-    size = LOAD_SIZE[op - OP_LB]
-    signed = LOAD_SIGNED[op - OP_LB]
+    size = MEM_SIZE[op]
+    signed = MEM_SIGNED[op]
     ram_base = st[ST_RAM_BASE]
     ram_size = st[ST_RAM_SIZE]
     paddr = 0
@@ -226,7 +222,7 @@ def load_slow(va, op, rd, ilen, pc, st, csr, mem, tlb, mmio):
 @njit(cache=True)
 def store_slow(va, op, value, ilen, pc, st, csr, mem, tlb, icache, pflags, mmio):
     """A store the hot loop did not finish (TLB miss, misaligned, not RAM, flagged page). -> status."""
-    size = STORE_SIZE[op - OP_SB]
+    size = MEM_SIZE[op]
     ram_base = st[ST_RAM_BASE]
     ram_size = st[ST_RAM_SIZE]
     paddr = 0

@@ -74,30 +74,25 @@ PIPELINE = ("add_sroa_pass", "add_instruction_combine_pass", "add_simplify_cfg_p
             "add_instruction_combine_pass", "add_simplify_cfg_pass")
 
 O = isa.OPS
-LOADS = {"lb": (1, True), "lh": (2, True), "lw": (4, True), "ld": (8, True),
-         "lbu": (1, False), "lhu": (2, False), "lwu": (4, False)}
-STORES = {"sb": 1, "sh": 2, "sw": 4, "sd": 8}
-BRANCHES = {"beq": "eq", "bne": "ne", "blt": "slt", "bge": "sge", "bltu": "ult", "bgeu": "uge"}
-# the ALU ops as LLVM instructions: (llvm op, second operand is the immediate, 32-bit W form)
-ALU = {
-    "addi": ("add", True, False), "xori": ("xor", True, False), "ori": ("or", True, False),
-    "andi": ("and", True, False), "slli": ("shl", True, False), "srli": ("lshr", True, False),
-    "srai": ("ashr", True, False), "addiw": ("add", True, True), "slliw": ("shl", True, True),
-    "srliw": ("lshr", True, True), "sraiw": ("ashr", True, True),
-    "add": ("add", False, False), "sub": ("sub", False, False), "and": ("and", False, False),
-    "or": ("or", False, False), "xor": ("xor", False, False), "sll": ("shl", False, False),
-    "srl": ("lshr", False, False), "sra": ("ashr", False, False), "addw": ("add", False, True),
-    "subw": ("sub", False, True), "sllw": ("shl", False, True), "srlw": ("lshr", False, True),
-    "sraw": ("ashr", False, True), "mul": ("mul", False, False), "mulw": ("mul", False, True),
-}
-SET_LESS = {"slti": ("slt", True), "sltiu": ("ult", True), "slt": ("slt", False), "sltu": ("ult", False)}
-MUL_HIGH = {"mulh": ("sext", "sext"), "mulhu": ("zext", "zext"), "mulhsu": ("sext", "zext")}
-DIVS = {"div": (True, False, False), "divu": (False, False, False), "rem": (True, True, False),
-        "remu": (False, True, False), "divw": (True, False, True), "divuw": (False, False, True),
-        "remw": (True, True, True), "remuw": (False, True, True)}
+# What this tier translates, derived from the rows of emu/isa.py's table (the hot groups: cold
+# rows never come here, so an AMO's "add" is not the ALU's).  What LLVM calls each of the
+# table's operations and comparisons is written here, being LLVM's business:
+LLVM_BINOP = {"add": "add", "sub": "sub", "xor": "xor", "or": "or", "and": "and", "sll": "shl",
+              "srl": "lshr", "sra": "ashr", "mul": "mul"}
+LLVM_ICMP = {"eq": "eq", "ne": "ne", "lt": "slt", "ge": "sge", "ltu": "ult", "geu": "uge"}
+LLVM_MUL_HIGH = {"mulh": ("sext", "sext"), "mulhu": ("zext", "zext"), "mulhsu": ("sext", "zext")}
+LLVM_DIV = {"div": (True, False), "divu": (False, False), "rem": (True, True), "remu": (False, True)}
+_HOT = [r for r in isa.ENCODINGS if not r.cold]
+LOADS = {r.name: (r.width, r.signed) for r in _HOT if r.group == isa.Group.LOAD}      # (size, signed)
+STORES = {r.name: r.width for r in _HOT if r.group == isa.Group.STORE}                # size
+BRANCHES = {r.name: LLVM_ICMP[r.cond] for r in _HOT if r.group == isa.Group.CTRL and r.cond}
+# (llvm op, the second operand is the immediate, 32-bit W form)
+ALU = {r.name: (LLVM_BINOP[r.alu], r.imm, r.w32) for r in _HOT if r.alu in LLVM_BINOP}
+SET_LESS = {r.name: (LLVM_ICMP[r.cond], r.imm) for r in _HOT if r.alu == "slt"}       # (icmp, immediate)
+MUL_HIGH = {r.name: LLVM_MUL_HIGH[r.alu] for r in _HOT if r.alu in LLVM_MUL_HIGH}    # (ext of rs1, of rs2)
+DIVS = {r.name: LLVM_DIV[r.alu] + (r.w32,) for r in _HOT if r.alu in LLVM_DIV}       # (signed, rem, W)
 TRANSLATED = (set(LOADS) | set(STORES) | set(BRANCHES) | set(ALU) | set(SET_LESS) | set(MUL_HIGH)
               | set(DIVS) | {"lui", "auipc", "jal", "jalr"})
-
 
 
 class RegionError(Exception):

@@ -69,7 +69,7 @@ ALIASES = {f"{e[0]}{s}": e[0] for e in ATOMICS for s in (".aq", ".rl", ".aqrl")}
 
 
 def example32(row):
-    name, mask, match, fmt = row
+    name, mask, match, fmt = row[:4]
     if name == "fence.i":
         return match            # its imm/rs1/rd fields are reserved (zero): capstone rejects others
     return match | (FILL32[fmt] & ~mask & 0xFFFFFFFF)
