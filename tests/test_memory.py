@@ -19,10 +19,13 @@ from test_mmu import Sv39, vm, fault, put64, get64, s64, RW, DATA_VA, DATA_PA, C
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
 from emu.csr import refresh_mode  # noqa: E402
+from emu.spec import (CAUSE_FETCH_ACCESS, CAUSE_FETCH_PAGE_FAULT, CAUSE_ILLEGAL_INSTRUCTION,  # noqa: E402
+                      CAUSE_LOAD_ACCESS, CAUSE_LOAD_PAGE_FAULT, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE,
+                      CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT, MCAUSE, MEDELEG, MEPC, MTVAL, MTVEC, RAM_BASE,
+                      STVEC)
 
-BASE = 0x8000_0000
+BASE = RAM_BASE
 HANDLER = BASE + 0x800
-MTVEC, MEPC, MCAUSE, MTVAL = 0x305, 0x341, 0x342, 0x343
 
 
 AMO_F5 = {"lr": 0b00010, "sc": 0b00011, "amoswap": 0b00001, "amoadd": 0b00000, "amoxor": 0b00100,
@@ -101,7 +104,7 @@ def test_misaligned_load_crossing_the_end_of_ram_faults_on_the_outside_portion()
     h.x[5], h.x[6] = BASE + ram - 4, 7
     h.run(1)
     f = mfault(h)
-    assert f is not None and f[0] == 5 and f[2] == BASE
+    assert f is not None and f[0] == CAUSE_LOAD_ACCESS and f[2] == BASE
     assert BASE + ram <= f[1] < BASE + ram + 4, hex(f[1])
     assert int(h.x[6]) == 7                   # rd not written
 
@@ -112,7 +115,7 @@ def test_misaligned_store_crossing_the_end_of_ram_writes_nothing():
     h.x[5], h.x[7] = BASE + ram - 4, -1
     h.run(1)
     f = mfault(h)
-    assert f is not None and f[0] == 7
+    assert f is not None and f[0] == CAUSE_STORE_ACCESS
     assert BASE + ram <= f[1] < BASE + ram + 4, hex(f[1])
     assert h.read_phys(BASE + ram - 4, 4) == bytes(4)
 
@@ -145,7 +148,7 @@ def test_misaligned_store_straddling_into_an_unmapped_page():
     h.x[5], h.x[7] = DATA_VA + 0xFFC, -1
     h.run(1)
     f = fault(h)
-    assert f is not None and f[0] == 15 and f[2] == CODE_VA
+    assert f is not None and f[0] == CAUSE_STORE_PAGE_FAULT and f[2] == CODE_VA
     assert f[1] >> 12 == (DATA_VA + 0x1000) >> 12, hex(f[1])      # the faulting portion's address
     assert h.read_phys(DATA_PA + 0xFFC, 4) == bytes(4)             # nothing written
 
@@ -156,16 +159,18 @@ def test_misaligned_load_straddling_into_an_unmapped_page():
     h.x[5] = DATA_VA + 0xFFA
     h.run(1)
     f = fault(h)
-    assert f is not None and f[0] == 13
+    assert f is not None and f[0] == CAUSE_LOAD_PAGE_FAULT
     assert f[1] >> 12 == (DATA_VA + 0x1000) >> 12, hex(f[1])
 
 
 # ------------------------------------------------------------------ misaligned atomics
 
 # The A extension lets a misaligned LR/SC/AMO raise either address-misaligned or access-fault;
-# this hart reports address-misaligned: 4 (load) for lr, 6 (store/AMO) for sc and the AMOs.
-@pytest.mark.parametrize("mn,cause", [("lr.w", 4), ("lr.d", 4), ("sc.w", 6), ("sc.d", 6),
-                                      ("amoadd.w", 6), ("amoswap.d", 6), ("amomaxu.d", 6)])
+# this hart reports address-misaligned: load for lr, store/AMO for sc and the AMOs.
+@pytest.mark.parametrize("mn,cause", [("lr.w", CAUSE_MISALIGNED_LOAD), ("lr.d", CAUSE_MISALIGNED_LOAD),
+                                      ("sc.w", CAUSE_MISALIGNED_STORE), ("sc.d", CAUSE_MISALIGNED_STORE),
+                                      ("amoadd.w", CAUSE_MISALIGNED_STORE), ("amoswap.d", CAUSE_MISALIGNED_STORE),
+                                      ("amomaxu.d", CAUSE_MISALIGNED_STORE)])
 def test_misaligned_atomics_trap(mn, cause):
     h = mk(amo(mn, 6, 5, 0 if mn.startswith("lr") else 7))
     addr = BASE + 0x1002 if mn.endswith(".w") else BASE + 0x1004
@@ -178,10 +183,13 @@ def test_misaligned_atomics_trap(mn, cause):
 
 # ------------------------------------------------------------------ access faults
 
-@pytest.mark.parametrize("insn,cause", [(I("ld", rd=6, rs1=5, imm=0), 5), (I("lbu", rd=6, rs1=5, imm=0), 5),
-                                        (I("sd", rs2=6, rs1=5, imm=0), 7), (I("sb", rs2=6, rs1=5, imm=0), 7),
-                                        (amo("lr.d", 6, 5), 5), (amo("amoadd.d", 6, 5, 6), 7),
-                                        (amo("sc.d", 6, 5, 6), 7)])
+@pytest.mark.parametrize("insn,cause", [(I("ld", rd=6, rs1=5, imm=0), CAUSE_LOAD_ACCESS),
+                                        (I("lbu", rd=6, rs1=5, imm=0), CAUSE_LOAD_ACCESS),
+                                        (I("sd", rs2=6, rs1=5, imm=0), CAUSE_STORE_ACCESS),
+                                        (I("sb", rs2=6, rs1=5, imm=0), CAUSE_STORE_ACCESS),
+                                        (amo("lr.d", 6, 5), CAUSE_LOAD_ACCESS),
+                                        (amo("amoadd.d", 6, 5, 6), CAUSE_STORE_ACCESS),
+                                        (amo("sc.d", 6, 5, 6), CAUSE_STORE_ACCESS)])
 @pytest.mark.parametrize("addr", [0x1000, 0x7FFF_FFF8, BASE + (1 << 20), 0x1_0000_0000])
 def test_access_fault_outside_ram_and_devices(insn, cause, addr):
     h = mk(insn)
@@ -200,7 +208,7 @@ def test_fetch_access_fault(target):
     h = mk(I("jalr", rd=0, rs1=5, imm=0))
     h.x[5] = target
     h.run(2)
-    assert mfault(h) == (1, target, target)
+    assert mfault(h) == (CAUSE_FETCH_ACCESS, target, target)
 
 
 def test_32bit_instruction_at_the_last_halfword_of_ram():
@@ -210,7 +218,7 @@ def test_32bit_instruction_at_the_last_halfword_of_ram():
     h.x[5] = BASE + ram - 2
     h.run(2)
     f = mfault(h)
-    assert f is not None and f[0] == 1 and f[2] == BASE + ram - 2
+    assert f is not None and f[0] == CAUSE_FETCH_ACCESS and f[2] == BASE + ram - 2
     assert f[1] in (BASE + ram - 2, BASE + ram)
 
 
@@ -223,8 +231,8 @@ def test_trap_loop_returns_fatal_instead_of_hanging():
 
 def test_trap_loop_under_sv39_returns_fatal():
     h, pt = vm(w32(0xFFFFFFFF))
-    h.csr[0x302] = (1 << 2) | (1 << 12)   # delegate illegal instruction and fetch page faults to S
-    h.csr[0x105] = 0x7000_0000       # stvec unmapped
+    h.csr[MEDELEG] = (1 << CAUSE_ILLEGAL_INSTRUCTION) | (1 << CAUSE_FETCH_PAGE_FAULT)   # both delegated to S
+    h.csr[STVEC] = 0x7000_0000       # unmapped
     assert h.run(1_000_000) == S.EXIT_FATAL
 
 
