@@ -1,10 +1,12 @@
 """emu/isa.py: the decoder, checked against the RISC-V unprivileged spec's encodings.
 
-Expected encodings come from the spec (opcode map, chapter 24 "RV32/64G
-Instruction Set Listings", and the RVC tables of chapter 16), through the
-independent encoder tests/rvenc.py or the field layouts written out below;
-immediates are the spec's Figure 2.4 immediates.  A sample of random words is
-also cross-checked against capstone's disassembler.
+Operand layouts and immediates come from the spec (the formats of chapter 2,
+Figure 2.4's immediates, the RVC tables of chapter 16) through the encoder
+tests/rvenc.py, whose formats are written from the spec; the fixed bits of each
+instruction are its table row's match there, so the table itself is checked
+against an independent decoder: every row (mask, match) against capstone, and
+random words and every 16-bit word against capstone.  The Zicsr, A and system
+encodings below are written out from the spec's listings (chapter 24).
 """
 import os
 import random
