@@ -17,11 +17,12 @@ from emu.csr import refresh_mode  # noqa: E402
 from devices.bus import TrapTable  # noqa: E402
 from devices.clint import Clint, CLINT_BASE  # noqa: E402
 
-BASE = 0x8000_0000
+from emu.spec import (CLINT_BASE, INTERRUPT, IRQ_M_SOFT, IRQ_M_TIMER, MCAUSE, MEPC, MIE, MIP, MIP_MSIP,  # noqa: E402
+                      MIP_MTIP, MSTATUS, MSTATUS_MIE, MTVAL, MTVEC, RAM_BASE, TIME)
+
+BASE = RAM_BASE
 HANDLER = BASE + 0x1800
-MSTATUS, MIE, MTVEC, MEPC, MCAUSE, MTVAL, MIP, TIME = 0x300, 0x304, 0x305, 0x341, 0x342, 0x343, 0x344, 0xC01
-MTIP, MSIP = 1 << 7, 1 << 3
-INT = 1 << 63
+INT = INTERRUPT & M64                 # the interrupt bit of mcause, unsigned
 MSIP_A, MTIMECMP_A, MTIME_A = CLINT_BASE, CLINT_BASE + 0x4000, CLINT_BASE + 0xBFF8
 
 
@@ -71,8 +72,8 @@ def test_mtimecmp_drives_mip_mtip():
     h = mk(code)
     h.x[13] = -1 >> 1
     h.run(5)
-    assert int(h.x[6]) & MTIP
-    assert not int(h.x[7]) & MTIP
+    assert int(h.x[6]) & MIP_MTIP
+    assert not int(h.x[7]) & MIP_MTIP
     assert int(h.x[8]) == (-1 >> 1)
 
 
@@ -80,19 +81,19 @@ def test_mtimecmp_compare_is_unsigned():
     h = mk(I("sd", rs2=13, rs1=12, imm=0) + csrr(6, MIP))
     h.x[13] = -5                 # 0xffff...fb: far in the future, not "negative"
     h.run(2)
-    assert not int(h.x[6]) & MTIP
+    assert not int(h.x[6]) & MIP_MTIP
 
 
 def test_timer_interrupt_at_a_deterministic_instruction():
     """mtimecmp = 5 ticks, then interrupts on: the interrupt comes at the first instruction
     boundary where mtime >= mtimecmp."""
-    code = I("sd", rs2=13, rs1=12, imm=0) + csrsi(MSTATUS, 8) + NOP * 200
+    code = I("sd", rs2=13, rs1=12, imm=0) + csrsi(MSTATUS, MSTATUS_MIE) + NOP * 200
     results = []
     for _ in range(2):
-        h = mk(code, mie=MTIP)
+        h = mk(code, mie=MIP_MTIP)
         h.x[13] = 5
         h.run(300)
-        assert h.pc == HANDLER and int(h.csr[MCAUSE]) & M64 == INT | 7
+        assert h.pc == HANDLER and int(h.csr[MCAUSE]) & M64 == INT | IRQ_M_TIMER
         results.append(int(h.csr[MEPC]))
     assert results[0] == results[1]
     assert results[0] == BASE + 4 * 5 * div(h), hex(results[0])
@@ -102,10 +103,10 @@ def test_timer_armed_by_a_store_with_interrupts_already_on():
     """The store to mtimecmp itself arms the timer (no CSR write in between): the interrupt must
     still arrive when mtime reaches mtimecmp (as when it is armed before the chunk starts), not at
     the end of the loop's chunk."""
-    h = mk(I("sd", rs2=13, rs1=12, imm=0) + NOP * 300, mstatus=1 << 3, mie=MTIP)
+    h = mk(I("sd", rs2=13, rs1=12, imm=0) + NOP * 300, mstatus=MSTATUS_MIE, mie=MIP_MTIP)
     h.x[13] = 5
     h.run(400)
-    assert h.pc == HANDLER and int(h.csr[MCAUSE]) & M64 == INT | 7
+    assert h.pc == HANDLER and int(h.csr[MCAUSE]) & M64 == INT | IRQ_M_TIMER
     assert int(h.csr[MEPC]) == BASE + 4 * 5 * div(h), hex(int(h.csr[MEPC]))
 
 
@@ -115,8 +116,8 @@ def test_msip_sets_mip_msip_and_interrupts():
             + I("sw", rs2=0, rs1=10, imm=0) + csrr(8, MIP) + I("lw", rd=9, rs1=10, imm=0))
     h = mk(code)
     h.run(7)
-    assert int(h.x[6]) & MSIP and int(h.x[7]) == 1
-    assert not int(h.x[8]) & MSIP and int(h.x[9]) == 0
+    assert int(h.x[6]) & MIP_MSIP and int(h.x[7]) == 1
+    assert not int(h.x[8]) & MIP_MSIP and int(h.x[9]) == 0
 
 
 def test_msip_store_interrupts_at_the_next_instruction():
@@ -124,9 +125,9 @@ def test_msip_store_interrupts_at_the_next_instruction():
     contract is the next instruction boundary).  A store to msip sets mip.MSIP inside the loop's
     chunk, so the interrupt must not wait for the chunk (ST_POLL instructions) to end."""
     one = I("addi", rd=13, rs1=0, imm=1)
-    h = mk(one + I("sw", rs2=13, rs1=10, imm=0) + NOP * 10, mstatus=1 << 3, mie=MSIP)
+    h = mk(one + I("sw", rs2=13, rs1=10, imm=0) + NOP * 10, mstatus=MSTATUS_MIE, mie=MIP_MSIP)
     h.run(5)
-    assert h.pc == HANDLER and int(h.csr[MCAUSE]) & M64 == INT | 3
+    assert h.pc == HANDLER and int(h.csr[MCAUSE]) & M64 == INT | IRQ_M_SOFT
     assert int(h.csr[MEPC]) == BASE + 8
 
 
@@ -145,7 +146,7 @@ def test_64bit_registers_as_32bit_halves():
 
 def test_wfi_with_a_timer_armed_skips_ahead():
     """wfi resumes when an enabled interrupt becomes pending, even with mstatus.MIE = 0."""
-    h = mk(WFI + I("ld", rd=7, rs1=11, imm=0) + J_SELF, mie=MTIP)
+    h = mk(WFI + I("ld", rd=7, rs1=11, imm=0) + J_SELF, mie=MIP_MTIP)
     h.st[S.ST_MTIMECMP] = 10_000
     assert h.run(2) == S.EXIT_BUDGET
     assert h.instret == 2 and h.pc == BASE + 8
@@ -153,10 +154,10 @@ def test_wfi_with_a_timer_armed_skips_ahead():
 
 
 def test_wfi_then_timer_interrupt_mepc_is_after_wfi():
-    h = mk(NOP + WFI + NOP, mstatus=1 << 3, mie=MTIP)
+    h = mk(NOP + WFI + NOP, mstatus=MSTATUS_MIE, mie=MIP_MTIP)
     h.st[S.ST_MTIMECMP] = 50_000
     h.run(3)
-    assert h.pc == HANDLER and int(h.csr[MCAUSE]) & M64 == INT | 7
+    assert h.pc == HANDLER and int(h.csr[MCAUSE]) & M64 == INT | IRQ_M_TIMER
     assert int(h.csr[MEPC]) == BASE + 8
     assert h.instret == 2
 
