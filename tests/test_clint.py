@@ -15,8 +15,7 @@ from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
 from emu.csr import refresh_mode  # noqa: E402
 from devices.bus import TrapTable  # noqa: E402
-from devices.clint import Clint, CLINT_BASE  # noqa: E402
-
+from devices.clint import Clint  # noqa: E402
 from emu.spec import (CLINT_BASE, INTERRUPT, IRQ_M_SOFT, IRQ_M_TIMER, MCAUSE, MEPC, MIE, MIP, MIP_MSIP,  # noqa: E402
                       MIP_MTIP, MSTATUS, MSTATUS_MIE, MTVAL, MTVEC, RAM_BASE, TIME)
 
