@@ -15,11 +15,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 from rvenc import enc_bytes as E          # noqa: E402
 from emu import state as S                # noqa: E402
 from emu.hart import Hart                 # noqa: E402
+from emu.spec import (CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, MCAUSE,  # noqa: E402
+                      MSTATUS, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MTVAL, MTVEC, PRV_M, PRV_S, PTE_PPN_SHIFT, PTE_V,
+                      RAM_BASE, SATP, SATP_MODE_SHIFT, SATP_MODE_SV39)
 
 RAM = 64 << 10
-BASE = 0x8000_0000
+BASE = RAM_BASE
 END = BASE + RAM
-MCAUSE, MTVAL, MTVEC = 0x342, 0x343, 0x305
 
 
 AMO_FUNCT5 = {"lr": 0b00010, "sc": 0b00011, "amoadd": 0b00000, "amoswap": 0b00001}
@@ -52,8 +54,10 @@ def expect_trap(h, cause, tval=None, steps=4):
 
 def main():
     # loads and stores of every width straddling the end of RAM, and just below RAM
-    for op, size, cause in (("ld", 8, 5), ("lw", 4, 5), ("lh", 2, 5), ("lhu", 2, 5), ("lwu", 4, 5),
-                            ("sd", 8, 7), ("sw", 4, 7), ("sh", 2, 7)):
+    loads = [("ld", 8), ("lw", 4), ("lh", 2), ("lhu", 2), ("lwu", 4)]
+    stores = [("sd", 8), ("sw", 4), ("sh", 2)]
+    for op, size, cause in ([(op, size, CAUSE_LOAD_ACCESS) for op, size in loads]
+                            + [(op, size, CAUSE_STORE_ACCESS) for op, size in stores]):
         for addr in (END - size + 1, END - 1, END, BASE - 1, BASE - size, -8, 2**63 - 8):
             kw = dict(rs1=5, imm=0)
             kw.update(rd=6) if op[0] == "l" else kw.update(rs2=6)
@@ -62,17 +66,18 @@ def main():
             # xtval names the first byte that faulted (priv 3.1.16): END for a straddling access
             expect_trap(h, cause, END if BASE <= addr < END < addr + size else addr)
     # atomics at and past the end
-    for op, cause in (("lr.d", 5), ("sc.d", 7), ("amoadd.d", 7), ("amoswap.w", 7)):
+    for op, cause in (("lr.d", CAUSE_LOAD_ACCESS), ("sc.d", CAUSE_STORE_ACCESS), ("amoadd.d", CAUSE_STORE_ACCESS),
+                      ("amoswap.w", CAUSE_STORE_ACCESS)):
         for addr in (END, END + 8, BASE - 8):
             h = fresh(amo(op, rd=6, rs1=5, rs2=0 if op.startswith("lr") else 7))
             h.x[5] = addr
             expect_trap(h, cause, addr)
     # a 32-bit instruction whose second half would lie past the end of RAM
     h = fresh(bytes([0x13, 0x00]), at=END - 2)
-    expect_trap(h, 1)
+    expect_trap(h, CAUSE_FETCH_ACCESS)
     # fetch from the last halfword, then beyond
     h = fresh(bytes([0x01, 0x00]), at=END - 2)      # c.nop, then pc = END
-    expect_trap(h, 1, END)
+    expect_trap(h, CAUSE_FETCH_ACCESS, END)
     # stores into the last bytes of RAM that hold decoded code (icache invalidation at the edge)
     h = fresh(E("sd", rs1=5, rs2=6, imm=0) + E("jal", rd=0, imm=0))
     h.write_phys(END - 8, E("jal", rd=0, imm=0) * 2)
@@ -84,12 +89,12 @@ def main():
     # Sv39: a page table whose next level points past the end of RAM
     h = fresh(E("ld", rd=6, rs1=5, imm=0))
     root = END - 4096
-    h.write_phys(root, ((((END + 0x10000) >> 12) << 10) | 1).to_bytes(8, "little"))   # non-leaf
-    h.csr[0x180] = ((8 << 60) - (1 << 64)) | (root >> 12)   # satp: Sv39 (bit 63 set: negative int64)
-    h.csr[0x300] = (1 << 17) | (1 << 11)             # MPRV with MPP = S
-    h.priv = 3
+    h.write_phys(root, ((((END + 0x10000) >> 12) << PTE_PPN_SHIFT) | PTE_V).to_bytes(8, "little"))   # non-leaf
+    h.csr[SATP] = ((SATP_MODE_SV39 << SATP_MODE_SHIFT) - (1 << 64)) | (root >> 12)   # bit 63 set: negative int64
+    h.csr[MSTATUS] = MSTATUS_MPRV | (PRV_S << MSTATUS_MPP_SHIFT)
+    h.priv = PRV_M
     h.x[5] = 0
-    expect_trap(h, 5)
+    expect_trap(h, CAUSE_LOAD_ACCESS)
     print("boundscheck probe: ok")
 
 
