@@ -15,11 +15,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rvenc import I, J_SELF  # noqa: E402
 
 from devices.bus import Device, TrapTable, OverlapError  # noqa: E402
-from devices.clint import Clint, CLINT_BASE  # noqa: E402
+from devices.clint import Clint  # noqa: E402
+from emu.spec import (CAUSE_LOAD_ACCESS, CAUSE_MISALIGNED_LOAD, CLINT_BASE, MCAUSE, MTVAL, MTVEC,  # noqa: E402
+                      RAM_BASE)
 from emu.state import MMIO_PYTHON, MMIO_CLINT  # noqa: E402
 from lifecycle.machine.board import Machine  # noqa: E402
 
-BASE = 0x8000_0000
+BASE = RAM_BASE
 TOHOST = BASE + 0x8000
 HANDLER = BASE + 0x4000
 DEV = 0x3000_0000          # free on this machine (the UART is at 0x1000_0000)
@@ -102,7 +104,7 @@ def machine_with(dev, code, size=0x1000):
     m.hart.write_phys(BASE, code + exit_seq)
     m.hart.write_phys(HANDLER, I("addi", rd=30, rs1=0, imm=(99 << 1) | 1) + I("sd", rs2=30, rs1=31, imm=0)
                       + J_SELF)                                                           # exit(99)
-    m.hart.csr[0x305] = HANDLER
+    m.hart.csr[MTVEC] = HANDLER
     m.hart.set_tohost(TOHOST)
     m.hart.x[31] = TOHOST
     m.hart.x[5] = DEV
@@ -180,7 +182,7 @@ def test_misaligned_device_access_faults_without_calling_the_device():
     r = m.run(max_instructions=100)
     assert r.reason == "exit" and r.exit_code == 99
     assert dev.calls == []
-    assert int(m.hart.csr[0x342]) in (4, 5) and int(m.hart.csr[0x343]) == DEV + 2
+    assert int(m.hart.csr[MCAUSE]) in (CAUSE_MISALIGNED_LOAD, CAUSE_LOAD_ACCESS) and int(m.hart.csr[MTVAL]) == DEV + 2
 
 
 def test_access_straddling_the_end_of_a_device_faults():
@@ -188,7 +190,7 @@ def test_access_straddling_the_end_of_a_device_faults():
     m = machine_with(dev, I("ld", rd=6, rs1=5, imm=0x100), size=0x104)    # 8 bytes at 0x100 of 0x104
     r = m.run(max_instructions=100)
     assert r.exit_code == 99 and dev.calls == []
-    assert int(m.hart.csr[0x342]) == 5
+    assert int(m.hart.csr[MCAUSE]) == CAUSE_LOAD_ACCESS
 
 
 def test_gap_between_devices_is_an_access_fault():
@@ -197,7 +199,7 @@ def test_gap_between_devices_is_an_access_fault():
     m.hart.x[6] = DEV + 0x2000
     r = m.run(max_instructions=100)
     assert r.exit_code == 99
-    assert int(m.hart.csr[0x342]) == 5 and int(m.hart.csr[0x343]) == DEV + 0x2000
+    assert int(m.hart.csr[MCAUSE]) == CAUSE_LOAD_ACCESS and int(m.hart.csr[MTVAL]) == DEV + 0x2000
     assert dev.calls == [("w", 0, 8, 0)]
 
 
