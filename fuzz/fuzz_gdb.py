@@ -71,15 +71,15 @@ def _stand_ins():
     """The stub's GdbServer and Debugger with the listening socket and the vcpu thread stood in for."""
     if _classes:
         return _classes[0]
-    from lifecycle.debug import gdbstub
+    from lifecycle.debug import gdbstub, gdbtarget, rsp
 
-    class Target(gdbstub.Debugger):
+    class Target(gdbtarget.Debugger):
         """The vcpu: parked from the start (as with --gdb-wait); a resume runs one step at once."""
 
         def __init__(self, machine):
             super().__init__(machine)
             self.parked = self.held = True
-            self.stop = ("signal", gdbstub.SIGTRAP)
+            self.stop = ("signal", gdbtarget.SIGTRAP)
 
         def resume(self, cmd):
             with self.cond:
@@ -101,7 +101,7 @@ def _stand_ins():
         def __init__(self, vmm):
             self.lines = []
             self.killed = False
-            self._setup(vmm, wait=True, log=self.lines.append, handshake_timeout=gdbstub.HANDSHAKE_TIMEOUT)
+            self._setup(vmm, wait=True, log=self.lines.append, handshake_timeout=rsp.HANDSHAKE_TIMEOUT)
             self.attach()
 
         def kill(self):
@@ -121,7 +121,7 @@ def _stand_ins():
             self.lc._vmm = self
             machine.fuzz_vmm = self
 
-    _classes.append((gdbstub, Server, Vmm))
+    _classes.append((gdbstub, rsp, Server, Vmm))
     return _classes[0]
 
 
@@ -153,7 +153,7 @@ def stream(data):
 def one_input(data):
     """Run one client session; raise AssertionError (or the stub's exception) when the property fails.
     -> the session's log lines and what the stub sent (its first 64 sendall()s)."""
-    gdbstub, Server, Vmm = _stand_ins()
+    gdbstub, rsp, Server, Vmm = _stand_ins()
     body, chunk = stream(data)
     m = _machine()
     srv = Server(Vmm(m))
@@ -166,8 +166,8 @@ def one_input(data):
     # a bounded output: per packet received at most 2 replies (monitor: O + OK), each at most one
     # escaped PacketSize, sent at most 1 + MAX_RESENDS times; acks one byte per packet
     packets = body.count(b"#") + 2
-    per_reply = 2 * gdbstub.PACKET_SIZE + 8
-    bound = packets * (2 * per_reply * (1 + gdbstub.MAX_RESENDS) + 1)
+    per_reply = 2 * rsp.PACKET_SIZE + 8
+    bound = packets * (2 * per_reply * (1 + rsp.MAX_RESENDS) + 1)
     assert sock.sent <= bound, f"{sock.sent} bytes sent for {packets} packets (bound {bound})"
     assert m.hart.pc & 1 == 0, f"pc 0x{m.hart.pc & ((1 << 64) - 1):x} is odd"
     return srv.lines, sock.out
@@ -179,7 +179,8 @@ def TestOneInput(data):    # noqa: N802 - atheris' name
 
 def main():
     from fuzz.harness import fuzz
-    fuzz(TestOneInput, ["lifecycle.debug.gdbstub"], plain=["lifecycle.machine.board", "emu.debug"], warm=b"\x01?")
+    fuzz(TestOneInput, ["lifecycle.debug.rsp", "lifecycle.debug.gdbtarget", "lifecycle.debug.gdbstub"],
+         plain=["lifecycle.machine.board", "emu.debug"], warm=b"\x01?")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from elftools.elf.elffile import ELFFile
 from emu import debug as D
 from emu import state as S
 from lifecycle import GuestConfig, GuestError, GuestLifecycle, GuestLifecycleError, KernelType
-from lifecycle.debug import gdbstub
+from lifecycle.debug import gdbtarget, rsp
 from tests.linux_guest import ROOT, bundled_kernel, unavailable
 from tests.consoles import Console
 
@@ -344,14 +344,14 @@ def test_registers_csrs_priv_and_memory(vmm):
     assert c.reg(5) == 0x1122334455667788
     assert c.cmd(f"P0={(7).to_bytes(8, 'little').hex()}") == "OK" and c.reg(0) == 0
     # CSRs and priv by their target-description numbers
-    misa = gdbstub.REG_CSR0 + gdbstub.CSRS.index(0x301)
-    mscratch = gdbstub.REG_CSR0 + gdbstub.CSRS.index(0x340)
+    misa = gdbtarget.REG_CSR0 + gdbtarget.CSRS.index(0x301)
+    mscratch = gdbtarget.REG_CSR0 + gdbtarget.CSRS.index(0x340)
     assert c.reg(misa) == 0x8000000000141105
     assert c.cmd(f"P{mscratch:x}={(0xABC).to_bytes(8, 'little').hex()}") == "OK" and c.reg(mscratch) == 0xABC
-    cycle = gdbstub.REG_CSR0 + gdbstub.CSRS.index(0xC00)
+    cycle = gdbtarget.REG_CSR0 + gdbtarget.CSRS.index(0xC00)
     assert c.cmd(f"P{cycle:x}={bytes(8).hex()}").startswith("E")       # read-only
-    assert c.reg(gdbstub.REG_PRIV) == 3
-    assert c.cmd(f"p{gdbstub.REG_PRIV + 1:x}").startswith("E")
+    assert c.reg(gdbtarget.REG_PRIV) == 3
+    assert c.cmd(f"p{gdbtarget.REG_PRIV + 1:x}").startswith("E")
     # memory writes: M (hex) and X (binary, with escapes); the decode cache stays coherent
     c.poke(SYM["table"], (10).to_bytes(8, "little"))
     body = b"X%x,8:" % (SYM["table"] + 8) + bytes([0x7D, 0x23 ^ 0x20]) + bytes(7)     # 0x23 '#' escaped
@@ -591,7 +591,7 @@ def test_naks_get_a_few_resends_then_the_connection_is_dropped(vmm):
     pkt = b"$%s#%02x" % (regs.encode(), sum(regs.encode()) & 0xFF)
     c.raw(b"-" * 2000)
     assert c.closed()
-    assert c.buf == pkt * gdbstub.MAX_RESENDS                   # not 2,000 copies
+    assert c.buf == pkt * rsp.MAX_RESENDS                   # not 2,000 copies
     assert "NAKs" in vmm.logs[-1], vmm.logs
     c = vmm.connect()                                           # the VMM runs on; the next debugger works
     assert c.cmd("?") == "T05"

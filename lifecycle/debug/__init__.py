@@ -1,3 +1,3 @@
-"""lifecycle.debug: tools on a running hart -- the GDB stub (gdbstub), Unicorn-style hooks (hooks), the tracer (trace).
+"""lifecycle.debug: tools on a running hart -- GDB (gdbstub; its wire rsp, its vcpu side gdbtarget), hooks, trace.
 Imports emu/, devices/ and lifecycle.machine (GDB and hooks take its debugger seat); control/ and cli/ import it.
 """
