@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+from emu.spec import PRV_M, RAM_BASE
 from tests import elf_builder as eb
 
 
@@ -231,7 +232,7 @@ def test_run_raw(tmp_path):
     # must know HTIF's address some other way, so only the budget stop is checked).
     p = tmp_path / "spin.bin"
     p.write_bytes(eb.htif_program(0, loop_forever=True))
-    r = numbavm("run", p, "--raw-addr", "0x80000000", "--max-instructions", "500")
+    r = numbavm("run", p, "--raw-addr", hex(RAM_BASE), "--max-instructions", "500")
     assert r.returncode == 124, r.stderr.decode()
 
 
@@ -246,10 +247,10 @@ class _FakeHart:
         self.x[10] = -1
         self.csr = np.zeros(4096, dtype=np.int64)
         self.ram = np.zeros(ram_size, dtype=np.uint8)
-        self.pc = 0x8000_0010
-        self.priv = 3
+        self.pc = RAM_BASE + 0x10
+        self.priv = PRV_M
         self.instret = 0
-        self.ram_base = 0x8000_0000
+        self.ram_base = RAM_BASE
 
 
 class _FakeResult:
@@ -364,7 +365,7 @@ def test_fake_dump_state(fake, good, tmp_path):
     assert _main("run", good, "--dump-state", out, "--memory", "1M") == 124
     with np.load(out) as z:
         assert z["x"][10] == -1 and z["x"].dtype == np.int64
-        assert int(z["pc"]) == 0x8000_0010 and int(z["priv"]) == 3
+        assert int(z["pc"]) == RAM_BASE + 0x10 and int(z["priv"]) == PRV_M
         assert int(z["instret"]) == 42
         assert z["csr"].shape == (4096,) and z["ram"].size == 1 << 20
-        assert int(z["ram_base"]) == 0x8000_0000
+        assert int(z["ram_base"]) == RAM_BASE
