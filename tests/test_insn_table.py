@@ -377,3 +377,20 @@ def test_zicsr_row_operation_and_source(row):
     src = 26 if row.imm else reg
     want = {"write": src, "set": old | src, "clear": old & ~src}[row.alu]
     assert int(h.x[5]) == old and int(h.csr[MSCRATCH]) == want, row.name
+
+
+def test_the_tracers_kind_and_size_of_every_row():
+    """lifecycle/debug/trace.py's insn_kind, from the rows, against the spec's names."""
+    import re
+    from lifecycle.debug import trace as T
+    for op, r in enumerate(isa.ENCODINGS):
+        n = r.name
+        kind, size, csr_n = T.insn_kind(op, 0, MSCRATCH)
+        want = (T.K_LOAD if re.fullmatch(r"l[bhwd]u?", n) else T.K_STORE if re.fullmatch(r"s[bhwd]", n)
+                else T.K_LR if n.startswith("lr.") else T.K_SC if n.startswith("sc.")
+                else T.K_AMO if n.startswith("amo") else T.K_CSR if n.startswith("csr")
+                else T.K_NORD if n[0] == "b" or r.group == G.SYSTEM else T.K_PLAIN)
+        assert (kind, size) == (want, _width_by_name(r)), n
+        assert csr_n == (MSCRATCH if n in ("csrrw", "csrrwi") else -1), n      # rs1 = x0 / uimm 0
+        assert T.insn_kind(op, 3, MSCRATCH)[2] == (MSCRATCH if kind == T.K_CSR else -1), n
+    assert T.insn_kind(isa.ILLEGAL, 0, 0) == (T.K_NORD, 0, -1)

@@ -80,7 +80,7 @@ IRQ_NAMES = {IRQ_S_SOFT: "s_software", IRQ_M_SOFT: "m_software", IRQ_S_TIMER: "s
 
 # CSR names for the ` c<n>_<name>` writes (the spec's names, as Spike's csr_name prints them): emu/spec.py CSR_NAMES
 
-# what an instruction does besides writing rd (the kind in Stepper._info)
+# what an instruction does besides writing rd (the kind insn_kind gives Stepper._info)
 K_PLAIN, K_LOAD, K_STORE, K_CSR, K_LR, K_SC, K_AMO, K_NORD = range(8)
 
 _BEFORE, _OPEN, _AFTER = range(3)
@@ -134,6 +134,28 @@ def spec_name(bits):
             if h & mask == match:
                 return name
     return isa.OPS[op]
+
+
+def insn_kind(op, rs1, imm):
+    """What the trace shows of an instruction besides rd, from its row in emu/isa.py's table:
+    -> (K_* kind, the bytes it accesses, the CSR it writes or -1)."""
+    from emu import isa
+    if op == isa.ILLEGAL:
+        return K_NORD, 0, -1
+    r = isa.ENCODINGS[op]
+    g = isa.Group
+    if r.group == g.LOAD:
+        return K_LOAD, r.width, -1
+    if r.group == g.STORE:
+        return K_STORE, r.width, -1
+    if r.group == g.ZICSR:
+        # csrrw/csrrwi always write the CSR; the set/clear forms only with rs1/uimm != 0
+        return K_CSR, 0, (imm & 0xFFF) if r.alu == "write" or rs1 != 0 else -1
+    if r.group == g.A:
+        return {"lr": K_LR, "sc": K_SC}.get(r.alu, K_AMO), r.width, -1
+    if r.cold or (r.group == g.CTRL and r.cond):
+        return K_NORD, 0, -1                    # fences, system; branches
+    return K_PLAIN, 0, -1
 
 
 # --------------------------------------------------------------------------- options
@@ -552,32 +574,7 @@ class Stepper:
         isa = self._isa
         op, rd, rs1, rs2, imm, _ilen = (int(v) for v in isa.decode(bits))
         name = spec_name(bits) if op != isa.ILLEGAL else "illegal"
-        o = isa.OPS[op]
-        size = 0
-        csr_n = -1
-        if isa.LAST_CTRL >= op > isa.OP["jalr"]:
-            kind = K_NORD                       # branches
-        elif isa.LAST_CTRL < op <= isa.LAST_LOAD:
-            kind = K_LOAD
-            size = (1, 2, 4, 8, 1, 2, 4)[op - isa.OP["lb"]]
-        elif isa.LAST_LOAD < op <= isa.LAST_STORE:
-            kind = K_STORE
-            size = (1, 2, 4, 8)[op - isa.OP["sb"]]
-        elif o.startswith("csr"):
-            kind = K_CSR
-            # csrrw/csrrwi always write the CSR; the set/clear forms only with rs1/uimm != 0
-            if o in ("csrrw", "csrrwi") or rs1 != 0:
-                csr_n = imm & 0xFFF
-        elif o in ("lr.w", "lr.d"):
-            kind, size = K_LR, (4 if o.endswith("w") else 8)
-        elif o in ("sc.w", "sc.d"):
-            kind, size = K_SC, (4 if o.endswith("w") else 8)
-        elif o.startswith("amo"):
-            kind, size = K_AMO, (4 if o.endswith("w") else 8)
-        elif op >= isa.FIRST_COLD:
-            kind = K_NORD                       # fences, system, illegal
-        else:
-            kind = K_PLAIN
+        kind, size, csr_n = insn_kind(op, rs1, imm)
         dis = f"{self._dis.text(bits, ilen):<{DISASM_WIDTH}}" if self._dis is not None else ""
         return (name, kind, rd, rs1, rs2, imm, size, csr_n, dis)
 
