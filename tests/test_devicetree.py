@@ -12,15 +12,16 @@ from dtc_tool import cells, strings  # noqa: E402
 from rvenc import I  # noqa: E402
 
 from devices.bus import Device, IrqLine, TrapTable  # noqa: E402
-from devices.clint import Clint, CLINT_BASE  # noqa: E402
+from devices.clint import Clint  # noqa: E402
 from devices.firmware.devicetree import build_dtb, build_tree, isa_extensions  # noqa: E402
 from devices.firmware.fdt import FdtError, OverlayError, parse_dtb  # noqa: E402
-from devices.plic import Plic, PLIC_BASE, PLIC_SIZE  # noqa: E402
-from devices.testdev import SifiveTest, TEST_BASE, TEST_SIZE  # noqa: E402
-from devices.uart import Uart16550, UART_BASE, UART_SIZE  # noqa: E402
+from devices.plic import Plic  # noqa: E402
+from devices.testdev import SifiveTest  # noqa: E402
+from devices.uart import Uart16550  # noqa: E402
+from emu.spec import (A0, A1, CLINT_BASE, PLIC_BASE, PLIC_SIZE, RAM_BASE, TEST_BASE, TEST_SIZE,  # noqa: E402
+                      UART_BASE, UART_IRQ, UART_SIZE, VIRTIO_BASE, VIRTIO_IRQ_BASE, VIRTIO_SIZE, VIRTIO_STRIDE)
 
-RAM_BASE, RAM_SIZE = 0x8000_0000, 128 << 20
-VIRTIO = 0x1000_1000
+RAM_SIZE = 128 << 20
 
 
 class FakeVirtio(Device):
@@ -42,10 +43,10 @@ def virt(order=None, num_contexts=2, virtio=2):
     entries = [
         (CLINT_BASE, Clint.size, Clint()),
         (PLIC_BASE, PLIC_SIZE, plic),
-        (UART_BASE, UART_SIZE, Uart16550(io.BytesIO(), irq=IrqLine(plic.set_level, 10))),
+        (UART_BASE, UART_SIZE, Uart16550(io.BytesIO(), irq=IrqLine(plic.set_level, UART_IRQ))),
         (TEST_BASE, TEST_SIZE, SifiveTest()),
         (0x3000_0000, 0x100, Hidden()),
-    ] + [(VIRTIO + n * 0x1000, 0x1000, FakeVirtio(1 + n)) for n in range(virtio)]
+    ] + [(VIRTIO_BASE + n * VIRTIO_STRIDE, VIRTIO_SIZE, FakeVirtio(VIRTIO_IRQ_BASE + n)) for n in range(virtio)]
     t = TrapTable()
     for i in (order or range(len(entries))):
         t.add(*entries[i])
@@ -171,7 +172,7 @@ def test_plic_contexts_for_missing_harts_are_an_error():
 
 def test_an_interrupt_without_a_plic_is_an_error():
     t = TrapTable()
-    t.add(VIRTIO, 0x1000, FakeVirtio(1))
+    t.add(VIRTIO_BASE, VIRTIO_SIZE, FakeVirtio(VIRTIO_IRQ_BASE))
     with pytest.raises(FdtError, match="no PLIC"):
         build_dtb(t, RAM_BASE, RAM_SIZE)
 
@@ -254,7 +255,7 @@ def test_opensbi_boots_on_the_generated_tree():
     m = Machine(console=con)
     m.load(FW_JUMP, raw_addr=RAM_BASE)
     payload = b"".join([
-        I("lui", rd=5, imm=0x10000), I("addi", rd=6, rs1=0, imm=ord("K")), I("sb", rs2=6, rs1=5, imm=0),
+        I("lui", rd=5, imm=UART_BASE >> 12), I("addi", rd=6, rs1=0, imm=ord("K")), I("sb", rs2=6, rs1=5, imm=0),
         I("addi", rd=6, rs1=0, imm=10), I("sb", rs2=6, rs1=5, imm=0),          # "K\n" to the UART
         I("lui", rd=5, imm=TEST_BASE >> 12), I("lui", rd=6, imm=0x5), I("addi", rd=6, rs1=6, imm=0x555),
         I("sw", rs2=6, rs1=5, imm=0), I("jal", rd=0, imm=0)])                   # poweroff
@@ -262,7 +263,7 @@ def test_opensbi_boots_on_the_generated_tree():
     dtb = build_dtb(m.bus, m.hart.ram_base, m.hart.ram_size, bootargs="console=ttyS0")
     dtb_addr = m.hart.ram_base + m.hart.ram_size - (1 << 20)
     m.hart.write_phys(dtb_addr, dtb)
-    m.hart.x[10], m.hart.x[11] = 0, dtb_addr                                   # a0 = hartid, a1 = dtb
+    m.hart.x[A0], m.hart.x[A1] = 0, dtb_addr                                   # a0 = hartid, a1 = dtb
     r = m.run(max_instructions=50_000_000)
     out = con.getvalue().decode(errors="replace")
     for line in ("Platform Name             : riscv-virtio,qemu",
