@@ -39,16 +39,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-CODE = 0x8000_0000
+from emu.spec import RAM_BASE, REG_NAMES, SP  # noqa: E402
+
+CODE = RAM_BASE
 CODE_SIZE = 0x1_0000          # mapped in Unicorn; programs are much smaller
-BUF = 0x8010_0000
+BUF = RAM_BASE + 0x10_0000
 BUF_SIZE = 4096
 RAM_SIZE = 2 << 20            # numbavm RAM: 0x8000_0000 .. 0x8020_0000 covers code and buffer
 
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
-
-ABI = ['zero', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 's0', 's1'] + [f'a{i}' for i in range(8)] \
-    + [f's{i}' for i in range(2, 12)] + ['t3', 't4', 't5', 't6']
 
 
 def u32(v):
@@ -181,7 +180,7 @@ def disassemble(code: bytes, base=CODE):
 
 
 def reg_name(i):
-    return f"x{i}({ABI[i]})"
+    return f"x{i}({REG_NAMES[i]})"
 
 
 def compare(code, regs, data, n, exp, got, listing=None):
@@ -382,7 +381,7 @@ def programs(draw, kinds, max_len=40):
            'x8': draw(st.integers(0, (BUF_SIZE - 256) // 8)) * 8}
     regs = [0] + [draw(reg_values) for _ in range(31)]
     regs[31] = BASE_X31
-    regs[2] = BUF + stt['sp']
+    regs[SP] = BUF + stt['sp']
     regs[8] = BUF + stt['x8']
     n = draw(st.integers(1, max_len))
     insns = []
@@ -761,7 +760,7 @@ def test_directed_loads_stores(hart):
     regs[12] = s64(0x8000_0000_FFFF_FF80)
     regs[31] = BASE_X31
     regs[8] = BUF + 256
-    regs[2] = BUF + 512
+    regs[SP] = BUF + 512
     # seed the compressed-form windows with sign-sensitive bytes too
     data[256:256 + 32] = pattern
     data[512:512 + 32] = pattern
