@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from emu.spec import RAM_BASE
 from lifecycle.control.config import DEFAULT_MEMORY, BlockMode, BlockSpec, GuestConfig, KernelType, validate
 from lifecycle.control.errors import GuestError, GuestLifecycleError
 
@@ -60,7 +61,7 @@ def good(tmp_path):
             "cmdline": "console=ttyS0", "cmdline_add": ["quiet"], "cpus": 1, "guest_memory": 1 << 20,
             "block_devices": [BlockSpec("root", disk(tmp_path), BlockMode.READ_ONLY)], "virtio_console": True,
             "virtio_rng": True, "engine": "python", "max_instructions": 1000, "timer": "realtime",
-            "bios": "fw_dynamic.bin", "raw_addr": 0x8000_0000, "wfi_idle": "fatal", "console": io.BytesIO(),
+            "bios": "fw_dynamic.bin", "raw_addr": RAM_BASE, "wfi_idle": "fatal", "console": io.BytesIO(),
             "console_input": lambda idle: b"", "keep_final_state": True}
 
 

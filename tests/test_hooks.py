@@ -14,6 +14,9 @@ import threading
 import numpy as np
 import pytest
 
+from emu.spec import (CAUSE_BREAKPOINT, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_MACHINE_ECALL, CAUSE_SUPERVISOR_ECALL,
+                      CAUSE_USER_ECALL, INTERRUPT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_SOFT, MTVEC, PRV_M, PRV_S,
+                      STVEC, UART_BASE)
 from lifecycle import GuestConfig, GuestError, GuestLifecycle, GuestLifecycleError, KernelType
 from lifecycle.debug.hooks import (HOOK_CODE, HOOK_MEM_READ, HOOK_MEM_WRITE, HOOK_TRAP, DebuggerBusyError,
                              HookError)
@@ -331,20 +334,23 @@ def test_trap_hook_sees_every_trap_with_its_cause_tval_and_epc(name):
             assert rname == "trap_" + TRAP_NAMES[cause]
         assert epc == repc and (rtval is None or tval == rtval)
         # at the handler: mtvec/stvec as the privilege the trap went to says, vectored for interrupts
-        tvec = int(h.csr[0x105 if priv == S.PRV_S else 0x305])   # (the final value: programs set it once
-        if name == "priv_traps" and priv == S.PRV_M:                # per phase, so check only the mode bits)
+        tvec = int(h.csr[STVEC if priv == PRV_S else MTVEC])   # (the final value: programs set it once
+        if name == "priv_traps" and priv == PRV_M:                # per phase, so check only the mode bits)
             assert tvec & 3 == 0
     causes = {c for c, *_ in seen}
+    ecalls = (CAUSE_USER_ECALL, CAUSE_SUPERVISOR_ECALL, CAUSE_MACHINE_ECALL)
     if name == "priv_traps":
-        assert {2, 3, 8, 9, 11} <= causes and any(p == S.PRV_S for *_x, p in seen)
+        assert {CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, *ecalls} <= causes
+        assert any(p == PRV_S for *_x, p in seen)
         m2 = Vm(program, memory=16 << 20).machine
         for cause, tval, epc, _pc, _priv in seen:
-            if cause == 2 and tval:
+            if cause == CAUSE_ILLEGAL_INSTRUCTION and tval:
                 assert tval == word(m2, epc)                      # illegal: tval = the instruction bits
-            if cause in (8, 9, 11):
+            if cause in ecalls:
                 assert word(m2, epc) == 0x00000073 and tval == 0  # ecall
     else:
-        assert {(1 << 63) | 7, (1 << 63) | 3, (1 << 63) | 1} <= causes
+        interrupt = INTERRUPT & ((1 << 64) - 1)                   # the hook reports xcause unsigned
+        assert {interrupt | IRQ_M_TIMER, interrupt | IRQ_M_SOFT, interrupt | IRQ_S_SOFT} <= causes
 
 
 def test_trap_hook_comes_before_the_code_hook_at_the_handler():
@@ -420,7 +426,7 @@ def test_bad_arguments_raise_a_clear_value_error():
     with pytest.raises(TypeError, match="callable"):
         g.hook_add(HOOK_CODE, None, begin=SYM["main"])
     with pytest.raises(ValueError, match="not in RAM"):
-        g.hook_add(HOOK_MEM_WRITE, cb, begin=0x1000_0000, end=0x1000_0007)
+        g.hook_add(HOOK_MEM_WRITE, cb, begin=UART_BASE, end=UART_BASE + 7)
     with pytest.raises(ValueError, match="tohost"):
         g.hook_add(HOOK_MEM_WRITE, cb, begin=SYM["tohost"], end=SYM["tohost"] + 7)
     # too many address hooks: 64 table entries, one of them to step with
