@@ -20,18 +20,16 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rvenc import I, csrr, csrw, w32  # noqa: E402
+from rvenc import WFI, I, csrr, csrw  # noqa: E402
 import elf_builder as eb  # noqa: E402
 
 from emu import state as S  # noqa: E402
-from emu.clint import mtime  # noqa: E402
+from emu.clint import CLINT_MTIME, CLINT_MTIMECMP, mtime  # noqa: E402
+from emu.spec import CLINT_BASE, MIE, MIP, MIP_MTIP, RAM_BASE  # noqa: E402
 from lifecycle.machine.board import Machine, TIMEBASE  # noqa: E402
 
-BASE = 0x8000_0000
+BASE = RAM_BASE
 PROMPT = b"~ # "
-WFI = w32(0x10500073)
-CLINT_MTIMECMP = 0x0200_4000
-CLINT_MTIME = 0x0200_BFF8
 SLEEP_TICKS = 2_000_000         # 0.2 s of guest time at the 10 MHz timebase
 
 
@@ -46,14 +44,14 @@ def sleeper(tmp_path):
     """mtimecmp = mtime + SLEEP_TICKS, mie.MTIE on (mstatus.MIE off: the interrupt ends wfi but is
     not taken), wfi, read mtime into tohost+16, exit(0)."""
     c = I("auipc", rd=5, imm=1)                                     # t0 = &tohost
-    c += li32(6, CLINT_MTIME) + li32(7, CLINT_MTIMECMP)
+    c += li32(6, CLINT_BASE + CLINT_MTIME) + li32(7, CLINT_BASE + CLINT_MTIMECMP)
     c += I("ld", rd=28, rs1=6, imm=0)
     c += li32(29, SLEEP_TICKS)
     c += I("add", rd=28, rs1=28, rs2=29) + I("sd", rs2=28, rs1=7, imm=0)
-    c += I("addi", rd=29, rs1=0, imm=0x80) + csrw(0x304, 29)        # mie.MTIE
+    c += I("addi", rd=29, rs1=0, imm=MIP_MTIP) + csrw(MIE, 29)      # mie.MTIE: mip.MTIP's bit
     c += WFI
     c += I("ld", rd=28, rs1=6, imm=0) + I("sd", rs2=28, rs1=5, imm=16)
-    c += csrr(30, 0x344) + I("sd", rs2=30, rs1=5, imm=24)           # mip
+    c += csrr(30, MIP) + I("sd", rs2=30, rs1=5, imm=24)
     c += I("addi", rd=29, rs1=0, imm=1) + I("sd", rs2=29, rs1=5, imm=0) + I("jal", rd=0, imm=0)
     p = tmp_path / "sleeper.elf"
     p.write_bytes(eb.build_elf(
