@@ -14,6 +14,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from emu.spec import RAM_BASE
+
 EM_RISCV = 243
 EM_X86_64 = 62
 ET_REL, ET_EXEC, ET_DYN, ET_CORE = 1, 2, 3, 4
@@ -25,8 +27,7 @@ STT_NOTYPE, STT_OBJECT, STT_FUNC, STT_SECTION, STT_FILE = 0, 1, 2, 3, 4
 STB_LOCAL, STB_GLOBAL, STB_WEAK = 0, 1, 2
 SHN_ABS = 0xFFF1
 
-RAM_BASE = 0x8000_0000
-PAGE = 0x1000
+PAGE = 0x1000                      # p_align of the segments it writes
 
 # Byte offsets in the ELF64 header, for patching.
 OFF_EI_CLASS = 4

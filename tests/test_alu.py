@@ -17,6 +17,7 @@ from rvenc import s32, s64, u64  # noqa: E402
 
 from emu import alu  # noqa: E402
 from emu.hart import Hart  # noqa: E402
+from emu.spec import RAM_BASE  # noqa: E402
 from emu.state import EXIT_BUDGET  # noqa: E402
 
 MIN = -(1 << 63)
@@ -143,7 +144,7 @@ def test_srl_by_63_and_0():
 
 # ------------------------------------------------------------------ instructions on a hart
 
-BASE = 0x8000_0000
+BASE = RAM_BASE
 
 
 def run_rr(mn, a, b):

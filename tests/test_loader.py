@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from emu.loader import LoadError, LoadedImage, load_elf, load_raw
+from emu.spec import RAM_BASE
 
 
 from tests import elf_builder as eb
 
-RAM_BASE = 0x8000_0000
 RAM_SIZE = 128 << 20
 
 
