@@ -11,14 +11,15 @@ import re
 
 import numpy as np
 
+from devices.testdev import FINISHER_PASS
 from emu.loader import load_elf
+from emu.spec import INTERRUPT, IRQ_M_TIMER, PRV_M, PRV_S, PRV_U, RAM_BASE, TEST_BASE
 from lifecycle.debug import trace
 from lifecycle.cli.main import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "tests", "guest", "bin")
 HELLO = os.path.join(BIN, "hello.elf")
-RAM = 0x8000_0000
 
 # core   0: <priv> 0x<pc:16> (0x<bits:4|8>) <disassembly>  [x<rd> 0x<v:16>] [c<n>_<name> 0x<v:16>] [mem ...]
 LINE = re.compile(r"^core   0: (?P<priv>[013]) 0x(?P<pc>[0-9a-f]{16}) \(0x(?P<bits>[0-9a-f]{4}|[0-9a-f]{8})\) "
@@ -50,11 +51,11 @@ def parse(line):
 
 
 def symbols(program):
-    return load_elf(program, RAM, 128 << 20).symbols
+    return load_elf(program, RAM_BASE, 128 << 20).symbols
 
 
 def word_at(program, addr):
-    img = load_elf(program, RAM, 128 << 20)
+    img = load_elf(program, RAM_BASE, 128 << 20)
     for paddr, data, _memsz in img.segments:
         if paddr <= addr < paddr + len(data):
             lo = int.from_bytes(data[addr - paddr:addr - paddr + 2], "little")
@@ -74,11 +75,11 @@ def test_hello_first_instructions(tmp_path, capsys):
     recs = [parse(ln) for ln in lines]
     sym = symbols(HELLO)
     for r in recs:
-        assert r["priv"] == 3                                    # crt0 runs in M-mode
+        assert r["priv"] == PRV_M                                # crt0 runs in M-mode
         assert r["bits"] == word_at(HELLO, r["pc"])              # the raw bits, as in the ELF
         assert r["nbits"] == (16 if r["bits"] & 3 != 3 else 32)
     # crt0.S: la sp, _stack_top; la t0, __bss_start; la t1, __bss_end (auipc + addi each)
-    assert recs[0]["pc"] == RAM and recs[0]["mnemonic"] == "auipc"
+    assert recs[0]["pc"] == RAM_BASE and recs[0]["mnemonic"] == "auipc"
     for i, (reg, name) in enumerate(((2, "_stack_top"), (5, "__bss_start"), (6, "__bss_end"))):
         hi, lo = recs[2 * i], recs[2 * i + 1]
         assert hi["mnemonic"] == "auipc" and lo["mnemonic"] == "addi", (hi, lo)
@@ -193,7 +194,7 @@ def test_traps_and_interrupts(tmp_path):
     epc = int(lines[first].rsplit("0x", 1)[1], 16)
     assert word_at(prog, epc) == 0x0000000b
     # the handler's first instruction follows: M-mode, at mtvec
-    assert parse(lines[first + 2])["priv"] == 3
+    assert parse(lines[first + 2])["priv"] == PRV_M
     for i, ln in enumerate(lines):
         if "exception" in ln:
             assert TRAP.match(ln), ln
@@ -205,21 +206,21 @@ def test_traps_and_interrupts(tmp_path):
     assert {"trap_illegal_instruction", "trap_breakpoint", "trap_machine_ecall", "trap_user_ecall",
             "trap_supervisor_ecall", "trap_load_access_fault", "trap_store_access_fault"} <= causes
     # privilege changes show in the lines: U and S code runs in this program
-    assert {0, 1, 3} <= {parse(ln)["priv"] for ln in lines if LINE.match(ln)}
+    assert {PRV_U, PRV_S, PRV_M} <= {parse(ln)["priv"] for ln in lines if LINE.match(ln)}
 
     _status, lines = traced(tmp_path, os.path.join(BIN, "priv_interrupts.elf"), name="i.trace")
     irq = [ln for ln in lines if "interrupt #" in ln]
     assert any("interrupt #7," in ln for ln in irq) and any("interrupt #3," in ln for ln in irq)
     i = lines.index(irq[0])
     nxt = parse(lines[i + 1])
-    assert "mcause" in nxt["dis"] and nxt["regs"] and list(nxt["regs"].values())[0] == (1 << 63) | 7
+    assert "mcause" in nxt["dis"] and nxt["regs"] and list(nxt["regs"].values())[0] == (INTERRUPT | IRQ_M_TIMER) & ((1 << 64) - 1)
 
 
 def test_sv39_fetches_go_through_the_mmu(tmp_path):
     prog = os.path.join(BIN, "priv_vm_sv39.elf")
     _status, lines = traced(tmp_path, prog)
     recs = [parse(ln) for ln in lines if LINE.match(ln)]
-    s_mode = [r for r in recs if r["priv"] == 1]
+    s_mode = [r for r in recs if r["priv"] == PRV_S]
     assert s_mode
     assert any("page_fault" in ln for ln in lines)
     # every instruction line's bits are what decodes at that pc (Disassembler agrees on the length)
@@ -324,7 +325,7 @@ def test_kernel_symbols_come_from_the_vmlinux_next_to_the_image(tmp_path):
     lines = out.read_text().splitlines()
     assert len(lines) == 1, lines                            # [start_kernel, start_kernel]: its first instruction
     r = parse(lines[0])
-    assert r["pc"] == start_kernel and r["priv"] == 1
+    assert r["pc"] == start_kernel and r["priv"] == PRV_S
     # the Image alone (no vmlinux beside it): one clear line, status 2; --symbols names the file
     alone = tmp_path / "alone"
     alone.mkdir()
@@ -443,8 +444,8 @@ def test_host_exits_inside_the_window(tmp_path):
     _s, lines = traced(tmp_path, os.path.join(BIN, "dev_poweroff.elf"))
     assert lines and all(LINE.match(ln) for ln in lines)
     last = parse(lines[-1])
-    assert last["mem"] and last["mem"][0][0] == 0x100000          # the store that powered off
-    assert last["mem"][0][1] == 0x5555
+    assert last["mem"] and last["mem"][0][0] == TEST_BASE         # the store that powered off
+    assert last["mem"][0][1] == FINISHER_PASS
 
 
 def test_boot_traces_a_kernel_talking_to_the_builtin_sbi(tmp_path):
@@ -458,7 +459,7 @@ def test_boot_traces_a_kernel_talking_to_the_builtin_sbi(tmp_path):
     assert p.stdout == b"hi\n"
     lines = out.read_text().splitlines()
     recs = [parse(ln) for ln in lines]
-    assert all(r["priv"] == 1 for r in recs)                   # the kernel runs in S-mode
+    assert all(r["priv"] == PRV_S for r in recs)               # the kernel runs in S-mode
     ecalls = [r for r in recs if r["mnemonic"] == "ecall"]
     assert len(ecalls) == 4
     assert all(r["regs"] == {10: 0} for r in ecalls[:3])        # console_putchar returns 0 in a0
