@@ -16,11 +16,12 @@ from rvenc import I, w32  # noqa: E402
 import elf_builder as eb  # noqa: E402
 
 from emu import state as S  # noqa: E402
+from emu.spec import CAUSE_ILLEGAL_INSTRUCTION, MTVEC, PRV_M, RAM_BASE  # noqa: E402
 from emu.trap import cause_name  # noqa: E402
 from lifecycle.machine.board import Machine  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BASE = 0x8000_0000
+BASE = RAM_BASE
 FLD = 0x0005_3007            # fld f0, 0(a0): an F instruction, illegal on this RV64IMAC hart
 NOP = I("addi", rd=0, rs1=0, imm=0)
 
@@ -72,7 +73,7 @@ def test_a_load_fault_under_an_unfetchable_handler_shows_the_loads_pc_and_addres
     code = I("lui", rd=5, imm=0x1) + I("ld", rd=6, rs1=5, imm=8)       # ld t1, 8(t0): 0x1008 is no RAM
     m = Machine(memory=1 << 20, console=io.BytesIO())
     m.load(program(tmp_path, code))
-    m.hart.csr[0x305] = 0x40                                        # mtvec: not RAM either
+    m.hart.csr[MTVEC] = 0x40                                        # not RAM either
     r = m.run(max_instructions=10_000)
     assert r.reason == "fatal", r
     want = f"it began with load access fault at pc 0x80000004 in M-mode, tval 0x1008: instruction 0x{int.from_bytes(code[4:], 'little'):08x}"
@@ -85,11 +86,11 @@ def test_the_last_two_traps_are_recorded():
     h = Hart(1 << 20)
     assert int(h.st[S.ST_TRAP_LAST + S.TRAP_PRIV]) == -1 == int(h.st[S.ST_TRAP_PREV + S.TRAP_PRIV])
     h.write_phys(BASE, w32(FLD) + w32(0) + I("ecall"))
-    h.csr[0x305] = BASE + 4                                         # mtvec: an all-zero word (illegal too)
+    h.csr[MTVEC] = BASE + 4                                         # an all-zero word (illegal too)
     h.run(2)
     last = [int(h.st[S.ST_TRAP_LAST + i]) for i in range(4)]
     prev = [int(h.st[S.ST_TRAP_PREV + i]) for i in range(4)]
-    assert prev == [2, BASE, FLD, S.PRV_M]
-    assert last == [2, BASE + 4, 0, S.PRV_M]
+    assert prev == [CAUSE_ILLEGAL_INSTRUCTION, BASE, FLD, PRV_M]
+    assert last == [CAUSE_ILLEGAL_INSTRUCTION, BASE + 4, 0, PRV_M]
     assert cause_name(last[0]) == "illegal instruction"
     assert cause_name((1 << 63) | 7) == "machine timer interrupt"
