@@ -3,7 +3,7 @@
     .venv/bin/python fuzz/fuzz_gdb.py -max_total_time=60 fuzz/corpus/gdb
 
 one_input(data) is the property, shared with tests/test_fuzz_gdb.py. The bytes are what a
-client sends on one connection, fed to the stub's real _Connection (framing, acks, NAKs,
+client sends on one connection, fed to the stub's real Session (framing, acks, NAKs,
 Ctrl-C, every packet handler) through a socket stand-in, against a real Machine running
 tests/guest/bin/gdb_target.elf under the real Debugger. Only the vcpu thread is stood in for
 (_Target): the guest starts parked, and a continue or a step runs one real step of the hart
@@ -39,7 +39,7 @@ class Flood(Exception):
 
 
 class FakeSocket:
-    """What _Connection uses of a socket: recv (the input, chunk by chunk, then EOF), sendall, settimeout."""
+    """What the stub's Wire uses of a socket: recv (the input, chunk by chunk, then EOF), sendall, settimeout."""
 
     def __init__(self, data, chunk):
         self.chunks = [data[i:i + chunk] for i in range(0, len(data), chunk)]
@@ -158,7 +158,7 @@ def one_input(data):
     m = _machine()
     srv = Server(Vmm(m))
     sock = FakeSocket(body, chunk)
-    conn = gdbstub._Connection(srv, sock, "fuzz")
+    conn = gdbstub.Session(srv, sock, "fuzz")
     srv.conn = conn
     conn.run()                                           # must not raise: every ending is handled inside
     bad = [line for line in srv.lines if line.startswith("internal error")]

@@ -28,7 +28,7 @@ from elftools.elf.elffile import ELFFile
 from emu import debug as D
 from emu import state as S
 from lifecycle import GuestConfig, GuestError, GuestLifecycle, GuestLifecycleError, KernelType
-from lifecycle.debug import gdbtarget, rsp
+from lifecycle.debug import gdbstub, gdbtarget, rsp
 from tests.linux_guest import ROOT, bundled_kernel, unavailable
 from tests.consoles import Console
 
@@ -318,6 +318,63 @@ def test_handshake_target_description_and_unsupported_packets(vmm):
     c.send("qfThreadInfo")
     assert c.reply() == "m1" and not c.buf         # no more acks
     c.close()
+
+
+def test_every_packet_of_the_table_is_answered_and_an_unknown_one_gets_the_empty_reply(vmm):
+    """A well-formed packet of each name in gdbstub.Session.PACKETS gets a reply that is neither
+    the empty one (not supported) nor an error; packets no handler claims, also those that begin
+    like a claimed name, get the empty reply."""
+    c = vmm.connect()
+    cnt, t2, data = SYM["counter"], SYM["table"] + 16, c.mem(SYM["table"], 8)
+    samples = [("qSupported", "qSupported:swbreak+;hwbreak+"), ("?", "?"), ("H", "Hg0"), ("T", "T1"),
+               ("qAttached", "qAttached"), ("qAttached:", "qAttached:1"), ("qC", "qC"),
+               ("qfThreadInfo", "qfThreadInfo"), ("qsThreadInfo", "qsThreadInfo"),
+               ("qXfer:features:read:", "qXfer:features:read:target.xml:0,40"),
+               ("g", "g"), ("G", lambda: "G" + c.cmd("g")), ("p", "p20"), ("P", f"P5={bytes(8).hex()}"),
+               ("m", f"m{SYM['table']:x},8"), ("M", f"M{SYM['table']:x},8:{data.hex()}"),
+               ("X", b"X%x,8:" % SYM["table"] + data),                 # (table[0] = 1: nothing to escape)
+               ("Z0", f"Z0,{SYM['scale']:x},2"), ("Z1", f"Z1,{SYM['bump']:x},2"),
+               ("c", "c"), ("C", "C05"),                                # to scale, then to bump
+               ("z0", f"z0,{SYM['scale']:x},2"), ("z1", f"z1,{SYM['bump']:x},2"),
+               ("Z2", f"Z2,{cnt:x},8"), ("z2", f"z2,{cnt:x},8"), ("Z3", f"Z3,{t2:x},8"), ("z3", f"z3,{t2:x},8"),
+               ("Z4", f"Z4,{cnt:x},8"), ("z4", f"z4,{cnt:x},8"),
+               ("vCont?", "vCont?"), ("s", "s"), ("S", "S05"), ("vCont;", "vCont;s:1"),
+               ("qRcmd,", "qRcmd," + b"info".hex()), ("QStartNoAckMode", "QStartNoAckMode")]
+    enders = [("D", "D"), ("vKill", "vKill;1"), ("k", "k")]          # each ends its session
+    names = [n for n, _p in samples + enders]
+    assert sorted(names) == sorted(gdbstub.Session.PACKETS), "a packet of the table without a sample here"
+    for unknown in ("qC1", "qfThreadInfo1", "vCont?1", "vCont", "vContX", "qAttachedX", "QStartNoAckMode1",
+                    "qXfer:features:write:target.xml:0,1", "Z5,0,0", "z9,0,0", "vFile:close:0", "qTStatus", "b"):
+        assert c.cmd(unknown) == "", unknown
+    for name, pkt in samples:
+        reply = c.cmd(pkt() if callable(pkt) else pkt)
+        assert reply != "" and not reply.startswith("E"), (name, reply)
+        if name == "qRcmd,":
+            assert reply.startswith("O") and c.reply() == "OK"        # the output, then OK
+    assert c.cmd("D") == "OK" and c.closed()
+    for name, pkt in enders[1:]:
+        v = Vmm()
+        try:
+            c = v.connect()
+            c.send(pkt)
+            assert c.closed()
+            assert c.buf.lstrip(b"+") == (b"$OK#9a" if name == "vKill" else b""), (name, c.buf)
+            assert isinstance(v.join(), GuestLifecycleError), name     # the VMM was stopped
+        finally:
+            v.shutdown()
+
+
+def test_no_two_handlers_claim_the_same_packet():
+    claims = [name for fn in vars(gdbstub.Session).values() for name, _prefix in getattr(fn, "rsp_packets", ())]
+    assert len(claims) == len(set(claims)) == len(gdbstub.Session.PACKETS), sorted(claims)
+
+    class Twice(gdbstub.Session):
+        @gdbstub.packet("g")
+        def pkt_g_again(self, args):
+            """`g` again."""
+            return "OK"
+    with pytest.raises(ValueError, match="'g' is claimed by pkt_g"):
+        gdbstub.packet_table(Twice)
 
 
 def test_checksums_are_acked_and_a_bad_one_is_nakked(vmm):

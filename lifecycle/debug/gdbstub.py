@@ -50,6 +50,11 @@ What GDB gets
     nothing written: with the C extension (misa is fixed, C always on) pc bit 0 is
     always zero, and the hart never masks a pc it is given;
   * an empty reply (RSP's "not supported") for every other packet.
+Each packet is answered by the Session method that claims its name with @packet (the
+table Session.PACKETS, as in QEMU's gdbstub command tables; each handler's doc line
+quotes its packet's syntax): a one-letter packet by its letter, q, Q and v packets by
+their name (exactly, or as a prefix where the arguments follow it), Z and z packets by
+their type (Z0-Z4, z0-z4).
 A malformed packet (bad framing, bad hex, wrong lengths, a packet over 64 KiB,
 three bad checksums in a row, or any bad checksum once no-ack mode is on) ends
 that connection with one line on stderr, as a detach does. The VMM runs on.
@@ -60,8 +65,8 @@ Three modules, one job each
                                 loop and its limits (class Wire; HANDSHAKE_TIMEOUT,
                                 MAX_RESENDS, SEND_TIMEOUT are there);
   lifecycle/debug/gdbstub.py    this module: the server (GdbServer: one client at a time,
-                                refusals, the --gdb-wait hold), each session's packets and what
-                                they mean, and the --gdb CLI glue;
+                                refusals, the --gdb-wait hold), what each packet means (class
+                                Session and its packet table), and the --gdb CLI glue;
   lifecycle/debug/gdbtarget.py  the vcpu side: the hart as GDB sees it (register numbers,
                                 target_xml(), memory, breakpoint and watch tables) and class
                                 Debugger, which takes the machine's debugger seat and parks the
@@ -77,30 +82,152 @@ import threading
 import time
 
 from emu.ints import MASK64
-from lifecycle.debug.gdbtarget import Debugger, target_xml, pc_ok, SIGINT, SIGTRAP, SIGABRT, SIGKILL, REG_PC
+from lifecycle.debug.gdbtarget import (Debugger, target_xml, pc_ok, SIGINT, SIGTRAP, SIGABRT, SIGKILL, REG_PC,
+                                       Z_SW_BREAK, Z_HW_BREAK, Z_WRITE_WATCH, Z_READ_WATCH, Z_ACCESS_WATCH)
 from lifecycle.debug.rsp import (Wire, ProtocolError, ClientDropped, frame, escape, hexnum, decnum, addr_len, unhex,
                                  le64, unle64, PACKET_SIZE, HANDSHAKE_TIMEOUT, SEND_TIMEOUT)
 
-E_INVAL = "E16"                # the error reply for a value the target refuses (EINVAL = 22)
+E_INVAL = "E16"                # a value the target refuses (EINVAL = 22): an odd pc, a watchpoint's length
+E_REGISTER = "E45"             # p/P: no such register, or it refuses the value
+E_MEMORY = "E14"               # m/M/X: memory that is not RAM
+E_FULL = "E0c"                 # Z: the hart's breakpoint or watch table is full
+E_NOT_WATCHABLE = "E0e"        # Z2-Z4: memory that is not RAM, or HTIF's mailbox
+E_ANNEX = "E00"                # qXfer:features:read: an annex other than target.xml
+E_NO_ACTION = "E01"            # vCont: no action for our one thread
+MAX_WATCH = 1 << 16            # bytes one watchpoint may cover
+THREAD_IDS = ("-1", "1", "01", "p1.1", "p1.-1")     # vCont's names for our one thread (all, 1, process 1's)
 
 
-# --------------------------------------------------------------------------- the packets
+# --------------------------------------------------------------------------- the packet table
 
-class _Connection:
+def packet(name, prefix=False):
+    """Make a Session method the handler of RSP packet `name` (decorators stack: a method may
+    answer several). A one-character name is a packet letter: it claims every packet that begins
+    with it, its arguments the rest. A longer name claims the packet that is exactly that, and with
+    prefix=True every packet that begins with it. Z and z packets are named by their type field
+    (Z0-Z4, z0-z4, as GDB's manual names them) and get (addr, kind) as their arguments."""
+    def claim(fn):
+        fn.rsp_packets = getattr(fn, "rsp_packets", ()) + ((name, prefix or len(name) == 1),)
+        return fn
+    return claim
+
+
+def packet_table(cls):
+    """{packet name: (handler, prefix)} from the claims of cls's methods.
+    ValueError when two handlers claim the same packet."""
+    table = {}
+    for attr in dir(cls):
+        fn = getattr(cls, attr)
+        for name, prefix in getattr(fn, "rsp_packets", ()):
+            if name in table:
+                raise ValueError(f"packet {name!r} is claimed by {table[name][0].__name__} and {fn.__name__}")
+            table[name] = (fn, prefix)
+    return table
+
+
+def dispatched(cls):
+    """Class decorator: cls.PACKETS (packet_table) and cls.PREFIXES (the prefix names, longest first)."""
+    cls.PACKETS = packet_table(cls)
+    cls.PREFIXES = sorted((n for n, (_fn, prefix) in cls.PACKETS.items() if prefix), key=len, reverse=True)
+    return cls
+
+
+def _z_fields(args):
+    """TYPE,ADDR,KIND[;conditions] -> (type, addr, kind), all three checked whatever the type."""
+    parts = args.split(";")[0].split(",")
+    if len(parts) != 3:
+        raise ProtocolError(f"Z/z packet {args!r}")
+    return decnum(parts[0]), hexnum(parts[1]), hexnum(parts[2])
+
+
+# --------------------------------------------------------------------------- a session
+
+@dispatched
+class Session:
+    """One client's session: packets off its Wire (lifecycle/debug/rsp.py), each answered by the
+    handler its name routes to (PACKETS), against the server's Debugger
+    (lifecycle/debug/gdbtarget.py). A handler returns the reply (str or bytes) or None when it has
+    sent what it had to send itself."""
+
     def __init__(self, server, sock, peer="a client"):
         self.server = server
         self.peer = peer
-        self.phys = False
-        self.client = set()
+        self.phys = False                  # monitor phys on: addresses are physical
+        self.client = set()                # what the client told qSupported it supports
         self.dbg = None
         self.ending = threading.Event()    # the session is over: the next client may come in
         self.wire = Wire(sock, float(getattr(server, "handshake_timeout", HANDSHAKE_TIMEOUT)),
                          idle=self._idle, interrupt=self._interrupt)
 
+    # ---- the session
+    def run(self):
+        srv = self.server
+        self.dbg = srv.attach()
+        self.dbg.interrupt(SIGTRAP)
+        try:
+            while True:
+                pkt = self.wire.read_packet()
+                reply = self.handle(pkt)
+                if reply is not None:
+                    self.send(reply)
+        except Exception as e:   # noqa: BLE001 - how the session ended (a bug of ours must not take the VMM down)
+            self.ending.set()
+            self._end(e)
+
+    def handle(self, pkt):
+        """-> the reply (str or bytes), or None for no reply. A packet no handler claims gets the
+        empty reply (RSP's "not supported")."""
+        if not pkt:
+            return ""
+        handler, args = self.route(pkt.decode("latin-1"))
+        return "" if handler is None else handler(self, args)
+
+    @classmethod
+    def route(cls, text):
+        """-> (the handler of packet `text`, its arguments), or (None, None) when none claims it."""
+        if text[0] in "Zz":
+            t, addr, kind = _z_fields(text[1:])
+            entry = cls.PACKETS.get(f"{text[0]}{t}")
+            return (None, None) if entry is None else (entry[0], (addr, kind))
+        entry = cls.PACKETS.get(text)
+        if entry is not None:
+            return entry[0], ""
+        for name in cls.PREFIXES:
+            if text.startswith(name):
+                return cls.PACKETS[name][0], text[len(name):]
+        return None, None
+
+    def _end(self, e):
+        srv = self.server
+        if isinstance(e, _Detached):
+            return
+        if isinstance(e, _VmmGone):
+            try:
+                self.send(self._ended_reply())
+            except OSError:
+                pass
+        elif isinstance(e, socket.timeout):      # (recv timeouts are handled by the Wire: this is a send)
+            srv.detach(self, f"dropped {self.peer}: it read nothing of ours for {SEND_TIMEOUT:g} s")
+        elif isinstance(e, (EOFError, OSError)):
+            srv.detach(self)
+        elif isinstance(e, ClientDropped):
+            srv.detach(self, f"dropped {self.peer}: {e}")
+        elif isinstance(e, ProtocolError):
+            srv.detach(self, f"malformed packet from {self.peer} ({e}): closing the connection")
+        else:
+            srv.log(f"internal error serving the debugger ({type(e).__name__}: {e}): closing the connection")
+            srv.detach(self)
+
+    def ended(self, grace=1.0):
+        """Is this session ending (within `grace` s)? A GDB that detaches or dies and reconnects at
+        once must not be refused because the old session is still being wound up: its thread sees
+        the old client's EOF at once (it waits in recv), so a short grace is enough."""
+        return self.ending.wait(grace)
+
+    # ---- helpers
     def send(self, body):
         self.wire.send(body)
 
-    # ---- helpers
     def gone(self):
         return self.server.vmm_over()
 
@@ -135,8 +262,8 @@ class _Connection:
     def _stop_reply(self, stop):
         kind = stop[0]
         if kind == "break":
-            t = self.dbg.bps.get(stop[1], 0)
-            name = "hwbreak" if t == 1 else "swbreak"
+            t = self.dbg.bps.get(stop[1], Z_SW_BREAK)
+            name = "hwbreak" if t == Z_HW_BREAK else "swbreak"
             return f"T05{name}:;" if name + "+" in self.client else "T05"
         if kind == "watch":
             return f"T05{stop[1]}:{stop[2]:x};"
@@ -157,156 +284,322 @@ class _Connection:
                 return self._ended_reply()
             self.wire.poll(0.02)
 
-    def z_packet(self, insert, args):
-        parts = args.split(";")[0].split(",")
-        if len(parts) != 3:
-            raise ProtocolError(f"Z/z packet {args!r}")
-        t, addr, n = decnum(parts[0]), hexnum(parts[1]), hexnum(parts[2])
-        if t > 4:
-            return ""
+    def resume(self, kind, addr):
+        """Continue ("cont") or step ("step"), at addr unless it is None. -> the stop reply."""
+        if addr is not None and not pc_ok(addr):
+            return E_INVAL
+        self.server.released()                   # a debugger's continue or step (--gdb-wait)
         with self._state() as dbg:
-            if t in (0, 1):
-                if insert:
-                    if not dbg.set_breakpoint(addr, t):
-                        return "E0c"
-                else:
-                    dbg.clear_breakpoint(addr)
-            else:
-                key = (t, addr, n)
-                if insert:
-                    if not 0 < n <= 1 << 16:
-                        return "E16"
-                    ranges = dbg.watch_ranges(addr, n, self.phys)
-                    if ranges is None:
-                        return "E0e"
-                    if len(ranges) > dbg.watch_room(key):
-                        return "E0c"
-                    return "OK" if dbg.set_watch(key, ranges) else "E0e"
-                else:
-                    dbg.clear_watch(key)
+            if addr is not None:
+                dbg.h.pc = addr
+                dbg.access_done = None
+            if kind == "step" and dbg.access_done is not None and dbg.access_done == dbg.h.pc & MASK64:
+                # GDB steps over a (non-steppable) watchpoint whose store has already been done
+                dbg.access_done = None
+                dbg.stop = ("step",)
+                return "T05"
+            seq = dbg.resume(kind)
+        return self._wait_stop(seq)
+
+    # ---- stop and state
+    @packet("?")
+    def pkt_halt_reason(self, args):
+        """`?`: why the target stopped (the latest stop's reply)."""
+        dbg = self.dbg
+        if dbg is None or not dbg.wait_parked(60, self.gone):
+            return self._ended_reply()
+        return self._stop_reply(dbg.stop or ("signal", SIGTRAP))
+
+    @packet("H")
+    def pkt_H(self, args):
+        """`H op thread-id`: set the thread for what follows (we have one)."""
         return "OK"
 
-    # ---- the packets
-    def handle(self, pkt):
-        """-> the reply (str or bytes), or None for no reply."""
-        if not pkt:
-            return ""
-        c = chr(pkt[0])
-        text = pkt.decode("latin-1")
-        if c == "?":
-            dbg = self.dbg
-            if dbg is None or not dbg.wait_parked(60, self.gone):
-                return self._ended_reply()
-            return self._stop_reply(dbg.stop or ("signal", SIGTRAP))
-        if c == "g":
-            with self._state() as dbg:
-                return "".join(le64(dbg.read_reg(i)) for i in range(REG_PC + 1))
-        if c == "G":
-            hexs = text[1:]
-            if len(hexs) != 16 * (REG_PC + 1):
-                raise ProtocolError(f"G packet of {len(hexs)} hex digits (want {16 * (REG_PC + 1)})")
-            values = [unle64(hexs[16 * i:16 * i + 16]) for i in range(REG_PC + 1)]
-            if not pc_ok(values[REG_PC]):
-                return E_INVAL                   # nothing written
-            with self._state() as dbg:
-                for i, v in enumerate(values):
-                    dbg.write_reg(i, v)
-            return "OK"
-        if c == "p":
-            n = hexnum(text[1:])
-            with self._state() as dbg:
-                v = dbg.read_reg(n)
-            return "E45" if v is None else le64(v)
-        if c == "P":
-            n, _, val = text[1:].partition("=")
-            if len(val) != 16:
-                raise ProtocolError(f"P packet {text!r}")
-            n, v = hexnum(n), unle64(val)
-            if n == REG_PC and not pc_ok(v):
-                return E_INVAL
-            with self._state() as dbg:
-                return "OK" if dbg.write_reg(n, v) else "E45"
-        if c == "m":
-            addr, n = addr_len(text[1:])
-            n = min(n, PACKET_SIZE // 2 - 16)
-            with self._state() as dbg:
-                data = dbg.read_mem(addr, n, self.phys)
-            return data.hex() if data or n == 0 else "E14"
-        if c == "M":
-            head, sep, hexs = text[1:].partition(":")
-            addr, n = addr_len(head)
-            if not sep or len(hexs) != 2 * n:
-                raise ProtocolError(f"M packet with {len(hexs)} hex digits for {n} bytes")
-            data = unhex(hexs)
-            with self._state() as dbg:
-                return "OK" if dbg.write_mem(addr, data, self.phys) else "E14"
-        if c == "X":
-            i = pkt.find(b":")
-            if i < 0:
-                raise ProtocolError("X packet without ':'")
-            addr, n = addr_len(text[1:i])
-            data = pkt[i + 1:]
-            if len(data) != n:
-                raise ProtocolError(f"X packet with {len(data)} bytes for {n}")
-            with self._state() as dbg:
-                return "OK" if n == 0 or dbg.write_mem(addr, data, self.phys) else "E14"
-        if c in "Zz":
-            return self.z_packet(c == "Z", text[1:])
-        if c in "cCsS":
-            arg = text[1:]
-            if c in "CS":
-                _sig, _, arg = arg.partition(";")
-                hexnum(_sig)
-            addr = hexnum(arg) if arg else None
-            return self.resume("step" if c in "sS" else "cont", addr)
-        if text.startswith("vCont"):
-            return self.vcont(text)
-        if c == "D":
-            self.server.released()               # detach: the guest runs on (--gdb-wait too)
-            self.ending.set()
-            self.send("OK")
-            self.server.detach(self)
-            raise _Detached
-        if c == "k" or text.startswith("vKill"):
-            if text.startswith("vKill"):
-                self.send("OK")
-            self.server.kill()
-            raise _Detached
-        if c == "H" or c == "T":
-            return "OK"
-        if c == "q" or c == "Q":
-            return self.query(text)
-        return ""                      # not supported
+    @packet("T")
+    def pkt_T(self, args):
+        """`T thread-id`: is the thread alive (ours is)."""
+        return "OK"
 
-    def query(self, text):
-        if text.startswith("qSupported"):
-            feats = text.partition(":")[2]
-            self.client = {f for f in feats.split(";") if f}
-            return (f"PacketSize={PACKET_SIZE:x};qXfer:features:read+;swbreak+;hwbreak+;"
-                    "QStartNoAckMode+;vContSupported+")
-        if text == "QStartNoAckMode":
-            self.send("OK")
-            self.wire.noack = True
-            return None
-        if text.startswith("qXfer:features:read:"):
-            annex, _, rng = text[len("qXfer:features:read:"):].partition(":")
-            off, n = addr_len(rng)
-            if annex != "target.xml":
-                return "E00"
-            xml = target_xml().encode()
-            part = xml[off:off + min(n, PACKET_SIZE - 16)]
-            return (b"l" if off + len(part) >= len(xml) else b"m") + escape(part)
-        if text == "qAttached" or text.startswith("qAttached:"):
-            return "1"
-        if text == "qC":
-            return "QC1"
-        if text == "qfThreadInfo":
-            return "m1"
-        if text == "qsThreadInfo":
-            return "l"
-        if text.startswith("qRcmd,"):
-            return self.monitor(unhex(text[6:]).decode("latin-1", "replace").strip())
-        return ""
+    # ---- registers
+    @packet("g")
+    def pkt_g(self, args):
+        """`g`: read x0-x31 and pc (16 hex digits each, little-endian)."""
+        with self._state() as dbg:
+            return "".join(le64(dbg.read_reg(i)) for i in range(REG_PC + 1))
+
+    @packet("G")
+    def pkt_G(self, args):
+        """`G XX...`: write x0-x31 and pc; an odd pc writes nothing (E16)."""
+        if len(args) != 16 * (REG_PC + 1):
+            raise ProtocolError(f"G packet of {len(args)} hex digits (want {16 * (REG_PC + 1)})")
+        values = [unle64(args[16 * i:16 * i + 16]) for i in range(REG_PC + 1)]
+        if not pc_ok(values[REG_PC]):
+            return E_INVAL                   # nothing written
+        with self._state() as dbg:
+            for i, v in enumerate(values):
+                dbg.write_reg(i, v)
+        return "OK"
+
+    @packet("p")
+    def pkt_p(self, args):
+        """`p n`: read register n (the target description's numbering)."""
+        n = hexnum(args)
+        with self._state() as dbg:
+            v = dbg.read_reg(n)
+        return E_REGISTER if v is None else le64(v)
+
+    @packet("P")
+    def pkt_P(self, args):
+        """`P n=r...`: write register n (16 hex digits, little-endian); an odd pc is refused (E16)."""
+        n, _, val = args.partition("=")
+        if len(val) != 16:
+            raise ProtocolError(f"P packet {'P' + args!r}")
+        n, v = hexnum(n), unle64(val)
+        if n == REG_PC and not pc_ok(v):
+            return E_INVAL
+        with self._state() as dbg:
+            return "OK" if dbg.write_reg(n, v) else E_REGISTER
+
+    # ---- memory
+    @packet("m")
+    def pkt_m(self, args):
+        """`m addr,length`: read memory (at most what one reply holds; up to the first byte that is not RAM)."""
+        addr, n = addr_len(args)
+        n = min(n, PACKET_SIZE // 2 - 16)
+        with self._state() as dbg:
+            data = dbg.read_mem(addr, n, self.phys)
+        return data.hex() if data or n == 0 else E_MEMORY
+
+    @packet("M")
+    def pkt_M(self, args):
+        """`M addr,length:XX...`: write memory, given in hex."""
+        head, sep, hexs = args.partition(":")
+        addr, n = addr_len(head)
+        if not sep or len(hexs) != 2 * n:
+            raise ProtocolError(f"M packet with {len(hexs)} hex digits for {n} bytes")
+        data = unhex(hexs)
+        with self._state() as dbg:
+            return "OK" if dbg.write_mem(addr, data, self.phys) else E_MEMORY
+
+    @packet("X")
+    def pkt_X(self, args):
+        """`X addr,length:binary`: write memory, given as (escaped) bytes."""
+        i = args.find(":")
+        if i < 0:
+            raise ProtocolError("X packet without ':'")
+        addr, n = addr_len(args[:i])
+        data = args[i + 1:].encode("latin-1")
+        if len(data) != n:
+            raise ProtocolError(f"X packet with {len(data)} bytes for {n}")
+        with self._state() as dbg:
+            return "OK" if n == 0 or dbg.write_mem(addr, data, self.phys) else E_MEMORY
+
+    # ---- breakpoints and watchpoints: `Ztype,addr,kind` inserts, `ztype,addr,kind` removes
+    @packet("Z0")
+    def pkt_Z0(self, args):
+        """`Z0,addr,kind`: insert a software breakpoint (checked at decode, as Z1: memory is not patched)."""
+        return self._insert_breakpoint(Z_SW_BREAK, args[0])
+
+    @packet("Z1")
+    def pkt_Z1(self, args):
+        """`Z1,addr,kind`: insert a hardware breakpoint."""
+        return self._insert_breakpoint(Z_HW_BREAK, args[0])
+
+    @packet("Z2")
+    def pkt_Z2(self, args):
+        """`Z2,addr,length`: insert a write watchpoint (reported after the store)."""
+        return self._insert_watch(Z_WRITE_WATCH, *args)
+
+    @packet("Z3")
+    def pkt_Z3(self, args):
+        """`Z3,addr,length`: insert a read watchpoint (reported before the load)."""
+        return self._insert_watch(Z_READ_WATCH, *args)
+
+    @packet("Z4")
+    def pkt_Z4(self, args):
+        """`Z4,addr,length`: insert an access watchpoint."""
+        return self._insert_watch(Z_ACCESS_WATCH, *args)
+
+    @packet("z0")
+    def pkt_z0(self, args):
+        """`z0,addr,kind`: remove the breakpoint at addr (of either type)."""
+        return self._remove_breakpoint(args[0])
+
+    @packet("z1")
+    def pkt_z1(self, args):
+        """`z1,addr,kind`: remove the breakpoint at addr (of either type)."""
+        return self._remove_breakpoint(args[0])
+
+    @packet("z2")
+    def pkt_z2(self, args):
+        """`z2,addr,length`: remove a write watchpoint."""
+        return self._remove_watch(Z_WRITE_WATCH, *args)
+
+    @packet("z3")
+    def pkt_z3(self, args):
+        """`z3,addr,length`: remove a read watchpoint."""
+        return self._remove_watch(Z_READ_WATCH, *args)
+
+    @packet("z4")
+    def pkt_z4(self, args):
+        """`z4,addr,length`: remove an access watchpoint."""
+        return self._remove_watch(Z_ACCESS_WATCH, *args)
+
+    def _insert_breakpoint(self, t, addr):
+        with self._state() as dbg:
+            return "OK" if dbg.set_breakpoint(addr, t) else E_FULL
+
+    def _remove_breakpoint(self, addr):
+        with self._state() as dbg:
+            dbg.clear_breakpoint(addr)
+        return "OK"
+
+    def _insert_watch(self, t, addr, n):
+        with self._state() as dbg:
+            if not 0 < n <= MAX_WATCH:
+                return E_INVAL
+            ranges = dbg.watch_ranges(addr, n, self.phys)
+            if ranges is None:
+                return E_NOT_WATCHABLE
+            key = (t, addr, n)
+            if len(ranges) > dbg.watch_room(key):
+                return E_FULL
+            return "OK" if dbg.set_watch(key, ranges) else E_NOT_WATCHABLE
+
+    def _remove_watch(self, t, addr, n):
+        with self._state() as dbg:
+            dbg.clear_watch((t, addr, n))
+        return "OK"
+
+    # ---- running
+    @packet("c")
+    def pkt_c(self, args):
+        """`c [addr]`: continue (at addr)."""
+        return self.resume("cont", self._resume_addr(args))
+
+    @packet("C")
+    def pkt_C(self, args):
+        """`C sig[;addr]`: continue with a signal (checked, then dropped: a hart has no signals)."""
+        return self.resume("cont", self._resume_addr(self._no_signal(args)))
+
+    @packet("s")
+    def pkt_s(self, args):
+        """`s [addr]`: one step (at addr): one instruction retired or one trap taken."""
+        return self.resume("step", self._resume_addr(args))
+
+    @packet("S")
+    def pkt_S(self, args):
+        """`S sig[;addr]`: one step with a signal (checked, then dropped)."""
+        return self.resume("step", self._resume_addr(self._no_signal(args)))
+
+    @staticmethod
+    def _no_signal(args):
+        """sig[;addr] -> addr (the signal checked)."""
+        sig, _, addr = args.partition(";")
+        hexnum(sig)
+        return addr
+
+    @staticmethod
+    def _resume_addr(args):
+        return hexnum(args) if args else None
+
+    @packet("vCont?")
+    def pkt_vCont_query(self, args):
+        """`vCont?`: the vCont actions we support."""
+        return "vCont;c;C;s;S"
+
+    @packet("vCont;", prefix=True)
+    def pkt_vCont(self, args):
+        """`vCont;action[:thread-id];...`: the first action for our thread (c, C, s, S; t stops nothing)."""
+        action = None
+        for a in args.split(";"):
+            verb, _, tid = a.partition(":")
+            if not verb or verb[0] not in "cCsSt":
+                raise ProtocolError(f"vCont action {a!r}")
+            if verb[0] in "CS":
+                hexnum(verb[1:])
+            if tid and tid not in THREAD_IDS:
+                continue
+            action = verb[0]
+            break
+        if action is None or action == "t":
+            return "OK" if action == "t" else E_NO_ACTION
+        return self.resume("step" if action in "sS" else "cont", None)
+
+    # ---- ending
+    @packet("D")
+    def pkt_D(self, args):
+        """`D[;pid]`: detach: everything removed, the guest runs on (--gdb-wait's hold too)."""
+        self.server.released()
+        self.ending.set()
+        self.send("OK")
+        self.server.detach(self)
+        raise _Detached
+
+    @packet("k")
+    def pkt_k(self, args):
+        """`k`: kill: the VMM is stopped, as GuestLifecycle.stop() stops it (no reply)."""
+        self.server.kill()
+        raise _Detached
+
+    @packet("vKill", prefix=True)
+    def pkt_vKill(self, args):
+        """`vKill;pid`: kill, after an OK."""
+        self.send("OK")
+        self.server.kill()
+        raise _Detached
+
+    # ---- queries
+    @packet("qSupported", prefix=True)
+    def pkt_qSupported(self, args):
+        """`qSupported[:feature;...]`: what the client supports (kept), what we do."""
+        feats = args.partition(":")[2]
+        self.client = {f for f in feats.split(";") if f}
+        return (f"PacketSize={PACKET_SIZE:x};qXfer:features:read+;swbreak+;hwbreak+;"
+                "QStartNoAckMode+;vContSupported+")
+
+    @packet("QStartNoAckMode")
+    def pkt_QStartNoAckMode(self, args):
+        """`QStartNoAckMode`: OK (acked), then no more acks."""
+        self.send("OK")
+        self.wire.noack = True
+
+    @packet("qXfer:features:read:", prefix=True)
+    def pkt_qXfer_features_read(self, args):
+        """`qXfer:features:read:annex:offset,length`: part of the target description (annex target.xml)."""
+        annex, _, rng = args.partition(":")
+        off, n = addr_len(rng)
+        if annex != "target.xml":
+            return E_ANNEX
+        xml = target_xml().encode()
+        part = xml[off:off + min(n, PACKET_SIZE - 16)]
+        return (b"l" if off + len(part) >= len(xml) else b"m") + escape(part)
+
+    @packet("qAttached")
+    @packet("qAttached:", prefix=True)
+    def pkt_qAttached(self, args):
+        """`qAttached[:pid]`: 1, we attached to a running process (k kills it, D leaves it running)."""
+        return "1"
+
+    @packet("qC")
+    def pkt_qC(self, args):
+        """`qC`: the current thread: 1."""
+        return "QC1"
+
+    @packet("qfThreadInfo")
+    def pkt_qfThreadInfo(self, args):
+        """`qfThreadInfo`: the first (and only) thread: 1."""
+        return "m1"
+
+    @packet("qsThreadInfo")
+    def pkt_qsThreadInfo(self, args):
+        """`qsThreadInfo`: no more threads."""
+        return "l"
+
+    @packet("qRcmd,", prefix=True)
+    def pkt_qRcmd(self, args):
+        """`qRcmd,command-in-hex`: a monitor command; its output as O packets, then OK."""
+        return self.monitor(unhex(args).decode("latin-1", "replace").strip())
 
     def monitor(self, cmd):
         words = cmd.split()
@@ -333,86 +626,6 @@ class _Connection:
     def _out(self, text):
         self.send("O" + text.encode().hex())
         return "OK"
-
-    def vcont(self, text):
-        if text == "vCont?":
-            return "vCont;c;C;s;S"
-        if not text.startswith("vCont;"):
-            return ""
-        action = None
-        for a in text[6:].split(";"):
-            verb, _, tid = a.partition(":")
-            if not verb or verb[0] not in "cCsSt":
-                raise ProtocolError(f"vCont action {a!r}")
-            if verb[0] in "CS":
-                hexnum(verb[1:])
-            if tid and tid not in ("-1", "1", "01", "p1.1", "p1.-1"):
-                continue
-            action = verb[0]
-            break
-        if action is None or action == "t":
-            return "OK" if action == "t" else "E01"
-        return self.resume("step" if action in "sS" else "cont", None)
-
-    def resume(self, kind, addr):
-        if addr is not None and not pc_ok(addr):
-            return E_INVAL
-        self.server.released()                   # a debugger's continue or step (--gdb-wait)
-        with self._state() as dbg:
-            if addr is not None:
-                dbg.h.pc = addr
-                dbg.access_done = None
-            if kind == "step" and dbg.access_done is not None and dbg.access_done == dbg.h.pc & MASK64:
-                # GDB steps over a (non-steppable) watchpoint whose store has already been done
-                dbg.access_done = None
-                dbg.stop = ("step",)
-                return "T05"
-            seq = dbg.resume(kind)
-        return self._wait_stop(seq)
-
-    # ---- the session
-    def run(self):
-        srv = self.server
-        self.dbg = srv.attach()
-        self.dbg.interrupt(SIGTRAP)
-        try:
-            while True:
-                pkt = self.wire.read_packet()
-                reply = self.handle(pkt)
-                if reply is not None:
-                    self.send(reply)
-        except Exception as e:   # noqa: BLE001 - how the session ended (a bug of ours must not take the VMM down)
-            self.ending.set()
-            self._end(e)
-
-    def _end(self, e):
-        srv = self.server
-        if isinstance(e, _Detached):
-            return
-        if isinstance(e, _VmmGone):
-            try:
-                self.send(self._ended_reply())
-            except OSError:
-                pass
-        elif isinstance(e, socket.timeout):      # (recv timeouts are handled in _recv: this is a send)
-            srv.detach(self, f"dropped {self.peer}: it read nothing of ours for {SEND_TIMEOUT:g} s")
-        elif isinstance(e, (EOFError, OSError)):
-            srv.detach(self)
-        elif isinstance(e, ClientDropped):
-            srv.detach(self, f"dropped {self.peer}: {e}")
-        elif isinstance(e, ProtocolError):
-            srv.detach(self, f"malformed packet from {self.peer} ({e}): closing the connection")
-        else:
-            srv.log(f"internal error serving the debugger ({type(e).__name__}: {e}): closing the connection")
-            srv.detach(self)
-
-    def ended(self, grace=1.0):
-        """Is this session ending (within `grace` s)? A GDB that detaches or dies and reconnects at
-        once must not be refused because the old session is still being wound up: its thread sees
-        the old client's EOF at once (it waits in recv), so a short grace is enough."""
-        return self.ending.wait(grace)
-
-
 
 
 class _Detached(Exception):
@@ -524,7 +737,7 @@ class GdbServer:
                 with self.lock:
                     holder = self.conn
                     if holder is None:
-                        c = self.conn = _Connection(self, s, _peer_name(peer))
+                        c = self.conn = Session(self, s, _peer_name(peer))
                         self.accepted += 1
                 if holder is None or not holder.ended():
                     break

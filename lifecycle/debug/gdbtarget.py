@@ -45,7 +45,7 @@ import time
 from lifecycle.machine.seat import DebuggerSeat
 from emu.ints import s64, MASK64
 from emu.spec import (REG_NAMES, CSR_NAMES as SPEC_CSR_NAMES, PMPCFG0, MHPMEVENT3, MHPMCOUNTER3, HPMCOUNTER3, MCYCLE,
-                      MINSTRET)
+                      MINSTRET, PRV_U, PRV_S, PRV_M)
 
 SIGINT, SIGTRAP, SIGABRT, SIGKILL = 2, 5, 6, 9     # GDB's signal numbers (gdb/signals.def), as stop replies carry them
 STOP_DEBUG = 2                 # the stop-flag value the debugger sets (lifecycle stop() sets 1)
@@ -67,7 +67,8 @@ CSR_NAMES = {n: name for n, name in SPEC_CSR_NAMES.items() if _has_csr(n)}
 CSRS = sorted(CSR_NAMES)
 REG_CSR0 = 33                  # remote register numbers: x0-x31, pc, the CSRs in CSRS order, priv
 REG_PRIV = REG_CSR0 + len(CSRS)
-WATCH_NAMES = {2: "watch", 3: "rwatch", 4: "awatch"}
+Z_SW_BREAK, Z_HW_BREAK, Z_WRITE_WATCH, Z_READ_WATCH, Z_ACCESS_WATCH = 0, 1, 2, 3, 4    # the RSP's Z/z types
+WATCH_NAMES = {Z_WRITE_WATCH: "watch", Z_READ_WATCH: "rwatch", Z_ACCESS_WATCH: "awatch"}     # as stop replies name them
 
 
 def pc_ok(v):
@@ -245,7 +246,8 @@ class Debugger(DebuggerSeat):
         kind, pa = hit
         best = None
         for (t, _va, _n), ranges in self.watches.items():
-            if not (t == 4 or (t == 2 and kind == D.WATCH_WRITE) or (t == 3 and kind == D.WATCH_READ)):
+            if not (t == Z_ACCESS_WATCH or (t == Z_WRITE_WATCH and kind == D.WATCH_WRITE)
+                    or (t == Z_READ_WATCH and kind == D.WATCH_READ)):
                 continue
             for lo, hi, vlo in ranges:
                 if lo <= pa < hi and (best is None or t < best[0]):
@@ -365,7 +367,7 @@ class Debugger(DebuggerSeat):
             h.pc = v
             return True
         if n == REG_PRIV:
-            if v not in (S.PRV_U, S.PRV_S, S.PRV_M):
+            if v not in (PRV_U, PRV_S, PRV_M):
                 return False
             h.priv = v
             return True
@@ -431,10 +433,11 @@ class Debugger(DebuggerSeat):
         D.set_breakpoints(self.h, self.bps)
         ranges = []
         for (t, _va, _n), rs in self.watches.items():
-            k = {2: D.WATCH_WRITE, 3: D.WATCH_READ, 4: D.WATCH_WRITE | D.WATCH_READ}[t]
+            k = {Z_WRITE_WATCH: D.WATCH_WRITE, Z_READ_WATCH: D.WATCH_READ,
+                 Z_ACCESS_WATCH: D.WATCH_WRITE | D.WATCH_READ}[t]
             ranges += [(lo, hi, k) for lo, hi, _v in rs]
         D.set_watches(self.h, ranges)
-        self.read_watches = sum(1 for (t, _a, _n) in self.watches if t in (3, 4))
+        self.read_watches = sum(1 for (t, _a, _n) in self.watches if t in (Z_READ_WATCH, Z_ACCESS_WATCH))
 
     def set_breakpoint(self, pc, t):
         """A breakpoint of Z type t at pc. -> False when the table is full (DBG_MAX_BP), nothing set."""
