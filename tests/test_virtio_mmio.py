@@ -24,6 +24,7 @@ from devices.virtio.blk import BlockMode, VirtioBlk  # noqa: E402
 from devices.virtio.virtqueue import (VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT,  # noqa: E402
                                VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, ChainReader, ChainWriter,
                                area_sizes)
+from emu.spec import UART_BASE  # noqa: E402
 
 N, W, I = VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_DESC_F_INDIRECT
 ALL_OK = V.ACKNOWLEDGE | V.DRIVER | V.FEATURES_OK | V.DRIVER_OK
@@ -308,7 +309,7 @@ def test_bad_queue_size(rig, size):
 
 
 @pytest.mark.parametrize("which", ["desc", "avail", "used"])
-@pytest.mark.parametrize("where", [0x1000_0000, RAM + RAM_SIZE - 8, RAM - 0x100])
+@pytest.mark.parametrize("where", [UART_BASE, RAM + RAM_SIZE - 8, RAM - 0x100])        # a device, past RAM, below
 def test_queue_areas_outside_ram(rig, which, where):
     hart, dev, irq, drv = rig
     drv.init(queues=[], driver_ok=False)
@@ -339,7 +340,7 @@ def test_malformed_chain(rig, case):
     canary = RAM + 0x9_0000
     drv.mem.write(canary, b"canary!!")
     if case == "desc outside RAM":
-        q.write_desc(0, 0x1000_0000, 8, W)
+        q.write_desc(0, UART_BASE, 8, W)                    # a device
     elif case == "length past RAM":
         q.write_desc(0, RAM + RAM_SIZE - 8, 9, W)
     elif case == "huge length":

@@ -11,8 +11,9 @@ from tests.rvenc import I, J_SELF
 
 from devices.virtio import mmio as V
 from devices.virtio.virtqueue import VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE
+from emu.spec import RAM_BASE
 
-RAM = 0x8000_0000
+RAM = RAM_BASE
 T0, T1 = 5, 6
 DESC, AVAIL, USED = RAM + 0x10_0000, RAM + 0x11_0000, RAM + 0x12_0000
 HDR, BUF, TABLE, N = RAM + 0x13_0000, RAM + 0x14_0000, RAM + 0x40_0000, 65536

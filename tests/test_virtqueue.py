@@ -19,6 +19,7 @@ from devices.virtio.virtqueue import (VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_I
                                VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, Chain, ChainReader,
                                ChainWriter, Virtqueue, VirtqueueError, area_sizes)
 from emu.hart import Hart  # noqa: E402
+from emu.spec import UART_BASE  # noqa: E402
 
 N, R, W, I = VIRTQ_DESC_F_NEXT, 0, VIRTQ_DESC_F_WRITE, VIRTQ_DESC_F_INDIRECT
 SIZE = 8
@@ -245,7 +246,7 @@ def test_indirect_inside_indirect(ring):
     ((RAM + 0x8_0000, 0, I, 0), "multiple of 16"),
     ((RAM + 0x8_0000, 32, I | N, 1), "NEXT"),
     ((RAM + RAM_SIZE - 16, 32, I, 0), "outside guest RAM"),
-    ((0x1000_0000, 16, R, 0), "outside guest RAM"),          # a device, not RAM
+    ((UART_BASE, 16, R, 0), "outside guest RAM"),            # a device, not RAM
     ((RAM + RAM_SIZE - 4, 8, W, 0), "outside guest RAM"),    # length past the end of RAM
     ((RAM, 0xFFFF_FFFF, W, 0), "outside guest RAM"),
     ((2 ** 64 - 8, 16, R, 0), "outside guest RAM"),

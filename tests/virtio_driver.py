@@ -15,8 +15,9 @@ from devices.virtio import mmio as V
 from devices.virtio.virtqueue import (VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE,
                                area_sizes)
 from emu.hart import Hart
+from emu.spec import RAM_BASE
 
-RAM = 0x8000_0000
+RAM = RAM_BASE
 RAM_SIZE = 1 << 20
 RINGS = RAM + 0x1_0000              # queue areas are allocated from here ...
 DATA = RAM + 0x4_0000               # ... and buffers from here, up to DATA_END
