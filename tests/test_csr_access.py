@@ -27,24 +27,19 @@ from rvenc import J_SELF, M64, csr  # noqa: E402
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
 from emu.csr import refresh_mode  # noqa: E402
+from emu.spec import (CAUSE_ILLEGAL_INSTRUCTION, CYCLE, HPMCOUNTER3, INSTRET, MCAUSE, MCOUNTEREN, MEPC,  # noqa: E402
+                      MSTATUS, MSTATUS_TVM, MTVAL, MTVEC, PRV_M, PRV_S, PRV_U, RAM_BASE, SATP, SCOUNTEREN, TIME)
 
-BASE = 0x8000_0000
+BASE = RAM_BASE
 HANDLER = BASE + 0x800
-U, S_, M = 0, 1, 3
-PRIV_NAMES = {U: "U", S_: "S", M: "M"}
-
-MSTATUS, MTVEC, MCAUSE, MEPC, MTVAL = 0x300, 0x305, 0x342, 0x341, 0x343
-MCOUNTEREN, SCOUNTEREN, SATP = 0x306, 0x106, 0x180
-TVM = 1 << 20
-CYCLE, TIME, INSTRET = 0xC00, 0xC01, 0xC02
-MCYCLE, MINSTRET = 0xB00, 0xB02
-ILLEGAL_INSTRUCTION = 2
+PRIV_NAMES = {PRV_U: "U", PRV_S: "S", PRV_M: "M"}
 
 # ---------------------------------------------------------------------------- the CSRs of this hart
 # (number, name, kind): kind "store" = a plain register (reads what it holds), "view" = computed
 # from other state (its value is checked elsewhere, test_csr.py), "zero" = reads 0, "counter",
-# "misa". RV64 without F/D, N, H or the debug mode; no sstc, no vendor CSRs.
-MISA = ((2 << 62) | sum(1 << (ord(c) - ord("A")) for c in "ACIMSU"))   # MXL = 2 (XLEN 64), RV64ACIMSU
+# "misa". RV64 without F/D, N, H or the debug mode; no sstc, no vendor CSRs.  The numbers are the
+# spec's tables 2.2-2.5 written out, not emu/spec.py's names: this table is the independent check.
+MISA_VALUE = ((2 << 62) | sum(1 << (ord(c) - ord("A")) for c in "ACIMSU"))   # MXL = 2 (XLEN 64), RV64ACIMSU
 
 CSRS = [
     (0x100, "sstatus", "view"), (0x104, "sie", "view"), (0x105, "stvec", "store"),
@@ -56,8 +51,8 @@ CSRS = [
     (0x306, "mcounteren", "store"), (0x30A, "menvcfg", "zero"), (0x320, "mcountinhibit", "zero"),
     (0x340, "mscratch", "store"), (0x341, "mepc", "store"), (0x342, "mcause", "store"),
     (0x343, "mtval", "store"), (0x344, "mip", "view"),
-    (MCYCLE, "mcycle", "counter"), (MINSTRET, "minstret", "counter"),
-    (CYCLE, "cycle", "counter"), (TIME, "time", "counter"), (INSTRET, "instret", "counter"),
+    (0xB00, "mcycle", "counter"), (0xB02, "minstret", "counter"),
+    (0xC00, "cycle", "counter"), (0xC01, "time", "counter"), (0xC02, "instret", "counter"),
     (0xF11, "mvendorid", "zero"), (0xF12, "marchid", "zero"), (0xF13, "mimpid", "zero"),
     (0xF14, "mhartid", "zero"), (0xF15, "mconfigptr", "zero"),
 ]
@@ -105,13 +100,13 @@ def legal_by_spec(n, priv, writes, mcounteren=0, scounteren=0, tvm=False, exists
         return False
     if writes and (n >> 10) & 3 == 3:
         return False
-    if 0xC00 <= n <= 0xC1F and priv < M:
-        bit = n - 0xC00
+    if CYCLE <= n <= CYCLE + 31 and priv < PRV_M:
+        bit = n - CYCLE
         if not (mcounteren >> bit) & 1:
             return False
-        if priv == U and not (scounteren >> bit) & 1:
+        if priv == PRV_U and not (scounteren >> bit) & 1:
             return False
-    if n == SATP and priv == S_ and tvm:
+    if n == SATP and priv == PRV_S and tvm:
         return False
     return True
 
@@ -121,7 +116,7 @@ def mk(insn, priv, mcounteren=0, scounteren=0, tvm=False):
     h.write_phys(BASE, insn)
     h.write_phys(HANDLER, J_SELF)
     h.csr[MTVEC] = HANDLER
-    h.csr[MSTATUS] = TVM if tvm else 0
+    h.csr[MSTATUS] = MSTATUS_TVM if tvm else 0
     h.csr[MCOUNTEREN] = mcounteren
     h.csr[SCOUNTEREN] = scounteren
     counters_set(h)
@@ -154,7 +149,7 @@ def check(n, priv, form, legal, expected=None, **ctx):
     else:
         before = state(h)
         h.run(1)
-        assert h.pc == HANDLER and h.priv == M and int(h.csr[MCAUSE]) == ILLEGAL_INSTRUCTION, \
+        assert h.pc == HANDLER and h.priv == PRV_M and int(h.csr[MCAUSE]) == CAUSE_ILLEGAL_INSTRUCTION, \
             f"{where}: not an illegal-instruction trap (pc {h.pc:#x}, mcause {int(h.csr[MCAUSE])})"
         assert int(h.csr[MEPC]) & M64 == BASE
         assert int(h.x[1]) == SENTINEL, f"{where}: rd written by a trapping instruction"
@@ -163,7 +158,7 @@ def check(n, priv, form, legal, expected=None, **ctx):
 
 def expected_read(n, kind):
     """What the first instruction of a fresh hart reads (None: a view, checked in test_csr.py)."""
-    return {"zero": 0, "counter": counter_value(mk(b"", M), n), "misa": MISA}.get(kind)
+    return {"zero": 0, "counter": counter_value(mk(b"", PRV_M), n), "misa": MISA_VALUE}.get(kind)
 
 
 PATTERN_STORED = 0x40         # a legal value for every "store" CSR (no WARL field changes it)
@@ -173,7 +168,7 @@ PATTERN_STORED = 0x40         # a legal value for every "store" CSR (no WARL fie
 def test_csr_access_by_privilege_and_read_only_bits(n, name, kind):
     """Every form of CSR instruction in U, S and M, with the counters enabled for S and U (the
     counter-enable rules have their own test below)."""
-    for priv in (U, S_, M):
+    for priv in (PRV_U, PRV_S, PRV_M):
         for form in FORMS:
             legal = legal_by_spec(n, priv, form[3], mcounteren=0xFFFFFFFF, scounteren=0xFFFFFFFF)
             if not legal:
@@ -194,13 +189,13 @@ def test_csr_access_by_privilege_and_read_only_bits(n, name, kind):
 
 @pytest.mark.parametrize("n", ABSENT, ids=[f"{n:#05x}" for n in ABSENT])
 def test_csrs_this_hart_lacks_are_illegal_at_every_level(n):
-    for priv in (U, S_, M):
+    for priv in (PRV_U, PRV_S, PRV_M):
         for form in FORMS:
             check(n, priv, form, False, mcounteren=0xFFFFFFFF, scounteren=0xFFFFFFFF)
 
 
-READ_ONLY_COUNTERS = [(CYCLE, "cycle"), (TIME, "time"), (INSTRET, "instret"), (0xC03, "hpmcounter3"),
-                      (0xC1F, "hpmcounter31")]
+READ_ONLY_COUNTERS = [(CYCLE, "cycle"), (TIME, "time"), (INSTRET, "instret"), (HPMCOUNTER3, "hpmcounter3"),
+                      (HPMCOUNTER3 + 28, "hpmcounter31")]
 
 
 @pytest.mark.parametrize("n,name", READ_ONLY_COUNTERS, ids=[c[1] for c in READ_ONLY_COUNTERS])
@@ -209,7 +204,7 @@ def test_counter_access_by_mcounteren_and_scounteren(n, name):
     other bits set, so only its own bit matters); M ignores both. Writes are illegal in every case
     (the counters are read-only; M writes mcycle/minstret instead)."""
     bit = n - CYCLE
-    for priv in (U, S_, M):
+    for priv in (PRV_U, PRV_S, PRV_M):
         for m_en in (0, 1):
             for s_en in (0, 1):
                 others = 0xFFFFFFFF & ~(1 << bit)
@@ -221,18 +216,18 @@ def test_counter_access_by_mcounteren_and_scounteren(n, name):
 
 def test_time_is_read_only_and_keeps_counting():
     """A write attempt to time traps, and time reads on unchanged afterwards (no offset moved)."""
-    h = mk(csr("csrrw", 1, 6, TIME) + csr("csrrs", 2, 0, TIME), M)
+    h = mk(csr("csrrw", 1, 6, TIME) + csr("csrrs", 2, 0, TIME), PRV_M)
     h.run(1)
-    assert h.pc == HANDLER and int(h.csr[MCAUSE]) == ILLEGAL_INSTRUCTION
+    assert h.pc == HANDLER and int(h.csr[MCAUSE]) == CAUSE_ILLEGAL_INSTRUCTION
     assert int(h.st[S.ST_MTIME_OFF]) == MTIME_OFF
-    h.pc, h.priv = BASE + 4, M
+    h.pc, h.priv = BASE + 4, PRV_M
     clock = int(h.st[S.ST_INSTRET]) + int(h.st[S.ST_IDLE])
     h.run(1)
     assert h.pc == BASE + 8
     assert int(h.x[2]) == clock // int(h.st[S.ST_TIME_DIV]) + MTIME_OFF
 
 
-@pytest.mark.parametrize("priv,tvm", [(S_, True), (S_, False), (M, True), (M, False), (U, False)])
+@pytest.mark.parametrize("priv,tvm", [(PRV_S, True), (PRV_S, False), (PRV_M, True), (PRV_M, False), (PRV_U, False)])
 def test_satp_and_mstatus_tvm(priv, tvm):
     for form in FORMS:
         legal = legal_by_spec(SATP, priv, form[3], tvm=tvm)
