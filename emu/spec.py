@@ -28,6 +28,8 @@ PMPCFG0, PMPADDR0 = 0x3A0, 0x3B0        # pmpcfg0..15, pmpaddr0..63
 MCYCLE, MINSTRET, MHPMCOUNTER3 = 0xB00, 0xB02, 0xB03      # mhpmcounter3..31
 CYCLE, TIME, INSTRET, HPMCOUNTER3 = 0xC00, 0xC01, 0xC02, 0xC03   # hpmcounter3..31
 MVENDORID, MARCHID, MIMPID, MHARTID, MCONFIGPTR = 0xF11, 0xF12, 0xF13, 0xF14, 0xF15
+N_HPM, N_PMPCFG = 29, 16                # hpm counters 3..31 (each of the three kinds above); pmpcfg0..15
+CSR_ACCESS_SHIFT, CSR_READ_ONLY = 10, 3  # a CSR number's bits 11:10 are 0b11 for a read-only CSR (2.1)
 
 # CSR names, as the spec (and Spike's csr_name) spell them
 CSR_NAMES = {
@@ -127,6 +129,7 @@ SATP_PPN = (1 << 44) - 1
 PTE_V, PTE_R, PTE_W, PTE_X, PTE_U, PTE_G, PTE_A, PTE_D = 1, 2, 4, 8, 16, 32, 64, 128
 PTE_PPN_SHIFT = 10                      # the PPN field starts at bit 10
 PTE_RESERVED_SHIFT = 54                 # bits 63:54 are reserved (Svpbmt/Svnapot not implemented)
+PAGE_SIZE = 4096                        # a page (4.3.1); Sv39's megapages and gigapages are made of them
 
 # --- integer registers: the ABI names (psABI), and the numbers of those the VMM reads or writes
 REG_NAMES = ("zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",

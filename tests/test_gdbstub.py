@@ -27,6 +27,9 @@ from elftools.elf.elffile import ELFFile
 
 from emu import debug as D
 from emu import state as S
+from emu.ints import s64
+from emu.spec import (CYCLE, MISA, MSCRATCH, PAGE_SIZE, PTE_A, PTE_PPN_SHIFT, PTE_R, PTE_V, REG_NAMES, SATP,
+                      SATP_MODE_SHIFT, SATP_MODE_SV39)
 from lifecycle import GuestConfig, GuestError, GuestLifecycle, GuestLifecycleError, KernelType
 from lifecycle.debug import gdbstub, gdbtarget, rsp
 from tests.linux_guest import ROOT, bundled_kernel, unavailable
@@ -35,6 +38,8 @@ from tests.consoles import Console
 GUEST = os.path.join(ROOT, "tests", "guest")
 TARGET = os.path.join(GUEST, "bin", "gdb_target.elf")
 HANG = 120.0
+REG_PC, REG_HEX = gdbtarget.REG_PC, rsp.REG_HEX     # pc's remote register number; hex digits of a register
+T0 = REG_NAMES.index("t0")
 
 
 def symbols(path=TARGET):
@@ -130,26 +135,25 @@ def test_breakpoint_at_a_virtual_address_after_the_code_ran_physically():
 
 def test_debug_translate_walks_sv39_without_side_effects():
     from emu.hart import Hart
-    from emu.csr import SATP
     h = Hart(1 << 20)
     base = h.ram_base
     root, l1, l0, page = base + 0x1000, base + 0x2000, base + 0x3000, base + 0x8000
     va = 0xFFFF_FFC0_1234_5000 & ((1 << 64) - 1)
 
     def pte(pa, flags):
-        return ((pa >> 12) << 10) | flags
+        return ((pa // PAGE_SIZE) << PTE_PPN_SHIFT) | flags
     vpn = [(va >> (12 + 9 * i)) & 0x1FF for i in range(3)]
-    h.write_phys(root + 8 * vpn[2], pte(l1, 1).to_bytes(8, "little"))
-    h.write_phys(l1 + 8 * vpn[1], pte(l0, 1).to_bytes(8, "little"))
-    h.write_phys(l0 + 8 * vpn[0], pte(page, 0x1 | 0x2).to_bytes(8, "little"))   # V R, no A, no U
-    h.csr[SATP] = -(8 << 60) | (root >> 12)             # mode 8 (Sv39) in bits 63:60
+    h.write_phys(root + 8 * vpn[2], pte(l1, PTE_V).to_bytes(8, "little"))       # V alone: the next level
+    h.write_phys(l1 + 8 * vpn[1], pte(l0, PTE_V).to_bytes(8, "little"))
+    h.write_phys(l0 + 8 * vpn[0], pte(page, PTE_V | PTE_R).to_bytes(8, "little"))   # V R, no A, no U
+    h.csr[SATP] = s64((SATP_MODE_SV39 << SATP_MODE_SHIFT) | (root // PAGE_SIZE))
     h.priv = S.PRV_U                            # U cannot read this S page: the debugger still can
     tlb = h.tlb.copy()
     assert D.debug_translate(h, va + 0x123) == page + 0x123
     assert D.debug_translate(h, va + 0x1000) is None                  # unmapped
     assert D.debug_translate(h, 0x0000_0040_0000_0000) is None        # not canonical
     assert np.array_equal(h.tlb, tlb)
-    assert int.from_bytes(h.read_phys(l0 + 8 * vpn[0], 8), "little") & 0x40 == 0   # no A bit set
+    assert int.from_bytes(h.read_phys(l0 + 8 * vpn[0], 8), "little") & PTE_A == 0   # no A bit set
     h.priv = S.PRV_M
     assert D.debug_translate(h, base + 4) == base + 4                   # M-mode: physical
 
@@ -215,7 +219,7 @@ class Rsp:
         return int.from_bytes(bytes.fromhex(self.cmd(f"p{n:x}")), "little")
 
     def pc(self):
-        return self.reg(32)
+        return self.reg(REG_PC)
 
     def mem(self, addr, n):
         return bytes.fromhex(self.cmd(f"m{addr:x},{n:x}"))
@@ -330,7 +334,7 @@ def test_every_packet_of_the_table_is_answered_and_an_unknown_one_gets_the_empty
                ("qAttached", "qAttached"), ("qAttached:", "qAttached:1"), ("qC", "qC"),
                ("qfThreadInfo", "qfThreadInfo"), ("qsThreadInfo", "qsThreadInfo"),
                ("qXfer:features:read:", "qXfer:features:read:target.xml:0,40"),
-               ("g", "g"), ("G", lambda: "G" + c.cmd("g")), ("p", "p20"), ("P", f"P5={bytes(8).hex()}"),
+               ("g", "g"), ("G", lambda: "G" + c.cmd("g")), ("p", f"p{REG_PC:x}"), ("P", f"P{T0:x}={bytes(8).hex()}"),
                ("m", f"m{SYM['table']:x},8"), ("M", f"M{SYM['table']:x},8:{data.hex()}"),
                ("X", b"X%x,8:" % SYM["table"] + data),                 # (table[0] = 1: nothing to escape)
                ("Z0", f"Z0,{SYM['scale']:x},2"), ("Z1", f"Z1,{SYM['bump']:x},2"),
@@ -384,8 +388,8 @@ def test_checksums_are_acked_and_a_bad_one_is_nakked(vmm):
     c.send("g")
     assert c.ack() == b"+"
     regs = c.reply()
-    assert len(regs) == 33 * 16
-    assert int.from_bytes(bytes.fromhex(regs[32 * 16:]), "little") == SYM["_start"]
+    assert len(regs) == (REG_PC + 1) * REG_HEX
+    assert int.from_bytes(bytes.fromhex(regs[REG_PC * REG_HEX:]), "little") == SYM["_start"]
     c.close()
 
 
@@ -397,15 +401,15 @@ def test_registers_csrs_priv_and_memory(vmm):
     assert c.mem(SYM["_start"], 16) == text[:16]
     assert c.cmd("m1000,4") == "E14"                       # not RAM: devices are never read
     # x registers, pc
-    assert c.cmd(f"P5={(0x1122334455667788).to_bytes(8, 'little').hex()}") == "OK"
-    assert c.reg(5) == 0x1122334455667788
+    assert c.cmd(f"P{T0:x}={(0x1122334455667788).to_bytes(8, 'little').hex()}") == "OK"
+    assert c.reg(T0) == 0x1122334455667788
     assert c.cmd(f"P0={(7).to_bytes(8, 'little').hex()}") == "OK" and c.reg(0) == 0
     # CSRs and priv by their target-description numbers
-    misa = gdbtarget.REG_CSR0 + gdbtarget.CSRS.index(0x301)
-    mscratch = gdbtarget.REG_CSR0 + gdbtarget.CSRS.index(0x340)
+    misa = gdbtarget.REG_CSR0 + gdbtarget.CSRS.index(MISA)
+    mscratch = gdbtarget.REG_CSR0 + gdbtarget.CSRS.index(MSCRATCH)
     assert c.reg(misa) == 0x8000000000141105
     assert c.cmd(f"P{mscratch:x}={(0xABC).to_bytes(8, 'little').hex()}") == "OK" and c.reg(mscratch) == 0xABC
-    cycle = gdbtarget.REG_CSR0 + gdbtarget.CSRS.index(0xC00)
+    cycle = gdbtarget.REG_CSR0 + gdbtarget.CSRS.index(CYCLE)
     assert c.cmd(f"P{cycle:x}={bytes(8).hex()}").startswith("E")       # read-only
     assert c.reg(gdbtarget.REG_PRIV) == 3
     assert c.cmd(f"p{gdbtarget.REG_PRIV + 1:x}").startswith("E")
@@ -675,17 +679,18 @@ def test_pc_writes_with_bit_0_set_are_refused(vmm):
     c = vmm.connect()
     assert c.cmd("?") == "T05"
     odd = (SYM["_start"] + 1).to_bytes(8, "little").hex()
-    assert c.cmd(f"P20={odd}") == "E16" and c.pc() == SYM["_start"]
+    assert c.cmd(f"P{REG_PC:x}={odd}") == "E16" and c.pc() == SYM["_start"]
     regs = c.cmd("g")
-    changed = regs[:5 * 16] + (0x1234).to_bytes(8, "little").hex() + regs[6 * 16:32 * 16] + odd
+    changed = (regs[:T0 * REG_HEX] + (0x1234).to_bytes(8, "little").hex() + regs[(T0 + 1) * REG_HEX:REG_PC * REG_HEX]
+               + odd)
     assert c.cmd("G" + changed) == "E16"
-    assert c.cmd("g") == regs                                   # nothing written, x5 neither
+    assert c.cmd("g") == regs                                   # nothing written, t0 neither
     assert c.cmd(f"s{SYM['_start'] + 1:x}") == "E16" and c.cmd(f"c{SYM['_start'] + 3:x}") == "E16"
     assert c.pc() == SYM["_start"] and vmm.guest.instructions_retired == 0
     assert c.cmd("s") == "T05" and c.pc() & 1 == 0 and c.pc() != SYM["_start"]
     even = SYM["_start"].to_bytes(8, "little").hex()
-    assert c.cmd(f"P20={even}") == "OK" and c.pc() == SYM["_start"]   # an even pc is written
-    assert c.cmd("G" + regs[:32 * 16] + even) == "OK"
+    assert c.cmd(f"P{REG_PC:x}={even}") == "OK" and c.pc() == SYM["_start"]   # an even pc is written
+    assert c.cmd("G" + regs[:REG_PC * REG_HEX] + even) == "OK"
     assert c.cmd("c") == "W00"
     assert vmm.join() is None and vmm.guest.exit_code == 0
 

@@ -82,10 +82,11 @@ import threading
 import time
 
 from emu.ints import MASK64
+from emu.spec import PRV_U, PRV_S, PRV_M
 from lifecycle.debug.gdbtarget import (Debugger, target_xml, pc_ok, SIGINT, SIGTRAP, SIGABRT, SIGKILL, REG_PC,
                                        Z_SW_BREAK, Z_HW_BREAK, Z_WRITE_WATCH, Z_READ_WATCH, Z_ACCESS_WATCH)
 from lifecycle.debug.rsp import (Wire, ProtocolError, ClientDropped, frame, escape, hexnum, decnum, addr_len, unhex,
-                                 le64, unle64, PACKET_SIZE, HANDSHAKE_TIMEOUT, SEND_TIMEOUT)
+                                 le64, unle64, REG_HEX, PACKET_SIZE, HANDSHAKE_TIMEOUT, SEND_TIMEOUT)
 
 E_INVAL = "E16"                # a value the target refuses (EINVAL = 22): an odd pc, a watchpoint's length
 E_REGISTER = "E45"             # p/P: no such register, or it refuses the value
@@ -96,6 +97,8 @@ E_ANNEX = "E00"                # qXfer:features:read: an annex other than target
 E_NO_ACTION = "E01"            # vCont: no action for our one thread
 MAX_WATCH = 1 << 16            # bytes one watchpoint may cover
 THREAD_IDS = ("-1", "1", "01", "p1.1", "p1.-1")     # vCont's names for our one thread (all, 1, process 1's)
+TRAPPED = f"T{SIGTRAP:02x}"    # the stop reply of a breakpoint, a watchpoint or a step
+PRIV_LETTERS = {PRV_U: "U", PRV_S: "S", PRV_M: "M"}
 
 
 # --------------------------------------------------------------------------- the packet table
@@ -264,12 +267,12 @@ class Session:
         if kind == "break":
             t = self.dbg.bps.get(stop[1], Z_SW_BREAK)
             name = "hwbreak" if t == Z_HW_BREAK else "swbreak"
-            return f"T05{name}:;" if name + "+" in self.client else "T05"
+            return f"{TRAPPED}{name}:;" if name + "+" in self.client else TRAPPED
         if kind == "watch":
-            return f"T05{stop[1]}:{stop[2]:x};"
+            return f"{TRAPPED}{stop[1]}:{stop[2]:x};"
         if kind == "signal":
             return f"T{stop[1]:02x}"
-        return "T05"
+        return TRAPPED
 
     def _wait_stop(self, seq):
         """After a resume: wait for the vcpu to park again (-> its stop reply) or the VMM to end."""
@@ -297,7 +300,7 @@ class Session:
                 # GDB steps over a (non-steppable) watchpoint whose store has already been done
                 dbg.access_done = None
                 dbg.stop = ("step",)
-                return "T05"
+                return TRAPPED
             seq = dbg.resume(kind)
         return self._wait_stop(seq)
 
@@ -330,9 +333,9 @@ class Session:
     @packet("G")
     def pkt_G(self, args):
         """`G XX...`: write x0-x31 and pc; an odd pc writes nothing (E16)."""
-        if len(args) != 16 * (REG_PC + 1):
-            raise ProtocolError(f"G packet of {len(args)} hex digits (want {16 * (REG_PC + 1)})")
-        values = [unle64(args[16 * i:16 * i + 16]) for i in range(REG_PC + 1)]
+        if len(args) != REG_HEX * (REG_PC + 1):
+            raise ProtocolError(f"G packet of {len(args)} hex digits (want {REG_HEX * (REG_PC + 1)})")
+        values = [unle64(args[REG_HEX * i:REG_HEX * (i + 1)]) for i in range(REG_PC + 1)]
         if not pc_ok(values[REG_PC]):
             return E_INVAL                   # nothing written
         with self._state() as dbg:
@@ -352,7 +355,7 @@ class Session:
     def pkt_P(self, args):
         """`P n=r...`: write register n (16 hex digits, little-endian); an odd pc is refused (E16)."""
         n, _, val = args.partition("=")
-        if len(val) != 16:
+        if len(val) != REG_HEX:
             raise ProtocolError(f"P packet {'P' + args!r}")
         n, v = hexnum(n), unle64(val)
         if n == REG_PC and not pc_ok(v):
@@ -614,7 +617,8 @@ class Session:
             from emu import debug as D
             with self._state() as dbg:
                 h = dbg.h
-                msg = (f"pc 0x{h.pc & MASK64:x}  priv {'USxM'[h.priv]}  paging {'on' if D.paging_on(h) else 'off'}"
+                msg = (f"pc 0x{h.pc & MASK64:x}  priv {PRIV_LETTERS[h.priv]}"
+                       f"  paging {'on' if D.paging_on(h) else 'off'}"
                        f"  instret {h.instret}  phys {'on' if self.phys else 'off'}\n")
             return self._out(msg)
         if words in ([], ["help"]):

@@ -44,28 +44,27 @@ import time
 
 from lifecycle.machine.seat import DebuggerSeat
 from emu.ints import s64, MASK64
-from emu.spec import (REG_NAMES, CSR_NAMES as SPEC_CSR_NAMES, PMPCFG0, MHPMEVENT3, MHPMCOUNTER3, HPMCOUNTER3, MCYCLE,
-                      MINSTRET, PRV_U, PRV_S, PRV_M)
+from emu.spec import (REG_NAMES, CSR_NAMES as SPEC_CSR_NAMES, PMPCFG0, N_PMPCFG, MHPMEVENT3, MHPMCOUNTER3, HPMCOUNTER3,
+                      N_HPM, MCYCLE, MINSTRET, CSR_ACCESS_SHIFT, CSR_READ_ONLY, PAGE_SIZE, PRV_U, PRV_S, PRV_M)
 
 SIGINT, SIGTRAP, SIGABRT, SIGKILL = 2, 5, 6, 9     # GDB's signal numbers (gdb/signals.def), as stop replies carry them
 STOP_DEBUG = 2                 # the stop-flag value the debugger sets (lifecycle stop() sets 1)
-N_GPR = 32
-REG_PC = 32
+N_GPR = len(REG_NAMES)         # remote register numbers: x0-x31, pc, the CSRs in CSRS order, priv
+REG_PC = N_GPR
 X_NAMES = [("fp" if n == "s0" else n) for n in REG_NAMES]     # GDB's riscv target calls x8 fp
 X_TYPES = {"ra": "code_ptr", "sp": "data_ptr", "gp": "data_ptr", "tp": "data_ptr"}
 
 
 def _has_csr(n):
     """Every CSR this hart has (emu/csr.py csr_read), but the hard-wired-zero hpm counters."""
-    if MHPMEVENT3 <= n <= MHPMEVENT3 + 28 or MHPMCOUNTER3 <= n <= MHPMCOUNTER3 + 28 \
-            or HPMCOUNTER3 <= n <= HPMCOUNTER3 + 28:
+    if any(first <= n < first + N_HPM for first in (MHPMEVENT3, MHPMCOUNTER3, HPMCOUNTER3)):
         return False
-    return not (PMPCFG0 <= n < PMPCFG0 + 16 and n & 1)       # odd pmpcfg CSRs do not exist on RV64
+    return not (PMPCFG0 <= n < PMPCFG0 + N_PMPCFG and n & 1)       # odd pmpcfg CSRs do not exist on RV64
 
 
 CSR_NAMES = {n: name for n, name in SPEC_CSR_NAMES.items() if _has_csr(n)}
 CSRS = sorted(CSR_NAMES)
-REG_CSR0 = 33                  # remote register numbers: x0-x31, pc, the CSRs in CSRS order, priv
+REG_CSR0 = REG_PC + 1
 REG_PRIV = REG_CSR0 + len(CSRS)
 Z_SW_BREAK, Z_HW_BREAK, Z_WRITE_WATCH, Z_READ_WATCH, Z_ACCESS_WATCH = 0, 1, 2, 3, 4    # the RSP's Z/z types
 WATCH_NAMES = {Z_WRITE_WATCH: "watch", Z_READ_WATCH: "rwatch", Z_ACCESS_WATCH: "awatch"}     # as stop replies name them
@@ -373,8 +372,8 @@ class Debugger(DebuggerSeat):
             return True
         if REG_CSR0 <= n < REG_PRIV:
             c = CSRS[n - REG_CSR0]
-            if (c >> 10) & 3 == 3:
-                return False                         # read-only
+            if (c >> CSR_ACCESS_SHIFT) & 3 == CSR_READ_ONLY:
+                return False
             if c == MINSTRET:
                 h.st[S.ST_MINSTRET_OFF] = s64(v - h.instret)
             elif c == MCYCLE:
@@ -401,7 +400,7 @@ class Debugger(DebuggerSeat):
         out = bytearray()
         h = self.h
         while n > 0:
-            chunk = min(n, 4096 - (addr & 0xFFF))
+            chunk = min(n, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
             pa = self._translate(addr, phys)
             if not self._ram(pa, chunk):
                 break
@@ -416,7 +415,7 @@ class Debugger(DebuggerSeat):
         pieces = []
         i = 0
         while i < len(data):
-            chunk = min(len(data) - i, 4096 - ((addr + i) & 0xFFF))
+            chunk = min(len(data) - i, PAGE_SIZE - ((addr + i) & (PAGE_SIZE - 1)))
             pa = self._translate((addr + i) & MASK64, phys)
             if not self._ram(pa, chunk):
                 return False
@@ -458,7 +457,7 @@ class Debugger(DebuggerSeat):
         ranges = []
         a, left = va, n
         while left > 0:
-            chunk = min(left, 4096 - (a & 0xFFF))
+            chunk = min(left, PAGE_SIZE - (a & (PAGE_SIZE - 1)))
             pa = self._translate(a, phys)
             if not self._ram(pa, chunk):
                 return None

@@ -36,6 +36,7 @@ POLL = 0.2                     # s between looks at the VMM while waiting for a 
 START, END, ESCAPE, RUN_LENGTH = 0x24, 0x23, 0x7D, 0x2A    # $ # } *: escaped inside binary data
 ACK, NAK, CTRL_C = 0x2B, 0x2D, 0x03                         # + - ^C: bytes between packets
 OUT_OF_BAND = (ACK, NAK, CTRL_C)
+REG_HEX = 16                   # hex digits of a 64-bit register value (le64)
 
 
 class ProtocolError(Exception):
@@ -249,4 +250,4 @@ def le64(v):
 
 
 def unle64(s):
-    return int.from_bytes(unhex(s), "little") if len(s) == 16 else hexnum("")
+    return int.from_bytes(unhex(s), "little") if len(s) == REG_HEX else hexnum("")
