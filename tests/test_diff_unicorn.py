@@ -39,7 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from emu.spec import RAM_BASE, REG_NAMES, SP  # noqa: E402
+from emu.spec import PRV_M, RAM_BASE, REG_NAMES, SP  # noqa: E402
 
 CODE = RAM_BASE
 CODE_SIZE = 0x1_0000          # mapped in Unicorn; programs are much smaller
@@ -113,7 +113,7 @@ class HartEngine:
         x = np.array([0] + [s64(v) for v in regs[1:32]], dtype=np.int64)
         h.x[:] = x
         h.pc = CODE
-        h.priv = 3
+        h.priv = PRV_M
         before = int(h.instret)
         reason = self.EXIT_BUDGET
         for c in (chunks or [n]):

@@ -9,11 +9,12 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import elf_builder as eb  # noqa: E402
 
+from emu.spec import PRV_M, RAM_BASE  # noqa: E402
 from lifecycle import (GuestClosedError, GuestConfig, GuestError, GuestLifecycle,  # noqa: E402
                        GuestLifecycleError, KernelType)
 from lifecycle.control.lifecycle import LifecycleState  # noqa: E402
 
-BASE = eb.RAM_BASE
+BASE = RAM_BASE
 HANG = 120.0
 T0, T1, T2 = eb.T0, eb.T1, eb.T2
 
@@ -80,7 +81,7 @@ def test_created_guest_memory_and_registers(tmp_path):
     lc.create(cfg(write(tmp_path, "e3.elf", eb.htif_elf(3))))
     g = lc.bind()
     regs = g.registers()
-    assert regs["pc"] == BASE and regs["instret"] == 0 and regs["priv"] == 3
+    assert regs["pc"] == BASE and regs["instret"] == 0 and regs["priv"] == PRV_M
     assert len(regs["x"]) == 32 and regs["x"][0] == 0
     prog = eb.htif_program(3)
     assert g.read_memory(BASE, len(prog)) == prog
