@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600            # generous: a cold Numba cache compiles the loop first (about a minute)
 
 
+from emu.spec import RAM_BASE
 from tests import elf_builder as eb
-RAM_BASE = eb.RAM_BASE
 
 
 def _cmd(*args):
