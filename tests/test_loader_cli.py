@@ -129,7 +129,7 @@ def test_run_dev_zero_is_refused():
 
 
 def test_run_dev_zero_raw_reads_no_more_than_ram():
-    assert_user_error(numbavm("run", "/dev/zero", "--raw-addr", "0x80000000", "-m", "4M"),
+    assert_user_error(numbavm("run", "/dev/zero", "--raw-addr", hex(RAM_BASE), "-m", "4M"),
                       "/dev/zero", "more than 4 MiB")
 
 
@@ -137,7 +137,7 @@ def test_huge_sparse_raw_file_is_refused_from_its_size(tmp_path):
     p = tmp_path / "huge.bin"
     with open(p, "wb") as f:
         f.truncate(4 << 30)
-    assert_user_error(numbavm("run", p, "--raw-addr", "0x80000000"), "outside guest RAM",
+    assert_user_error(numbavm("run", p, "--raw-addr", hex(RAM_BASE)), "outside guest RAM",
                       "needs at least 4 GiB of --memory")
 
 
