@@ -8,8 +8,8 @@ condition, the memory access width, ...).  Its op number is its index in the
 table.  Everything else is derived from the rows: OPS and OP, the group
 boundaries the loop dispatches on, the decoder's arrays, the per-op arrays njit
 code reads (MEM_SIZE, MEM_SIGNED; op_array() makes more), the region writer's
-tables (emu/regions.py), the cold ops' constants (emu/cold.py), the tracer's
-instruction kinds (lifecycle's trace) and the tests' encoder (tests/rvenc.py).
+tables (emu/regions.py), the cold ops' arrays (emu/cold.py), the tracer's
+instruction kinds (lifecycle/debug/trace.py) and the tests' encoder (tests/rvenc.py).
 COMPRESSED has one row (a CInsn) per 16-bit form, naming the instruction it
 expands to: it decodes to that instruction's op.
 
