@@ -9,9 +9,11 @@ that silently stayed off fails instead of passing for the wrong reason.
 import io
 import os
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
+
 import pytest
 
 from emu import state as S
@@ -313,9 +315,16 @@ def test_background_region_is_not_installed_over_changed_code(change):
     h = Hart(ram_size=1 << 20, ram_base=CODE)
     setup(h)
     assert not h.regions.sync
+    # the compiler thread waits for the gate: without it, a compile that ends while run(100) is still
+    # going is installed by that same run, and nothing would be left to test on a fast host
+    gate = threading.Event()
+    build = h.regions.build
+    h.regions.build = lambda job: (gate.wait(300), build(job))
     h.write_phys(CODE, loop_program(1))
     h.pc = CODE
-    h.run(100)                              # a request: compiling on the other thread now
+    h.run(100)                              # a request: queued for the compiler thread
+    assert h.regions.in_flight == 1 and not h.regions.ready
+    gate.set()
     assert h.regions.wait(timeout=300), "the compile did not end"   # a hang guard, however slow the host
     assert h.regions.in_flight == len(h.regions.ready) == 1, "the compiler thread did not finish"
     mutate(h)
