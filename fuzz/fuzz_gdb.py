@@ -1,4 +1,4 @@
-"""Coverage-guided fuzzing of the GDB stub's packet reader and handler (lifecycle/debug/gdbstub.py).
+"""Coverage-guided fuzzing of the GDB stub's packet reader and handlers (lifecycle/debug/rsp.py, gdbstub.py).
 
     .venv/bin/python fuzz/fuzz_gdb.py -max_total_time=60 fuzz/corpus/gdb
 
