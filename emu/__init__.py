@@ -5,9 +5,9 @@ Numba's on-disk cache checks only the file that defines a function, not the
 modules whose constants and functions it inlines (emu/loop.py freezes the op
 numbers of emu/isa.py, for instance).  So the cache directory is keyed on a
 hash of every source file in this package that Numba compiles or inlines: any
-edit to one gets a fresh cache.  loader.py (file loading) and regions.py (LLVM IR
-through llvmlite) are plain Python that no compiled function imports, so editing
-them keeps the cache.  Set NUMBA_CACHE_DIR yourself to override.  This module
+edit to one gets a fresh cache.  loader.py (file loading) and the regions/ package
+(LLVM IR through llvmlite; only this folder's own files are hashed) are plain Python
+that no compiled function imports, so editing them keeps the cache.  Set NUMBA_CACHE_DIR yourself to override.  This module
 must not import numba.
 """
 import hashlib
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 
-_NOT_COMPILED = {"loader.py", "regions.py"}
+_NOT_COMPILED = {"loader.py"}
 
 
 def _cache_dir():

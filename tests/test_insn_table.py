@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
 from rvenc import s64  # noqa: E402
 
-from emu import isa, loop, cold, memory, regions, debug  # noqa: E402
+from emu import isa, loop, cold, memory, debug  # noqa: E402
+from emu.regions import ir as regions  # noqa: E402
 from emu import state as S  # noqa: E402
 from emu.hart import Hart, jit_enabled  # noqa: E402
 
@@ -130,7 +131,7 @@ def test_per_op_arrays():
 
 
 def test_region_tables_are_the_hot_rows():
-    """emu/regions.py translates every hot instruction, each from its row's properties."""
+    """emu/regions/ir.py translates every hot instruction, each from its row's properties."""
     assert regions.TRANSLATED == {r.name for r in HOT}
     assert regions.LOADS["lhu"] == (2, False) and regions.LOADS["lw"] == (4, True)
     assert regions.STORES == {"sb": 1, "sh": 2, "sw": 4, "sd": 8}

@@ -1,0 +1,421 @@
+"""Writing a region as LLVM IR: what this tier translates (derived from emu/isa.py's rows, with LLVM's
+name for each operation) and class IR, one LLVM function per region."""
+from emu import isa
+from emu.ints import s64
+from emu.mmu import PAGE_MASK
+from emu.native import REGION_DONE, REGION_HOOKS
+from emu.state import (ST_PC, ST_INSTRET, ST_RAM_BASE, ST_RAM_SIZE, ST_REGION_ADDR, ST_REGION_SIZE,
+                       REGION_BASE, REGION_W, REGION_MASK, RT_PC, RT_FN, RT_KEY,
+                       PF_REGION, TLB_SLOTS, TLB_LOAD, TLB_STORE, PF_CODE, EXTENT_BASE)
+
+X_SINK = isa.X_SINK
+O = isa.OPS
+# What this tier translates, derived from the rows of emu/isa.py's table (the hot groups: cold
+# rows never come here, so an AMO's "add" is not the ALU's).  What LLVM calls each of the
+# table's operations and comparisons is written here, being LLVM's business:
+LLVM_BINOP = {"add": "add", "sub": "sub", "xor": "xor", "or": "or", "and": "and", "sll": "shl",
+              "srl": "lshr", "sra": "ashr", "mul": "mul"}
+LLVM_ICMP = {"eq": "eq", "ne": "ne", "lt": "slt", "ge": "sge", "ltu": "ult", "geu": "uge"}
+LLVM_MUL_HIGH = {"mulh": ("sext", "sext"), "mulhu": ("zext", "zext"), "mulhsu": ("sext", "zext")}
+LLVM_DIV = {"div": (True, False), "divu": (False, False), "rem": (True, True), "remu": (False, True)}
+_HOT = [r for r in isa.ENCODINGS if not r.cold]
+LOADS = {r.name: (r.width, r.signed) for r in _HOT if r.group == isa.Group.LOAD}      # (size, signed)
+STORES = {r.name: r.width for r in _HOT if r.group == isa.Group.STORE}                # size
+BRANCHES = {r.name: LLVM_ICMP[r.cond] for r in _HOT if r.group == isa.Group.CTRL and r.cond}
+# (llvm op, the second operand is the immediate, 32-bit W form)
+ALU = {r.name: (LLVM_BINOP[r.alu], r.imm, r.w32) for r in _HOT if r.alu in LLVM_BINOP}
+SET_LESS = {r.name: (LLVM_ICMP[r.cond], r.imm) for r in _HOT if r.alu == "slt"}       # (icmp, immediate)
+MUL_HIGH = {r.name: LLVM_MUL_HIGH[r.alu] for r in _HOT if r.alu in LLVM_MUL_HIGH}    # (ext of rs1, of rs2)
+DIVS = {r.name: LLVM_DIV[r.alu] + (r.w32,) for r in _HOT if r.alu in LLVM_DIV}       # (signed, rem, W)
+TRANSLATED = (set(LOADS) | set(STORES) | set(BRANCHES) | set(ALU) | set(SET_LESS) | set(MUL_HIGH)
+              | set(DIVS) | {"lui", "auipc", "jal", "jalr"})
+
+
+class RegionError(Exception):
+    pass
+
+
+class IR:
+    """One region's function as LLVM IR text."""
+
+    def __init__(self, name, insns, leaders, st_regs, page_p=0, page_v=0, key=0):
+        self.name = name
+        self.page_p, self.page_v, self.key = page_p, page_v, key
+        self.jalrs = 0
+        self.insns = insns
+        self.leaders = leaders
+        self.leader_set = set(leaders)
+        self.n = 0
+        self.lines = []
+        self.st_regs = st_regs        # (data_vm, dctx, fetch_vm) the region is specialised for
+        self.used = set()
+        self.written = set()
+        for d in insns.values():
+            if d is not None:
+                _, rd, rs1, rs2, _, _ = d
+                self.used.update((rs1, rs2))
+                if rd != X_SINK:
+                    self.used.add(rd)
+                    self.written.add(rd)
+        self.used.discard(0)
+        self.used.discard(X_SINK)
+        self.written.discard(0)
+
+    def tmp(self):
+        self.n += 1
+        return f"%t{self.n}"
+
+    def emit(self, s):
+        self.lines.append("  " + s)
+
+    def label(self, name):
+        self.lines.append(f"{name}:")
+
+    def op(self, text):
+        t = self.tmp()
+        self.emit(f"{t} = {text}")
+        return t
+
+    def reg(self, r):
+        if r == 0:
+            return "0"
+        return self.op(f"load i64, ptr %xp{r}")
+
+    def setreg(self, r, v):
+        if r != X_SINK and r != 0:
+            self.emit(f"store i64 {v}, ptr %xp{r}")
+
+    def st_slot(self, i):
+        return self.op(f"getelementptr i64, ptr %st, i64 {i}")
+
+    def exit(self, pc, status=REGION_DONE, chain=False):
+        """Leave the region: pc and instret to st[] (the registers are in x[] already).
+        chain=True: first, if pc starts another region compiled for this mode, jump straight into
+        it (a tail call: no stack grows, and the loop's budget still holds, it is `limit`)."""
+        if chain and status == REGION_DONE:
+            self.chain(pc)
+        self.emit(f"store i64 {pc}, ptr %pcp")
+        c = self.op("load i64, ptr %instret")
+        self.emit(f"store i64 {c}, ptr %icp")
+        self.emit(f"ret i64 {status}")
+
+    def chain(self, pc):
+        fetch_vm = self.st_regs[2]
+        if isinstance(pc, int):
+            if fetch_vm and (pc & PAGE_MASK) != self.page_v:
+                return                          # its physical page is not known here
+            pa = str(self.page_p | (pc & 0xFFF) if fetch_vm else pc)
+        else:
+            if fetch_vm:
+                pg = self.op(f"and i64 {pc}, {PAGE_MASK}")
+                same = self.op(f"icmp eq i64 {pg}, {self.page_v}")
+                go, no = f"C{self.n}", f"N{self.n}"
+                self.emit(f"br i1 {same}, label %{go}, label %{no}")
+                self.label(go)
+                low = self.op(f"and i64 {pc}, 4095")
+                pa = self.op(f"or i64 {low}, {self.page_p}")
+                self.chain_to(pc, pa)
+                self.emit(f"br label %{no}")
+                self.label(no)
+                return
+            pa = pc
+        self.chain_to(pc, pa)
+
+    def chain_to(self, pc, pa):
+        h = self.op(f"lshr i64 {pa}, 1")
+        h = self.op(f"and i64 {h}, {REGION_MASK}")
+        h = self.op(f"mul i64 {h}, {REGION_W}")
+        e = self.op(f"add i64 {h}, {REGION_BASE}")
+        ep = self.op(f"getelementptr i64, ptr %rt, i64 {e}")
+        tag = self.op(f"load i64, ptr {ep}")                        # RT_PADDR = 0
+        vp = self.op(f"getelementptr i64, ptr {ep}, i64 {RT_PC}")
+        v = self.op(f"load i64, ptr {vp}")
+        kp = self.op(f"getelementptr i64, ptr {ep}, i64 {RT_KEY}")
+        k = self.op(f"load i64, ptr {kp}")
+        ok = self.op(f"icmp eq i64 {tag}, {pa}")
+        ok2 = self.op(f"icmp eq i64 {v}, {pc}")
+        ok3 = self.op(f"icmp eq i64 {k}, {self.key}")
+        ok = self.op(f"and i1 {ok}, {ok2}")
+        ok = self.op(f"and i1 {ok}, {ok3}")
+        go, no = f"J{self.n}", f"K{self.n}"
+        self.emit(f"br i1 {ok}, label %{go}, label %{no}")
+        self.label(go)
+        fp = self.op(f"getelementptr i64, ptr {ep}, i64 {RT_FN}")
+        fv = self.op(f"load i64, ptr {fp}")
+        f = self.op(f"inttoptr i64 {fv} to ptr")
+        c = self.op("load i64, ptr %instret")
+        r = self.op(f"musttail call i64 {f}(ptr %x, ptr %mem, ptr %st, ptr %pflags, ptr %tlb, ptr %rt, "
+                    f"i64 {pc}, i64 {c}, i64 %limit)")
+        self.emit(f"ret i64 {r}")
+        self.label(no)
+
+    def count(self):
+        c = self.op("load i64, ptr %instret")
+        c1 = self.op(f"add i64 {c}, 1")
+        self.emit(f"store i64 {c1}, ptr %instret")
+
+    def goto(self, pc):
+        """Control flow to guest pc: a branch to its block, or an exit."""
+        if pc in self.leader_set:
+            self.emit(f"br label %L{pc & ((1 << 64) - 1):x}")
+        else:
+            self.exit(pc, chain=self.insns.get(pc, 0) is not None)   # not into what the loop must run
+
+    def run_length(self, pc):
+        """Instructions from the leader at pc to the end of its basic block (budget check)."""
+        n = 0
+        while True:
+            d = self.insns.get(pc)
+            if d is None or (n and pc in self.leader_set):
+                return n
+            n += 1
+            name = d[0]
+            if name in BRANCHES or name in ("jal", "jalr"):
+                return n
+            pc += d[5]
+
+    def text(self):
+        head = [f"define i64 @{self.name}(ptr noalias %x, ptr noalias %mem, ptr noalias %st, "
+                f"ptr noalias %pflags, ptr noalias %tlb, ptr noalias %rt, i64 %entry, "
+                f"i64 %instret0, i64 %limit) {{",
+                "start:",
+                "  %instret = alloca i64",
+                f"  %pcp = getelementptr i64, ptr %st, i64 {ST_PC}",
+                f"  %icp = getelementptr i64, ptr %st, i64 {ST_INSTRET}"]
+        head.append("  store i64 %instret0, ptr %instret")
+        head.append("  %target = alloca i64")
+        for r in sorted(self.used):
+            head += [f"  %xp{r} = getelementptr i64, ptr %x, i64 {r}"]
+        head += ["  %rbp = getelementptr i64, ptr %st, i64 " + str(ST_RAM_BASE),
+                 "  %ram_base = load i64, ptr %rbp",
+                 "  %rsp = getelementptr i64, ptr %st, i64 " + str(ST_RAM_SIZE),
+                 "  %ram_size = load i64, ptr %rsp"]
+        cases = " ".join(f"i64 {p}, label %L{p & ((1 << 64) - 1):x}" for p in self.leaders)
+        head.append(f"  switch i64 %entry, label %bad_entry [ {cases} ]")
+        head += ["bad_entry:", "  store i64 %entry, ptr %pcp", "  store i64 %instret0, ptr %icp", "  ret i64 0"]
+        tail = []
+        if self.jalrs:
+            saved, self.lines = self.lines, []
+            self.label("dispatch")
+            t = self.op("load i64, ptr %target")
+            self.emit(f"switch i64 {t}, label %elsewhere [ {cases} ]")
+            self.label("elsewhere")
+            self.exit(t, chain=True)
+            tail, self.lines = self.lines, saved
+        return "\n".join(head + self.lines + tail + ["}"]) + "\n"
+
+    # -------------------------------------------------------------- the blocks
+    def build(self):
+        for lead in self.leaders:
+            self.label(f"L{lead & ((1 << 64) - 1):x}")
+            n = self.run_length(lead)
+            c = self.op("load i64, ptr %instret")
+            c1 = self.op(f"add i64 {c}, {n}")
+            ok = self.op(f"icmp sle i64 {c1}, %limit")
+            body = f"B{lead & ((1 << 64) - 1):x}"
+            self.emit(f"br i1 {ok}, label %{body}, label %over{self.n}")
+            self.label(f"over{self.n}")
+            self.exit(lead)
+            self.label(body)
+            pc = lead
+            while True:
+                d = self.insns[pc]
+                more = self.instruction(pc, d)
+                if not more:
+                    break
+                pc += d[5]
+                if pc in self.leader_set or self.insns.get(pc) is None:
+                    self.goto(pc)
+                    break
+
+    def instruction(self, pc, d):
+        """Emit one instruction. -> True when control falls through to pc + ilen."""
+        name, rd, rs1, rs2, imm, ilen = d
+        npc = pc + ilen
+        if name in ALU:
+            llop, with_imm, w32 = ALU[name]
+            a = self.reg(rs1)
+            if with_imm:
+                b = str(imm)
+            else:
+                b = self.reg(rs2)
+                if llop in ("shl", "lshr", "ashr"):
+                    b = self.op(f"and i64 {b}, {31 if w32 else 63}")
+            if w32:
+                a32 = self.op(f"trunc i64 {a} to i32")
+                b32 = self.op(f"trunc i64 {b} to i32")
+                r32 = self.op(f"{llop} i32 {a32}, {b32}")
+                r = self.op(f"sext i32 {r32} to i64")
+            else:
+                r = self.op(f"{llop} i64 {a}, {b}")
+            self.setreg(rd, r)
+        elif name in SET_LESS:
+            cond, with_imm = SET_LESS[name]
+            a = self.reg(rs1)
+            b = str(imm) if with_imm else self.reg(rs2)
+            c = self.op(f"icmp {cond} i64 {a}, {b}")
+            self.setreg(rd, self.op(f"zext i1 {c} to i64"))
+        elif name in MUL_HIGH:
+            ea, eb = MUL_HIGH[name]
+            a = self.op(f"{ea} i64 {self.reg(rs1)} to i128")
+            b = self.op(f"{eb} i64 {self.reg(rs2)} to i128")
+            p = self.op(f"mul i128 {a}, {b}")
+            h = self.op(f"lshr i128 {p}, 64")
+            self.setreg(rd, self.op(f"trunc i128 {h} to i64"))
+        elif name in DIVS:
+            self.divide(name, rd, rs1, rs2)
+        elif name == "lui":
+            self.setreg(rd, str(imm))
+        elif name == "auipc":
+            self.setreg(rd, str(s64(pc + imm)))
+        elif name in LOADS:
+            self.load(pc, name, rd, rs1, imm)
+        elif name in STORES:
+            return self.store(pc, npc, name, rs1, rs2, imm)
+        elif name == "jal":
+            self.setreg(rd, str(npc))
+            self.count()
+            self.goto(pc + imm)
+            return False
+        elif name == "jalr":
+            t = self.op(f"add i64 {self.reg(rs1)}, {imm}")
+            t = self.op(f"and i64 {t}, -2")
+            self.setreg(rd, str(npc))
+            self.count()
+            # every jalr shares one switch over the block starts (one per jalr made LLVM slow)
+            self.emit(f"store i64 {t}, ptr %target")
+            self.emit("br label %dispatch")
+            self.jalrs += 1
+            return False
+        elif name in BRANCHES:
+            a = self.reg(rs1)
+            b = self.reg(rs2)
+            c = self.op(f"icmp {BRANCHES[name]} i64 {a}, {b}")
+            self.count()
+            taken, fall = f"T{self.n}", f"F{self.n}"
+            self.emit(f"br i1 {c}, label %{taken}, label %{fall}")
+            self.label(taken)
+            self.goto(pc + imm)
+            self.label(fall)
+            self.goto(npc)
+            return False
+        else:
+            raise RegionError(f"{name} is not translated")
+        self.count()
+        return True
+
+    def divide(self, name, rd, rs1, rs2):
+        signed, is_rem, w32 = DIVS[name]
+        t = "i32" if w32 else "i64"
+        a = self.reg(rs1)
+        b = self.reg(rs2)
+        if w32:
+            a = self.op(f"trunc i64 {a} to i32")
+            b = self.op(f"trunc i64 {b} to i32")
+        bz = self.op(f"icmp eq {t} {b}, 0")
+        bad = bz
+        if signed:      # MIN / -1 overflows in LLVM; RISC-V gives MIN (and remainder 0): divide by 1
+            amin = self.op(f"icmp eq {t} {a}, {-(1 << 31) if w32 else -(1 << 63)}")
+            bm1 = self.op(f"icmp eq {t} {b}, -1")
+            ov = self.op(f"and i1 {amin}, {bm1}")
+            bad = self.op(f"or i1 {bz}, {ov}")
+        bs = self.op(f"select i1 {bad}, {t} 1, {t} {b}")
+        llop = ("srem" if is_rem else "sdiv") if signed else ("urem" if is_rem else "udiv")
+        q = self.op(f"{llop} {t} {a}, {bs}")
+        r = self.op(f"select i1 {bz}, {t} {a if is_rem else -1}, {t} {q}")
+        if w32:
+            r = self.op(f"sext i32 {r} to i64")
+        self.setreg(rd, r)
+
+    def address(self, pc, rs1, imm, size, kind):
+        """-> the RAM offset of an aligned RAM access that hits the TLB; other accesses leave the
+        region before this instruction (the loop takes its slow path)."""
+        va = self.op(f"add i64 {self.reg(rs1)}, {imm}")
+        data_vm, dctx = self.st_regs[:2]
+        if data_vm:
+            vpn = self.op(f"ashr i64 {va}, 12")
+            e = self.op(f"and i64 {vpn}, {TLB_SLOTS - 1}")
+            i = self.op(f"add i64 {e}, {kind * TLB_SLOTS}")
+            i2 = self.op(f"shl i64 {i}, 1")
+            tp = self.op(f"getelementptr i64, ptr %tlb, i64 {i2}")
+            tag = self.op(f"load i64, ptr {tp}")
+            vp = self.op(f"getelementptr i64, ptr {tp}, i64 1")
+            v = self.op(f"load i64, ptr {vp}")
+            hit = self.op(f"icmp eq i64 {tag}, {vpn}")
+            perm = self.op(f"lshr i64 {v}, {dctx}")
+            perm = self.op(f"trunc i64 {perm} to i1")
+            ok = self.op(f"and i1 {hit}, {perm}")
+            page = self.op(f"and i64 {v}, {PAGE_MASK}")
+            low = self.op(f"and i64 {va}, 4095")
+            pa = self.op(f"or i64 {page}, {low}")
+        else:
+            ok = "true"
+            pa = va
+        off = self.op(f"sub i64 {pa}, %ram_base")
+        inram = self.op(f"icmp ult i64 {off}, %ram_size")
+        ok = self.op(f"and i1 {ok}, {inram}")
+        if size > 1:
+            mis = self.op(f"and i64 {off}, {size - 1}")
+            al = self.op(f"icmp eq i64 {mis}, 0")
+            ok = self.op(f"and i1 {ok}, {al}")
+        go, slow = f"A{self.n}", f"S{self.n}"
+        self.emit(f"br i1 {ok}, label %{go}, label %{slow}")
+        self.label(slow)
+        self.exit(pc)
+        self.label(go)
+        return off, pa
+
+    def load(self, pc, name, rd, rs1, imm):
+        size, signed = LOADS[name]
+        off, _ = self.address(pc, rs1, imm, size, TLB_LOAD)
+        p = self.op(f"getelementptr i8, ptr %mem, i64 {off}")
+        t = f"i{8 * size}"
+        v = self.op(f"load {t}, ptr {p}, align 1")
+        if size < 8:
+            v = self.op(f"{'sext' if signed else 'zext'} {t} {v} to i64")
+        self.setreg(rd, v)
+
+    def store(self, pc, npc, name, rs1, rs2, imm):
+        size = STORES[name]
+        off, pa = self.address(pc, rs1, imm, size, TLB_STORE)
+        v = self.reg(rs2)
+        t = f"i{8 * size}"
+        if size < 8:
+            v = self.op(f"trunc i64 {v} to {t}")
+        p = self.op(f"getelementptr i8, ptr %mem, i64 {off}")
+        self.emit(f"store {t} {v}, ptr {p}, align 1")
+        self.count()
+        pg = self.op(f"lshr i64 {off}, 12")
+        fp = self.op(f"getelementptr i8, ptr %pflags, i64 {pg}")
+        f = self.op(f"load i8, ptr {fp}")
+        flagged = self.op(f"icmp ne i8 {f}, 0")
+        hook, go, chk, ext = f"H{self.n}", f"G{self.n}", f"Q{self.n}", f"E{self.n}"
+        self.emit(f"br i1 {flagged}, label %{chk}, label %{go}")
+        # a page flagged only because it holds code: the store needs the hooks only if it
+        # touches the page's code extent (small programs keep their data next to their text)
+        self.label(chk)
+        other = self.op(f"and i8 {f}, {~(PF_CODE | PF_REGION) & 0xFF}")
+        only_code = self.op(f"icmp eq i8 {other}, 0")
+        self.emit(f"br i1 {only_code}, label %{ext}, label %{hook}")
+        self.label(ext)
+        ei = self.op(f"add i64 {pg}, {EXTENT_BASE}")
+        ep = self.op(f"getelementptr i64, ptr %rt, i64 {ei}")
+        extent = self.op(f"load i64, ptr {ep}")
+        lo = self.op(f"and i64 {extent}, 4294967295")
+        hi = self.op(f"lshr i64 {extent}, 32")
+        o = self.op(f"and i64 {off}, 4095")
+        o_end = self.op(f"add i64 {o}, {size}")
+        below = self.op(f"icmp ult i64 {o}, {hi}")
+        above = self.op(f"icmp ult i64 {lo}, {o_end}")
+        touches = self.op(f"and i1 {below}, {above}")
+        self.emit(f"br i1 {touches}, label %{hook}, label %{go}")
+        self.label(hook)
+        self.emit(f"store i64 {pa}, ptr {self.st_slot(ST_REGION_ADDR)}")
+        self.emit(f"store i64 {size}, ptr {self.st_slot(ST_REGION_SIZE)}")
+        self.exit(npc, REGION_HOOKS)
+        self.label(go)
+        nxt = npc
+        if nxt in self.leader_set or self.insns.get(nxt) is None:
+            self.goto(nxt)
+            return False
+        return True
