@@ -4,7 +4,7 @@
 
 Four runs per repetition, each on a fresh in-process Machine (128 MiB, JIT), interleaved:
   none        the whole workload, no hooks (the plain loop, as `make bench` runs it);
-  loop        the whole workload, no hooks, with the loop's native regions (emu/regions.py)
+  loop        the whole workload, no hooks, with the loop's native regions (emu/regions/)
               off, as they are while any hook (or GDB) is installed: only when the hart
               has them;
   cold        the whole workload with a HOOK_CODE hook on an address that is never

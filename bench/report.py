@@ -575,7 +575,7 @@ def render(res, png_name):
       "one-entry page cache in front of the TLB when paging is on), looks up the pre-decoded instruction "
       "in a direct-mapped decode cache keyed by physical address, unpacks the operands, walks an if-chain "
       "on the op group and then on the op, executes it on the register array in memory and counts it. "
-      "**Native regions** (`emu/regions.py`) are the second tier: the loop samples the pc once per chunk "
+      "**Native regions** (`emu/regions/`) are the second tier: the loop samples the pc once per chunk "
       "(at most 4,096 instructions); a 256-byte window sampled 256 times is hot, and the hart compiles the "
       "code reachable from there inside its 4 KiB page (straight-line code and direct branches, up to 512 "
       "instructions) into one LLVM function through llvmlite. Guest branches become host branches, so a "

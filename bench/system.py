@@ -40,7 +40,7 @@ PROMPT = b"~ # "
 USER_N = 1_000_000
 USER_PRIMES = 78_498          # primes below 10^6
 USER_RUNS = 8                 # `bench` runs per boot: the first touches the pages (cold), and while the
-                              # compiler thread works on its region (emu/regions.py) the next ones still
+                              # compiler thread works on its region (emu/regions/) the next ones still
                               # run in the loop: the median of the warm runs is the steady state
 UART_BYTES = 100_000
 

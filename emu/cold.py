@@ -9,7 +9,7 @@ exec_cold() runs one of them and leaves the next pc in st[ST_PC].  It returns
   WFI          wfi: retired, the hart now waits for an interrupt;
   HTIF         a store (sc/AMO) hit HTIF tohost;
   SBI          ecall from S-mode while the VMM is the SBI firmware (st[ST_SBI]): retired,
-               the host answers the call from a7/a6/a0.. (devices/sbi.py).
+               the host answers the call from a7/a6/a0.. (devices/firmware/sbi.py).
 """
 from enum import IntEnum
 

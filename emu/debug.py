@@ -92,7 +92,7 @@ BP_RANGE_END = -3
 BP_STEP = -4
 BP_TRAP = -5
 NO_PC = 1                # an odd pc: no instruction is there (IALIGN = 16)
-# st[ST_REGION_BLOCKED] bits: why native regions (emu/regions.py) are off
+# st[ST_REGION_BLOCKED] bits: why native regions (emu/regions/) are off
 REGIONS_TRAPS = 1        # trap hooks: BP_TRAP entries
 REGIONS_READS = 2        # read watchpoints
 SLOT_STEP = 0            # hook tables: the step-over entry ...
@@ -220,7 +220,7 @@ def set_breakpoints(hart, pcs, ranges=(), hooks=False, traps=False):
     st[ST_DBG_VIRT_BP] = virt
     st[ST_DBG_BREAK] = 0
     st[ST_DBG_NBP] = n
-    # native regions (emu/regions.py) end before every pc in this table, but a trap handler's pc
+    # native regions (emu/regions/) end before every pc in this table, but a trap handler's pc
     # is only known when the trap is taken: with trap entries, the loop runs alone
     st[S.ST_REGION_BLOCKED] = (int(st[S.ST_REGION_BLOCKED]) & ~REGIONS_TRAPS) | (REGIONS_TRAPS if traps and hooks else 0)
     hart.flush_decode_cache()          # (and the native regions, compiled without these stops)
@@ -277,7 +277,7 @@ def take_access(st):
 
 def region_stops(st):
     """-> (pcs, paddrs, ranges, virtual): where the breakpoint table stops or decodes uncached,
-    for emu/regions.py, whose regions end before any of them (virtual: bare-mode fetches are
+    for emu/regions/, whose regions end before any of them (virtual: bare-mode fetches are
     never cached, see ST_DBG_VIRT_BP, so no region either)."""
     n = min(int(st[ST_DBG_NBP]), S.DBG_MAX_BP)
     pcs, paddrs, ranges = set(), set(), []

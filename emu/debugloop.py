@@ -71,7 +71,7 @@ def reads_watched(x, st, csr, mem, icache, tlb):
 def reads_next(x, st, csr, mem, icache, tlb):
     """Will the next step read a read-watched byte? run_checked's test before a step (records the hit).
 
-    For a host that steps the hart itself (lifecycle/hooks.py steps off a breakpoint)."""
+    For a host that steps the hart itself (lifecycle/debug/hooks.py steps off a breakpoint)."""
     update_mtip(st, csr)
     sample_external(st, csr)
     return st[ST_WFI] == 0 and pending_interrupt(st, csr) < 0 and reads_watched(x, st, csr, mem, icache, tlb)

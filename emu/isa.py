@@ -8,7 +8,7 @@ condition, the memory access width, ...).  Its op number is its index in the
 table.  Everything else is derived from the rows: OPS and OP, the group
 boundaries the loop dispatches on, the decoder's arrays, the per-op arrays njit
 code reads (MEM_SIZE, MEM_SIGNED; op_array() makes more), the region writer's
-tables (emu/regions.py), the cold ops' arrays (emu/cold.py), the tracer's
+tables (emu/regions/), the cold ops' arrays (emu/cold.py), the tracer's
 instruction kinds (lifecycle/debug/trace.py) and the tests' encoder (tests/rvenc.py).
 COMPRESSED has one row (a CInsn) per 16-bit form, naming the instruction it
 expands to: it decodes to that instruction's op.
@@ -19,8 +19,8 @@ group).  The groups are ALU-immediate, ALU-register, M, control transfer,
 loads, stores, and the cold rest (fences and system, Zicsr, A), which runs
 outside the hot loop in emu/cold.py.  An instruction's meaning is in
 emu/loop.py (hot groups) or emu/cold.py, and for the hot ones also in the
-region writer emu/regions.py: search for its spec name there (in upper case in
-the loop, e.g. ``ADDIW``; as written in the table in emu/regions.py).
+region writer emu/regions/: search for its spec name there (in upper case in
+the loop, e.g. ``ADDIW``; as written in the table in emu/regions/).
 """
 from enum import IntEnum
 from typing import NamedTuple

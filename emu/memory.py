@@ -68,7 +68,7 @@ def invalidate_code(paddr, size, icache):
 
 @njit(cache=True)
 def drop_regions(paddr, size, icache):
-    """Drop the native regions (emu/regions.py) whose code overlaps [paddr, paddr + size)."""
+    """Drop the native regions (emu/regions/) whose code overlaps [paddr, paddr + size)."""
     for i in range(REGION_SLOTS):
         e = REGION_BASE + REGION_W * i
         if icache[e + RT_PADDR] >= 0 and icache[e + RT_CODE_LO] < paddr + size and paddr < icache[e + RT_CODE_HI]:

@@ -1,9 +1,9 @@
-"""call_region: a call from the Numba loop into a native code region (emu/regions.py).
+"""call_region: a call from the Numba loop into a native code region (emu/regions/).
 
 A compiled region is a plain C-ABI function whose address is only known at run
 time, so Numba cannot call it as a global; this intrinsic emits the indirect
 call itself.  Every argument is an int64 (array data pointers are passed as
-addresses), and so is the result (a REGION_* status, see emu/regions.py).
+addresses), and so is the result (a REGION_* status, see emu/regions/).
 
 Under the plain-Python engine (NUMBA_DISABLE_JIT=1) regions are never
 compiled, and the loop never reaches this call.

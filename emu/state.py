@@ -39,7 +39,7 @@ class Exit(IntEnum):
     BREAK = 8     # the next instruction is at a breakpoint (pc there, nothing retired)
     WATCH = 9     # a watchpoint was hit, see st[ST_DBG_HIT*]
     REGION = 10   # a hot code region wants compiling (st[ST_REGION_REQ]), or compiled regions are ready to
-    # install (st[ST_REGION_READY]): emu/regions.py; the hart answers it and runs on, so
+    # install (st[ST_REGION_READY]): emu/regions/; the hart answers it and runs on, so
     # callers of Hart.run and Machine.run never see it
 
 
@@ -122,7 +122,7 @@ DBG_MAX_BP = 64
 ST_DBG_BP_PA = ST_DBG_BP + DBG_MAX_BP   # each breakpoint's physical address once known, else -1
 ST_DBG_WATCH = ST_DBG_BP_PA + DBG_MAX_BP
 DBG_MAX_WATCH = 16
-# native code regions (emu/regions.py; all 0 = off, as under the plain-Python engine)
+# native code regions (emu/regions/; all 0 = off, as under the plain-Python engine)
 ST_REGION_ON = ST_DBG_WATCH + 3 * DBG_MAX_WATCH   # 1 = the loop samples hot code and enters compiled regions
 ST_REGION_HOT = ST_REGION_ON + 1      # samples (one per chunk) of a 256-byte window that make it hot
 ST_REGION_REQ_PC = ST_REGION_ON + 2   # EXIT_REGION: the sampled pc (virtual) ...
@@ -162,7 +162,7 @@ ICACHE_BITS = 16
 ICACHE_SLOTS = 1 << ICACHE_BITS
 ICACHE_MASK = ICACHE_SLOTS - 1
 ICACHE_SCRATCH = ICACHE_SLOTS
-# After the decode cache the same array holds the native-region tables (emu/regions.py), so that
+# After the decode cache the same array holds the native-region tables (emu/regions/), so that
 # the store hooks reach them without another argument everywhere:
 #   region entry table, REGION_SLOTS rows of REGION_W words at REGION_BASE, row = (paddr >> 1) & REGION_MASK:
 #     (paddr tag, virtual pc, native function address, code lo paddr, code hi paddr, mode key); tag -1 = empty

@@ -136,7 +136,7 @@ class HartEngine:
 
 
 def make_engine(kind):
-    """The loop alone ("loop"), or with native regions (emu/regions.py) compiled as eagerly as
+    """The loop alone ("loop"), or with native regions (emu/regions/) compiled as eagerly as
     possible ("regions"): compiled at once on the test's thread (sync, no compiler thread to wait
     for), and a sample every 8 instructions makes its window hot, so each program runs mostly as
     native code from its first few instructions on."""

@@ -673,7 +673,7 @@ def _type_counts():
 
 def test_200_create_run_stop_cycles_do_not_leak(tmp_path, monkeypatch):
     """200 cycles of create, bind, get_serial, run, stop: half the stops hit a running guest that
-    has compiled a native region (emu/regions.py: an LLVM engine), half land before its first
+    has compiled a native region (emu/regions/: an LLVM engine), half land before its first
     instruction; every fourth cycle has a code hook.
 
     What is measured cannot depend on the allocator or on what earlier tests left behind:

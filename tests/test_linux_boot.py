@@ -78,7 +78,7 @@ def test_boot_with_a_virtio_disk(tmp_path, mode, expect):
 
 def test_two_deterministic_boots_are_identical():
     """Same kernel, same input, deterministic timer: the same instruction counts and console output.
-    Two more boots compile native regions eagerly (kernel and user code, under Sv39; emu/regions.py),
+    Two more boots compile native regions eagerly (kernel and user code, under Sv39; emu/regions/),
     on the compiler thread and at once, and a last one runs the loop alone: all must be the same boot."""
     import re
     import subprocess

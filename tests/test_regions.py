@@ -1,4 +1,4 @@
-"""Native regions (emu/regions.py): hot code compiled with LLVM must change nothing but speed.
+"""Native regions (emu/regions/): hot code compiled with LLVM must change nothing but speed.
 
 Every test runs the same guest twice, once from the loop alone and once with
 regions made as eagerly as possible (a window is hot at its first sample, a

@@ -37,7 +37,7 @@ def stats_lines(m, counters=True, top=TOP) -> list[str]:
 
 
 def region_lines(m) -> list[str]:
-    """The native-region tier (emu/regions.py): what it compiled and what that cost."""
+    """The native-region tier (emu/regions/): what it compiled and what that cost."""
     from emu import state as S
     h = getattr(m, "hart", None)
     r = getattr(h, "regions", None)

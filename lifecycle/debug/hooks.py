@@ -44,7 +44,7 @@ CONTROLLER_FORCED_HALT. An exception in a callback ends the run too
 
 How they run (the machinery of the GDB stub, emu/debug.py)
   Hooks takes the machine's debugger seat (Machine.debugger) while any hook is
-  installed, as lifecycle/gdbstub.Debugger does while GDB is attached; with no hook
+  installed, as lifecycle/debug/gdbtarget.Debugger does while GDB is attached; with no hook
   it leaves the seat and Machine._run calls the loop itself, exactly as before.
   One of the two at a time: hook_add() while GDB is served (Guest.serve_gdb) and
   serve_gdb() while hooks are installed raise DebuggerBusyError.
@@ -70,7 +70,7 @@ How they run (the machinery of the GDB stub, emu/debug.py)
     (emu/debugloop.run_checked) while any is set: every instruction is looked at
     before it runs, about 10x slower, as GDB's read watchpoints. At most
     DBG_MAX_WATCH (16) ranges.
-  Native regions (emu/regions.py) stay on under code and write hooks: they end before
+  Native regions (emu/regions/) stay on under code and write hooks: they end before
   every hooked pc and range (emu/debug.region_stops), so hooks fire exactly as in the
   loop. Trap hooks and read hooks turn them off (st[ST_REGION_BLOCKED]): a trap
   handler's pc is only known when the trap is taken, and the checked loop must see

@@ -1,6 +1,6 @@
 """The machine's debugger seat: the one interface through which a tool holds a running hart.
 
-Machine.debugger is None or one DebuggerSeat. GDB (lifecycle/gdbstub.Debugger) and the
+Machine.debugger is None or one DebuggerSeat. GDB (lifecycle/debug/gdbtarget.Debugger) and the
 embedding hooks (lifecycle/hooks.Hooks) take the seat, one at a time: both need the hart's
 breakpoint and watch tables (emu/debug.py). Machine._run calls loop() in place of the
 instruction loop and exit() on the exits a debugger may care about; Machine.stop() calls
