@@ -15,7 +15,7 @@ from emu.spec import (PRV_U, PRV_S, PRV_M,  # noqa: F401 (the CSR names stay imp
                       MSTATUS, MISA, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN, MENVCFG, MCOUNTINHIBIT,
                       MHPMEVENT3, MSCRATCH, MEPC, MCAUSE, MTVAL, MIP, PMPCFG0, PMPADDR0, MCYCLE, MINSTRET,
                       MHPMCOUNTER3, CYCLE, TIME, INSTRET, HPMCOUNTER3, MVENDORID, MARCHID, MIMPID, MHARTID,
-                      MCONFIGPTR,
+                      MCONFIGPTR, N_HPM, CSR_ACCESS_SHIFT, CSR_READ_ONLY,
                       MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_MPIE, MSTATUS_SPP, MSTATUS_MPP_SHIFT,
                       MSTATUS_MPP, MSTATUS_FS, MSTATUS_MPRV, MSTATUS_SUM, MSTATUS_MXR, MSTATUS_TVM, MSTATUS_TW,
                       MSTATUS_TSR, MSTATUS_UXL_SHIFT, MSTATUS_SXL_SHIFT, MSTATUS_SD,
@@ -147,8 +147,8 @@ def csr_read(n, st, csr):
     if PMPADDR0 <= n <= PMPADDR0 + 63:
         return True, csr[n]
     # hardware performance monitor: present, hard-wired to zero
-    if (MHPMCOUNTER3 <= n <= MHPMCOUNTER3 + 28 or HPMCOUNTER3 <= n <= HPMCOUNTER3 + 28
-            or MHPMEVENT3 <= n <= MHPMEVENT3 + 28):
+    if (MHPMCOUNTER3 <= n < MHPMCOUNTER3 + N_HPM or HPMCOUNTER3 <= n < HPMCOUNTER3 + N_HPM
+            or MHPMEVENT3 <= n < MHPMEVENT3 + N_HPM):
         return True, 0
     return False, 0
 
@@ -214,7 +214,7 @@ def csr_access(n, kind, src, do_write, st, csr, tlb):
     priv = st[ST_PRIV]
     if priv < ((n >> 8) & 3):
         return False, 0
-    if do_write and ((n >> 10) & 3) == 3:
+    if do_write and ((n >> CSR_ACCESS_SHIFT) & 3) == CSR_READ_ONLY:
         return False, 0
     if (n == SATP) and priv == PRV_S and (csr[MSTATUS] & MSTATUS_TVM) != 0:
         return False, 0
