@@ -23,8 +23,9 @@ import tempfile
 import threading
 import time
 
+from emu.spec import RAM_BASE
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RAM_BASE = 0x8000_0000
 WFI, J_SELF = 0x10500073, 0x0000006F       # wfi; jal x0, 0
 J_BACK4 = 0xFFDFF06F                       # jal x0, -4
 
