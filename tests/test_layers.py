@@ -231,13 +231,18 @@ def test_the_packages_form_no_import_cycle():
     assert not package_cycles(graph), package_cycles(graph)
 
 
+def _copy_of_the_tree(dst_root: Path):
+    """Every .py file of the real tree, copied under dst_root."""
+    for p in python_files(ROOT):
+        dst = dst_root / p.relative_to(ROOT)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(p.read_bytes())
+
+
 def test_one_bad_import_in_a_copy_of_the_tree_is_caught(tmp_path):
     """The real tree passes; the same tree with one function-level `import lifecycle` added to
     emu/hart.py fails with exactly that line, and lifecycle <-> emu becomes a cycle."""
-    for p in python_files(ROOT):
-        dst = tmp_path / p.relative_to(ROOT)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.write_bytes(p.read_bytes())
+    _copy_of_the_tree(tmp_path)
     hart = tmp_path / "emu" / "hart.py"
     n = len(hart.read_text().splitlines())
     hart.write_text(hart.read_text() + "\n\ndef _probe():\n    import lifecycle.machine.board\n")
@@ -429,10 +434,7 @@ def test_an_exception_holds_only_as_far_as_it_says(tmp_path):
 def test_a_bad_sub_package_import_in_a_copy_of_the_tree_is_caught(tmp_path):
     """The real tree with the machine importing the control plane, and the tracer importing the
     command line (both in a function): exactly those two lines fail, each naming its rule."""
-    for p in python_files(ROOT):
-        dst = tmp_path / p.relative_to(ROOT)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.write_bytes(p.read_bytes())
+    _copy_of_the_tree(tmp_path)
     added = {}
     for name, line in (("lifecycle/machine/board.py", "    from lifecycle.control.config import GuestConfig\n"),
                        ("lifecycle/debug/trace.py", "    from lifecycle.cli import stats\n")):
