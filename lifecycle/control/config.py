@@ -17,9 +17,8 @@ import sys
 from dataclasses import dataclass, field
 
 from devices.virtio.blk import BlockMode  # the device's modes, re-exported as lifecycle.BlockMode (no numba)
-from emu.spec import RAM_BASE, VIRTIO_MAX  # noqa: F401 (RAM_BASE re-exported; emu.spec imports nothing: no numba)
+from emu.spec import PAGE_SIZE, RAM_BASE, VIRTIO_MAX  # noqa: F401 (RAM_BASE re-exported; emu.spec imports nothing)
 from lifecycle.control.errors import ConfigError
-from lifecycle.control.units import PAGE
 
 DEFAULT_MEMORY = 128 << 20
 
@@ -165,7 +164,7 @@ def validate(config: GuestConfig) -> GuestConfig:
         raise _bad("guest_memory", f"must be a positive number of bytes, not {c.guest_memory!r}")
     if c.guest_memory > (1 << 40):
         raise _bad("guest_memory", f"{c.guest_memory} bytes is more than the 1 TiB supported")
-    c.guest_memory = (c.guest_memory + PAGE - 1) // PAGE * PAGE
+    c.guest_memory = (c.guest_memory + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE
     # devices
     for name in _UNIMPLEMENTED_BOOLS:
         v = getattr(c, name)
