@@ -15,8 +15,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from rvenc import enc_bytes as E          # noqa: E402
 from emu import state as S                # noqa: E402
 from emu.hart import Hart                 # noqa: E402
-from emu.spec import (CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, MCAUSE,  # noqa: E402
-                      MSTATUS, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MTVAL, MTVEC, PRV_M, PRV_S, PTE_PPN_SHIFT, PTE_V,
+from emu.spec import (CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, MCAUSE, MSTATUS,  # noqa: E402
+                      MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MTVAL, MTVEC, PAGE_SIZE, PRV_M, PRV_S, PTE_PPN_SHIFT, PTE_V,
                       RAM_BASE, SATP, SATP_MODE_SHIFT, SATP_MODE_SV39)
 
 RAM = 64 << 10
@@ -88,7 +88,7 @@ def main():
     h.run(3)
     # Sv39: a page table whose next level points past the end of RAM
     h = fresh(E("ld", rd=6, rs1=5, imm=0))
-    root = END - 4096
+    root = END - PAGE_SIZE
     h.write_phys(root, ((((END + 0x10000) >> 12) << PTE_PPN_SHIFT) | PTE_V).to_bytes(8, "little"))   # non-leaf
     h.csr[SATP] = ((SATP_MODE_SV39 << SATP_MODE_SHIFT) - (1 << 64)) | (root >> 12)   # bit 63 set: negative int64
     h.csr[MSTATUS] = MSTATUS_MPRV | (PRV_S << MSTATUS_MPP_SHIFT)

@@ -19,9 +19,9 @@ from emu import state as S  # noqa: E402
 from emu.csr import refresh_mode  # noqa: E402
 from emu.spec import (CAUSE_FETCH_ACCESS, CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_ACCESS,  # noqa: E402
                       CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT, MCAUSE, MEDELEG, MEPC,
-                      MSTATUS, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SUM, MTVAL, MTVEC, PRV_M, PRV_S,
-                      PRV_U, PTE_A, PTE_D, PTE_PPN_SHIFT, PTE_R, PTE_RESERVED_SHIFT, PTE_U, PTE_V, PTE_W, PTE_X,
-                      RAM_BASE, SATP, SATP_MODE_SHIFT, SATP_MODE_SV39, SCAUSE, SEPC, STVAL, STVEC)
+                      MSTATUS, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SUM, MTVAL, MTVEC, PAGE_SIZE,
+                      PRV_M, PRV_S, PRV_U, PTE_A, PTE_D, PTE_PPN_SHIFT, PTE_R, PTE_RESERVED_SHIFT, PTE_U, PTE_V,
+                      PTE_W, PTE_X, RAM_BASE, SATP, SATP_MODE_SHIFT, SATP_MODE_SV39, SCAUSE, SEPC, STVAL, STVEC)
 
 BASE = RAM_BASE
 HANDLER = BASE + 0x800
@@ -48,8 +48,8 @@ class Sv39:
 
     def alloc(self):
         p = self.next
-        self.next += 4096
-        self.h.write_phys(p, bytes(4096))
+        self.next += PAGE_SIZE
+        self.h.write_phys(p, bytes(PAGE_SIZE))
         return p
 
     def rd(self, pa):
