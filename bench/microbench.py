@@ -21,8 +21,10 @@ import json
 import os
 import sys
 
+from emu.spec import RAM_BASE
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RAM = 0x8000_0000
+RAM = RAM_BASE                 # the programs run from the start of guest RAM
 DATA = RAM + (1 << 20)
 COPIES = 512
 

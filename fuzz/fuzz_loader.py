@@ -15,7 +15,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-RAM_BASE = 0x8000_0000
+from emu.spec import RAM_BASE  # noqa: E402
+
 RAM_SIZE = 1 << 20            # small, so that fuzzed segments fit sometimes
 
 

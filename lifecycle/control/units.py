@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import re
 
+from emu.spec import PAGE_SIZE
+
 __all__ = ["parse_size", "parse_count", "parse_addr"]
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:([kmgt])(i?b)?|(b))?\s*$", re.IGNORECASE)
 _SHIFT = {"k": 10, "m": 20, "g": 30, "t": 40}
-PAGE = 4096
 _COUNT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)\s*$", re.IGNORECASE)
 _POW10 = {"": 0, "k": 3, "m": 6, "g": 9, "t": 12}
 
@@ -36,7 +37,7 @@ def parse_size(text: str) -> int:
     value = numer // denom
     if value <= 0:
         raise ValueError(f"invalid size {text!r}: must be greater than zero")
-    if value % PAGE:
+    if value % PAGE_SIZE:
         raise ValueError(f"invalid size {text!r} ({value} bytes): must be a multiple of 4 KiB (the page size)")
     return value
 

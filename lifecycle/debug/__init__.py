@@ -1,3 +1,3 @@
-"""lifecycle.debug: tools on a running hart -- GDB (gdbstub; its wire rsp, its vcpu side gdbtarget), hooks, trace.
-Imports emu/, devices/ and lifecycle.machine (GDB and hooks take its debugger seat); control/ and cli/ import it.
+"""lifecycle.debug: tools on a running hart -- GDB (gdbstub; rsp: the wire; gdbtarget: the vcpu side), hooks, trace.
+Imports emu/, devices/, lifecycle.machine (its debugger seat), lazily control.units; control/ and cli/ import it.
 """
