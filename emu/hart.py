@@ -5,6 +5,13 @@ It knows nothing about devices: the machine (lifecycle/machine/board.py) gives i
 trap table and answers its EXIT_MMIO and EXIT_HTIF exits.  The same object
 works with the JIT and with NUMBA_DISABLE_JIT=1 (the plain-Python engine);
 which one runs is decided when numba is first imported.
+
+What the hart's own run() and the machine's run loop share lives here, once:
+  * Hart.call_loop: one call into the loop, with the steps it took counted and
+    EXIT_REGION answered (the region compiled, then on), so no caller sees it;
+  * Hart.prepare_run: x0 zeroed and the native-region engine made, before a run;
+  * retire_mmio_load / retire_mmio_store: an EXIT_MMIO access finished with the
+    device's answer (Hart.complete_mmio_load/store and the machine's exit path).
 """
 import numpy as np
 
@@ -13,6 +20,34 @@ from emu.ints import s64, u64
 from emu.spec import RAM_BASE
 from emu.csr import refresh_mode, flush_tlb
 from emu.memory import invalidate_code, drop_regions
+
+# A step is one instruction retired or one trap or interrupt taken: the unit of emu.loop.run's budget.
+_INSTRET, _TRAPS, _IRQS = S.ST_INSTRET, S.ST_TRAPS, S.ST_IRQS
+_REGION = S.EXIT_REGION
+_MMIO_MASK = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF, 8: (1 << 64) - 1}
+
+
+def retire_mmio_load(st, regs, value):
+    """Finish the load the loop exited for (EXIT_MMIO) with the device's `value`: truncated to the
+    access size, sign-extended as the instruction says (an 8-byte value always is: x[] holds int64),
+    written to its destination register; then the load retires (pc = the next pc, instret + 1).
+
+    st: a memoryview of the hart's st array (Hart.stm): Python ints, which are cheaper than numpy
+    scalars on the machine's exit path (every device register access comes here) and wrap nothing."""
+    size = st[S.ST_MMIO_SIZE]
+    value = int(value) & _MMIO_MASK[size]
+    if value >> (8 * size - 1) and (size == 8 or st[S.ST_MMIO_SIGNED]):
+        value -= 1 << (8 * size)
+    regs[st[S.ST_MMIO_RD]] = value
+    st[S.ST_PC] = st[S.ST_MMIO_NPC]
+    st[_INSTRET] += 1
+
+
+def retire_mmio_store(st):
+    """Finish the store the loop exited for (EXIT_MMIO), after the device took it: it retires.
+    st: a memoryview of the hart's st array (Hart.stm)."""
+    st[S.ST_PC] = st[S.ST_MMIO_NPC]
+    st[_INSTRET] += 1
 
 
 def jit_enabled():
@@ -29,6 +64,8 @@ class Hart:
         self.x = self.regs[:32]          # x0..x31; regs[32] absorbs writes to x0
         self.mmio = np.zeros((0, S.MMIO_COLS), np.int64)
         self.stop_flag = np.zeros(1, np.int32)
+        self._arrays()
+        self.stm = memoryview(self.st)   # st read and written as Python ints (host-side hot paths)
         self.ram_base = ram_base
         self.ram_size = ram_size
         # native regions (emu/regions.py): on with the JIT engine unless NUMBAVM_REGIONS=0;
@@ -59,6 +96,12 @@ class Hart:
     @property
     def instret(self):
         return int(self.st[S.ST_INSTRET])
+
+    @property
+    def steps(self):
+        """Steps taken so far: instructions retired + traps taken + interrupts taken (a budget's unit)."""
+        st = self.stm
+        return st[_INSTRET] + st[_TRAPS] + st[_IRQS]
 
     def reg(self, i):
         """x[i] as an unsigned Python int."""
@@ -100,7 +143,7 @@ class Hart:
 
     # --- native regions
     def start_regions(self):
-        """Make the native-region engine if this hart uses one (before running)."""
+        """Make the native-region engine if this hart uses one (before running: prepare_run)."""
         if self.use_regions and self.regions is None:
             from emu.regions import Regions
             self.regions = Regions(self)
@@ -111,7 +154,7 @@ class Hart:
         self.st[S.ST_REGION_ON] = 0
 
     def compile_region(self):
-        """Answer the loop's EXIT_REGION."""
+        """Answer the loop's EXIT_REGION (call_loop does, for every caller)."""
         if self.regions is not None:
             self.regions.compile()
 
@@ -122,6 +165,12 @@ class Hart:
     def set_mmio_table(self, rows):
         """rows: (base, size, kind, device id) tuples, built by devices/bus.py."""
         self.mmio = np.array(rows, np.int64).reshape(-1, S.MMIO_COLS)
+        self._arrays()
+
+    def _arrays(self):
+        """self.arrays: the loop's array arguments, in its order (a new mmio table replaces one)."""
+        self.arrays = (self.regs, self.st, self.csr, self.ram, self.icache, self.tlb, self.pflags,
+                       self.mmio, self.stop_flag)
 
     def set_tohost(self, tohost, fromhost=None):
         self.st[S.ST_TOHOST] = -1 if tohost is None else tohost
@@ -131,40 +180,56 @@ class Hart:
 
     def complete_mmio_load(self, value):
         """Finish the load the loop exited for (EXIT_MMIO) with the device's value."""
-        st = self.st
-        size = int(st[S.ST_MMIO_SIZE])
-        value = int(value) & ((1 << (8 * size)) - 1)
-        if st[S.ST_MMIO_SIGNED] and value >> (8 * size - 1):
-            value -= 1 << (8 * size)
-        self.regs[int(st[S.ST_MMIO_RD])] = s64(value)
-        self._retire_mmio()
+        retire_mmio_load(self.stm, self.regs, value)
 
     def complete_mmio_store(self):
-        self._retire_mmio()
-
-    def _retire_mmio(self):
-        self.st[S.ST_PC] = self.st[S.ST_MMIO_NPC]
-        self.st[S.ST_INSTRET] += 1
+        """Finish the store the loop exited for (EXIT_MMIO)."""
+        retire_mmio_store(self.stm)
 
     # --- running
-    def run(self, max_instructions):
-        """Run up to max_instructions; -> an emu.state.EXIT_* reason."""
-        from emu.loop import run
-        self.regs[0] = 0                    # whatever a host tool wrote there, x0 reads zero
+    def prepare_run(self, loop):
+        """Before a run: x0 reads zero whatever a host tool wrote there, and the native-region
+        engine is made (on the first run of a hart that uses one).  -> what to pass call_loop for
+        `loop`: for a Numba dispatcher that has compiled it for this hart's arguments, the compiled
+        function itself, since the dispatcher works out the types of all ten arguments on every
+        call (0.4 us, a tenth of an HTIF or MMIO exit) and they never change; otherwise `loop`
+        (not compiled yet, the plain-Python engine, a stand-in)."""
+        self.regs[0] = 0
         self.start_regions()
-        st = self.st
-        left = int(max_instructions)
+        overloads = getattr(loop, "overloads", None)
+        if not overloads:
+            return loop
+        from numba import typeof
+        compiled = overloads.get(tuple(typeof(a) for a in self.arrays) + (typeof(0),))
+        return loop if compiled is None else compiled.entry_point
+
+    def call_loop(self, loop, budget, seat=None):
+        """One call into the instruction loop for at most `budget` steps -> (EXIT_* reason, steps taken).
+
+        loop: emu.loop.run, or a stand-in with its signature (lifecycle/debug/trace.py's stepper).
+        seat: None, or an object whose loop(loop, arrays, budget) runs the loop in its place (the
+        machine's debugger seat, lifecycle/machine/seat.py).  EXIT_REGION is answered here (the
+        region compiled, then on with what is left of the budget), so callers never see it."""
+        st = self.stm
+        before = st[_INSTRET] + st[_TRAPS] + st[_IRQS]
+        left = budget
         while True:
-            before = int(st[S.ST_INSTRET] + st[S.ST_TRAPS] + st[S.ST_IRQS])
-            with np.errstate(all="ignore"):     # the plain-Python engine wraps like the hardware
-                why = int(run(self.regs, st, self.csr, self.ram, self.icache, self.tlb, self.pflags,
-                              self.mmio, self.stop_flag, np.int64(left)))
-            if why != S.EXIT_REGION:
-                return why
-            left -= int(st[S.ST_INSTRET] + st[S.ST_TRAPS] + st[S.ST_IRQS]) - before
+            why = loop(*self.arrays, left) if seat is None else seat.loop(loop, self.arrays, left)
+            done = st[_INSTRET] + st[_TRAPS] + st[_IRQS] - before
+            if why != _REGION:
+                return why, done
             self.compile_region()
+            left = budget - done
             if left <= 0:
-                return S.EXIT_BUDGET
+                return S.EXIT_BUDGET, done
+
+    def run(self, max_instructions):
+        """Run up to max_instructions steps; -> an emu.state.EXIT_* reason (never EXIT_REGION)."""
+        from emu.loop import run
+        loop = self.prepare_run(run)
+        with np.errstate(all="ignore"):     # the plain-Python engine wraps like the hardware
+            why, _ = self.call_loop(loop, np.int64(int(max_instructions)))
+        return int(why)
 
     def snapshot(self):
         """Everything that defines the machine state, as a dict of arrays (np.savez-able)."""

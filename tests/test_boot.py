@@ -12,10 +12,12 @@ import sys
 import pytest
 
 from tests.rvenc import I, ECALL, J_SELF
+from devices.firmware.sbi import EXT_SRST, LEGACY_PUTCHAR, SRST_REASON_FAILURE, SRST_REASON_NONE, ResetType
+from emu.spec import A0, A1, A6, A7
+from lifecycle.cli.runner import EXIT_NO_REBOOT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELLO_ELF = os.path.join(ROOT, "tests", "guest", "bin", "hello.elf")
-A0, A1, A6, A7 = 10, 11, 16, 17
 
 
 def li(rd, v):
@@ -37,11 +39,11 @@ def image(code, text_offset=0x200000):
 
 
 def putchar(c):
-    return li(A7, 0x01) + li(A0, ord(c)) + ECALL
+    return li(A7, LEGACY_PUTCHAR) + li(A0, ord(c)) + ECALL
 
 
-def srst(kind, reason):
-    return li(A7, 0x53525354) + li(A6, 0) + li(A0, kind) + li(A1, reason) + ECALL
+def srst(reset_type, reason):
+    return li(A7, EXT_SRST) + li(A6, 0) + li(A0, reset_type) + li(A1, reason) + ECALL
 
 
 def boot(*args, stdin=subprocess.DEVNULL, timeout=240):
@@ -53,7 +55,8 @@ def boot(*args, stdin=subprocess.DEVNULL, timeout=240):
 @pytest.fixture
 def kernel(tmp_path):
     k = tmp_path / "Image"
-    k.write_bytes(image(putchar("h") + putchar("i") + putchar("\n") + srst(0, 0) + J_SELF))
+    k.write_bytes(image(putchar("h") + putchar("i") + putchar("\n") + srst(ResetType.SHUTDOWN, SRST_REASON_NONE)
+                        + J_SELF))
     return k
 
 
@@ -74,7 +77,7 @@ def test_a_tiny_kernel_talks_to_the_builtin_sbi_and_powers_off(kernel):
 
 def test_system_reset_with_a_failure_reason_is_status_1(tmp_path):
     k = tmp_path / "Image"
-    k.write_bytes(image(srst(0, 1) + J_SELF))
+    k.write_bytes(image(srst(ResetType.SHUTDOWN, SRST_REASON_FAILURE) + J_SELF))
     assert boot("--kernel", k).returncode == 1
 
 
@@ -144,12 +147,28 @@ def test_dump_dtb_with_a_bad_overlay_is_refused_in_one_line(tmp_path, kernel):
 
 def test_a_guest_reboot_boots_a_fresh_machine(tmp_path):
     k = tmp_path / "Image"
-    k.write_bytes(image(putchar("r") + srst(1, 0) + J_SELF))          # SRST cold reboot
+    k.write_bytes(image(putchar("r") + srst(ResetType.COLD_REBOOT, SRST_REASON_NONE) + J_SELF))
     p = boot("--kernel", k)
     from lifecycle.cli.boot import MAX_REBOOTS
     assert p.stdout == b"r" * (MAX_REBOOTS + 1)
     assert p.stderr.decode().count("the guest rebooted") == MAX_REBOOTS
     assert p.returncode == 0
+
+
+@pytest.mark.parametrize("reset_type, word, status", [
+    (ResetType.WARM_REBOOT, "restart", EXIT_NO_REBOOT),      # a reboot whatever its message says
+    (ResetType.SHUTDOWN, "reboot", 0),                       # a poweroff whose message says "reboot"
+])
+def test_a_reboot_is_known_by_its_reset_type_not_by_its_message(tmp_path, monkeypatch, capsys, reset_type, word,
+                                                                 status):
+    from lifecycle.cli.main import main
+    from lifecycle.machine import exits
+    monkeypatch.setitem(exits._RESET_WORD, reset_type, word)    # the run's message: "... asked the SBI for <word>"
+    k = tmp_path / "Image"
+    k.write_bytes(image(putchar("r") + srst(reset_type, SRST_REASON_NONE) + J_SELF))
+    assert main(["boot", "--kernel", str(k), "--no-reboot"]) == status
+    err = capsys.readouterr().err
+    assert ("the guest rebooted (--no-reboot)" in err) == (status == EXIT_NO_REBOOT), err
 
 
 def _read_until(fd, marker, out=b"", timeout=240):
@@ -224,7 +243,7 @@ def puts(text):
 
 def test_no_reboot_ends_a_rebooting_guest_with_status_4(tmp_path):
     k = tmp_path / "Image"
-    k.write_bytes(image(putchar("r") + srst(1, 0) + J_SELF))          # SRST cold reboot
+    k.write_bytes(image(putchar("r") + srst(ResetType.COLD_REBOOT, SRST_REASON_NONE) + J_SELF))
     p = boot("--kernel", k, "--no-reboot")
     assert p.returncode == 4, p.stderr.decode()
     assert p.stdout == b"r"
@@ -243,7 +262,7 @@ def test_no_reboot_ends_a_panicking_guest_with_status_4(tmp_path):
 def test_a_failed_initrd_unpack_is_a_warning_line(tmp_path):
     k = tmp_path / "Image"
     k.write_bytes(image(puts("Initramfs unpacking failed: compression method gzip not configured\n")
-                        + srst(0, 0) + J_SELF))
+                        + srst(ResetType.SHUTDOWN, SRST_REASON_NONE) + J_SELF))
     p = boot("--kernel", k)
     assert p.returncode == 0, p.stderr.decode()
     assert ("numbavm: warning: the kernel could not unpack the initrd: compression method gzip not "

@@ -254,9 +254,9 @@ class _FakeHart:
 
 
 class _FakeResult:
-    def __init__(self, reason, exit_code=0, instret=0, wall_s=0.5, message=""):
-        self.reason, self.exit_code, self.instret, self.wall_s, self.message = \
-            reason, exit_code, instret, wall_s, message
+    def __init__(self, reason, exit_code=0, instret=0, wall_s=0.5, message="", reset_type=None):
+        self.reason, self.exit_code, self.instret, self.wall_s, self.message, self.reset_type = \
+            reason, exit_code, instret, wall_s, message, reset_type
 
 
 def _fake_machine_module(result, seen):

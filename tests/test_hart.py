@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
 from rvenc import I, J_SELF, M64, NOP, s64  # noqa: E402
 
-from emu.hart import Hart  # noqa: E402
+from emu.hart import Hart, jit_enabled  # noqa: E402
 from emu import state as S  # noqa: E402
 
 BASE = 0x8000_0000
@@ -117,6 +117,128 @@ def test_x0_written_by_the_host_reads_zero_in_the_guest():
     h.x[0] = 99
     h.run(1)
     assert int(h.x[1]) == 0 and int(h.x[0]) == 0
+
+
+# ------------------------------------------------------------------ the loop's one caller: call_loop
+
+class FakeLoop:
+    """Stands in for emu.loop.run: returns the reasons given, taking `steps` steps for each."""
+
+    def __init__(self, h, reasons, steps=10):
+        self.h, self.reasons, self.steps, self.budgets = h, list(reasons), steps, []
+
+    def __call__(self, *args):
+        *arrays, budget = args
+        assert tuple(arrays) == self.h.arrays
+        self.budgets.append(int(budget))
+        n = min(self.steps, int(budget))
+        self.h.st[S.ST_INSTRET] += n - 2
+        self.h.st[S.ST_TRAPS] += 1           # traps and interrupts are steps too
+        self.h.st[S.ST_IRQS] += 1
+        return self.reasons.pop(0)
+
+
+def test_call_loop_answers_region_exits_and_counts_steps(monkeypatch):
+    h = mk()
+    compiled = []
+    monkeypatch.setattr(h, "compile_region", lambda: compiled.append(h.steps))
+    loop = FakeLoop(h, [S.EXIT_REGION, S.EXIT_REGION, S.EXIT_MMIO])
+    assert h.call_loop(loop, 100) == (S.EXIT_MMIO, 30)
+    assert loop.budgets == [100, 90, 80]          # on after each region, with what is left
+    assert compiled == [10, 20]
+    assert h.steps == 30 == h.instret + int(h.st[S.ST_TRAPS] + h.st[S.ST_IRQS])
+
+
+def test_call_loop_ends_with_the_budget_when_a_region_exit_spends_it(monkeypatch):
+    h = mk()
+    monkeypatch.setattr(h, "compile_region", lambda: None)
+    loop = FakeLoop(h, [S.EXIT_REGION, S.EXIT_REGION], steps=50)
+    assert h.call_loop(loop, 50) == (S.EXIT_BUDGET, 50)
+    assert loop.budgets == [50]
+
+
+def test_call_loop_lets_a_seat_run_the_loop():
+    h = mk()
+    calls = []
+
+    class Seat:
+        def loop(self, loop, arrays, budget):
+            calls.append((loop, arrays, budget))
+            return loop(*arrays, budget)
+    loop = FakeLoop(h, [S.EXIT_STOP])
+    assert h.call_loop(loop, 7, Seat()) == (S.EXIT_STOP, 7)
+    assert calls == [(loop, h.arrays, 7)]
+
+
+def test_hart_run_goes_through_call_loop(monkeypatch):
+    h = mk(NOP * 10)
+    seen = []
+    real = h.call_loop
+    monkeypatch.setattr(h, "call_loop", lambda loop, budget, seat=None: seen.append(int(budget)) or
+                        real(loop, budget, seat))
+    assert h.run(5) == S.EXIT_BUDGET and seen == [5] and h.instret == 5
+
+
+def test_prepare_run_zeroes_x0_and_hands_out_the_compiled_loop():
+    from emu.loop import run
+    h = mk(NOP)
+    h.run(0)                                      # compiled (or loaded from the cache) for these arrays
+    h.regs[0] = 5
+    loop = h.prepare_run(run)
+    assert int(h.regs[0]) == 0
+    if jit_enabled():
+        assert loop is not run and loop(*h.arrays, 1) == S.EXIT_BUDGET and h.instret == 1
+    else:
+        assert loop is run
+    stand_in = FakeLoop(h, [])
+    assert h.prepare_run(stand_in) is stand_in
+
+
+def test_a_new_mmio_table_is_in_the_loops_arguments():
+    h = mk()
+    h.set_mmio_table([(0x1000_0000, 0x100, 1, 0)])
+    assert h.arrays[7] is h.mmio and h.mmio.shape == (1, S.MMIO_COLS)
+
+
+# ------------------------------------------------------------------ MMIO completion: one implementation
+
+def _mmio_load(h, size, signed, rd=5):
+    st = h.st
+    st[S.ST_MMIO_WRITE], st[S.ST_MMIO_SIZE], st[S.ST_MMIO_SIGNED] = 0, size, signed
+    st[S.ST_MMIO_RD], st[S.ST_MMIO_NPC] = rd, BASE + 4
+
+
+@pytest.mark.parametrize("size", [1, 2, 4, 8])
+@pytest.mark.parametrize("signed", [0, 1])
+def test_complete_mmio_load_truncates_and_extends(size, signed):
+    h = mk()
+    _mmio_load(h, size, signed)
+    value = 0x8182_8384_8586_8788_99            # wider than any access: truncated to `size` bytes
+    h.complete_mmio_load(value)
+    raw = value & ((1 << (8 * size)) - 1)
+    want = raw - (1 << (8 * size)) if (signed or size == 8) and raw >> (8 * size - 1) else raw
+    assert int(h.x[5]) == want
+    assert h.pc == BASE + 4 and h.instret == 1
+
+
+def test_complete_mmio_store_retires():
+    h = mk()
+    h.st[S.ST_MMIO_WRITE], h.st[S.ST_MMIO_NPC] = 1, BASE + 2
+    h.complete_mmio_store()
+    assert h.pc == BASE + 2 and h.instret == 1
+
+
+def test_the_hart_and_the_machine_finish_mmio_with_the_same_functions(monkeypatch):
+    import emu.hart as H
+    from lifecycle.machine import exits
+    assert exits.retire_mmio_load is H.retire_mmio_load and exits.retire_mmio_store is H.retire_mmio_store
+    seen = []
+    monkeypatch.setattr(H, "retire_mmio_load", lambda st, regs, v: seen.append(("load", v)))
+    monkeypatch.setattr(H, "retire_mmio_store", lambda st: seen.append(("store",)))
+    h = mk()
+    h.complete_mmio_load(7)
+    h.complete_mmio_store()
+    assert seen == [("load", 7), ("store",)]
 
 
 def test_snapshot_is_a_copy_of_the_full_state():

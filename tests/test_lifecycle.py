@@ -23,6 +23,7 @@ import elf_builder as eb  # noqa: E402
 from lifecycle import (GuestConfig, GuestError, GuestLifecycle, GuestLifecycleError,  # noqa: E402
                        GuestClosedError, KernelType)
 from lifecycle.control.lifecycle import LifecycleState  # noqa: E402
+from devices.firmware.sbi import ResetType  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "tests" / "guest" / "bin" / "hello.elf"
@@ -147,9 +148,23 @@ def test_clean_exit_returns_none_and_destroys_the_vmm(tmp_path):
     assert lc.run() is None
     assert lc.state is LifecycleState.NOT_CREATED
     assert g.closed and g.epitaph == "OK" and g.exit_code == 0 and g.stop_reason == "exit"
+    assert g.reset_type is None                 # an HTIF exit is no system reset
     assert g.instructions_retired > 0
     raises(GuestError.NOT_CREATED, lc.run)
     assert lc.last_result.reason == "exit"
+
+
+@pytest.mark.parametrize("program, reset_type", [("dev_reboot.elf", ResetType.COLD_REBOOT),
+                                                 ("dev_poweroff.elf", ResetType.SHUTDOWN)])
+def test_a_system_reset_is_reported_typed_on_the_guest(program, reset_type):
+    lc = GuestLifecycle()
+    lc.create(cfg(ROOT / "tests" / "guest" / "bin" / program, guest_memory=16 << 20))
+    g = lc.bind()
+    assert g.reset_type is None
+    assert lc.run() is None
+    assert (g.stop_reason, g.exit_code, g.epitaph) == ("exit", 0, "OK")
+    assert type(g.reset_type) is ResetType and g.reset_type is reset_type     # readable once closed
+    assert lc.last_result.reset_type is reset_type
 
 
 def test_nonzero_exit_code_is_reported_on_the_guest(tmp_path):

@@ -77,17 +77,25 @@ def test_hsm_one_hart(hs):
 def test_system_reset(hs):
     h, fw, _ = hs
     with pytest.raises(B.SbiReset) as e:
-        call(h, fw, B.EXT_SRST, 0, B.SRST_SHUTDOWN, B.SRST_REASON_NONE)
-    assert (e.value.kind, e.value.code) == ("poweroff", 0)
+        call(h, fw, B.EXT_SRST, 0, B.ResetType.SHUTDOWN, B.SRST_REASON_NONE)
+    assert (e.value.reset_type, e.value.code) == (B.ResetType.SHUTDOWN, 0)
     with pytest.raises(B.SbiReset) as e:
-        call(h, fw, B.EXT_SRST, 0, B.SRST_SHUTDOWN, B.SRST_REASON_FAILURE)
+        call(h, fw, B.EXT_SRST, 0, B.ResetType.SHUTDOWN, B.SRST_REASON_FAILURE)
     assert e.value.code == 1
+    for reset_type in (B.ResetType.COLD_REBOOT, B.ResetType.WARM_REBOOT):
+        with pytest.raises(B.SbiReset) as e:
+            call(h, fw, B.EXT_SRST, 0, reset_type, 0)
+        assert type(e.value.reset_type) is B.ResetType and e.value.reset_type is reset_type
+    for reserved in (3, 9, 0xEFFF_FFFF, 0xF000_0000):       # reserved, then vendor-specific: none here
+        assert call(h, fw, B.EXT_SRST, 0, reserved, 0)[0] == B.SBI_ERR_INVALID_PARAM
     with pytest.raises(B.SbiReset) as e:
-        call(h, fw, B.EXT_SRST, 0, B.SRST_COLD_REBOOT, 0)
-    assert e.value.kind == "reboot"
-    assert call(h, fw, B.EXT_SRST, 0, 9, 0)[0] == B.SBI_ERR_INVALID_PARAM
-    with pytest.raises(B.SbiReset):
         call(h, fw, B.LEGACY_SHUTDOWN, 0)
+    assert e.value.reset_type is B.ResetType.SHUTDOWN
+
+
+def test_reset_types_are_the_srst_spec_values():
+    # SBI v2.0, table "SRST System Reset Types"
+    assert [(t.name, t.value) for t in B.ResetType] == [("SHUTDOWN", 0), ("COLD_REBOOT", 1), ("WARM_REBOOT", 2)]
 
 
 def test_consoles(hs):

@@ -37,7 +37,7 @@ class Htif:
     def _bind(self, hart):
         self._hart = hart
         self._ram = memoryview(hart.ram)
-        self._st = memoryview(hart.st)
+        self._st = hart.stm
         self._pflags = memoryview(hart.pflags)
 
     def flush(self):

@@ -16,6 +16,8 @@ The timer: what OpenSBI does in software (take the M timer interrupt, raise
 STIP) the machine does in wiring: st[ST_TIMER_BIT] = STIP, so the CLINT
 comparator drives mip.STIP directly and set_timer only writes mtimecmp.
 """
+from enum import IntEnum
+
 from emu import state as S
 from emu.ints import s64, u64
 from emu.spec import (MIP, MIDELEG, MEDELEG, MCOUNTEREN, SCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP, PRV_S,
@@ -48,8 +50,17 @@ IMPL_ID = 0x4E42                  # "NB": not in the SBI registry of implementat
 IMPL_VERSION = 1
 
 HSM_STARTED = 0
-SRST_SHUTDOWN, SRST_COLD_REBOOT, SRST_WARM_REBOOT = 0, 1, 2
 SRST_REASON_NONE, SRST_REASON_FAILURE = 0, 1
+
+
+class ResetType(IntEnum):
+    """SRST system_reset's reset_type (SBI v2.0, chapter 10), as the spec names them.  Also how a run
+    that the guest ended with a system reset says which one (RunResult.reset_type, Guest.reset_type):
+    the legacy shutdown is SHUTDOWN, and so are the SiFive test device's poweroff and fail; its reset is
+    COLD_REBOOT (lifecycle/machine/exits.py)."""
+    SHUTDOWN = 0
+    COLD_REBOOT = 1
+    WARM_REBOOT = 2
 
 # traps the firmware would redirect to S-mode anyway: delegate them in hardware
 # (everything but ecalls from S and M; misaligned accesses never trap on this hart)
@@ -73,11 +84,12 @@ def enter_supervisor(hart, entry, hartid, dtb_addr):
 
 
 class SbiReset(Exception):
-    """system_reset or legacy shutdown: kind is 'poweroff' or 'reboot', code the exit status."""
+    """system_reset or legacy shutdown: reset_type a ResetType, code the exit status (1 for
+    system_reset's SRST_REASON_FAILURE, else 0)."""
 
-    def __init__(self, kind, code):
-        super().__init__(kind)
-        self.kind, self.code = kind, code
+    def __init__(self, reset_type, code):
+        super().__init__(reset_type.name)
+        self.reset_type, self.code = reset_type, code
 
 
 class Sbi:
@@ -137,7 +149,7 @@ class Sbi:
         if eid in (LEGACY_SFENCE_VMA, LEGACY_SFENCE_VMA_ASID):
             hart.flush_tlb()
             return 0
-        raise SbiReset("poweroff", 0)      # LEGACY_SHUTDOWN
+        raise SbiReset(ResetType.SHUTDOWN, 0)      # LEGACY_SHUTDOWN
 
     def _set_timer(self, hart, when):
         hart.st[S.ST_MTIMECMP] = s64(when)
@@ -173,11 +185,10 @@ class Sbi:
         elif eid == EXT_HSM:
             return self._hsm(hart, fid, a)
         elif eid == EXT_SRST and fid == 0:
-            kind, reason = a[0], a[1]
-            if kind > SRST_WARM_REBOOT:
+            reset_type, reason = a[0], a[1]
+            if reset_type > ResetType.WARM_REBOOT:      # reserved and vendor-specific types
                 return SBI_ERR_INVALID_PARAM, 0
-            raise SbiReset("poweroff" if kind == SRST_SHUTDOWN else "reboot",
-                           1 if reason == SRST_REASON_FAILURE else 0)
+            raise SbiReset(ResetType(reset_type), 1 if reason == SRST_REASON_FAILURE else 0)
         elif eid == EXT_DBCN:
             return self._dbcn(hart, fid, a)
         return SBI_ERR_NOT_SUPPORTED, 0

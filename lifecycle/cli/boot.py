@@ -319,6 +319,7 @@ def cmd_boot(args, user_error):
     from lifecycle.control.config import GuestConfig, KernelType
     from lifecycle.control.errors import GuestError, GuestLifecycleError
     from lifecycle.control.lifecycle import GuestLifecycle
+    from devices.firmware.sbi import ResetType
 
     from lifecycle.cli import runner
     lc = GuestLifecycle()
@@ -441,7 +442,7 @@ def cmd_boot(args, user_error):
         tracing.finish(m)
         err = outcome.error
         status = 0
-        rebooted = (guest.stop_reason == "exit" and "reboot" in (guest.message or "") and err is None)
+        rebooted = err is None and guest.reset_type in (ResetType.COLD_REBOOT, ResetType.WARM_REBOOT)
         if outcome.interrupted and not quit_requested.is_set() and not panicked:
             sys.stderr.write(f"\nnumbavm: interrupted after {guest.instructions_retired} instructions\n")
             status = runner.EXIT_INTERRUPTED

@@ -5,7 +5,7 @@ epitaph ("OK" after a clean shutdown, "INTERNAL" after a forced halt or an error
 a Guest bound outside create..stop is closed at once with "BAD_STATE").
 
 While closed:
-  * the final facts stay readable: closed, epitaph, exit_code, stop_reason,
+  * the final facts stay readable: closed, epitaph, exit_code, stop_reason, reset_type,
     instructions_retired, message;
   * every method (memory, registers, get_*) raises GuestClosedError.
 
@@ -115,7 +115,8 @@ class Guest:
     def __init__(self, vmm=None, epitaph=None):
         self._vmm = vmm
         self._epitaph = epitaph
-        self._final = {"exit_code": None, "stop_reason": None, "instructions_retired": 0, "message": ""}
+        self._final = {"exit_code": None, "stop_reason": None, "reset_type": None, "instructions_retired": 0,
+                       "message": ""}
 
     # --- called by the lifecycle
     def _close(self, epitaph, final=None):
@@ -162,6 +163,13 @@ class Guest:
     def stop_reason(self):
         """None while running; then 'exit', 'budget', 'stopped' (forced halt) or 'fatal'."""
         return self._fact("stop_reason")
+
+    @property
+    def reset_type(self):
+        """How a guest that ended with a system reset asked for it (stop_reason 'exit'): a
+        devices.firmware.sbi.ResetType, SHUTDOWN, COLD_REBOOT or WARM_REBOOT (the SBI SRST
+        reset types; the SiFive test device's reset is COLD_REBOOT); None otherwise."""
+        return self._fact("reset_type")
 
     @property
     def message(self):

@@ -15,6 +15,7 @@ loop between two slices (see lifecycle/control/guest.py); nothing is added to th
 
 Outcomes of run() (exactly one per run, decided by how the loop ended):
   guest HTIF exit (any code)  -> None; guest.exit_code is the code, guest.stop_reason 'exit'
+  guest system reset          -> the same, and guest.reset_type says which (SBI SRST, test device)
   max_instructions reached    -> None; guest.stop_reason 'budget'
   stop() on the running VMM   -> GuestLifecycleError(CONTROLLER_FORCED_HALT); stop_reason 'stopped'
   Machine 'fatal' / exception -> GuestLifecycleError(VCPU_RUNTIME_FAILURE, detail); stop_reason 'fatal'
@@ -67,6 +68,7 @@ class _Vmm:
         self.exit_code = None
         self.stop_reason = None
         self.message = ""
+        self.reset_type = None       # a devices.firmware.sbi.ResetType when the guest ended with a system reset
         self.gdb = None              # the GdbServer of Guest.serve_gdb, if any
         self.hooks = None            # lifecycle.debug.hooks.Hooks once a Guest has added a hook
         self.epitaph = None          # set by the teardown: what the Guests of this VMM were closed with
@@ -251,7 +253,8 @@ class GuestLifecycle:
 
         reason = r.reason
         if reason in ("exit", "budget"):
-            self._finish(vmm, r, reason, r.message or "", exit_code=r.exit_code if reason == "exit" else None)
+            self._finish(vmm, r, reason, r.message or "", exit_code=r.exit_code if reason == "exit" else None,
+                         reset_type=r.reset_type)
             return None
         if reason == "stopped":
             msg = f"stop() was called on the running VMM (after {int(m.hart.instret)} instructions)"
@@ -261,12 +264,13 @@ class GuestLifecycle:
         self._finish(vmm, r, "fatal", msg)
         raise GuestLifecycleError(GuestError.VCPU_RUNTIME_FAILURE, msg)
 
-    def _finish(self, vmm, r, stop_reason, message, exit_code=None):
+    def _finish(self, vmm, r, stop_reason, message, exit_code=None, reset_type=None):
         """The vcpu loop is over: serve pending accesses, close the Guests, tear down, wake stop()."""
         with self._lock:
             vmm.stop_reason = stop_reason
             vmm.message = message
             vmm.exit_code = exit_code
+            vmm.reset_type = reset_type
             self.last_result = r
             for q in vmm.requests:
                 q.serve(vmm.machine)
@@ -282,7 +286,7 @@ class GuestLifecycle:
 
     def _teardown_locked(self, vmm, epitaph):
         final = {"exit_code": vmm.exit_code, "stop_reason": vmm.stop_reason, "message": vmm.message,
-                 "instructions_retired": int(vmm.machine.hart.instret)}
+                 "reset_type": vmm.reset_type, "instructions_retired": int(vmm.machine.hart.instret)}
         vmm.epitaph = epitaph        # before the Guests close: a call that finds the VMM gone reports it
         for g in list(vmm.guests):
             g._close(epitaph, final)

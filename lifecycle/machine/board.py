@@ -5,79 +5,43 @@ laid out like QEMU's `virt` board (docs/devices.md has the memory map):
   SiFive test 0x0010_0000, CLINT 0x0200_0000, PLIC 0x0C00_0000, NS16550A 0x1000_0000
   (IRQ 10), virtio-mmio slots 0x1000_1000 + n*0x1000 (IRQ 1 + n), RAM 0x8000_0000;
   HTIF tohost/fromhost for test programs that have those symbols.
-It runs the hart's loop and answers its exits:
-  EXIT_MMIO  -> the Python device named by the trap table reads or writes;
-  EXIT_HTIF  -> HTIF tohost (console character, or the guest's exit code); characters are
-                buffered and written when the loop stops for anything else (devices/firmware/htif.py);
-  EXIT_SBI   -> an ecall to the VMM's own SBI firmware (devices/firmware/sbi.py);
-  EXIT_WFI   -> the hart waits and no timer can wake it from inside the loop (or the
-                timer is realtime, or deterministic with host input: then the wfi is an
-                idle point, see _idle): with idle_wait the machine sleeps, polling host
-                input, until an interrupt line rises, the timer's deadline passes, or
-                stop(); without idle_wait it is 'fatal' (nothing can wake the guest);
-  EXIT_STOP  -> the stop flag was set (stop() from another thread).
-Between calls into the loop it polls host input (UART, virtio-console) and, with
-the realtime timer, sets mtime from the host clock.  Interrupt lines from the
-devices reach the PLIC; its context outputs are st[ST_EIP] (mip.MEIP / mip.SEIP).
+Machine.run runs the hart's loop and answers its exits through a table, one handler per
+exit (lifecycle/machine/exits.py: Run); this module has the host side those handlers use:
+polling host input (UART, virtio-console), the realtime clock, and waiting while the guest
+idles in wfi (_idle).  Interrupt lines from the devices reach the PLIC; its context
+outputs are st[ST_EIP] (mip.MEIP / mip.SEIP).
 The lifecycle layer (GuestLifecycle) is built on this class.
 """
 import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
-from enum import StrEnum
 
 from emu import state as S
 from emu.ints import u64, MASK64
-from emu.spec import (MIP_MEIP, MIP_SEIP, MIE, MIP, MCAUSE, SATP, SATP_MODE_SHIFT, SATP_MODE_BARE, A0, A1, A2,
+from emu.spec import (MIP_MEIP, MIP_SEIP, MIE, MIP, SATP, SATP_MODE_SHIFT, SATP_MODE_BARE, A0, A1, A2,
                       CAUSE_ILLEGAL_INSTRUCTION, cause_name,
-                      RAM_BASE, CLINT_BASE, PLIC_BASE, PLIC_SIZE, TEST_BASE, TEST_SIZE, UART_BASE, UART_SIZE, UART_IRQ,
+                      TIMEBASE, RAM_BASE, CLINT_BASE, PLIC_BASE, PLIC_SIZE, TEST_BASE, TEST_SIZE,
+                      UART_BASE, UART_SIZE, UART_IRQ,
                       VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE, VIRTIO_IRQ_BASE, VIRTIO_MAX)
 from emu.hart import Hart, jit_enabled
 from emu.loader import load_elf, load_raw, read_linux_image, read_file, LoadError
 from devices.bus import TrapTable, IrqLine, GuestMemory
 from devices.clint import Clint
-from devices.firmware.htif import Htif, HtifError
+from devices.firmware.htif import Htif
 from devices.plic import Plic
-from devices.firmware.sbi import Sbi, SbiReset, enter_supervisor
+from devices.firmware.sbi import Sbi, enter_supervisor
 from devices.testdev import SifiveTest
 from devices.uart import Uart16550
 from devices.virtio.mmio import VirtioMmio, VirtioMmioEmpty
+# what Machine.run returns, defined with the exit handlers that make it
+from lifecycle.machine.exits import Reason, Run, RunResult  # noqa: F401 (Reason: importable from here)
 
-SLICE = 1 << 40          # steps per call into the loop when nothing on the host needs polling
-SLICE_POLL = 1 << 20     # steps per call while host input or a realtime clock needs looking at
-SLICE_REALTIME = 200_000  # ~1 ms of guest time at this core's speed: the realtime clock's granularity
-TIMEBASE = 10_000_000    # CLINT mtime ticks per second (timebase-frequency), as on QEMU virt
 REALTIME_DIV = 1 << 20   # realtime: the loop's own clock barely moves mtime; the host sets it
 FW_DYNAMIC_MAGIC = 0x4942534F   # OpenSBI fw_dynamic_info.magic ("OSBI")
 KERNEL_OFFSET_BIOS = 0x20_0000  # with firmware at the RAM base, the kernel goes 2 MiB up (as QEMU)
-_MASK = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF, 8: MASK64}
 DTB_RESERVE = 1 << 20    # the device tree (and fw_dynamic_info) live in the last MiB of RAM
 INPUT_GRACE_S = 0.5      # paced idle: how long an idle point after console activity waits for input (_idle)
-
-
-class Reason(StrEnum):
-    """Why Machine.run returned (RunResult.reason).  A str enum: it equals, hashes and prints as its
-    value, so comparisons with the plain strings ('exit', ...) keep working."""
-    EXIT = "exit"          # the guest halted (HTIF, SBI reset, test device): RunResult.exit_code
-    BUDGET = "budget"      # the instruction budget is spent
-    STOPPED = "stopped"    # stop() was called
-    FATAL = "fatal"        # the VMM cannot go on: RunResult.message says why
-    DEBUG = "debug"        # a GDB single step ended at a breakpoint/watchpoint (lifecycle/debug/gdbstub.py)
-
-
-@dataclass
-class RunResult:
-    reason: Reason       # a Reason: EXIT, BUDGET, STOPPED, FATAL, DEBUG (equal to 'exit', 'budget', ...)
-    exit_code: int
-    instret: int         # instructions retired in this run
-    wall_s: float
-    message: str = ""
-
-    @property
-    def mips(self):
-        return self.instret / self.wall_s / 1e6 if self.wall_s > 0 else 0.0
 
 
 def _disassemble(bits, ilen):
@@ -118,7 +82,7 @@ def _sbi_input(console, console_input):
 
 class Machine:
     debugger = None   # the debugger seat (lifecycle/machine/seat.py): a lifecycle.debug.gdbstub.Debugger while GDB is
-                      # attached, or the lifecycle.debug.hooks.Hooks while hooks are installed (see _run)
+                      # attached, or the lifecycle.debug.hooks.Hooks while hooks are installed (exits.Run.seated)
 
     def __init__(self, memory=128 << 20, engine="jit", console=None, idle_wait=False,
                  timer="deterministic", block_devices=(), virtio_rng=False, virtio_console=False,
@@ -424,150 +388,20 @@ class Machine:
         finally:
             self.idling = False
 
-    def run(self, max_instructions=None):
-        h = self.hart
+    def run(self, max_instructions=None) -> RunResult:
+        """Run the guest until it ends, max_instructions steps are spent, stop() or a fatal condition
+        (RunResult.reason); the loop's exits are answered by the table in lifecycle/machine/exits.py."""
         self.warm_up()
         from lifecycle.machine.proctime import seconds_since_process_start
         if self.startup_s is None:
             self.startup_s = seconds_since_process_start()
+        run = Run(self, max_instructions)
         if self.engine == "python":
             # the plain-Python engine wraps like the hardware: no numpy overflow warnings
             import numpy as np
             with np.errstate(all="ignore"):
-                return self._run(h, max_instructions)
-        return self._run(h, max_instructions)
-
-    def _run(self, h, max_instructions):
-        from emu.loop import run as loop
-        loop = loop if self.stepper is None else self.stepper.loop   # lifecycle/debug/trace.py: --trace, --mix
-        if self.stepper is not None:
-            h.stop_regions()                    # a trace shows the loop's own steps
-        h.start_regions()                       # native regions (emu/regions.py), made on the first run
-        self.mmio_by_device += [0] * (len(self.bus.entries) - len(self.mmio_by_device))  # devices added late
-        start = h.instret
-        # the budget is in steps (instructions retired + traps taken): see emu.loop.run
-        left = None if max_instructions is None else int(max_instructions)
-        t0 = time.perf_counter()
-        realtime = self.timer == "realtime"
-        regs, st = h.regs, h.st
-        stm = memoryview(st)                    # Python-int access to st: the exit path reads it a lot
-        arrays = (regs, st, h.csr, h.ram, h.icache, h.tlb, h.pflags, h.mmio, h.stop_flag)
-        regs[0] = 0                             # whatever a host tool wrote there, x0 reads zero
-        steps = (S.ST_INSTRET, S.ST_TRAPS, S.ST_IRQS)
-        polling = self._polling()
-        slice_ = SLICE_REALTIME if realtime else (SLICE_POLL if polling else SLICE)
-        # deterministic timer with host input: idle wfis come to _idle (ST_TIMER_REALTIME makes the loop
-        # return EXIT_WFI instead of skipping ahead), and input goes in there only, not every slice
-        self.paced = paced = not realtime and self.idle_wait and self._host_input()
-        st[S.ST_TIMER_REALTIME] = 1 if realtime or paced else 0
-
-        htif = self.htif
-
-        def result(reason, code=0, message=""):
-            htif.flush()                        # a failing console write is the run's error, as it was per character
-            try:
-                self.console.flush()
-            except (OSError, ValueError):
-                pass
-            return RunResult(reason, code, h.instret - start, time.perf_counter() - t0, message)
-
-        poll = True
-        until_poll = slice_                     # steps until host input is looked at again
-        while True:
-            if left is not None and left <= 0:
-                return result(Reason.BUDGET)
-            if poll or until_poll <= 0:
-                # host input and the realtime clock are looked at every slice of steps, not
-                # after every device access (those exits must stay cheap); a guest that polls
-                # a device register exits on every access, so the slice counts across exits
-                if polling:
-                    self.poll_devices(False if paced else None)
-                if realtime:
-                    self._sync_time()
-                poll = False
-                until_poll = slice_
-            budget = until_poll if left is None or left > until_poll else left
-            if htif.pending and budget > SLICE_POLL:
-                budget = SLICE_POLL             # buffered HTIF output is written within a slice of steps
-            before = stm[steps[0]] + stm[steps[1]] + stm[steps[2]]
-            why = loop(*arrays, budget) if self.debugger is None else self.debugger.loop(loop, arrays, budget)  # gdb
-            done = stm[steps[0]] + stm[steps[1]] + stm[steps[2]] - before
-            until_poll -= done
-            if left is not None:
-                left -= done
-            if why == S.EXIT_HTIF:             # first: putchar is one exit per character
-                td = time.perf_counter()
-                try:
-                    code = htif.handle(h)
-                except HtifError as e:
-                    return result(Reason.FATAL, 1, str(e))
-                finally:
-                    self.device_s += time.perf_counter() - td
-                if code is not None:
-                    return result(Reason.EXIT, code)
-                continue
-            if htif.pending:
-                htif.flush()                    # anything else may write too, or wait: output first
-            if why == S.EXIT_MMIO:
-                td = time.perf_counter()
-                halt = self._mmio(stm, regs)
-                self.device_s += time.perf_counter() - td
-                until_poll -= 1
-                if left is not None:
-                    left -= 1                    # the access retired here, outside the loop
-                if halt is not None:
-                    return result(*halt)
-                continue
-            if why == S.EXIT_BUDGET:
-                poll = True
-                continue
-            if why == S.EXIT_REGION:            # hot code: compile it, then on (emu/regions.py)
-                h.compile_region()
-                continue
-            td = time.perf_counter()
-            try:
-                if why == S.EXIT_SBI:
-                    try:
-                        self.sbi.handle(h)
-                    except SbiReset as e:
-                        return result(Reason.EXIT, e.code, f"the guest asked the SBI for {e.kind}")
-                    continue
-            finally:
-                self.device_s += time.perf_counter() - td
-            poll = True
-            if self.debugger is not None:       # --- gdb (lifecycle/debug/gdbstub.py): may hold the guest here; hooks
-                why = self.debugger.exit(why)
-                if why is None:
-                    continue
-                if isinstance(why, tuple):
-                    return result(*why)
-            if why == S.EXIT_STOP:
-                h.stop_flag[0] = 0
-                return result(Reason.STOPPED, 0, "stop requested")
-            elif why == S.EXIT_WFI and self.idle_wait:
-                if self._idle(h):
-                    continue
-                h.stop_flag[0] = 0
-                return result(Reason.STOPPED, 0, f"stop requested (the guest was idle in wfi at pc 0x{h.pc:x})")
-            elif why == S.EXIT_WFI:
-                return result(Reason.FATAL, 1, f"the guest waits (wfi at pc 0x{h.pc:x}) for an interrupt "
-                                          "that nothing in this machine can raise")
-            elif why == S.EXIT_FATAL:
-                return result(Reason.FATAL, 1, self._fatal_message())
-            else:
-                return result(Reason.FATAL, 1, f"the hart stopped with reason {S.EXIT_NAMES[why]}")
-
-    def _fatal_message(self):
-        """EXIT_FATAL as one line; a trap loop names the trap that led into it (emu/trap.py keeps the
-        last two), since the loop's own trap (the handler's fetch fault) says nothing of the cause."""
-        h = self.hart
-        st = h.st
-        msg = f"{S.FATAL_NAMES[int(st[S.ST_FATAL])]} (pc 0x{h.pc:x}, mcause {u64(h.csr[MCAUSE]):#x})"
-        if int(st[S.ST_FATAL]) == S.FATAL_TRAP_LOOP:
-            first = self.describe_trap(S.ST_TRAP_PREV)
-            if first:
-                msg += f"; it began with {first}"
-        return msg
+                return run.go()
+        return run.go()
 
     def describe_trap(self, slot=S.ST_TRAP_LAST):
         """One of the traps emu/trap.py records (S.ST_TRAP_LAST or S.ST_TRAP_PREV), in words: cause,
@@ -601,34 +435,3 @@ class Machine:
             if asm:
                 text += f" ({asm})"
         return text
-
-    def _mmio(self, stm, regs):
-        """Serve the Python-device access the loop exited for; -> None, or a halt (reason, code, message).
-
-        The same work as Hart.complete_mmio_load/store, on a memoryview of st: this
-        path runs for every UART register access, so it avoids numpy scalars.
-        """
-        base, _size, dev = self.bus.entries[stm[S.ST_MMIO_DEV]]
-        off = stm[S.ST_MMIO_ADDR] - base
-        size = stm[S.ST_MMIO_SIZE]
-        self.mmio_exits += 1
-        self.mmio_by_device[stm[S.ST_MMIO_DEV]] += 1
-        if stm[S.ST_MMIO_WRITE]:
-            dev.write(off, size, stm[S.ST_MMIO_VALUE] & _MASK[size])
-            stm[S.ST_PC] = stm[S.ST_MMIO_NPC]
-            stm[S.ST_INSTRET] += 1
-            if dev is self.test_device and dev.halt_request is not None:
-                kind, code = dev.halt_request
-                dev.halt_request = None
-                return (Reason.EXIT, code if kind == "fail" else 0,
-                        f"the guest asked the test device for {kind}" + (f" (code {code})" if kind == "fail" else ""))
-        else:
-            value = int(dev.read(off, size)) & _MASK[size]
-            if stm[S.ST_MMIO_SIGNED] and value >> (8 * size - 1):
-                value -= 1 << (8 * size)
-            elif size == 8 and value >> 63:
-                value -= 1 << 64
-            regs[stm[S.ST_MMIO_RD]] = value
-            stm[S.ST_PC] = stm[S.ST_MMIO_NPC]
-            stm[S.ST_INSTRET] += 1
-        return None
