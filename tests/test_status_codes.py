@@ -77,9 +77,26 @@ def test_process_exit_statuses_are_defined_once():
     assert cli.EXIT_INTERRUPTED is runner.ExitStatus.INTERRUPTED
     assert runner.EXIT_CONSOLE is runner.ExitStatus.FATAL
     assert boot.EXIT_NO_REBOOT is runner.ExitStatus.NO_REBOOT
+    assert cli.EXIT_BROKEN_PIPE is runner.ExitStatus.BROKEN_PIPE
     assert (int(runner.EXIT_USER_ERROR), int(runner.EXIT_NO_REBOOT), int(runner.EXIT_BUDGET),
-            int(runner.EXIT_FATAL), int(runner.EXIT_INTERRUPTED)) == (2, 4, 124, 125, 130)
+            int(runner.EXIT_FATAL), int(runner.EXIT_INTERRUPTED), int(runner.EXIT_BROKEN_PIPE)) == \
+        (2, 4, 124, 125, 130, 141)
     assert f"{runner.EXIT_NO_REBOOT}" == "4"          # help texts format them as numbers
+
+
+def test_the_help_texts_give_the_statuses_the_commands_return():
+    parser = cli.build_parser(plugins={})
+    for name in ("run", "boot"):
+        text = parser.subcommands[name].format_help()
+        for status in (runner.EXIT_USER_ERROR, runner.EXIT_FATAL, runner.EXIT_INTERRUPTED):
+            assert f"{int(status)} for a" in text or f"{int(status)} after" in text, (name, status, text)
+
+
+@pytest.mark.parametrize("code, status", [(0, 0), (1, 1), (3, 3), (255, 255), (256, 1), (511, 255),
+                                          (-1, 255), (None, 1), ("x", 1)])
+def test_a_guest_exit_code_becomes_one_exit_status_for_run_and_boot(code, status):
+    # one mapping (lifecycle/cli/runner.py) for both commands: low 8 bits, never 0 for a failure
+    assert runner.guest_exit_status(code) == status
 
 
 def test_run_result_reason_is_a_str_enum():

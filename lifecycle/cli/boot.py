@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 
-from lifecycle.cli.runner import EXIT_FATAL, EXIT_NO_REBOOT  # noqa: F401 (the statuses: lifecycle/cli/runner.py ExitStatus)
+from lifecycle.cli.runner import EXIT_USER_ERROR, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_NO_REBOOT  # (runner.ExitStatus)
 from lifecycle.control.units import parse_size
 
 LIFECYCLE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,9 +57,9 @@ def add_parser(sub, user_error):
         "boot", help="boot a RISC-V Linux kernel (the bundled guest by default) with the terminal as console",
         description="Boot a RISC-V Linux Image on the qemu-virt-like machine.  At a terminal, Ctrl-A X "
                     "quits and Ctrl-A H lists the Ctrl-A keys.  Exit status: 0 when the guest powers off "
-                    "(or Ctrl-A X); 1 for a reset with a failure reason; 2 for a user error; "
-                    f"{EXIT_NO_REBOOT} when the guest reboots or panics with --no-reboot; 125 for a VMM "
-                    "fatal error; 130 after Ctrl-C.")
+                    f"(or Ctrl-A X); 1 for a reset with a failure reason; {EXIT_USER_ERROR} for a user error; "
+                    f"{EXIT_NO_REBOOT} when the guest reboots or panics with --no-reboot; {EXIT_FATAL} for a VMM "
+                    f"fatal error; {EXIT_INTERRUPTED} after Ctrl-C.")
     b.add_argument("--kernel", metavar="IMAGE", default=None,
                    help="a RISC-V Linux Image (arch/riscv/boot/Image); default: the bundled guest, "
                         "built on first use")
@@ -428,9 +428,7 @@ def cmd_boot(args, user_error):
             outcome = runner.run_vcpu(lc, in_main_thread=args.engine == "python", before=first_instruction,
                                       on_exit=restore_terminal)
         finally:
-            if saved is not None:
-                import termios
-                termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
+            restore_terminal()
             try:
                 console.flush()
             except OSError:
@@ -445,7 +443,7 @@ def cmd_boot(args, user_error):
         rebooted = err is None and guest.reset_type in (ResetType.COLD_REBOOT, ResetType.WARM_REBOOT)
         if outcome.interrupted and not quit_requested.is_set() and not panicked:
             sys.stderr.write(f"\nnumbavm: interrupted after {guest.instructions_retired} instructions\n")
-            status = runner.EXIT_INTERRUPTED
+            status = EXIT_INTERRUPTED
         elif console.error is not None:
             sys.stderr.write(f"\nnumbavm: {console.describe()}\n")
             status = runner.EXIT_CONSOLE
@@ -458,7 +456,7 @@ def cmd_boot(args, user_error):
                 status = 0
             else:
                 sys.stderr.write(f"\nnumbavm: stopped after {guest.instructions_retired} instructions\n")
-                status = runner.EXIT_INTERRUPTED
+                status = EXIT_INTERRUPTED
         elif err is not None:
             msg = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
             sys.stderr.write(f"\nnumbavm: fatal: {msg}\n")
@@ -467,8 +465,7 @@ def cmd_boot(args, user_error):
             sys.stderr.write("numbavm: the guest rebooted (--no-reboot)\n")
             status = EXIT_NO_REBOOT
         elif guest.stop_reason == "exit":
-            code = int(guest.exit_code or 0)
-            status = code & 0xFF or (1 if code else 0)
+            status = runner.guest_exit_status(guest.exit_code or 0)
         if args.stats and m is not None:
             _print_stats(m, r, prompt_watch, args)
         if rebooted and status == 0 and not args.no_reboot and reboots < MAX_REBOOTS:

@@ -47,7 +47,8 @@ import sys
 
 from lifecycle.cli import runner
 from lifecycle.cli.runner import sigint
-from lifecycle.cli.runner import ExitStatus, EXIT_USER_ERROR, EXIT_BUDGET, EXIT_FATAL, EXIT_INTERRUPTED  # noqa: F401
+from lifecycle.cli.runner import (ExitStatus, EXIT_USER_ERROR, EXIT_BUDGET, EXIT_FATAL,  # noqa: F401
+                                  EXIT_INTERRUPTED, EXIT_BROKEN_PIPE)
 from emu.spec import RAM_BASE        # imports nothing: no numba before the JIT choice
 from lifecycle.control.units import parse_addr, parse_count, parse_size
 
@@ -94,8 +95,9 @@ def build_parser(plugins=None) -> argparse.ArgumentParser:
     r = sub.add_parser(
         "run", help="run a guest program (RV64 ELF, or a raw binary with --raw-addr)",
         description="Run a guest program; stdin is its console input. Exit status: the guest's "
-                    "exit code; 124 when --max-instructions is reached; 2 for a user error; 125 for a "
-                    "VMM fatal error (also when the console output cannot be written); 130 after Ctrl-C.")
+                    f"exit code; {EXIT_BUDGET} when --max-instructions is reached; {EXIT_USER_ERROR} for a "
+                    f"user error; {EXIT_FATAL} for a VMM fatal error (also when the console output cannot be "
+                    f"written); {EXIT_INTERRUPTED} after Ctrl-C.")
     r.add_argument("program", metavar="PROGRAM", help="RV64 ELF executable (or raw binary with --raw-addr)")
     r.add_argument("--memory", "-m", metavar="SIZE", default=DEFAULT_MEMORY,
                    help=f"guest RAM size: a bare number is MiB (as QEMU's -m), or 128M, 1G, 512MiB, 65536B; "
@@ -103,7 +105,7 @@ def build_parser(plugins=None) -> argparse.ArgumentParser:
                         f"RAM starts at {DEFAULT_RAM_BASE:#x}")
     r.add_argument("--max-instructions", "-n", metavar="N", default=None,
                    help="stop after N steps, a step being one instruction retired or one trap taken "
-                        "(exit status 124); 10M = 10,000,000")
+                        f"(exit status {EXIT_BUDGET}); 10M = 10,000,000")
     r.add_argument("--engine", choices=("jit", "python"), default="jit",
                    help="jit: Numba-compiled core (default); python: same code interpreted "
                         "(NUMBA_DISABLE_JIT=1), slow but debuggable")
@@ -111,7 +113,7 @@ def build_parser(plugins=None) -> argparse.ArgumentParser:
                    help="print instructions retired, wall time, MIPS, JIT compile and start-up time to stderr")
     r.add_argument("--dump-state", metavar="FILE.npz", default=None,
                    help="after the run, save x, pc, priv, csr, instret and RAM (numpy .npz format) "
-                        "to exactly FILE (no suffix is added); a write error is status 2")
+                        f"to exactly FILE (no suffix is added); a write error is status {EXIT_USER_ERROR}")
     r.add_argument("--raw-addr", metavar="ADDR", default=None,
                    help="treat PROGRAM as a raw binary, load it at ADDR and start there (e.g. 0x80000000)")
     r.set_defaults(func=cmd_run)
@@ -168,18 +170,6 @@ def _validate_run_args(args) -> dict:
         if os.path.isdir(args.dump_state):
             raise UserError(f"--dump-state: {args.dump_state}: is a directory")
     return opts
-
-
-def _exit_status_for_code(code) -> int:
-    """Map a guest exit code to a process exit status (0..255, non-zero stays non-zero)."""
-    try:
-        code = int(code)
-    except (TypeError, ValueError):
-        return 1
-    status = code & 0xFF
-    if code != 0 and status == 0:
-        status = 1
-    return status
 
 
 def _dump_state(m, path: str) -> None:
@@ -337,7 +327,7 @@ def cmd_run(args) -> int:
         _err(f"fatal: {err.message}" if err.message else "fatal: VMM error")
         status = EXIT_FATAL
     elif guest.stop_reason == "exit":
-        status = _exit_status_for_code(guest.exit_code)
+        status = runner.guest_exit_status(guest.exit_code)
     elif guest.stop_reason == "budget":
         _err(f"stopped after {guest.instructions_retired} instructions (--max-instructions)")
         status = EXIT_BUDGET
@@ -408,7 +398,7 @@ def _main(argv):
             os.dup2(devnull, sys.stdout.fileno())
         except (OSError, ValueError, AttributeError):
             pass
-        return 141
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""What `numbavm run` and `numbavm boot` share: Ctrl-C, the vcpu thread, the console streams.
+"""What `numbavm run` and `numbavm boot` share: Ctrl-C, the vcpu thread, the console streams, the exit statuses.
 
 Ctrl-C (SIGINT) gives exit status 130 at every moment, with one line and no traceback:
 
@@ -42,6 +42,7 @@ class ExitStatus(IntEnum):
     BUDGET = 124            # run --max-instructions reached (timeout(1)'s status)
     FATAL = 125             # the VMM cannot go on, also when the console output cannot be written
     INTERRUPTED = 130       # Ctrl-C (128 + SIGINT)
+    BROKEN_PIPE = 141       # stdout's reader went away (`| head`): 128 + SIGPIPE, as if the signal had ended us
 
 
 # the names the commands use (lifecycle/cli/main.py and lifecycle/cli/boot.py import them from here)
@@ -51,6 +52,17 @@ EXIT_BUDGET = ExitStatus.BUDGET
 EXIT_FATAL = ExitStatus.FATAL
 EXIT_CONSOLE = ExitStatus.FATAL     # the console output could not be written: a VMM fatal condition
 EXIT_INTERRUPTED = ExitStatus.INTERRUPTED
+EXIT_BROKEN_PIPE = ExitStatus.BROKEN_PIPE
+
+
+def guest_exit_status(code) -> int:
+    """A guest's exit code as the command's exit status: its low 8 bits, and 1 for a non-zero code
+    whose low 8 bits are zero (so that a failure never reads as success)."""
+    try:
+        code = int(code)
+    except (TypeError, ValueError):
+        return 1
+    return code & 0xFF or (1 if code else 0)
 
 # tests/test_cli_errors.py: names a file this creates once the SIGINT handler is in place, so
 # that a test can send SIGINT at chosen delays after that moment (before it, the interpreter's
