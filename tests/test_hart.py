@@ -17,9 +17,9 @@ from rvenc import I, J_SELF, M64, NOP, s64  # noqa: E402
 
 from emu.hart import Hart, jit_enabled  # noqa: E402
 from emu import state as S  # noqa: E402
+from emu.spec import RAM_BASE, MSTATUS, MSTATUS_MIE, MSTATUS_MPRV, PRV_M, UART_BASE, UART_SIZE  # noqa: E402
 
-BASE = 0x8000_0000
-MSTATUS, MTVEC, MCAUSE, MEPC = 0x300, 0x305, 0x342, 0x341
+BASE = RAM_BASE
 
 
 def mk(code=b"", ram=1 << 20):
@@ -32,9 +32,9 @@ def mk(code=b"", ram=1 << 20):
 
 def test_reset_state():
     h = Hart(1 << 20)
-    assert h.priv == 3 and h.pc == BASE and h.instret == 0
+    assert h.priv == PRV_M and h.pc == BASE and h.instret == 0
     assert not np.any(h.x)
-    assert int(h.csr[MSTATUS]) & ((1 << 3) | (1 << 17)) == 0     # MIE = MPRV = 0
+    assert int(h.csr[MSTATUS]) & (MSTATUS_MIE | MSTATUS_MPRV) == 0
     assert h.ram.shape == (1 << 20,) and h.ram.dtype == np.uint8 and not np.any(h.ram)
     assert h.x.dtype == np.int64 and h.x.shape == (32,)
     assert h.csr.shape == (4096,)
@@ -196,7 +196,7 @@ def test_prepare_run_zeroes_x0_and_hands_out_the_compiled_loop():
 
 def test_a_new_mmio_table_is_in_the_loops_arguments():
     h = mk()
-    h.set_mmio_table([(0x1000_0000, 0x100, 1, 0)])
+    h.set_mmio_table([(UART_BASE, UART_SIZE, 1, 0)])
     assert h.arrays[7] is h.mmio and h.mmio.shape == (1, S.MMIO_COLS)
 
 

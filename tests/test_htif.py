@@ -16,8 +16,9 @@ from rvenc import I, M64, w32  # noqa: E402
 from devices.firmware.htif import Htif, HtifError  # noqa: E402
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
+from emu.spec import RAM_BASE, UART_BASE  # noqa: E402
 
-BASE = 0x8000_0000
+BASE = RAM_BASE
 TOHOST = BASE + 0x1000
 FROMHOST = BASE + 0x1008
 
@@ -234,7 +235,7 @@ def test_putchar_output_goes_to_the_console_in_large_pieces(tmp_path):
 
 def test_htif_and_uart_output_keep_their_order(tmp_path):
     """HTIF characters wait in a buffer; a UART byte written after them must still come after them."""
-    c = prologue() + I("lui", rd=T1, imm=0x10000)                   # t1 = the UART's THR
+    c = prologue() + I("lui", rd=T1, imm=UART_BASE >> 12)           # t1 = the UART's THR
     for ch, dev in ((b"a", "htif"), (b"b", "uart"), (b"c", "htif"), (b"d", "htif"), (b"e", "uart")):
         c += I("addi", rd=T4, rs1=0, imm=ch[0])
         c += putchar(T4) if dev == "htif" else I("sb", rs2=T4, rs1=T1, imm=0)

@@ -4,19 +4,17 @@ import io
 import pytest
 
 from emu import state as S
-from emu.csr import MIP, MIDELEG, MEDELEG, MCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP
+from emu.spec import MIP, MIDELEG, MEDELEG, MCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP, A0, A1, A6, A7
 from emu.hart import Hart
 from devices.firmware import sbi as B
 from tests.rvenc import ECALL, J_SELF
 
-A0, A1 = 10, 11
-
 
 def call(h, fw, eid, fid=0, *args):
-    h.x[17] = eid
-    h.x[16] = fid
+    h.x[A7] = eid
+    h.x[A6] = fid
     for i, a in enumerate(args):
-        h.x[10 + i] = a - (1 << 64) if a >> 63 else a
+        h.x[A0 + i] = a - (1 << 64) if a >> 63 else a
     fw.handle(h)
     return int(h.x[A0]), int(h.x[A1])
 
@@ -121,8 +119,8 @@ def test_enter_supervisor_and_ecall_exits_to_the_host():
     assert int(h.csr[MIDELEG]) == MIP_SSIP | MIP_STIP | MIP_SEIP
     assert int(h.csr[MEDELEG]) & (1 << 8) and not int(h.csr[MEDELEG]) & (1 << 9)
     assert int(h.csr[MCOUNTEREN]) & 2                                  # time readable from S
-    h.x[17] = B.EXT_BASE
-    h.x[16] = 0
+    h.x[A7] = B.EXT_BASE
+    h.x[A6] = 0
     assert h.run(10) == S.EXIT_SBI
     assert h.pc == h.ram_base + 4 and h.instret == 1                   # the ecall retired
     B.Sbi(io.BytesIO()).handle(h)
