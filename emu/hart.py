@@ -68,7 +68,7 @@ class Hart:
         self.stm = memoryview(self.st)   # st read and written as Python ints (host-side hot paths)
         self.ram_base = ram_base
         self.ram_size = ram_size
-        # native regions (emu/regions.py): on with the JIT engine unless NUMBAVM_REGIONS=0;
+        # native regions (emu/regions/): on with the JIT engine unless NUMBAVM_REGIONS=0;
         # the LLVM engine behind them is made on the first run
         import os
         self.use_regions = jit_enabled() and os.environ.get("NUMBAVM_REGIONS", "1") != "0"

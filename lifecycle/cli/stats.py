@@ -4,8 +4,9 @@ stats_lines(machine) gives the lines both commands' _print_stats append:
   * traps and interrupts taken, TLB misses (the hart's st[ST_TRAPS], st[ST_IRQS],
     st[ST_TLB_MISSES]: counted by the loop at full speed);
   * MMIO accesses per device: Machine.mmio_by_device counts each Python-device access
-    in Machine._mmio (one list increment on the exit path); the CLINT is served inside
-    the loop, so its share is st[ST_MMIO_COUNT] minus the Python devices' accesses;
+    in the machine's MMIO exit handler (lifecycle/machine/exits.py Run.on_mmio: one list
+    increment on the exit path); the CLINT is served inside the loop, so its share is
+    st[ST_MMIO_COUNT] minus the Python devices' accesses;
   * the instruction mix and traps by cause: these need every instruction, so they
     are counted only with --mix, which single-steps the hart (lifecycle/debug/trace.py,
     docs/tracing.md); without it the line says how to get them.

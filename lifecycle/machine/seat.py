@@ -2,8 +2,9 @@
 
 Machine.debugger is None or one DebuggerSeat. GDB (lifecycle/debug/gdbtarget.Debugger) and the
 embedding hooks (lifecycle/hooks.Hooks) take the seat, one at a time: both need the hart's
-breakpoint and watch tables (emu/debug.py). Machine._run calls loop() in place of the
-instruction loop and exit() on the exits a debugger may care about; Machine.stop() calls
+breakpoint and watch tables (emu/debug.py). The machine's run loop (lifecycle/machine/exits.py)
+calls loop() in place of the instruction loop (through Hart.call_loop) and exit() on the exits
+a debugger may care about (Run.seated: STOP, WFI, FATAL, HALT, BREAK, WATCH); Machine.stop() calls
 stop_requested() from whichever thread stops the guest. The defaults do nothing, so a
 seat overrides only what it uses.
 """
@@ -18,7 +19,7 @@ class DebuggerSeat(ABC):
     def exit(self, why):
         """The loop left with `why` (EXIT_STOP, EXIT_WFI, EXIT_BREAK, EXIT_WATCH, ...).
         -> None to go on running, a (Reason, code, message) to end the run with,
-        or an EXIT_* for Machine._run to handle as usual."""
+        or an EXIT_* for the machine to handle as usual (Run.ANSWERS)."""
         return why
 
     def stop_requested(self):
