@@ -1,13 +1,13 @@
-"""emu: the RV64 hart (RV64IMAC + Zicsr + Zifencei, M/S/U, Sv39), its Numba loop and ELF loading.
+"""emu: the RV64 hart (RV64IMAC + Zicsr + Zifencei, M/S/U, Sv39): its instruction table, Numba loop, native regions.
 Imports nothing of devices/, lifecycle/ or bench/; everything above may import it (tests/test_layers.py).
 
 Numba's on-disk cache checks only the file that defines a function, not the
 modules whose constants and functions it inlines (emu/loop.py freezes the op
 numbers of emu/isa.py, for instance).  So the cache directory is keyed on a
 hash of every source file in this package that Numba compiles or inlines: any
-edit to one gets a fresh cache.  loader.py (file loading) and the regions/ package
-(LLVM IR through llvmlite; only this folder's own files are hashed) are plain Python
-that no compiled function imports, so editing them keeps the cache.  Set NUMBA_CACHE_DIR yourself to override.  This module
+edit to one gets a fresh cache.  The regions/ package (LLVM IR through llvmlite) is
+plain Python that no compiled function imports: only this folder's own files are
+hashed, so editing it keeps the cache.  Set NUMBA_CACHE_DIR yourself to override.  This module
 must not import numba.
 """
 import hashlib
@@ -16,14 +16,10 @@ import sys
 from pathlib import Path
 
 
-_NOT_COMPILED = {"loader.py"}
-
 
 def _cache_dir():
     h = hashlib.sha1()
     for p in sorted(Path(__file__).parent.glob("*.py")):
-        if p.name in _NOT_COMPILED:
-            continue
         h.update(p.name.encode())
         h.update(p.read_bytes())
     h.update(os.environ.get("NUMBAVM_LLVM_OPTIONS", "").encode())

@@ -24,7 +24,7 @@ from emu.spec import (PRV_U, PRV_S, PRV_M,  # noqa: F401 (the CSR names stay imp
 from emu.state import (ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
                        ST_MCYCLE_OFF, ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX,
                        TLB_EMPTY, ST_EIP, ST_SEIP_SW)
-from emu.clint import mtime
+from emu.timer import mtime
 from emu.ints import s64
 
 # --- what this hart implements of the spec's fields (WARL choices)

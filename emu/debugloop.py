@@ -10,7 +10,7 @@ from numba import njit
 from emu import isa
 from emu.state import (ST_PC, ST_WFI, ST_FETCH_VM, ST_FETCH_CTX, ICACHE_MASK, TLB_FETCH, TLB_LOAD,
                        EXIT_BUDGET, EXIT_STOP, EXIT_WATCH)
-from emu.clint import update_mtip
+from emu.timer import update_mtip
 from emu.csr import sample_external
 from emu.trap import pending_interrupt
 from emu.mmu import translate

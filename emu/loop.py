@@ -42,7 +42,7 @@ from emu.state import (ICACHE_SCRATCH, ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RA
                        ST_REGION_ADDR, ST_REGION_SIZE, ST_REGION_ENTRIES, EXIT_REGION, ST_REGION_BLOCKED, ST_REGION_REQ, ST_REGION_READY,
                        REGION_BASE, REGION_W, REGION_MASK, RT_PADDR, RT_PC, RT_FN, RT_KEY, HOT_BASE, HOT_MASK)
 from emu.spec import MIE, MIP
-from emu.clint import update_mtip, cycles_until_mtip
+from emu.timer import update_mtip, cycles_until_mtip
 from emu.csr import sample_external
 from emu.trap import take_trap, pending_interrupt
 from emu.mmu import translate, tlb_lookup, PAGE_MASK, fault_cause

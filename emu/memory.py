@@ -23,7 +23,7 @@ from emu.state import (ST_RAM_BASE, ST_RAM_SIZE, ST_RES_ADDR, ST_TOHOST, ST_DATA
                        ICACHE_SLOTS, PF_REGION, REGION_SLOTS, REGION_BASE, REGION_W, RT_PADDR,
                        RT_CODE_LO, RT_CODE_HI, EXTENT_BASE)
 from emu.debug import breakpoint_check, watch_hit, WATCH_WRITE
-from emu.clint import clint_load, clint_store
+from emu.timer import clint_load, clint_store
 from emu.mmu import translate, ACCESS_FAULT, fault_code, fault_cause
 from emu.spec import CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS
 from emu.trap import take_trap

@@ -209,7 +209,7 @@ PF_REGION = 16    # the page holds code compiled into a native region: drop the 
 
 # --- the MMIO trap table
 MMIO_COLS = 4     # base, size, kind, device id
-MMIO_CLINT = 1    # fast path: registers in st/csr, handled inside the loop (emu/clint.py)
+MMIO_CLINT = 1    # fast path: registers in st/csr, handled inside the loop (emu/timer.py)
 MMIO_PYTHON = 2   # the loop returns EXIT_MMIO and Python calls the device
 
 

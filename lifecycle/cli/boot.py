@@ -308,7 +308,7 @@ def cmd_boot(args, user_error):
     if args.engine == "python":
         os.environ["NUMBA_DISABLE_JIT"] = "1"   # before numba is imported
 
-    from emu.loader import LoadError, read_linux_image
+    from lifecycle.machine.loader import LoadError, read_linux_image
     kernel = args.kernel if args.kernel is not None else bundled_kernel(user_error)
     try:
         # read here, once: the InputFile (the path with its bytes) goes on to the machine

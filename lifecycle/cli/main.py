@@ -33,7 +33,7 @@ for it (so that Ctrl-C, delivered to the main thread, can call stop()).
 Import discipline: this module imports nothing heavy at module level.  numba
 is imported only via lifecycle.machine.board, *after* argument parsing, so that
 ``--engine python`` can set NUMBA_DISABLE_JIT=1 first; and the program is
-validated with emu.loader (pyelftools only) before that import, so bad input
+validated with lifecycle.machine.loader (pyelftools only) before that import, so bad input
 fails fast without the core.
 """
 from __future__ import annotations
@@ -245,7 +245,7 @@ def cmd_run(args) -> int:
     # Validate the program cheaply (pyelftools only) before importing the core.
     # The file is read here, once: the InputFile (a path carrying its bytes) goes on to the
     # machine, so a FIFO or <(cat prog.elf) works.
-    from emu.loader import LoadError, load_elf, load_raw
+    from lifecycle.machine.loader import LoadError, load_elf, load_raw
     try:
         if raw_addr is None:
             program = load_elf(args.program, DEFAULT_RAM_BASE, memory).path

@@ -137,7 +137,7 @@ class GuestLifecycle:
             from devices.bus import OverlapError
             from devices.virtio.blk import BlockDeviceError
             from emu.hart import jit_enabled
-            from emu.loader import LoadError
+            from lifecycle.machine.loader import LoadError
         except Exception as e:   # noqa: BLE001 - the core cannot be imported
             raise GuestLifecycleError(GuestError.GUEST_INITIALIZATION_FAILURE,
                                       f"cannot import the VMM core: {type(e).__name__}: {e}") from e

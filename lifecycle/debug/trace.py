@@ -267,7 +267,7 @@ def validate_args(args, user_error):
 
 
 def read_symbols(path):
-    """The symbol table of the ELF file at path -> {name: address}, as emu/loader.py picks them: defined
+    """The symbol table of the ELF file at path -> {name: address}, as lifecycle/machine/loader.py picks them: defined
     functions, objects and plain labels, globals over locals, no mapping symbols ($x, $d).  Any problem
     (unreadable, not ELF, no .symtab) is a ValueError whose message is one line naming the file."""
     from elftools.common.exceptions import ELFError

@@ -25,7 +25,7 @@ from emu.spec import (MIP_MEIP, MIP_SEIP, MIE, MIP, SATP, SATP_MODE_SHIFT, SATP_
                       UART_BASE, UART_SIZE, UART_IRQ,
                       VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE, VIRTIO_IRQ_BASE, VIRTIO_MAX)
 from emu.hart import Hart, jit_enabled
-from emu.loader import load_elf, load_raw, read_linux_image, read_file, LoadError
+from lifecycle.machine.loader import load_elf, load_raw, read_linux_image, read_file, LoadError
 from devices.bus import TrapTable, IrqLine, GuestMemory
 from devices.clint import Clint
 from devices.firmware.htif import Htif
@@ -307,7 +307,7 @@ class Machine:
     def _sync_time(self):
         """Realtime timer: mtime = host time since boot, in timebase ticks (never going back)."""
         st = self.hart.st
-        from emu.clint import mtime
+        from emu.timer import mtime
         now = int((time.monotonic() - self._t0) * TIMEBASE)
         cur = int(mtime(st))
         if now > cur:
@@ -322,7 +322,7 @@ class Machine:
     def _timer_wait(self):
         """Clock cycles until the CLINT timer wakes the waiting hart, or None when it cannot
         (disabled in mie, or not armed): the loop's own test for skipping ahead."""
-        from emu.clint import cycles_until_mtip
+        from emu.timer import cycles_until_mtip
         st = self.hart.st
         if int(self.hart.csr[MIE]) & int(st[S.ST_TIMER_BIT]) == 0:
             return None
@@ -372,7 +372,7 @@ class Machine:
                         timeout = min(timeout, deadline - now)
                 elif self.timer == "realtime":
                     self._sync_time()
-                    from emu.clint import mtime
+                    from emu.timer import mtime
                     cmp_ = u64(h.st[S.ST_MTIMECMP])
                     tbit = int(h.st[S.ST_TIMER_BIT])
                     if int(h.csr[MIE]) & tbit and cmp_ != MASK64:

@@ -11,7 +11,7 @@ interrupts land at the same instruction on every run (deterministic timer).
 import numpy as np
 from numba import njit
 
-from emu.spec import MIP, MIP_MSIP, CLINT_SIZE  # noqa: F401 (CLINT_SIZE stays importable from here)
+from emu.spec import MIP, MIP_MSIP
 from emu.state import ST_INSTRET, ST_IDLE, ST_TIME_DIV, ST_MTIME_OFF, ST_MTIMECMP, ST_TIMER_BIT
 
 CLINT_MSIP = 0x0000        # hart 0 msip, 32 bits (bit 0 = mip.MSIP)
