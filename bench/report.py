@@ -458,7 +458,7 @@ def render(res, png_name):
               "re-arming `mtimecmp = mtime + 100`; numbavm's deterministic timer counts 10 instructions per "
               f"tick). **{f(med(ti['mips']), '.0f')} MIPS** (best {f(med(ti['mips'], 'max'), '.0f')})"
               + (f"; plain Python {f(med(ti['python_mips']), '.3f')} MIPS" if ti.get("python_mips") else "")
-              + ". The CLINT lives in the compiled loop (`emu/clint.py`), so interrupts cost no exit to Python.")
+              + ". The CLINT lives in the compiled loop (`emu/timer.py`), so interrupts cost no exit to Python.")
             a("")
     if res.get("system_skipped"):
         a("Skipped: " + "; ".join(f"{k} ({v})" for k, v in res["system_skipped"].items()) + ".")

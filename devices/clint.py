@@ -1,7 +1,7 @@
 """CLINT at 0x0200_0000 (as on QEMU virt and Spike): msip, mtimecmp, mtime.
 
 A fast-path device: its registers are served inside the Numba loop by
-emu/clint.py from the hart's state arrays, so this class only claims the range
+emu/timer.py from the hart's state arrays, so this class only claims the range
 and describes itself for the device tree.
 """
 from emu.spec import CLINT_BASE, CLINT_SIZE, IRQ_M_SOFT, IRQ_M_TIMER   # the interrupts it drives

@@ -1,4 +1,4 @@
-"""Coverage-guided fuzzing of the ELF loader and the Linux Image header parser (emu/loader.py).
+"""Coverage-guided fuzzing of the ELF loader and the Linux Image header parser (lifecycle/machine/loader.py).
 
     .venv/bin/python fuzz/fuzz_loader.py -max_total_time=60 fuzz/corpus/loader
 
@@ -27,7 +27,7 @@ def _check_message(e, name):
 
 def one_input(data, ram_base=RAM_BASE, ram_size=RAM_SIZE):
     """bytes -> None; raises AssertionError (or an unexpected exception) on a finding."""
-    from emu.loader import LoadError, parse_elf, parse_linux_image
+    from lifecycle.machine.loader import LoadError, parse_elf, parse_linux_image
     data = bytes(data)
     try:
         im = parse_elf(data, "fuzz.elf", ram_base, ram_size)
@@ -56,7 +56,7 @@ def TestOneInput(data):    # noqa: N802 - atheris' name
 
 def main():
     from fuzz.harness import fuzz
-    fuzz(TestOneInput, ["emu.loader"])
+    fuzz(TestOneInput, ["lifecycle.machine.loader"])
 
 
 if __name__ == "__main__":

@@ -133,7 +133,7 @@ def test_huge_extended_section_count_is_refused():
 
 def test_hostile_string_table_costs_one_bounded_scan_per_symbol():
     """Thousands of symbols naming one long run without a NUL: skipped, as names over the limit."""
-    from emu.loader import MAX_SYMBOL_NAME, parse_elf
+    from lifecycle.machine.loader import MAX_SYMBOL_NAME, parse_elf
     long_name = "n" * (MAX_SYMBOL_NAME + 10)
     elf = eb.build_elf([eb.Segment(RAM_BASE, bytes(8))], entry=RAM_BASE,
                        symbols={long_name: RAM_BASE, "tohost": RAM_BASE})

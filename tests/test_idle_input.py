@@ -24,7 +24,7 @@ from rvenc import WFI, I, csrr, csrw  # noqa: E402
 import elf_builder as eb  # noqa: E402
 
 from emu import state as S  # noqa: E402
-from emu.clint import CLINT_MTIME, CLINT_MTIMECMP, mtime  # noqa: E402
+from emu.timer import CLINT_MTIME, CLINT_MTIMECMP, mtime  # noqa: E402
 from emu.spec import CLINT_BASE, MIE, MIP, MIP_MTIP, RAM_BASE  # noqa: E402
 from lifecycle.machine.board import Machine, TIMEBASE  # noqa: E402
 

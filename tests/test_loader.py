@@ -1,4 +1,4 @@
-"""emu.loader: good ELFs load; every kind of bad input raises a one-line LoadError naming the file."""
+"""lifecycle.machine.loader: good ELFs load; every kind of bad input raises a one-line LoadError naming the file."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emu.loader import LoadError, LoadedImage, load_elf, load_raw
+from lifecycle.machine.loader import LoadError, LoadedImage, load_elf, load_raw
 from emu.spec import RAM_BASE
 
 
@@ -282,7 +282,7 @@ def test_raw_errors(tmp_path):
 
 
 def test_loader_does_not_import_numba():
-    code = "import sys, emu.loader; sys.exit(1 if 'numba' in sys.modules else 0)"
+    code = "import sys, lifecycle.machine.loader; sys.exit(1 if 'numba' in sys.modules else 0)"
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     assert subprocess.run([sys.executable, "-c", code], cwd=root, env=env).returncode == 0
@@ -290,7 +290,7 @@ def test_loader_does_not_import_numba():
 
 # --------------------------------------------------------------------------- issue 12: reading once, bounded
 
-from emu.loader import (InputFile, load_program, parse_elf, parse_linux_image,  # noqa: E402
+from lifecycle.machine.loader import (InputFile, load_program, parse_elf, parse_linux_image,  # noqa: E402
                         read_file, read_input, read_linux_image)
 
 

@@ -13,9 +13,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rvenc import I, w32, csrw, ECALL, WFI, J_SELF  # noqa: E402
 import elf_builder as eb  # noqa: E402
 
-from emu.loader import LoadError  # noqa: E402
+from lifecycle.machine.loader import LoadError  # noqa: E402
 from emu import state as S  # noqa: E402
-from emu.clint import CLINT_MTIMECMP  # noqa: E402
+from emu.timer import CLINT_MTIMECMP  # noqa: E402
 from emu.spec import RAM_BASE, CLINT_BASE, MTVEC, MIE, MIP_MTIP, A0, A1, A6, A7  # noqa: E402
 from devices.firmware.sbi import EXT_SRST, ResetType, enter_supervisor  # noqa: E402
 from lifecycle.machine import exits  # noqa: E402

@@ -12,7 +12,7 @@ import re
 import numpy as np
 
 from devices.testdev import FINISHER_PASS
-from emu.loader import load_elf
+from lifecycle.machine.loader import load_elf
 from emu.spec import INTERRUPT, IRQ_M_TIMER, PRV_M, PRV_S, PRV_U, RAM_BASE, TEST_BASE
 from lifecycle.debug import trace
 from lifecycle.cli.main import main
