@@ -147,4 +147,5 @@ VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE = 0x1000_1000, 0x1000, 0x1000   # virtio
 VIRTIO_IRQ_BASE = 1                                 # transport n's PLIC source: VIRTIO_IRQ_BASE + n
 VIRTIO_MAX = 8                                      # transports
 RAM_BASE = 0x8000_0000                              # guest RAM (the contract: programs are linked there)
+DEFAULT_MEMORY = 128 << 20                          # guest RAM when none is asked for (QEMU's default -m)
 TIMEBASE = 10_000_000                               # CLINT mtime ticks per second (timebase-frequency)

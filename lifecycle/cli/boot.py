@@ -38,6 +38,7 @@ import time
 
 from lifecycle.cli.runner import EXIT_USER_ERROR, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_NO_REBOOT  # (runner.ExitStatus)
 from lifecycle.control.units import parse_size
+from lifecycle.cli.main import DEFAULT_MEMORY
 
 LIFECYCLE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD_SCRIPT = os.path.join(LIFECYCLE, "guests", "linux", "build.sh")
@@ -68,7 +69,8 @@ def add_parser(sub, user_error):
     b.add_argument("--bios", metavar="builtin|PATH", default="builtin",
                    help="builtin: the VMM implements the SBI (default); PATH: M-mode firmware such as "
                         "OpenSBI's fw_dynamic.bin")
-    b.add_argument("--memory", "-m", metavar="SIZE", default="128M", help="guest RAM: a bare number is MiB (as QEMU's -m), or 512M, 1G (default 128M)")
+    b.add_argument("--memory", "-m", metavar="SIZE", default=DEFAULT_MEMORY,
+                   help=f"guest RAM: a bare number is MiB (as QEMU's -m), or 512M, 1G (default {DEFAULT_MEMORY})")
     b.add_argument("--disk", metavar="FILE[:ro|:volatile]", action="append", default=[],
                    help="a virtio-blk disk backed by FILE (:ro read-only, :volatile writes kept in memory); "
                         "may be repeated")

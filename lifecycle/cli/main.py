@@ -49,11 +49,11 @@ from lifecycle.cli import runner
 from lifecycle.cli.runner import sigint
 from lifecycle.cli.runner import (ExitStatus, EXIT_USER_ERROR, EXIT_BUDGET, EXIT_FATAL,  # noqa: F401
                                   EXIT_INTERRUPTED, EXIT_BROKEN_PIPE)
-from emu.spec import RAM_BASE        # imports nothing: no numba before the JIT choice
+from emu.spec import RAM_BASE, DEFAULT_MEMORY as SPEC_DEFAULT_MEMORY   # imports nothing: no numba before the JIT choice
 from lifecycle.control.units import parse_addr, parse_count, parse_size
 
 PROG = "numbavm"
-DEFAULT_MEMORY = "128M"
+DEFAULT_MEMORY = f"{SPEC_DEFAULT_MEMORY >> 20}M"    # as the CLI spells it
 DEFAULT_RAM_BASE = RAM_BASE           # contract: guest RAM at 0x8000_0000
 
 PLUGIN_GROUP = "numbavm.commands"      # entry points: NAME = "package.module:main"

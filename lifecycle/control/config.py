@@ -17,10 +17,9 @@ import sys
 from dataclasses import dataclass, field
 
 from devices.virtio.blk import BlockMode  # the device's modes, re-exported as lifecycle.BlockMode (no numba)
-from emu.spec import PAGE_SIZE, RAM_BASE, VIRTIO_MAX  # noqa: F401 (RAM_BASE re-exported; emu.spec imports nothing)
+from emu.spec import DEFAULT_MEMORY, PAGE_SIZE, RAM_BASE, VIRTIO_MAX  # noqa: F401 (RAM_BASE, DEFAULT_MEMORY re-exported)
 from lifecycle.control.errors import ConfigError
 
-DEFAULT_MEMORY = 128 << 20
 
 
 class KernelType(enum.Enum):

@@ -19,7 +19,7 @@ import time
 
 from emu import state as S
 from emu.ints import u64, MASK64
-from emu.spec import (MIP_MEIP, MIP_SEIP, MIE, MIP, SATP, SATP_MODE_SHIFT, SATP_MODE_BARE, A0, A1, A2,
+from emu.spec import (DEFAULT_MEMORY, MIP_MEIP, MIP_SEIP, MIE, MIP, SATP, SATP_MODE_SHIFT, SATP_MODE_BARE, A0, A1, A2,
                       CAUSE_ILLEGAL_INSTRUCTION, cause_name,
                       TIMEBASE, RAM_BASE, CLINT_BASE, PLIC_BASE, PLIC_SIZE, TEST_BASE, TEST_SIZE,
                       UART_BASE, UART_SIZE, UART_IRQ,
@@ -84,7 +84,7 @@ class Machine:
     debugger = None   # the debugger seat (lifecycle/machine/seat.py): a lifecycle.debug.gdbstub.Debugger while GDB is
                       # attached, or the lifecycle.debug.hooks.Hooks while hooks are installed (exits.Run.seated)
 
-    def __init__(self, memory=128 << 20, engine="jit", console=None, idle_wait=False,
+    def __init__(self, memory=DEFAULT_MEMORY, engine="jit", console=None, idle_wait=False,
                  timer="deterministic", block_devices=(), virtio_rng=False, virtio_console=False,
                  console_input=None):
         """block_devices: (path, mode) pairs (devices.virtio.blk.BlockMode); console_input: an
