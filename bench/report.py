@@ -429,7 +429,7 @@ def render(res, png_name):
             a("")
             a(f"`uartflood.elf` writes {f(uf.get('bytes'), ',')} bytes to the NS16550A, polling LSR before each: "
               f"{f(uf.get('mmio_exits'), ',')} MMIO accesses, each of which leaves the compiled loop (exit), is "
-              "served by the Python UART model (`Machine._mmio` → `Uart16550.read/write`) and re-enters the "
+              "served by the Python UART model (`Run.on_mmio` in `lifecycle/machine/exits.py` → `Uart16550.read/write`) and re-enters the "
               "loop. The console (a BytesIO here) must receive exactly the pattern.")
             a("")
             a("| | median (min–max) |")
@@ -657,7 +657,7 @@ def render(res, png_name):
           + (f" (≈ {med(uf['us_per_access']) * 1e3 / base:.0f} simple instructions)" if base else "")
           + f", {share * 100:.0f} % of it in the device handler (`Machine.device_s`) and the rest in leaving "
           "and re-entering the compiled loop (returning from and calling the Numba dispatcher, re-reading the "
-          "state in `Machine._run`). It matters for a UART-heavy guest, not for compute.")
+          "state in `the machine's run loop (lifecycle/machine/exits.py Run)`). It matters for a UART-heavy guest, not for compute.")
     a("")
     a("What would lift it, in order of expected gain:")
     a("")

@@ -276,3 +276,13 @@ def test_the_vmm_exits_when_its_controller_dies(tmp_path):
         time.sleep(0.01)
     os.kill(pid, signal.SIGKILL)
     raise AssertionError("the orphaned VMM process kept running")
+
+
+def test_a_system_reset_crosses_to_the_controlling_process(mgr):
+    """Guest.reset_type reaches the remote Guest typed (the VMM child's final facts)."""
+    from pathlib import Path
+    from devices.firmware.sbi import ResetType
+    g = mgr.launch(cfg(str(Path(__file__).parent / "guest" / "bin" / "dev_reboot.elf"), guest_memory=16 << 20))
+    wait_status(mgr, GuestStatus.STOPPED)
+    assert (g.exit_code, g.stop_reason, g.epitaph) == (0, "exit", "OK")
+    assert type(g.reset_type) is ResetType and g.reset_type is ResetType.COLD_REBOOT

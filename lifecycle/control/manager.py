@@ -103,6 +103,7 @@ class RemoteGuest:
     exit_code = property(lambda self: self._fact("exit_code"))
     stop_reason = property(lambda self: self._fact("stop_reason"))
     message = property(lambda self: self._fact("message"))
+    reset_type = property(lambda self: self._fact("reset_type"))   # a devices.firmware.sbi.ResetType, or None
     instructions_retired = property(lambda self: self._fact("instructions_retired"))
 
     def _method(self, name, *args):
@@ -451,7 +452,7 @@ def _child_main(fd: int) -> int:
         except BaseException as e:   # noqa: BLE001
             err, text = "INTERNAL_ERROR", f"{type(e).__name__}: {e}"
         final = {"exit_code": guest.exit_code, "stop_reason": guest.stop_reason, "message": guest.message,
-                 "instructions_retired": guest.instructions_retired, "epitaph": guest.epitaph}
+                 "reset_type": guest.reset_type, "instructions_retired": guest.instructions_retired, "epitaph": guest.epitaph}
         try:
             send(("finished", err, text, final))
         except OSError:

@@ -17,11 +17,11 @@ What GDB sees of the hart
     hart's tables, at most DBG_MAX_BP and DBG_MAX_WATCH (emu/state.py).
 
 How the vcpu is held (class Debugger, the machine's debugger seat: lifecycle/machine/seat.py)
-  Attaching sets machine.debugger. Machine._run then calls debugger.loop()
+  Attaching sets machine.debugger. The machine's run loop (lifecycle/machine/exits.py, Run) then calls debugger.loop()
   instead of the loop. It runs emu/debugloop.run_checked while a read
   watchpoint is set, and reads EXIT_BREAK and EXIT_WATCH off the loop's exits
   with emu.debug.debug_exit. For EXIT_STOP, EXIT_WFI, EXIT_BREAK and
-  EXIT_WATCH, Machine._run calls debugger.exit(). exit() parks the vcpu thread on a condition variable
+  EXIT_WATCH, Run (lifecycle/machine/exits.py) calls debugger.exit(). exit() parks the vcpu thread on a condition variable
   while GDB has the guest stopped. The GDB thread reads and writes the state
   arrays only while the vcpu is parked. Steps run in the vcpu thread as nested
   Machine.run(1) calls, so MMIO, SBI and HTIF exits are answered as usual.
@@ -93,7 +93,7 @@ def target_xml() -> str:
 class Debugger(DebuggerSeat):
     """GDB's hold on one Machine: breakpoint and watch tables, and parking of the vcpu thread.
 
-    Machine._run calls loop() and exit(). The GDB thread calls the rest.
+    Run (lifecycle/machine/exits.py) calls loop() and exit(). The GDB thread calls the rest.
     """
 
     def __init__(self, machine):
@@ -121,7 +121,7 @@ class Debugger(DebuggerSeat):
     def stop_requested(self):
         self._foreign.set()
 
-    # ---- called by Machine._run (vcpu thread)
+    # ---- called by the machine's run loop, vcpu thread
 
     def loop(self, loop, arrays, budget):
         from emu.debug import debug_exit

@@ -45,7 +45,7 @@ CONTROLLER_FORCED_HALT. An exception in a callback ends the run too
 How they run (the machinery of the GDB stub, emu/debug.py)
   Hooks takes the machine's debugger seat (Machine.debugger) while any hook is
   installed, as lifecycle/debug/gdbtarget.Debugger does while GDB is attached; with no hook
-  it leaves the seat and Machine._run calls the loop itself, exactly as before.
+  it leaves the seat and Run (lifecycle/machine/exits.py) calls the loop itself, exactly as before.
   One of the two at a time: hook_add() while GDB is served (Guest.serve_gdb) and
   serve_gdb() while hooks are installed raise DebuggerBusyError.
   * HOOK_CODE at an address: a breakpoint (checked on decode-cache misses; the
@@ -157,7 +157,7 @@ def make_hook(kind, callback, begin=None, end=None, guest=None):
 
 
 class Hooks(DebuggerSeat):
-    """The hooks of one Machine. Machine._run calls loop() and exit() while they hold the debugger seat."""
+    """The hooks of one Machine. The run loop (Run, lifecycle/machine/exits.py) calls loop() and exit() while they hold the debugger seat."""
 
     def __init__(self, machine):
         from emu import state as S
@@ -267,7 +267,7 @@ class Hooks(DebuggerSeat):
             if self.m.debugger is self:
                 self.m.debugger = None
 
-    # ---- the debugger seat (Machine._run, vcpu thread)
+    # ---- the debugger seat (Run, lifecycle/machine/exits.py; vcpu thread)
     def loop(self, loop, arrays, budget):
         S, st = self.S, self.h.st
         if self._step_pc is not None:
@@ -306,7 +306,7 @@ class Hooks(DebuggerSeat):
                 st[slot] = D.NO_PC
 
     def exit(self, why):
-        """-> None (go on), or the exit for Machine._run to handle as usual."""
+        """-> None (go on), or the exit for Run (lifecycle/machine/exits.py) to handle as usual."""
         S = self.S
         if why == S.EXIT_BREAK:
             self.stops += 1

@@ -5,7 +5,7 @@
 
 The JIT loop (emu/loop.py) is not touched.  Its budget counts steps (an instruction
 retired or a trap taken), so emu.loop.run(..., budget=1) executes exactly one step.
-A Stepper stands in for emu.loop.run inside Machine._run (Machine.stepper): while
+A Stepper stands in for emu.loop.run inside the machine's run loop (Run, lifecycle/machine/exits.py; Machine.stepper): while
 the trace window is open it calls the real loop one step at a time and looks at the
 state before and after each step; outside the window it hands the whole budget to
 the real loop (full JIT speed).  It returns the loop's own exit reasons, so the
@@ -372,7 +372,7 @@ def finish(machine):
 # --------------------------------------------------------------------------- the stepper
 
 class Stepper:
-    """Stands in for emu.loop.run in Machine._run (Machine.stepper): single steps in the window.
+    """Stands in for emu.loop.run in the run loop (Run, lifecycle/machine/exits.py; Machine.stepper): single steps in the window.
 
     out: a text stream for the trace (None: no lines, e.g. --mix alone).  start/end:
     ("count", n) / ("addr", a) / None.  mix: count instructions by name and traps by cause.
