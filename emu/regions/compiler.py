@@ -33,8 +33,8 @@ class Job:
     thread (the page's bytes, the mode, the debugger's stops), so that the compiler thread
     never reads state the running loop changes."""
 
-    def __init__(self, pc, paddr, code, st_regs, key, stops, epoch):
-        self.pc, self.paddr, self.code, self.st_regs, self.key = pc, paddr, code, st_regs, key
+    def __init__(self, pc, paddr, code, mode, stops, epoch):
+        self.pc, self.paddr, self.code, self.mode, self.key = pc, paddr, code, mode, mode.key
         self.page_p, self.page_v = paddr & PAGE_MASK, pc & PAGE_MASK
         self.stops, self.epoch = stops, epoch
         self.fn = self.insns = self.leaders = self.engine = self.error = None
@@ -111,10 +111,10 @@ def build(job):
         # under Sv39 every access carries an inline TLB lookup, so the same compile time buys
         # about half the instructions: guess less
         insns, leaders = explore(job.decode, job.pc, job.page_v, stop,
-                                 MAX_GUESSED // 2 if job.st_regs[0] else MAX_GUESSED)
+                                 MAX_GUESSED // 2 if job.mode.data_vm else MAX_GUESSED)
         if leaders:
             name = f"region_{job.page_p:x}_{job.pc & 0xFFF:x}"
-            ir = IR(name, insns, leaders, job.st_regs, job.page_p, job.page_v, job.key)
+            ir = IR(name, insns, leaders, job.mode, job.page_p, job.page_v)
             ir.build()
             tm = _target()
             code = Code()

@@ -1,12 +1,15 @@
 """Writing a region as LLVM IR: what this tier translates (derived from emu/isa.py's rows, with LLVM's
 name for each operation) and class IR, one LLVM function per region."""
+from typing import NamedTuple
+
 from emu import isa
 from emu.ints import s64
 from emu.mmu import PAGE_MASK
-from emu.native import REGION_DONE, REGION_HOOKS
+from emu.native import REGION_DONE, REGION_HOOKS, region_key
 from emu.state import (ST_PC, ST_INSTRET, ST_RAM_BASE, ST_RAM_SIZE, ST_REGION_ADDR, ST_REGION_SIZE,
                        REGION_BASE, REGION_W, REGION_MASK, RT_PC, RT_FN, RT_KEY,
-                       PF_REGION, TLB_SLOTS, TLB_LOAD, TLB_STORE, PF_CODE, EXTENT_BASE)
+                       PF_REGION, TLB_SLOTS, TLB_LOAD, TLB_STORE, PF_CODE, EXTENT_BASE, ST_FETCH_VM, ST_DATA_VM,
+                       ST_DATA_CTX)
 
 X_SINK = isa.X_SINK
 O = isa.OPS
@@ -35,19 +38,34 @@ class RegionError(Exception):
     pass
 
 
+class Mode(NamedTuple):
+    """The translation mode a region is compiled for: its code depends on it, and it is part of the
+    region's key in the region table (emu.native.region_key, which the loop computes the same way)."""
+    fetch_vm: bool       # instruction fetch through Sv39
+    data_vm: bool        # loads and stores through Sv39
+    data_ctx: int        # the bit of a TLB entry's permission mask that a load/store checks
+
+    @classmethod
+    def of(cls, st):
+        return cls(int(st[ST_FETCH_VM]) != 0, int(st[ST_DATA_VM]) != 0, int(st[ST_DATA_CTX]))
+
+    @property
+    def key(self):
+        return int(region_key(self.fetch_vm, self.data_vm, self.data_ctx))
+
+
 class IR:
     """One region's function as LLVM IR text."""
 
-    def __init__(self, name, insns, leaders, st_regs, page_p=0, page_v=0, key=0):
+    def __init__(self, name, insns, leaders, mode, page_p=0, page_v=0):
         self.name = name
-        self.page_p, self.page_v, self.key = page_p, page_v, key
+        self.page_p, self.page_v, self.mode, self.key = page_p, page_v, mode, mode.key
         self.jalrs = 0
         self.insns = insns
         self.leaders = leaders
         self.leader_set = set(leaders)
         self.n = 0
         self.lines = []
-        self.st_regs = st_regs        # (data_vm, dctx, fetch_vm) the region is specialised for
         self.used = set()
         self.written = set()
         for d in insns.values():
@@ -100,7 +118,7 @@ class IR:
         self.emit(f"ret i64 {status}")
 
     def chain(self, pc):
-        fetch_vm = self.st_regs[2]
+        fetch_vm = self.mode.fetch_vm
         if isinstance(pc, int):
             if fetch_vm and (pc & PAGE_MASK) != self.page_v:
                 return                          # its physical page is not known here
@@ -331,7 +349,7 @@ class IR:
         """-> the RAM offset of an aligned RAM access that hits the TLB; other accesses leave the
         region before this instruction (the loop takes its slow path)."""
         va = self.op(f"add i64 {self.reg(rs1)}, {imm}")
-        data_vm, dctx = self.st_regs[:2]
+        data_vm, dctx = self.mode.data_vm, self.mode.data_ctx
         if data_vm:
             vpn = self.op(f"ashr i64 {va}, 12")
             e = self.op(f"and i64 {vpn}, {TLB_SLOTS - 1}")

@@ -5,21 +5,22 @@ import weakref
 from emu import isa
 from emu.debug import region_stops
 from emu.mmu import PAGE_MASK
-from emu.native import region_key
-from emu.state import (ST_RAM_BASE, ST_FETCH_VM, ST_DATA_VM, ST_DATA_CTX, ST_REGION_REQ_PC,
+from emu.state import (ST_RAM_BASE, ST_FETCH_VM, ST_REGION_REQ_PC,
                        ST_REGION_REQ_PADDR, ST_REGION_ON, ST_REGION_HOT, ICACHE_MASK,
                        REGION_BASE, REGION_W, REGION_MASK, RT_PADDR, RT_PC, RT_FN,
                        RT_CODE_LO, RT_CODE_HI, RT_KEY, PF_REGION, HOT_BASE, HOT_MASK,
                        ST_DBG_NBP, ST_REGION_REQ, ST_REGION_READY)
 from emu.regions import compiler
 from emu.regions.compiler import Job
+from emu.regions.ir import Mode
 
 MAX_PER_PAGE = 64        # regions compiled for one page (stores into code drop them; it stops there)
 HOT_SAMPLES = 256        # default st[ST_REGION_HOT]: ~1M instructions in a window (a Linux boot compiles none)
 
 
 def mode_key(st):
-    return int(region_key(st[ST_FETCH_VM] != 0, st[ST_DATA_VM] != 0, st[ST_DATA_CTX]))
+    """The region-table key of the hart's current translation mode."""
+    return Mode.of(st).key
 
 
 class Regions:
@@ -95,7 +96,8 @@ class Regions:
         pc = int(st[ST_REGION_REQ_PC])
         paddr = int(st[ST_REGION_REQ_PADDR])
         page_p = paddr & PAGE_MASK
-        key = mode_key(st)
+        mode = Mode.of(st)
+        key = mode.key
         if (page_p, key) in self.compiling:
             return None                       # asked again before the first one is done: later
         live = [r for r in self.per_page.get(page_p, []) if self.live(r)]
@@ -115,8 +117,7 @@ class Regions:
         code = bytes(h.ram[off:off + 4096])
         self.made[page_p] = self.made.get(page_p, 0) + 1
         self.compiling.add((page_p, key))
-        return Job(pc, paddr, code, (int(st[ST_DATA_VM]) != 0, int(st[ST_DATA_CTX]), int(st[ST_FETCH_VM]) != 0),
-                   key, stops, self.epoch)
+        return Job(pc, paddr, code, mode, stops, self.epoch)
 
     def install_job(self, job):
         import os
