@@ -274,9 +274,9 @@ class Hooks(DebuggerSeat):
             if int(st[S.ST_PC]) != self._step_pc:
                 self._step_pc = None                 # the host moved the pc meanwhile
             else:
-                s0 = int(st[S.ST_INSTRET]) + int(st[S.ST_TRAPS]) + int(st[S.ST_IRQS])
+                s0 = self.h.steps
                 why = self._step(loop, arrays)
-                done = int(st[S.ST_INSTRET]) + int(st[S.ST_TRAPS]) + int(st[S.ST_IRQS]) - s0
+                done = self.h.steps - s0
                 if done or why == S.EXIT_MMIO:
                     self._step_pc = None
                 if why != S.EXIT_BUDGET:

@@ -452,7 +452,7 @@ class Stepper:
                     if start is None:
                         self._open()
                         continue
-                    s0 = stm[S.ST_INSTRET] + stm[S.ST_TRAPS] + stm[S.ST_IRQS]
+                    s0 = self._h.steps
                     if start[0] == "count":
                         n = start[1] - stm[S.ST_INSTRET]
                         if n <= 0:
@@ -479,7 +479,7 @@ class Stepper:
                         else:
                             why = run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, 1)
                             self.scan_steps += 1
-                    left -= stm[S.ST_INSTRET] + stm[S.ST_TRAPS] + stm[S.ST_IRQS] - s0
+                    left -= self._h.steps - s0
                     if why != S.EXIT_BUDGET:
                         return why
                     continue
