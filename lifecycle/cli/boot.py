@@ -431,15 +431,7 @@ def cmd_boot(args, user_error):
                                       on_exit=restore_terminal)
         finally:
             restore_terminal()
-            try:
-                console.flush()
-            except OSError:
-                pass
-
-        if gdb is not None:
-            gdb.close()              # a connected GDB hears how the guest ended
-        m, r = lc.final_machine, lc.last_result
-        tracing.finish(m)
+            m, r = runner.after_vcpu(lc, console, gdb)
         err = outcome.error
         status = 0
         rebooted = err is None and guest.reset_type in (ResetType.COLD_REBOOT, ResetType.WARM_REBOOT)

@@ -288,16 +288,7 @@ def cmd_run(args) -> int:
     # The plain-Python engine runs in the main thread, so that pdb (which traces only the
     # thread it runs in) can step through the instructions' code.
     out = runner.run_vcpu(lc, in_main_thread=args.engine == "python")
-    try:
-        console.flush()
-    except OSError:
-        pass
-
-    if gdb is not None:
-        gdb.close()                  # a connected GDB hears how the guest ended
-    m = lc.final_machine
-    r = lc.last_result
-    tracing.finish(m)
+    m, r = runner.after_vcpu(lc, console, gdb)
     err = out.error
     cause = getattr(err, "__cause__", None)
     if out.interrupted:

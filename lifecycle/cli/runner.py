@@ -191,6 +191,21 @@ class Outcome:
         self.interrupted = False    # Ctrl-C (or stop) while the guest ran
 
 
+def after_vcpu(lc, console, gdb):
+    """What run and boot do once the vcpu is done: the guest's last output out, a connected GDB told
+    how the guest ended, the trace finished. -> (the final machine, its last RunResult)."""
+    from lifecycle.debug import trace as tracing
+    try:
+        console.flush()
+    except OSError:
+        pass
+    if gdb is not None:
+        gdb.close()
+    m = lc.final_machine
+    tracing.finish(m)
+    return m, lc.last_result
+
+
 def run_vcpu(lc, in_main_thread=False, before=None, on_exit=None) -> Outcome:
     """lc.run() in a vcpu thread while this (main) thread waits, so that Ctrl-C, which Python
     delivers only to the main thread, can stop the guest through lc.stop().
