@@ -18,6 +18,7 @@ PRV_S = 1
 PRV_M = 3
 
 # --- CSR numbers (2.2, tables 2.2-2.5)
+FFLAGS, FRM, FCSR = 0x001, 0x002, 0x003  # F: the accrued exceptions, the dynamic rounding mode, both
 SSTATUS, SIE, STVEC, SCOUNTEREN, SENVCFG = 0x100, 0x104, 0x105, 0x106, 0x10A
 SSCRATCH, SEPC, SCAUSE, STVAL, SIP, SATP = 0x140, 0x141, 0x142, 0x143, 0x144, 0x180
 MSTATUS, MISA, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN = 0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306
@@ -33,6 +34,7 @@ CSR_ACCESS_SHIFT, CSR_READ_ONLY = 10, 3  # a CSR number's bits 11:10 are 0b11 fo
 
 # CSR names, as the spec (and Spike's csr_name) spell them
 CSR_NAMES = {
+    FFLAGS: "fflags", FRM: "frm", FCSR: "fcsr",
     SSTATUS: "sstatus", SIE: "sie", STVEC: "stvec", SCOUNTEREN: "scounteren", SENVCFG: "senvcfg",
     SSCRATCH: "sscratch", SEPC: "sepc", SCAUSE: "scause", STVAL: "stval", SIP: "sip", SATP: "satp",
     MSTATUS: "mstatus", MISA: "misa", MEDELEG: "medeleg", MIDELEG: "mideleg", MIE: "mie", MTVEC: "mtvec",
@@ -68,6 +70,22 @@ MSTATUS_SD = -(1 << 63)                 # bit 63, as an int64
 
 # mcounteren/scounteren bits (3.1.11): cycle, time, instret readable from the level below
 COUNTEREN_CY, COUNTEREN_TM, COUNTEREN_IR = 1 << 0, 1 << 1, 1 << 2
+
+# mstatus.FS, the FP unit's context status (3.1.6.6): Off traps every FP instruction, Dirty is set by any
+# write to an f register or fcsr (the kernel then saves the FP context)
+FS_OFF, FS_INITIAL, FS_CLEAN, FS_DIRTY = 0, 1 << 13, 2 << 13, 3 << 13
+
+# --- F/D (unprivileged spec, ch. 11-12): fcsr's accrued exception flags (fflags) and rounding modes (frm, rm)
+FFLAG_NX, FFLAG_UF, FFLAG_OF, FFLAG_DZ, FFLAG_NV = 1, 2, 4, 8, 16   # inexact, underflow, overflow, /0, invalid
+FCSR_FRM_SHIFT = 5                      # fcsr = frm << 5 | fflags
+RM_RNE, RM_RTZ, RM_RDN, RM_RUP, RM_RMM, RM_DYN = 0, 1, 2, 3, 4, 7   # 5 and 6 are reserved
+ROUNDING_NAMES = ("rne", "rtz", "rdn", "rup", "rmm", "", "", "dyn")
+FMT_S, FMT_D = 0, 1                     # the fmt field of the FP instructions: single, double
+CANONICAL_NAN_S, CANONICAL_NAN_D = 0x7FC00000, 0x7FF8000000000000
+NAN_BOX = -(1 << 32)                    # a single in a 64-bit f register: its upper 32 bits all ones (int64)
+FREG_NAMES = ("ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1", "fa0", "fa1", "fa2", "fa3",
+              "fa4", "fa5", "fa6", "fa7", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10",
+              "fs11", "ft8", "ft9", "ft10", "ft11")
 
 # --- interrupt numbers (mcause codes with the interrupt bit; the bit index in mip/mie, 3.1.9)
 IRQ_S_SOFT, IRQ_M_SOFT, IRQ_S_TIMER, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT = 1, 3, 5, 7, 9, 11
