@@ -26,7 +26,8 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # Debian packages the tests use (dtc, opensbi), then the bundled Linux guest
-# (cached in ~/.cache/numbavm/linux; the boot tests use it), then the suite.
+# (cached in ~/.cache/numbavm/linux; the boot tests use it), Debian's riscv64 kernel and busybox
+# (downloaded to ~/.cache/numbavm/debian by tests/debian/fetch.py), then the suite.
 # Without root, the set-up prints the apt-get line to run and the tests that
 # need the packages skip, saying why (on CI they fail instead).
 # pytest-randomly shuffles the tests (and reseeds random, numpy and hypothesis) with SEED:
@@ -37,6 +38,7 @@ endif
 test: $(STAMP)
 	@bash tests/setup-debian.sh
 	@bash lifecycle/guests/linux/build.sh >/dev/null || echo "numbavm: the bundled Linux guest is not built: its boot tests will skip"
+	@$(VPY) -m tests.debian.fetch >/dev/null || echo "numbavm: Debian's riscv64 kernel and busybox are not fetched (tests/debian/fetch.py): their test will skip"
 	@echo "numbavm: test order: $(if $(filter none,$(SEED)),the files' own (SEED=none),random with SEED=$(SEED) (make test SEED=$(SEED) repeats it))"
 	$(VPY) -m pytest -q -rs $(if $(filter none,$(SEED)),-p no:randomly,--randomly-seed=$(SEED))
 

@@ -1,0 +1,316 @@
+"""Debian trixie's riscv64 kernel and a busybox initramfs, for tests/test_debian_busybox.py.
+
+    python -m tests.debian.fetch [--update]   # the last two stdout lines: the kernel Image, the initramfs
+
+Downloads two packages of Debian's riscv64 port with the host's own apt, but with a private
+state of its own (sources list, lists, status), so nothing is installed and the host's apt
+sources are left alone:
+
+    linux-image-riscv64    (its dependency linux-image-<version>-riscv64) -> boot/vmlinux-*,
+                           an EFI-stub Image whose console and initramfs drivers are built in
+    busybox-static         -> usr/bin/busybox, the initramfs's whole userland
+
+and writes the initramfs (the kernel's "newc" cpio, written here: no cpio tool, no root) with
+tests/debian/init as its /init.  The mirror is the one the host's apt sources name
+(NUMBAVM_DEBIAN_MIRROR overrides it), the archive is verified with the host's
+debian-archive-keyring (bookworm's 2023.3+deb12u2 has trixie's keys).  Everything goes to the cache, outside git:
+
+    $NUMBAVM_CACHE, else $XDG_CACHE_HOME/numbavm, else ~/.cache/numbavm, then debian/
+      apt/                             the private apt state (sources.list, lists, status)
+      kernel/<package>_<version>/      Image (the kernel) and config
+      busybox/<package>_<version>/     busybox
+      initramfs-<key>.cpio             <key> hashes /init, this file and the busybox version
+
+Once both packages are there nothing is downloaded again (no network needed): the versions come
+from the private lists.  --update refreshes the lists, picking up a new Debian point release;
+a download that fails (the mirror dropped the version) refreshes them once by itself.
+Progress goes to stderr.  Exit status: 0 done, 1 a step failed, 3 a tool is missing (apt-get,
+dpkg-deb or the keyring: not a Debian host).
+"""
+import fcntl
+import glob
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+INIT = os.path.join(HERE, "init")
+SUITE = "trixie"
+KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+KERNEL_META = "linux-image-riscv64"
+BUSYBOX = "busybox-static"
+
+
+class FetchError(Exception):
+    """A step failed: one line saying which and why (status: the exit status of main)."""
+
+    def __init__(self, msg, status=1):
+        super().__init__(msg)
+        self.status = status
+
+
+def say(msg):
+    print(f"[debian] {msg}", file=sys.stderr, flush=True)
+
+
+def cache_dir():
+    root = os.environ.get("NUMBAVM_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "numbavm")
+    return os.path.join(root, "debian")
+
+
+def host_mirror():
+    """The Debian archive URI the host's apt sources use (deb822 .sources or one-line .list):
+    the first whose path ends in /debian (so not debian-security), else deb.debian.org."""
+    if os.environ.get("NUMBAVM_DEBIAN_MIRROR"):
+        return os.environ["NUMBAVM_DEBIAN_MIRROR"].rstrip("/")
+    files = ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")
+                                               + glob.glob("/etc/apt/sources.list.d/*.sources"))
+    for path in files:
+        try:
+            text = open(path).read()
+        except OSError:
+            continue
+        if path.endswith(".sources"):
+            uris = [u for m in re.finditer(r"(?mi)^URIs:(.*)$", text) for u in m.group(1).split()]
+        else:
+            uris = re.findall(r"(?m)^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)", text)
+        for uri in uris:
+            if re.match(r"https?://", uri) and uri.rstrip("/").endswith("/debian"):
+                return uri.rstrip("/")
+    return DEFAULT_MIRROR
+
+
+class Apt:
+    """apt-get/apt-cache over a private state under `top`: riscv64 only, the host's dpkg
+    status, preferences and sources not read."""
+
+    def __init__(self, top):
+        self.top = top
+        for tool in ("apt-get", "apt-cache", "dpkg-deb"):
+            if shutil.which(tool) is None:
+                raise FetchError(f"{tool} is missing: fetching Debian packages needs a Debian host", 3)
+        if not os.path.isfile(KEYRING):
+            raise FetchError(f"{KEYRING} is missing (Debian package debian-archive-keyring)", 3)
+        os.makedirs(os.path.join(top, "lists", "partial"), exist_ok=True)
+        os.makedirs(os.path.join(top, "cache", "archives", "partial"), exist_ok=True)
+        os.makedirs(os.path.join(top, "preferences.d"), exist_ok=True)
+        self.mirror = host_mirror()
+        with open(os.path.join(top, "sources.list"), "w") as f:
+            f.write(f"deb [arch=riscv64 signed-by={KEYRING}] {self.mirror} {SUITE} main\n")
+        open(os.path.join(top, "status"), "a").close()
+        opts = {
+            "Dir::Etc::sourcelist": os.path.join(top, "sources.list"),
+            "Dir::Etc::sourceparts": "-",
+            "Dir::Etc::preferences": os.path.join(top, "preferences"),
+            "Dir::Etc::preferencesparts": os.path.join(top, "preferences.d"),
+            "Dir::State::Lists": os.path.join(top, "lists"),
+            "Dir::State::status": os.path.join(top, "status"),
+            "Dir::Cache": os.path.join(top, "cache"),
+            "APT::Architecture": "riscv64",
+            "APT::Architectures": "riscv64",
+            "Acquire::Languages": "none",
+        }
+        if os.getuid() == 0:        # else apt downloads as _apt, who may not write into this cache
+            opts["APT::Sandbox::User"] = "root"
+        self.opts = [a for k, v in opts.items() for a in ("-o", f"{k}={v}")]
+
+    def _run(self, tool, args, what, cwd=None):
+        p = subprocess.run([tool, "-q", *self.opts, *args], capture_output=True, text=True, cwd=cwd)
+        if p.returncode != 0:
+            lines = (p.stderr + p.stdout).splitlines()
+            detail = next((line for line in lines if line.startswith("E:")), lines[-1] if lines else "no output")
+            if "NO_PUBKEY" in p.stderr + p.stdout:
+                detail = (f"{KEYRING} lacks the keys that sign {SUITE} (NO_PUBKEY): "
+                          "upgrade debian-archive-keyring (bookworm's 2023.3+deb12u2 has trixie's keys)")
+            raise FetchError(f"{what} failed: {detail}")
+        return p.stdout
+
+    def has_lists(self):
+        return bool(glob.glob(os.path.join(self.top, "lists", f"*_dists_{SUITE}_*Packages*")))
+
+    def update(self):
+        say(f"apt-get update: {self.mirror} {SUITE} main, riscv64 (private lists in {self.top})")
+        # --error-on=any: a mirror that cannot be reached is an error, not a warning.
+        self._run("apt-get", ["update", "--error-on=any"], f"apt-get update of {self.mirror} {SUITE}")
+
+    def candidate(self, pkg):
+        """-> (version, Depends) of the package's candidate in the lists."""
+        out = self._run("apt-cache", ["show", "--no-all-versions", pkg], f"apt-cache show {pkg}")
+        fields = dict(re.findall(r"(?m)^(Version|Depends): (.*)$", out))
+        if "Version" not in fields:
+            raise FetchError(f"{pkg} is not in {self.mirror} {SUITE} main for riscv64")
+        return fields["Version"], fields.get("Depends", "")
+
+    def download(self, pkg, version, into):
+        """-> the .deb of pkg=version, downloaded into `into` (apt checks its hash against the lists)."""
+        self._run("apt-get", ["download", f"{pkg}={version}"], f"apt-get download {pkg}={version}", cwd=into)
+        debs = glob.glob(os.path.join(into, f"{pkg}_*.deb"))
+        if len(debs) != 1:
+            raise FetchError(f"apt-get download {pkg}={version} left {len(debs)} .deb files in {into}")
+        return debs[0]
+
+
+def packages(apt):
+    """-> {"kernel": (package, version), "busybox": (package, version)} from the lists."""
+    _, depends = apt.candidate(KERNEL_META)
+    m = re.match(r"(linux-image-\S+-riscv64) \(= (\S+)\)", depends)
+    if not m:
+        raise FetchError(f"{KERNEL_META} depends on {depends!r}, not one linux-image-*-riscv64 (= version)")
+    return {"kernel": (m.group(1), m.group(2)), "busybox": (BUSYBOX, apt.candidate(BUSYBOX)[0])}
+
+
+def extract(deb, members, dest):
+    """Stream the .deb's data through tar and write the wanted members ({path in the package:
+    name in dest}) into dest; the kernel package's 400 MB of modules never touch the disk."""
+    tmp = dest + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    p = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    found = {}
+    with tarfile.open(fileobj=p.stdout, mode="r|") as tar:
+        for info in tar:
+            for pattern, name in members.items():
+                if info.isfile() and re.fullmatch(pattern, info.name.lstrip("./")):
+                    with open(os.path.join(tmp, name), "wb") as f:
+                        shutil.copyfileobj(tar.extractfile(info), f)
+                    os.chmod(os.path.join(tmp, name), info.mode & 0o755)
+                    found[name] = info.name
+    p.stdout.close()
+    p.wait()
+    missing = set(members.values()) - set(found)
+    if missing:
+        raise FetchError(f"{os.path.basename(deb)} has no {' or '.join(sorted(missing))} "
+                         f"(looked for {', '.join(members)})")
+    shutil.rmtree(dest, ignore_errors=True)
+    os.rename(tmp, dest)
+    return found
+
+
+# What each package gives: {regex of the path in the package: file name in the cache}.
+WANTED = {
+    "kernel": {r"boot/vmlinux-.*": "Image", r"boot/config-.*": "config"},
+    "busybox": {r"usr/bin/busybox": "busybox"},
+}
+
+
+def unpacked_dir(top, role, pkg, version):
+    return os.path.join(top, role, f"{pkg}_{re.sub(r'[^A-Za-z0-9.+-]', '_', version)}")
+
+
+def fetch_packages(apt, top, update=False):
+    """-> {"kernel": dir, "busybox": dir}, downloading what the cache lacks."""
+    if update or not apt.has_lists():
+        apt.update()
+        update = True
+    pkgs = packages(apt)
+    dirs = {}
+    for role, (pkg, version) in pkgs.items():
+        dest = unpacked_dir(top, role, pkg, version)
+        if not os.path.isdir(dest):
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=top, prefix="download-") as tmp:
+                say(f"downloading {pkg} {version}")
+                try:
+                    deb = apt.download(pkg, version, tmp)
+                except FetchError:
+                    if update:
+                        raise
+                    say("the download failed: refreshing the lists (a new point release?) and retrying")
+                    return fetch_packages(apt, top, update=True)
+                say(f"unpacking {', '.join(WANTED[role].values())} from {os.path.basename(deb)} "
+                    f"({os.path.getsize(deb) / 1e6:.0f} MB)")
+                extract(deb, WANTED[role], dest)
+        dirs[role] = dest
+    # Versions a refresh replaced are no longer used.
+    for role, dest in dirs.items():
+        for old in glob.glob(os.path.join(top, role, "*")):
+            if old != dest:
+                shutil.rmtree(old, ignore_errors=True)
+    return dirs
+
+
+def newc(entries):
+    """A cpio archive in the kernel's "newc" format (Documentation/driver-api/early-userspace/
+    buffer-format.rst), owned by root with mtime 0: entries are (name, mode, data, (rdev major,
+    minor)); the TRAILER!!! entry ends it."""
+    out = bytearray()
+    for ino, (name, mode, data, rdev) in enumerate(list(entries) + [("TRAILER!!!", 0, b"", (0, 0))], start=1):
+        name_b = name.encode() + b"\0"
+        fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(name_b), 0)
+        out += b"070701" + b"".join(b"%08X" % f for f in fields) + name_b
+        out += bytes(-len(out) % 4)
+        out += data
+        out += bytes(-len(out) % 4)
+    return bytes(out)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def build_initramfs(top, busybox_dir):
+    """-> the initramfs: /bin/busybox, /init and the directories they use; /dev/console is there
+    for the kernel to open before /init runs (Debian's kernel has one in its built-in
+    initramfs too, but this archive does not rely on it)."""
+    init, busybox, recipe = (read(p) for p in (INIT, os.path.join(busybox_dir, "busybox"), __file__))
+    h = hashlib.sha256()
+    for part in (init, recipe, os.path.basename(busybox_dir).encode()):
+        h.update(hashlib.sha256(part).digest())
+    path = os.path.join(top, f"initramfs-{h.hexdigest()[:16]}.cpio")
+    if os.path.isfile(path):
+        return path
+    say(f"writing the initramfs (busybox {len(busybox) / 1e6:.1f} MB + tests/debian/init)")
+    dirs = ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "root"]
+    entries = [(d, 0o040755, b"", (0, 0)) for d in dirs]
+    entries += [("dev/console", 0o020600, b"", (5, 1)),
+                ("bin/busybox", 0o100755, busybox, (0, 0)),
+                ("init", 0o100755, init, (0, 0))]
+    with open(path + ".tmp", "wb") as f:
+        f.write(newc(entries))
+    os.rename(path + ".tmp", path)
+    for old in glob.glob(os.path.join(top, "initramfs-*.cpio")):
+        if old != path:
+            os.remove(old)
+    return path
+
+
+def fetch(update=False):
+    """-> (kernel Image, initramfs), fetched and built on first use (one process at a time)."""
+    top = cache_dir()
+    os.makedirs(top, exist_ok=True)
+    with open(os.path.join(top, ".lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say("waiting for another fetch to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        apt = Apt(os.path.join(top, "apt"))
+        dirs = fetch_packages(apt, top, update)
+        return os.path.join(dirs["kernel"], "Image"), build_initramfs(top, dirs["busybox"])
+
+
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["--update"]):
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    try:
+        kernel, initramfs = fetch(update=bool(args))
+    except FetchError as e:
+        print(f"numbavm: {e}", file=sys.stderr)
+        return e.status
+    print(kernel)
+    print(initramfs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
