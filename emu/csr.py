@@ -11,6 +11,7 @@ gated by mcounteren/scounteren, satp and sfence.vma obey mstatus.TVM.
 from numba import njit
 
 from emu.spec import (PRV_U, PRV_S, PRV_M,  # noqa: F401 (the CSR names stay importable from here)
+                      FFLAGS, FRM, FCSR, FCSR_FRM_SHIFT, FS_OFF,
                       SSTATUS, SIE, STVEC, SCOUNTEREN, SENVCFG, SSCRATCH, SEPC, SCAUSE, STVAL, SIP, SATP,
                       MSTATUS, MISA, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN, MENVCFG, MCOUNTINHIBIT,
                       MHPMEVENT3, MSCRATCH, MEPC, MCAUSE, MTVAL, MIP, PMPCFG0, PMPADDR0, MCYCLE, MINSTRET,
@@ -42,8 +43,12 @@ S_INTERRUPTS = MIP_SSIP | MIP_STIP | MIP_SEIP
 # every exception cause below 16 but ecall-from-M and the reserved 10 and 14 (= 0xB3FF)
 MEDELEG_WRITABLE = 0xFFFF & ~((1 << CAUSE_MACHINE_ECALL) | (1 << 10) | (1 << 14))
 
-# misa: MXL = 2 (RV64), extensions A C I M S U
-MISA_VALUE = s64((2 << 62) | (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20))
+# misa: MXL = 2 (RV64), extensions A C D F I M S U
+MISA_VALUE = s64((2 << 62) | sum(1 << (ord(e) - ord("A")) for e in "ACDFIMSU"))
+# the same hart as an ISA string (the device tree's riscv,isa and riscv,isa-extensions, /proc/cpuinfo)
+ISA_STRING = "rv64imafdc_zicsr_zifencei"
+FFLAGS_MASK = 0x1F                 # fcsr: frm (3 bits) << 5 | fflags (5 bits), the rest reads zero
+FCSR_MASK = 0xFF
 
 PMPADDR_WRITABLE = (1 << 54) - 1
 MVENDORID_VALUE = 0        # a non-commercial implementation
@@ -122,6 +127,14 @@ def csr_read(n, st, csr):
         return True, csr[MIP] & csr[MIDELEG]
     if n == MISA:
         return True, MISA_VALUE
+    if n == FFLAGS or n == FRM or n == FCSR:
+        if (csr[MSTATUS] & MSTATUS_FS) == FS_OFF:
+            return False, 0                  # FS Off: the FP CSRs trap like the FP instructions
+        if n == FFLAGS:
+            return True, csr[FCSR] & FFLAGS_MASK
+        if n == FRM:
+            return True, (csr[FCSR] >> FCSR_FRM_SHIFT) & 7
+        return True, csr[FCSR] & FCSR_MASK
     if n == CYCLE or n == MCYCLE:
         return True, clock(st) + st[ST_MCYCLE_OFF]
     if n == INSTRET or n == MINSTRET:
@@ -191,6 +204,13 @@ def csr_write(n, v, st, csr, tlb):
         if mode == SATP_MODE_BARE or mode == SATP_MODE_SV39:  # Sv48/Sv57 (and the rest) unsupported: no change
             csr[SATP] = (mode << SATP_MODE_SHIFT) | (v & SATP_PPN)   # ASIDLEN = 0
             flush_tlb(tlb)
+    elif n == FFLAGS or n == FRM or n == FCSR:
+        if n == FFLAGS:
+            v = (csr[FCSR] & ~FFLAGS_MASK) | (v & FFLAGS_MASK)
+        elif n == FRM:
+            v = (csr[FCSR] & FFLAGS_MASK) | ((v & 7) << FCSR_FRM_SHIFT)
+        csr[FCSR] = v & FCSR_MASK
+        csr[MSTATUS] |= MSTATUS_FS           # FP state written: FS Dirty
     elif n == MCYCLE:
         st[ST_MCYCLE_OFF] = v - (clock(st) + 1)       # the writing instruction's tick is not counted
     elif n == MINSTRET:

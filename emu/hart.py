@@ -18,6 +18,7 @@ import numpy as np
 from emu import state as S
 from emu.ints import s64, u64
 from emu.spec import RAM_BASE
+from emu.isa import F_BASE
 from emu.csr import refresh_mode, flush_tlb
 from emu.memory import invalidate_code, drop_regions
 
@@ -38,6 +39,8 @@ def retire_mmio_load(st, regs, value):
     value = int(value) & _MMIO_MASK[size]
     if value >> (8 * size - 1) and (size == 8 or st[S.ST_MMIO_SIGNED]):
         value -= 1 << (8 * size)
+    if st[S.ST_MMIO_RD] >= F_BASE and size == 4:
+        value -= 1 << 32                  # flw: the single NaN-boxed (its upper 32 bits all ones)
     regs[st[S.ST_MMIO_RD]] = value
     st[S.ST_PC] = st[S.ST_MMIO_NPC]
     st[_INSTRET] += 1

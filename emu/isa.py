@@ -1,4 +1,4 @@
-"""RV64IMAC + Zicsr + Zifencei: the instruction set as data, and its decoder.
+"""RV64GC (IMAFDC + Zicsr + Zifencei): the instruction set as data, and its decoder.
 
 ENCODINGS has one row (an Insn) per instruction: its spec name, how it is
 encoded (mask, match: an instruction word w is that instruction when
@@ -22,7 +22,7 @@ emu/loop.py (hot groups) or emu/cold.py, and for the hot ones also in the
 region writer emu/regions/: search for its spec name there (in upper case in
 the loop, e.g. ``ADDIW``; as written in the table in emu/regions/).
 """
-from enum import IntEnum
+from enum import IntEnum, IntFlag
 from typing import NamedTuple
 
 import numpy as np
@@ -35,23 +35,44 @@ class Group(IntEnum):
     ALU_REG = 1      # ALU register-register
     MUL = 2          # M
     CTRL = 3         # control transfer: jal, jalr, branches
-    LOAD = 4
-    STORE = 5
-    SYSTEM = 6       # fences and system
-    ZICSR = 7
-    A = 8
+    LOAD = 4         # (flw and fld too)
+    STORE = 5        # (fsw and fsd too)
+    FP = 6           # F and D but their loads and stores: emu/fpu.py, called from the loop
+    SYSTEM = 7       # fences and system
+    ZICSR = 8
+    A = 9
 
 
 FIRST_COLD_GROUP = Group.SYSTEM
 
 # --- operand formats (the unprivileged spec's instruction formats)
-F_R, F_I, F_S, F_B, F_U, F_J, F_SH6, F_SH5, F_CSR, F_NONE = range(10)
+F_R, F_I, F_S, F_B, F_U, F_J, F_SH6, F_SH5, F_CSR, F_NONE, F_RM, F_R4 = range(12)
+# F_RM is F_R with the rounding-mode field (bits 14:12) as the immediate; F_R4 (fmadd & co.) adds rs3
+# (bits 31:27): imm = rm | rs3 << RS3_SHIFT, rs3 already an index into x[] (F_BASE + n)
+RS3_SHIFT = 3
+
+
+class Fp(IntFlag):
+    """What an F/D row's operands are (Insn.fp): which of rd, rs1, rs2, rs3 are f registers, whether
+    it has a rounding-mode field (rm 5 and 6 are reserved, 7 reads frm), and whether the format (the
+    fmt field, bits 26:25) is double.  Every row with fp set is an illegal instruction while
+    mstatus.FS is Off, and makes FS Dirty."""
+    RD = 1
+    RS1 = 2
+    RS2 = 4
+    RS3 = 8
+    RM = 16
+    DOUBLE = 32
 
 # the operations of the ALU and M rows (Insn.alu); A and Zicsr rows name theirs for emu/cold.py
 ALU_OPS = ("add", "sub", "sll", "srl", "sra", "xor", "or", "and", "slt",
            "mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu")
 # the comparisons of branches and slt* (Insn.cond): rs1 <cond> rs2, u = unsigned
 CONDS = ("eq", "ne", "lt", "ge", "ltu", "geu")
+# the operations of the FP rows (Insn.alu), emu/fpu.py's FOP_* in this order: f2i is fcvt to an integer
+# (w32: to 32 bits, signed), i2f fcvt from one, f2f between formats, fmv.x.f / fmv.f.x move bits
+FP_OPS = ("add", "sub", "mul", "div", "sqrt", "sgnj", "sgnjn", "sgnjx", "min", "max", "eq", "lt", "le",
+          "class", "madd", "msub", "nmsub", "nmadd", "f2i", "i2f", "f2f", "mv.x.f", "mv.f.x")
 
 
 class Insn(NamedTuple):
@@ -62,19 +83,58 @@ class Insn(NamedTuple):
     fmt: int                 # F_*: where the operands sit (and how the immediate is scrambled)
     group: Group
     alu: str = ""            # the operation: ALU_OPS; A: lr sc swap add xor and or min max minu maxu;
-                             # Zicsr: write set clear
+                             # Zicsr: write set clear; FP: FP_OPS
     imm: bool = False        # the second operand is the immediate (Zicsr: rs1 is the 5-bit uimm)
     w32: bool = False        # a W form: the operation on 32 bits, its result sign-extended
     cond: str = ""           # branches and slt*: the comparison (CONDS)
     width: int = 0           # bytes of memory read or written (loads, stores, LR/SC, AMOs)
     signed: bool = False     # a load whose value is sign-extended
-    fp: int = 0              # F/D's properties (f registers used, rounding mode, fflags raised,
-                             # mstatus.FS made dirty): none yet, see docs/architecture.md
+    fp: int = 0              # F/D: an Fp flag set (f-register operands, rounding mode, double)
 
     @property
     def cold(self):
         """Runs outside the hot loop, in emu/cold.py."""
         return self.group >= FIRST_COLD_GROUP
+
+
+def fp_rows():
+    """The F and D rows of OP-FP (0x53) and the fused multiply-adds (0x43-0x4F), single then double:
+    funct7 = funct5 << 2 | fmt, so the two formats differ in one bit (and their name's suffix)."""
+    F, D = Fp, Fp.DOUBLE
+    binop = F.RD | F.RS1 | F.RS2
+    rows = []
+    for fmt, sfx, dbl in ((0, "s", F(0)), (1, "d", D)):
+        other = "d" if fmt == 0 else "s"
+        ix, mx = ("w", "x") if fmt == 0 else ("d", "x")       # fmv.x.w / fmv.x.d
+        f7 = lambda f5: ((f5 << 2) | fmt) << 25 | 0x53
+        for n, op in enumerate(("madd", "msub", "nmsub", "nmadd")):   # opcodes 0x43, 0x47, 0x4B, 0x4F
+            rows.append(Insn(f"f{op}.{sfx}", 0x0600007F, (fmt << 25) | (0x43 + 4 * n), F_R4, Group.FP,
+                             alu=op, fp=binop | F.RS3 | F.RM | dbl))
+        for f5, op in ((0, "add"), (1, "sub"), (2, "mul"), (3, "div")):
+            rows.append(Insn(f"f{op}.{sfx}", 0xFE00007F, f7(f5), F_RM, Group.FP, alu=op, fp=binop | F.RM | dbl))
+        rows.append(Insn(f"fsqrt.{sfx}", 0xFFF0007F, f7(0x0B), F_RM, Group.FP, alu="sqrt",
+                         fp=F.RD | F.RS1 | F.RM | dbl))
+        for f3, op in enumerate(("sgnj", "sgnjn", "sgnjx")):
+            rows.append(Insn(f"f{op}.{sfx}", 0xFE00707F, f7(4) | f3 << 12, F_R, Group.FP, alu=op, fp=binop | dbl))
+        for f3, op in enumerate(("min", "max")):
+            rows.append(Insn(f"f{op}.{sfx}", 0xFE00707F, f7(5) | f3 << 12, F_R, Group.FP, alu=op, fp=binop | dbl))
+        # fcvt between the formats: fcvt.s.d is fmt S with rs2 = 1 (D), fcvt.d.s fmt D with rs2 = 0
+        rows.append(Insn(f"fcvt.{sfx}.{other}", 0xFFF0007F, f7(8) | (1 - fmt) << 20, F_RM, Group.FP,
+                         alu="f2f", fp=F.RD | F.RS1 | F.RM | dbl))
+        for f3, op in ((2, "eq"), (1, "lt"), (0, "le")):
+            rows.append(Insn(f"f{op}.{sfx}", 0xFE00707F, f7(0x14) | f3 << 12, F_R, Group.FP, alu=op,
+                             fp=F.RS1 | F.RS2 | dbl))
+        rows.append(Insn(f"fclass.{sfx}", 0xFFF0707F, f7(0x1C) | 1 << 12, F_R, Group.FP, alu="class",
+                         fp=F.RS1 | dbl))
+        for r2, (it, w32, signed) in enumerate((("w", True, True), ("wu", True, False),
+                                                ("l", False, True), ("lu", False, False))):
+            rows.append(Insn(f"fcvt.{it}.{sfx}", 0xFFF0007F, f7(0x18) | r2 << 20, F_RM, Group.FP, alu="f2i",
+                             w32=w32, signed=signed, fp=F.RS1 | F.RM | dbl))
+            rows.append(Insn(f"fcvt.{sfx}.{it}", 0xFFF0007F, f7(0x1A) | r2 << 20, F_RM, Group.FP, alu="i2f",
+                             w32=w32, signed=signed, fp=F.RD | F.RM | dbl))
+        rows.append(Insn(f"fmv.{mx}.{ix}", 0xFFF0707F, f7(0x1C), F_R, Group.FP, alu="mv.x.f", fp=F.RS1 | dbl))
+        rows.append(Insn(f"fmv.{ix}.{mx}", 0xFFF0707F, f7(0x1E), F_R, Group.FP, alu="mv.f.x", fp=F.RD | dbl))
+    return rows
 
 
 G = Group
@@ -142,11 +202,18 @@ ENCODINGS = (
     Insn("lbu", 0x707F, 0x4003, F_I, G.LOAD, width=1),
     Insn("lhu", 0x707F, 0x5003, F_I, G.LOAD, width=2),
     Insn("lwu", 0x707F, 0x6003, F_I, G.LOAD, width=4),
+    Insn("flw", 0x707F, 0x2007, F_I, G.LOAD, width=4, fp=Fp.RD),          # F, D: into an f register
+    Insn("fld", 0x707F, 0x3007, F_I, G.LOAD, width=8, fp=Fp.RD | Fp.DOUBLE),
     # stores
     Insn("sb", 0x707F, 0x0023, F_S, G.STORE, width=1),
     Insn("sh", 0x707F, 0x1023, F_S, G.STORE, width=2),
     Insn("sw", 0x707F, 0x2023, F_S, G.STORE, width=4),
     Insn("sd", 0x707F, 0x3023, F_S, G.STORE, width=8),
+    # F, D: stores of an f register
+    Insn("fsw", 0x707F, 0x2027, F_S, G.STORE, width=4, fp=Fp.RS2),
+    Insn("fsd", 0x707F, 0x3027, F_S, G.STORE, width=8, fp=Fp.RS2 | Fp.DOUBLE),
+    # F and D (OP-FP and the fused multiply-adds), single then double: fp_rows() below
+    *fp_rows(),
     # cold: fences (fence.i is Zifencei) and system (mret, sret, wfi, sfence.vma are privileged)
     Insn("fence", 0x707F, 0x000F, F_NONE, G.SYSTEM),
     Insn("fence.i", 0x707F, 0x100F, F_NONE, G.SYSTEM),
@@ -212,6 +279,7 @@ LAST_CTRL = group_span(Group.CTRL)[1]
 FIRST_LOAD, LAST_LOAD = group_span(Group.LOAD)
 FIRST_STORE, LAST_STORE = group_span(Group.STORE)
 FIRST_COLD = group_span(FIRST_COLD_GROUP)[0]
+FIRST_FP, LAST_FP = group_span(Group.FP)
 FIRST_ZICSR, LAST_ZICSR = group_span(Group.ZICSR)
 FIRST_A, LAST_A = group_span(Group.A)
 
@@ -225,12 +293,20 @@ def op_array(prop, illegal=0):
 MEM_SIZE = op_array(lambda r: r.width)        # bytes a load/store/LR/SC/AMO accesses, else 0
 MEM_SIGNED = op_array(lambda r: r.signed)     # 1: a load that sign-extends
 
-X_SINK = 32      # the register file has 33 entries: writes to x0 land in x[32]
+# A register operand is an index into x[] (emu/state.py): x0..x31 are 0..31, writes to x0 land in
+# x[X_SINK], and f0..f31 are F_BASE..F_BASE+31.  The decoder maps the f-register fields of FP rows.
+X_SINK = 32
+F_BASE = 33
+N_REGS = F_BASE + 32         # x[]'s length
+FP_RD = op_array(lambda r: (r.fp & Fp.RD) != 0)
+FP_RS1 = op_array(lambda r: (r.fp & Fp.RS1) != 0)
+FP_RS2 = op_array(lambda r: (r.fp & Fp.RS2) != 0)
 
 # --- compressed formats (the C extension's CIW, CL, CS, CI, CSS, CB, CJ, CR, CA), each with
 # the immediate scrambles and the reserved encodings of the rows that use it
 (C_ADDI4SPN, C_LW, C_LD, C_SW, C_SD, C_ADDI, C_ADDIW, C_LI, C_ADDI16SP, C_LUI, C_SHIFT, C_ANDI,
- C_ALU, C_J, C_BZ, C_SLLI, C_LWSP, C_LDSP, C_SWSP, C_SDSP, C_JR, C_MV, C_EBREAK, C_JALR, C_ADD) = range(25)
+ C_ALU, C_J, C_BZ, C_SLLI, C_LWSP, C_LDSP, C_SWSP, C_SDSP, C_JR, C_MV, C_EBREAK, C_JALR, C_ADD,
+ C_FLDSP) = range(26)
 
 
 class CInsn(NamedTuple):
@@ -247,6 +323,7 @@ COMPRESSED = (
     CInsn("c.addi4spn", 0xE003, 0x0000, C_ADDI4SPN, "addi"),
     CInsn("c.lw", 0xE003, 0x4000, C_LW, "lw"), CInsn("c.ld", 0xE003, 0x6000, C_LD, "ld"),
     CInsn("c.sw", 0xE003, 0xC000, C_SW, "sw"), CInsn("c.sd", 0xE003, 0xE000, C_SD, "sd"),
+    CInsn("c.fld", 0xE003, 0x2000, C_LD, "fld"), CInsn("c.fsd", 0xE003, 0xA000, C_SD, "fsd"),
     # quadrant 1
     CInsn("c.addi", 0xE003, 0x0001, C_ADDI, "addi"), CInsn("c.addiw", 0xE003, 0x2001, C_ADDIW, "addiw"),
     CInsn("c.li", 0xE003, 0x4001, C_LI, "addi"),
@@ -265,8 +342,9 @@ COMPRESSED = (
     CInsn("c.ebreak", 0xFFFF, 0x9002, C_EBREAK, "ebreak"), CInsn("c.jalr", 0xF07F, 0x9002, C_JALR, "jalr"),
     CInsn("c.add", 0xF003, 0x9002, C_ADD, "add"),
     CInsn("c.swsp", 0xE003, 0xC002, C_SWSP, "sw"), CInsn("c.sdsp", 0xE003, 0xE002, C_SDSP, "sd"),
+    CInsn("c.fldsp", 0xE003, 0x2002, C_FLDSP, "fld"), CInsn("c.fsdsp", 0xE003, 0xA002, C_SDSP, "fsd"),
 )
-# Everything else in quadrants 0-2 is illegal here: c.fld/c.fsd/c.fldsp/c.fsdsp need D.
+# Everything else in quadrants 0-2 is illegal here (RV64 has no c.flw/c.fsw: those encodings are c.ld/c.sd).
 
 # the decoder's view of the tables (it scans them in order, on a decode-cache miss only; the
 # 32-bit rows are pairwise disjoint, so their order does not matter)
@@ -320,6 +398,10 @@ def decode32(w):
                 imm = bits(w, 24, 20)
             elif f == F_CSR:
                 imm = bits(w, 31, 20)
+            elif f == F_RM:
+                imm = bits(w, 14, 12)
+            elif f == F_R4:
+                imm = bits(w, 14, 12) | ((bits(w, 31, 27) + F_BASE) << RS3_SHIFT)
             return D_OP[i], rd, rs1, rs2, imm
     return ILLEGAL, 0, 0, 0, w
 
@@ -387,9 +469,9 @@ def decode16(h):
             if r == 0:
                 break
             return o, r, 2, 0, (bits(h, 12, 12) << 5) | (bits(h, 6, 4) << 2) | (bits(h, 3, 2) << 6)
-        if f == C_LDSP:
-            if r == 0:
-                break
+        if f == C_LDSP or f == C_FLDSP:
+            if r == 0 and f == C_LDSP:
+                break                          # c.ldsp to x0 is reserved; c.fldsp to f0 is not
             return o, r, 2, 0, (bits(h, 12, 12) << 5) | (bits(h, 6, 5) << 3) | (bits(h, 4, 2) << 6)
         if f == C_SWSP:
             return o, 0, 2, r2, (bits(h, 12, 9) << 2) | (bits(h, 8, 7) << 6)
@@ -415,8 +497,8 @@ def decode16(h):
 def decode(w):
     """Instruction bits (the low 16 suffice for a compressed one) -> (op, rd, rs1, rs2, imm, ilen).
 
-    A write to x0 is given rd = X_SINK, a register past x31 that nothing reads, so that
-    the loop never has to re-zero x0.
+    Registers come out as indices into x[]: a write to x0 is given rd = X_SINK, a register past
+    x31 that nothing reads, so that the loop never has to re-zero x0; an f register is F_BASE + n.
     """
     if (w & 3) == 3:
         o, rd, rs1, rs2, imm = decode32(w & 0xFFFFFFFF)
@@ -424,6 +506,12 @@ def decode(w):
     else:
         o, rd, rs1, rs2, imm = decode16(w & 0xFFFF)
         ilen = 2
-    if rd == 0:
+    if FP_RD[o] != 0:
+        rd += F_BASE
+    elif rd == 0:
         rd = X_SINK
+    if FP_RS1[o] != 0:
+        rs1 += F_BASE
+    if FP_RS2[o] != 0:
+        rs2 += F_BASE
     return o, rd, rs1, rs2, imm, ilen

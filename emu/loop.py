@@ -41,7 +41,7 @@ from emu.state import (ICACHE_SCRATCH, ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RA
                        ST_TIMER_REALTIME, ST_REGION_ON, ST_REGION_HOT, ST_REGION_REQ_PC, ST_REGION_REQ_PADDR,
                        ST_REGION_ADDR, ST_REGION_SIZE, ST_REGION_ENTRIES, EXIT_REGION, ST_REGION_BLOCKED, ST_REGION_REQ, ST_REGION_READY,
                        REGION_BASE, REGION_W, REGION_MASK, RT_PADDR, RT_PC, RT_FN, RT_KEY, HOT_BASE, HOT_MASK)
-from emu.spec import MIE, MIP
+from emu.spec import MIE, MIP, MSTATUS, MSTATUS_FS, FS_DIRTY, NAN_BOX
 from emu.timer import update_mtip, cycles_until_mtip
 from emu.csr import sample_external
 from emu.trap import take_trap, pending_interrupt
@@ -50,6 +50,7 @@ from emu.native import call_region, region_key, REGION_HOOKS
 from emu.memory import (load_slow, store_slow, store_hooks, fetch_decode, decode_scratch, drop_straddlers,
                         MEM_MMIO_EXIT, MEM_TRAPPED, MEM_HTIF_EXIT, MEM_DONE_SYNC)
 from emu.cold import exec_cold, COLD_RETIRED, COLD_HTIF, COLD_SBI, COLD_TRAPPED
+from emu.fpu import exec_fp, FP_RETIRED, FP_TRAPPED
 
 M32 = 0xFFFFFFFF
 
@@ -69,8 +70,9 @@ JAL, JALR, BEQ, BNE, BLT, BGE, BLTU, BGEU = (O[n] for n in ("jal", "jalr", "beq"
                                                             "bltu", "bgeu"))
 LB, LH, LW, LD, LBU, LHU, LWU = (O[n] for n in ("lb", "lh", "lw", "ld", "lbu", "lhu", "lwu"))
 SB, SH, SW, SD = (O[n] for n in ("sb", "sh", "sw", "sd"))
+FLW, FLD, FSW, FSD = (O[n] for n in ("flw", "fld", "fsw", "fsd"))
 LAST_ALU_IMM, LAST_ALU_REG, LAST_MUL = isa.LAST_ALU_IMM, isa.LAST_ALU_REG, isa.LAST_MUL
-LAST_CTRL, LAST_LOAD, LAST_STORE = isa.LAST_CTRL, isa.LAST_LOAD, isa.LAST_STORE
+LAST_CTRL, LAST_LOAD, LAST_STORE, LAST_FP = isa.LAST_CTRL, isa.LAST_LOAD, isa.LAST_STORE, isa.LAST_FP
 MEM_SIZE = isa.MEM_SIZE
 
 
@@ -83,6 +85,7 @@ class Pending(IntEnum):
     STORE = 4       # TLB miss, misaligned, or not RAM
     HOOKS = 5       # a store to RAM hit a page with flags (code, HTIF, reservation)
     COLD = 6        # fences, system, Zicsr, A
+    FP = 7          # F/D arithmetic, or any FP instruction while mstatus.FS is not Dirty
 
 
 # the plain ints the loop uses (njit code sees int64 constants, not enum members)
@@ -93,6 +96,7 @@ PENDING_LOAD = int(Pending.LOAD)
 PENDING_STORE = int(Pending.STORE)
 PENDING_HOOKS = int(Pending.HOOKS)
 PENDING_COLD = int(Pending.COLD)
+PENDING_FP = int(Pending.FP)
 
 
 @njit(nogil=True, cache=True)
@@ -158,6 +162,9 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
         data_vm = st[ST_DATA_VM] != 0
         fctx = st[ST_FETCH_CTX]
         dctx = st[ST_DATA_CTX]
+        # FP loads and stores run here only while mstatus.FS is Dirty (exec_fp makes it so, or traps);
+        # anything that writes mstatus ends the chunk, so this stays true within one
+        fp_dirty = (csr[MSTATUS] & MSTATUS_FS) == FS_DIRTY
         f_vpn = -1 if fetch_vm else 0
         f_page = 0
         scratch_pc = -1
@@ -195,9 +202,9 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                     scratch_pc = -1
                 op = icache[2 * slot] & 0xFF
                 w1 = icache[2 * slot + 1]
-                rd = w1 & 63                      # 32 = X_SINK for writes to x0
-                rs1 = (w1 >> 8) & 31
-                rs2 = (w1 >> 16) & 31
+                rd = w1 & 127                     # indices into x[]: 32 = X_SINK for writes to x0,
+                rs1 = (w1 >> 8) & 127             # f registers from isa.F_BASE on
+                rs2 = (w1 >> 16) & 127
                 imm = w1 >> 32
                 npc = pc + ((w1 >> 24) & 7)
 
@@ -357,6 +364,16 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                             pending = PENDING_LOAD
                             break
                         x[rd] = np.int64(i16[off >> 1]) & 0xFFFF
+                    elif op == FLD:
+                        if (off & 7) != 0 or not fp_dirty:
+                            pending = PENDING_LOAD
+                            break
+                        x[rd] = i64[off >> 3]
+                    elif op == FLW:
+                        if (off & 3) != 0 or not fp_dirty:
+                            pending = PENDING_LOAD
+                            break
+                        x[rd] = (np.int64(i32[off >> 2]) & M32) | NAN_BOX
                     else:  # LH
                         if (off & 1) != 0:
                             pending = PENDING_LOAD
@@ -388,6 +405,16 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         i32[off >> 2] = sext32(v)
                     elif op == SB:
                         i8[off] = ((v & 0xFF) ^ 0x80) - 0x80
+                    elif op == FSD:
+                        if (off & 7) != 0 or not fp_dirty:
+                            pending = PENDING_STORE
+                            break
+                        i64[off >> 3] = v
+                    elif op == FSW:
+                        if (off & 3) != 0 or not fp_dirty:
+                            pending = PENDING_STORE
+                            break
+                        i32[off >> 2] = sext32(v)
                     else:  # SH
                         if (off & 1) != 0:
                             pending = PENDING_STORE
@@ -397,6 +424,9 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         addr = paddr
                         pending = PENDING_HOOKS       # the store is done; its hooks are not
                         break
+                elif op <= LAST_FP:
+                    pending = PENDING_FP              # F/D arithmetic: emu/fpu.py
+                    break
                 else:
                     pending = PENDING_COLD
                     break
@@ -420,6 +450,9 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                 break
             st[ST_PC] = pc
             st[ST_INSTRET] = instret
+            if (not fp_dirty and (pending == PENDING_LOAD or pending == PENDING_STORE)
+                    and (op == FLW or op == FLD or op == FSW or op == FSD)):
+                pending = PENDING_FP             # an FP load/store while FS is not Dirty: exec_fp decides
             if pending == PENDING_FETCH:
                 p = translate(pc, TLB_FETCH, fctx, st, csr, mem, tlb)
                 if p < 0:
@@ -480,7 +513,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                     end -= 1
                     sync = True
                 else:
-                    x[rd] = v
+                    x[rd] = (v & M32) | NAN_BOX if op == FLW else v
                     pc = npc
                     instret += 1
             elif pending == PENDING_STORE:
@@ -507,6 +540,16 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                 if store_hooks(addr, MEM_SIZE[op], st, icache, pflags):
                     reason = EXIT_HTIF           # or EXIT_DEBUG_WATCH (same code): a watchpoint
                     done = True
+            elif pending == PENDING_FP:
+                status = exec_fp(op, rd, rs1, rs2, imm, pc, x, st, csr, mem, tlb)
+                if status == FP_RETIRED:
+                    pc = npc
+                    instret += 1
+                else:                            # trapped (FS Off, a reserved rm), or FS just made Dirty:
+                    sync = True                  # a new chunk (which runs it again, FS Dirty)
+                    if status == FP_TRAPPED:
+                        pc = st[ST_PC]
+                        end -= 1
             else:  # PENDING_COLD
                 status = exec_cold(op, rd, rs1, rs2, imm, npc - pc, pc, x, st, csr, mem, tlb, icache,
                                    pflags)

@@ -3,7 +3,8 @@
 Everything the hot loop (emu/loop.py), the cold paths (csr, trap, mmu), the
 plain-Python engine, snapshots and a debugger see is in these arrays:
 
-  x       int64[33]           integer registers x0..x31, and x[32], where writes to x0 go (isa.X_SINK)
+  x       int64[65]           integer registers x0..x31, x[32] where writes to x0 go (isa.X_SINK), then the
+                              f registers f0..f31 (isa.F_BASE..; bit patterns, singles NaN-boxed)
   st      int64[ST_SIZE]      hart scalars: pc, privilege, counters, the pending-MMIO descriptor, ... (ST_* below)
   csr     int64[4096]         CSR storage indexed by CSR number (some CSRs are views: see emu/csr.py)
   ram     uint8[ram_size]     guest physical RAM at st[ST_RAM_BASE]
@@ -21,7 +22,9 @@ from enum import IntEnum
 
 import numpy as np
 
-from emu.spec import PRV_U, PRV_S, PRV_M, MIP_MTIP, RAM_BASE  # noqa: F401 (PRV_* stay importable from here)
+from emu.spec import (PRV_U, PRV_S, PRV_M, MIP_MTIP, RAM_BASE,  # noqa: F401 (PRV_* stay importable from here)
+                      MSTATUS, FS_INITIAL)
+from emu.isa import N_REGS
 
 # --- why the loop returned (its return value): one family, Exit; the loop (Numba) uses the plain
 # EXIT_* ints below, generated from it, so that njit code sees int64 constants (no enum typing)
@@ -215,7 +218,7 @@ MMIO_PYTHON = 2   # the loop returns EXIT_MMIO and Python calls the device
 
 def new_state(ram_size, ram_base=RAM_BASE):
     """Allocate a hart in its reset state (M-mode, pc = ram_base)."""
-    x = np.zeros(33, np.int64)
+    x = np.zeros(N_REGS, np.int64)
     st = np.zeros(ST_SIZE, np.int64)
     csr = np.zeros(4096, np.int64)
     ram = np.zeros(ram_size, np.uint8)
@@ -227,6 +230,7 @@ def new_state(ram_size, ram_base=RAM_BASE):
     pflags = np.zeros((ram_size + 4095) >> 12, np.uint8)
     st[ST_PC] = ram_base
     st[ST_PRIV] = PRV_M
+    csr[MSTATUS] = FS_INITIAL     # the FP unit on: bare-metal programs use F/D without enabling it first
     st[ST_RES_ADDR] = -1
     st[ST_RAM_BASE] = ram_base
     st[ST_RAM_SIZE] = ram_size

@@ -1,4 +1,4 @@
-"""Table-driven RISC-V (RV64IMAC subset) instruction encoder for tests.
+"""Table-driven RISC-V (RV64GC subset) instruction encoder for tests.
 
     enc('addi', rd=1, rs1=2, imm=-5)  -> 0xffb10093
     enc('c.addi', rd=1, imm=-5)       -> 0x10ed        (16-bit value)
@@ -116,8 +116,24 @@ def _shift(m, shbits, rd, rs1, shamt):
     return m | (_uimm('shamt', shamt, shbits) << 20) | (_reg('rs1', rs1) << 15) | (_reg('rd', rd) << 7)
 
 
+def _rm_field(v):
+    if not isinstance(v, int) or not 0 <= v <= 7:
+        raise EncodeError(f"rm={v!r}: rounding mode must be 0..7")
+    return v
+
+
+def _r_rm(m, rd, rs1, rs2=0, rm=7):
+    """F/D with a rounding-mode field (default 7, dyn: frm), and rs2 where the row has it free."""
+    return _r(m, rd, rs1, rs2) | (_rm_field(rm) << 12)
+
+
+def _r4(m, rd, rs1, rs2, rs3, rm=7):
+    return _r_rm(m, rd, rs1, rs2, rm) | (_reg('rs3', rs3) << 27)
+
+
 _R = range(32)
 _RNZ = range(1, 32)
+_RM = (0, 1, 2, 3, 4, 7)          # rne rtz rdn rup rmm dyn (5 and 6 are reserved: illegal instruction)
 _RC = range(8, 16)
 _SIMM6 = range(-32, 32)
 _SIMM6_NZ = tuple(v for v in _SIMM6 if v)
@@ -137,6 +153,9 @@ _FORMATS32 = {
     isa.F_U: ('U', ('rd', 'imm'), _u, {'rd': _R, 'imm': range(1 << 20)}),
     isa.F_J: ('J', ('rd', 'imm'), _j, {'rd': _R, 'imm': range(-(1 << 20), 1 << 20, 2)}),
     isa.F_NONE: ('SYS', (), lambda m: m, {}),
+    isa.F_RM: ('R-rm', ('rd', 'rs1', 'rs2', 'rm'), _r_rm, {'rd': _R, 'rs1': _R, 'rs2': _R, 'rm': _RM}),
+    isa.F_R4: ('R4', ('rd', 'rs1', 'rs2', 'rs3', 'rm'), _r4,
+               {'rd': _R, 'rs1': _R, 'rs2': _R, 'rs3': _R, 'rm': _RM}),
 }
 
 
@@ -155,6 +174,10 @@ for _row in filter(_encodes32, isa.ENCODINGS):
     _fmt, _ops, _fn, _dom = _FORMATS32[_row.fmt]
     if _row.group == isa.Group.LOAD:
         _fmt = 'I-load'
+    if 'rs2' in _ops and (_row.mask >> 20) & 31 == 31:      # rs2 is part of the opcode (fsqrt, fcvt, fmv, fclass)
+        _ops = tuple(o for o in _ops if o != 'rs2')
+        _dom = {k: v for k, v in _dom.items() if k != 'rs2'}
+        _fn = (lambda fn, r2: lambda m, **kw: fn(m, rs2=r2, **kw))(_fn, (_row.match >> 20) & 31)
     BASE[_row.name] = (_fmt, _ops, functools.partial(_fn, _row.match))
     _ROWS[_row.name] = (_row.mask, _row.match)
     _DOMAINS[_row.name] = _dom
@@ -221,8 +244,12 @@ def _c_lwsp(m, rd, imm):
 
 
 def _c_ldsp(m, rd, imm):
+    return _c_fldsp(m, _rd_nz('rd', rd), imm)
+
+
+def _c_fldsp(m, rd, imm):         # c.fldsp: f0 is a register like any other
     v = _uimm('imm', imm, 9, 8)
-    return m | (_bit(v, 5) << 12) | (_rd_nz('rd', rd) << 7) | (_bit(v, 4, 3) << 5) | (_bit(v, 8, 6) << 2)
+    return m | (_bit(v, 5) << 12) | (_reg('rd', rd) << 7) | (_bit(v, 4, 3) << 5) | (_bit(v, 8, 6) << 2)
 
 
 # CSS
@@ -317,6 +344,7 @@ _FORMATS16 = {
     isa.C_SLLI: ('CI', ('rd', 'shamt'), _c_slli, {'rd': _RNZ, 'shamt': range(1, 64)}),
     isa.C_LWSP: ('CI', ('rd', 'imm'), _c_lwsp, {'rd': _RNZ, 'imm': range(0, 256, 4)}),
     isa.C_LDSP: ('CI', ('rd', 'imm'), _c_ldsp, {'rd': _RNZ, 'imm': range(0, 512, 8)}),
+    isa.C_FLDSP: ('CI', ('rd', 'imm'), _c_fldsp, {'rd': _R, 'imm': range(0, 512, 8)}),
     isa.C_SWSP: ('CSS', ('rs2', 'imm'), _c_swsp, {'rs2': _R, 'imm': range(0, 256, 4)}),
     isa.C_SDSP: ('CSS', ('rs2', 'imm'), _c_sdsp, {'rs2': _R, 'imm': range(0, 512, 8)}),
     isa.C_JR: ('CR', ('rs1',), _c_jr, {'rs1': _RNZ}),

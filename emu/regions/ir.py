@@ -21,7 +21,7 @@ LLVM_BINOP = {"add": "add", "sub": "sub", "xor": "xor", "or": "or", "and": "and"
 LLVM_ICMP = {"eq": "eq", "ne": "ne", "lt": "slt", "ge": "sge", "ltu": "ult", "geu": "uge"}
 LLVM_MUL_HIGH = {"mulh": ("sext", "sext"), "mulhu": ("zext", "zext"), "mulhsu": ("sext", "zext")}
 LLVM_DIV = {"div": (True, False), "divu": (False, False), "rem": (True, True), "remu": (False, True)}
-_HOT = [r for r in isa.ENCODINGS if not r.cold]
+_HOT = [r for r in isa.ENCODINGS if not r.cold and not r.fp]    # F/D: the loop and emu/fpu.py run them
 LOADS = {r.name: (r.width, r.signed) for r in _HOT if r.group == isa.Group.LOAD}      # (size, signed)
 STORES = {r.name: r.width for r in _HOT if r.group == isa.Group.STORE}                # size
 BRANCHES = {r.name: LLVM_ICMP[r.cond] for r in _HOT if r.group == isa.Group.CTRL and r.cond}

@@ -1,0 +1,163 @@
+"""F and D: the FP instructions' meaning, around the arithmetic of emu/softfloat.py.
+
+The loop (emu/loop.py) runs flw/fld/fsw/fsd itself while mstatus.FS is Dirty, and leaves the
+instruction loop with PENDING_FP for the rest, and for any FP instruction while FS is not Dirty.
+exec_fp() then
+  - with FS Off: raises illegal instruction (every FP instruction and FP CSR traps: Linux turns FP
+    off for a task until it first uses it);
+  - with FS Initial or Clean: sets it Dirty (any FP instruction here counts as writing FP state, a
+    choice the spec allows: FS may be set Dirty conservatively) and asks the loop to run the
+    instruction again in a new chunk, which reads FS Dirty;
+  - else executes the instruction: resolves its rounding mode (rm 7 reads frm; 5, 6 and a
+    reserved frm are illegal instruction), unboxes single operands (a single lives in the low half of
+    a 64-bit f register whose upper half is all ones: anything else reads as the canonical NaN),
+    boxes single results, and accrues the exception flags into fcsr.fflags.
+
+Registers are indices into x[] (emu/isa.py: f registers at F_BASE..F_BASE+31, the decoder maps them).
+"""
+from enum import IntEnum
+
+from numba import njit
+
+from emu import isa
+from emu.alu import sext32
+from emu.spec import (MSTATUS, MSTATUS_FS, FS_OFF, FS_DIRTY, FCSR, FCSR_FRM_SHIFT, RM_DYN, RM_RMM, FMT_S,
+                      FMT_D, CANONICAL_NAN_S, NAN_BOX)
+from emu.cold import illegal
+from emu import softfloat as sf
+
+
+class FpStatus(IntEnum):
+    RETIRED = 0      # done: the loop moves on to the next instruction
+    TRAPPED = 1      # illegal instruction taken (pc in st[ST_PC])
+    AGAIN = 2        # FS made Dirty: the loop runs the instruction again in a new chunk
+
+
+FP_RETIRED = int(FpStatus.RETIRED)
+FP_TRAPPED = int(FpStatus.TRAPPED)
+FP_AGAIN = int(FpStatus.AGAIN)
+
+# per op, from the rows (emu/isa.py): the operation (FOP_* in isa.FP_OPS order), the format, and
+# whether it has a rounding-mode field
+(FOP_ADD, FOP_SUB, FOP_MUL, FOP_DIV, FOP_SQRT, FOP_SGNJ, FOP_SGNJN, FOP_SGNJX, FOP_MIN, FOP_MAX, FOP_EQ,
+ FOP_LT, FOP_LE, FOP_CLASS, FOP_MADD, FOP_MSUB, FOP_NMSUB, FOP_NMADD, FOP_F2I, FOP_I2F, FOP_F2F, FOP_MVXF,
+ FOP_MVFX) = range(len(isa.FP_OPS))
+FP_FUNC = isa.op_array(lambda r: isa.FP_OPS.index(r.alu) if r.group == isa.Group.FP else -1, -1)
+FP_FMT = isa.op_array(lambda r: FMT_D if r.fp & isa.Fp.DOUBLE else FMT_S)
+FP_HAS_RM = isa.op_array(lambda r: (r.fp & isa.Fp.RM) != 0)
+FP_W32 = isa.op_array(lambda r: r.w32)
+FP_SIGNED = isa.op_array(lambda r: r.signed)
+FIRST_FP, LAST_FP = isa.FIRST_FP, isa.LAST_FP
+RS3_SHIFT = isa.RS3_SHIFT
+M32 = 0xFFFFFFFF
+
+
+@njit(cache=True)
+def unbox(fmt, v):
+    """An f register's value as an operand of the format: a single must be NaN-boxed."""
+    if fmt == FMT_D:
+        return v
+    if (v >> 32) != -1:
+        return CANONICAL_NAN_S
+    return v & M32
+
+
+@njit(cache=True)
+def box(fmt, v):
+    """A result of the format as the f register holds it."""
+    if fmt == FMT_D:
+        return v
+    return (v & M32) | NAN_BOX
+
+
+@njit(cache=True)
+def sign_inject(fmt, a, b, func):
+    """fsgnj/fsgnjn/fsgnjx: a's magnitude with b's sign, its inverse, or the two signs' xor."""
+    sbit = 31 if fmt == FMT_S else 63
+    sa = (a >> sbit) & 1
+    sb = (b >> sbit) & 1
+    if func == FOP_SGNJN:
+        sb ^= 1
+    elif func == FOP_SGNJX:
+        sb ^= sa
+    if fmt == FMT_S:
+        return (a & 0x7FFFFFFF) | (sb << 31)
+    return (a & sf.MAG64) | (sf.INT64_MIN if sb != 0 else 0)
+
+
+@njit(cache=True)
+def exec_fp(op, rd, rs1, rs2, imm, pc, x, st, csr, mem, tlb):
+    """One FP instruction (see the module docstring). -> FP_RETIRED, FP_TRAPPED or FP_AGAIN."""
+    fs = csr[MSTATUS] & MSTATUS_FS
+    if fs == FS_OFF:
+        illegal(pc, st, csr, mem, tlb)
+        return FP_TRAPPED
+    if fs != FS_DIRTY:
+        csr[MSTATUS] |= MSTATUS_FS                    # Dirty (mstatus.SD is read as FS == Dirty)
+        return FP_AGAIN
+    if op < FIRST_FP or op > LAST_FP:
+        return FP_AGAIN                               # a load or store: the loop runs it, FS is Dirty now
+    func = FP_FUNC[op]
+    fmt = FP_FMT[op]
+    rm = imm & 7
+    if FP_HAS_RM[op] != 0:
+        if rm == RM_DYN:
+            rm = (csr[FCSR] >> FCSR_FRM_SHIFT) & 7
+        if rm > RM_RMM:
+            illegal(pc, st, csr, mem, tlb)
+            return FP_TRAPPED
+    flags = 0
+    if func == FOP_MVXF:                              # fmv.x.w / fmv.x.d: the bits, as they are
+        x[rd] = sext32(x[rs1]) if fmt == FMT_S else x[rs1]
+    elif func == FOP_MVFX:                            # fmv.w.x / fmv.d.x
+        x[rd] = box(fmt, x[rs1])
+    elif func == FOP_I2F:
+        v, flags = sf.int_to_f(fmt, x[rs1], rm, FP_W32[op] == 0, FP_SIGNED[op] != 0)
+        x[rd] = box(fmt, v)
+    elif func == FOP_F2F:                             # fcvt.s.d (fmt S) or fcvt.d.s (fmt D)
+        v, flags = sf.f_to_f(fmt, unbox(1 - fmt, x[rs1]), rm)
+        x[rd] = box(fmt, v)
+    else:
+        a = unbox(fmt, x[rs1])
+        if func == FOP_F2I:
+            v, flags = sf.f_to_int(fmt, a, rm, FP_W32[op] == 0, FP_SIGNED[op] != 0)
+            x[rd] = v
+        elif func == FOP_CLASS:
+            x[rd] = sf.f_class(fmt, a)
+        elif func == FOP_SQRT:
+            v, flags = sf.f_sqrt(fmt, a, rm)
+            x[rd] = box(fmt, v)
+        else:
+            b = unbox(fmt, x[rs2])
+            if func == FOP_EQ:
+                v, flags = sf.f_eq(fmt, a, b)
+                x[rd] = v
+            elif func == FOP_LT:
+                v, flags = sf.f_lt(fmt, a, b)
+                x[rd] = v
+            elif func == FOP_LE:
+                v, flags = sf.f_le(fmt, a, b)
+                x[rd] = v
+            else:
+                if func == FOP_ADD:
+                    v, flags = sf.f_add(fmt, a, b, rm)
+                elif func == FOP_SUB:
+                    v, flags = sf.f_sub(fmt, a, b, rm)
+                elif func == FOP_MUL:
+                    v, flags = sf.f_mul(fmt, a, b, rm)
+                elif func == FOP_DIV:
+                    v, flags = sf.f_div(fmt, a, b, rm)
+                elif func == FOP_MIN:
+                    v, flags = sf.f_min(fmt, a, b)
+                elif func == FOP_MAX:
+                    v, flags = sf.f_max(fmt, a, b)
+                elif func == FOP_SGNJ or func == FOP_SGNJN or func == FOP_SGNJX:
+                    v = sign_inject(fmt, a, b, func)
+                else:                                 # the fused multiply-adds
+                    c = unbox(fmt, x[(imm >> RS3_SHIFT) & 127])
+                    v, flags = sf.f_fma(fmt, a, b, c, rm, 1 if (func == FOP_NMSUB or func == FOP_NMADD) else 0,
+                                        1 if (func == FOP_MSUB or func == FOP_NMADD) else 0)
+                x[rd] = box(fmt, v)
+    if flags != 0:
+        csr[FCSR] |= flags
+    return FP_RETIRED
