@@ -2,6 +2,7 @@
 
     numbavm run PROGRAM [--memory SIZE] [--max-instructions N] [--engine jit|python]
                         [--stats] [--dump-state FILE] [--raw-addr ADDR]
+                        [--signature FILE [--signature-granularity 4|8]]
                         [--trace[=FILE]] [--trace-from ADDR|N|SYMBOL] [--trace-to ADDR|N|SYMBOL]
                         [--symbols FILE] [--mix] [--gdb [HOST:]PORT [--gdb-wait]]
     numbavm boot [--kernel IMAGE] [--initrd FILE] [--cmdline STR] [--bios builtin|PATH] ...
@@ -12,8 +13,8 @@
 
 Exit status of ``run``: the guest's exit code; 124 when --max-instructions was
 reached; 2 for a user error (one line 'numbavm: error: ...' on stderr, no
-traceback; also when --dump-state cannot be written); 125 when the VMM hit a fatal
-condition, including console output that cannot be written (stdout full or closed:
+traceback; also when --dump-state or --signature cannot be written); 125 when the VMM
+hit a fatal condition, including console output that cannot be written (stdout full or closed:
 one line 'numbavm: fatal: cannot write the guest's console output ...'); 130 after
 Ctrl-C at any moment (lifecycle/cli/runner.py: during start-up the process ends at once;
 once the guest runs, it is stopped through GuestLifecycle.stop; a second Ctrl-C does
@@ -45,7 +46,7 @@ import argparse
 import os
 import sys
 
-from lifecycle.cli import runner
+from lifecycle.cli import runner, signature
 from lifecycle.cli.runner import sigint
 from lifecycle.cli.runner import (ExitStatus, EXIT_USER_ERROR, EXIT_BUDGET, EXIT_FATAL,  # noqa: F401
                                   EXIT_INTERRUPTED, EXIT_BROKEN_PIPE)
@@ -116,6 +117,20 @@ def build_parser(plugins=None) -> argparse.ArgumentParser:
                         f"to exactly FILE (no suffix is added); a write error is status {EXIT_USER_ERROR}")
     r.add_argument("--raw-addr", metavar="ADDR", default=None,
                    help="treat PROGRAM as a raw binary, load it at ADDR and start there (e.g. 0x80000000)")
+    r.add_argument("--signature", metavar="FILE", default=None,
+                   help="after the run, write the memory between the ELF's begin_signature and end_signature "
+                        "symbols to FILE as Spike's +signature= does (the architecture tests' signature, "
+                        "for RISCOF: docs/riscof.md): one line per --signature-granularity bytes, a "
+                        "little-endian word in lowercase hex, a short last line padded with zero bytes. "
+                        "Written however the guest stops: its exit with any code (HTIF tohost, the test "
+                        f"finisher), --max-instructions (status {EXIT_BUDGET}) or a VMM fatal error such as a "
+                        f"trap loop ({EXIT_FATAL}), with the memory as it is then (the exit status says "
+                        "whether the test ran to its end); not when the run is cut short (Ctrl-C, console "
+                        "output that cannot be written, an internal error); a write error is status "
+                        f"{EXIT_USER_ERROR}")
+    r.add_argument("--signature-granularity", metavar="4|8", default=None,
+                   help="bytes per line of the --signature file (Spike's +signature-granularity=): 4 "
+                        "(default) or 8")
     r.set_defaults(func=cmd_run)
     from lifecycle.debug.gdbstub import add_arguments as add_gdb_arguments
     add_gdb_arguments(r)            # --gdb [HOST:]PORT, --gdb-wait (lifecycle/debug/gdbstub.py)
@@ -162,14 +177,35 @@ def _validate_run_args(args) -> dict:
     except ValueError as e:
         raise UserError(f"--raw-addr: {e}") from None
     if args.dump_state is not None:
-        if args.dump_state == "":
-            raise UserError("--dump-state: the file name is empty")
-        d = os.path.dirname(os.path.abspath(args.dump_state))
-        if not os.path.isdir(d):
-            raise UserError(f"--dump-state: {args.dump_state}: directory {d} does not exist")
-        if os.path.isdir(args.dump_state):
-            raise UserError(f"--dump-state: {args.dump_state}: is a directory")
+        _check_output_file("--dump-state", args.dump_state)
+    if args.signature is None:
+        if args.signature_granularity is not None:
+            raise UserError("--signature-granularity: needs --signature FILE")
+    else:
+        _check_output_file("--signature", args.signature)
+        if args.raw_addr is not None:
+            raise UserError("--signature: needs an ELF program (a raw binary, --raw-addr, has no "
+                            f"{signature.BEGIN} and {signature.END} symbols)")
+    g = args.signature_granularity
+    if g is None:
+        opts["signature_granularity"] = signature.DEFAULT_GRANULARITY
+    elif g in [str(n) for n in signature.GRANULARITIES]:
+        opts["signature_granularity"] = int(g)
+    else:
+        raise UserError(f"--signature-granularity: {g!r}: must be "
+                        f"{' or '.join(map(str, signature.GRANULARITIES))} (bytes per line)")
     return opts
+
+
+def _check_output_file(option: str, path: str) -> None:
+    """The output file of `option` can be created (its directory exists; it is no directory)."""
+    if path == "":
+        raise UserError(f"{option}: the file name is empty")
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise UserError(f"{option}: {path}: directory {d} does not exist")
+    if os.path.isdir(path):
+        raise UserError(f"{option}: {path}: is a directory")
 
 
 def _dump_state(m, path: str) -> None:
@@ -248,11 +284,17 @@ def cmd_run(args) -> int:
     from lifecycle.machine.loader import LoadError, load_elf, load_raw
     try:
         if raw_addr is None:
-            program = load_elf(args.program, DEFAULT_RAM_BASE, memory).path
+            image = load_elf(args.program, DEFAULT_RAM_BASE, memory)
         else:
-            program = load_raw(args.program, raw_addr, DEFAULT_RAM_BASE, memory).path
+            image = load_raw(args.program, raw_addr, DEFAULT_RAM_BASE, memory)
     except LoadError as e:
         raise UserError(str(e)) from None
+    program = image.path
+    if args.signature is not None:
+        try:
+            sig_region = signature.region(image.symbols, DEFAULT_RAM_BASE, memory)
+        except ValueError as e:
+            raise UserError(f"--signature: {image.path}: {e}") from None
 
     from lifecycle.control.config import GuestConfig, KernelType
     from lifecycle.control.errors import GuestError, GuestLifecycleError
@@ -329,6 +371,12 @@ def cmd_run(args) -> int:
     if args.stats and r is not None:
         _print_stats(m, r, startup_fallback, args.engine)
 
+    if args.signature is not None and m is not None:
+        try:
+            signature.write(args.signature, m.hart, *sig_region, opts["signature_granularity"])
+        except OSError as e:
+            _err(f"error: --signature: cannot write {args.signature}: {e.strerror or e}")
+            return EXIT_USER_ERROR
     if args.dump_state is not None and m is not None:
         try:
             _dump_state(m, args.dump_state)
