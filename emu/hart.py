@@ -17,8 +17,7 @@ import numpy as np
 
 from emu import state as S
 from emu.ints import s64, u64
-from emu.spec import RAM_BASE
-from emu.isa import F_BASE
+from emu.spec import RAM_BASE, F_BASE
 from emu.csr import refresh_mode, flush_tlb
 from emu.memory import invalidate_code, drop_regions
 
@@ -65,6 +64,7 @@ class Hart:
         (self.regs, self.st, self.csr, self.ram, self.icache, self.tlb,
          self.pflags) = S.new_state(ram_size, ram_base)
         self.x = self.regs[:32]          # x0..x31; regs[32] absorbs writes to x0
+        self.f = self.regs[F_BASE:]      # f0..f31 (bit patterns; a single NaN-boxed)
         self.mmio = np.zeros((0, S.MMIO_COLS), np.int64)
         self.stop_flag = np.zeros(1, np.int32)
         self._arrays()

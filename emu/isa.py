@@ -28,6 +28,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from emu.spec import X_SINK, F_BASE, N_REGS  # noqa: F401 (importable from here, with the decoder)
+
 
 class Group(IntEnum):
     """The loop's dispatch groups, in op order.  From SYSTEM on they are cold (emu/cold.py)."""
@@ -294,10 +296,7 @@ MEM_SIZE = op_array(lambda r: r.width)        # bytes a load/store/LR/SC/AMO acc
 MEM_SIGNED = op_array(lambda r: r.signed)     # 1: a load that sign-extends
 
 # A register operand is an index into x[] (emu/state.py): x0..x31 are 0..31, writes to x0 land in
-# x[X_SINK], and f0..f31 are F_BASE..F_BASE+31.  The decoder maps the f-register fields of FP rows.
-X_SINK = 32
-F_BASE = 33
-N_REGS = F_BASE + 32         # x[]'s length
+# x[X_SINK], and f0..f31 are F_BASE..F_BASE+31 (emu/spec.py).  The decoder maps the FP rows' f registers.
 FP_RD = op_array(lambda r: (r.fp & Fp.RD) != 0)
 FP_RS1 = op_array(lambda r: (r.fp & Fp.RS1) != 0)
 FP_RS2 = op_array(lambda r: (r.fp & Fp.RS2) != 0)

@@ -153,6 +153,11 @@ PAGE_SIZE = 4096                        # a page (4.3.1); Sv39's megapages and g
 REG_NAMES = ("zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
              "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6")
 ZERO, RA, SP, GP, TP = 0, 1, 2, 3, 4
+# where the hart keeps them (emu/state.py's x[]): x0..x31 at 0..31, then X_SINK (where writes to x0 go,
+# so that the loop never re-zeroes x0), then f0..f31 from F_BASE; the decoder gives operands as these indices
+X_SINK = 32
+F_BASE = 33
+N_REGS = F_BASE + 32
 A0, A1, A2, A3, A4, A5, A6, A7 = 10, 11, 12, 13, 14, 15, 16, 17
 
 # --- the board: QEMU virt's memory map and PLIC interrupt sources (hw/riscv/virt.c)

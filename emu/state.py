@@ -23,8 +23,7 @@ from enum import IntEnum
 import numpy as np
 
 from emu.spec import (PRV_U, PRV_S, PRV_M, MIP_MTIP, RAM_BASE,  # noqa: F401 (PRV_* stay importable from here)
-                      MSTATUS, FS_INITIAL)
-from emu.isa import N_REGS
+                      MSTATUS, FS_INITIAL, N_REGS)
 
 # --- why the loop returned (its return value): one family, Exit; the loop (Numba) uses the plain
 # EXIT_* ints below, generated from it, so that njit code sees int64 constants (no enum typing)

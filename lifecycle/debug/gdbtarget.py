@@ -4,8 +4,9 @@ What GDB sees of the hart
   * registers, numbered as the target description says (target_xml(), served by
     qXfer:features:read:target.xml): org.gnu.gdb.riscv.cpu (x0-x31, pc: REG_PC; the `g`
     packet), org.gnu.gdb.riscv.csr (every CSR of the hart, by its spec name, from REG_CSR0 in
-    CSRS order; written with the CSR's WARL rules, read-only ones refused) and
-    org.gnu.gdb.riscv.virtual (`priv` at REG_PRIV: 0 U, 1 S, 3 M; writable);
+    CSRS order; written with the CSR's WARL rules, read-only ones refused),
+    org.gnu.gdb.riscv.virtual (`priv` at REG_PRIV: 0 U, 1 S, 3 M; writable) and
+    org.gnu.gdb.riscv.fpu (f0-f31 from REG_F0: `info float`, `p $fa0`);
   * pc writes with bit 0 set are refused (pc_ok): with the C extension (misa is fixed, C
     always on) pc bit 0 is always zero, and the hart never masks a pc it is given;
   * memory as the guest sees it at its current privilege level: through Sv39 when the hart
@@ -44,7 +45,7 @@ import time
 
 from lifecycle.machine.seat import DebuggerSeat
 from emu.ints import s64, MASK64
-from emu.spec import (REG_NAMES, CSR_NAMES as SPEC_CSR_NAMES, PMPCFG0, N_PMPCFG, MHPMEVENT3, MHPMCOUNTER3, HPMCOUNTER3,
+from emu.spec import (REG_NAMES, FREG_NAMES, F_BASE, CSR_NAMES as SPEC_CSR_NAMES, PMPCFG0, N_PMPCFG, MHPMEVENT3, MHPMCOUNTER3, HPMCOUNTER3,
                       N_HPM, MCYCLE, MINSTRET, CSR_ACCESS_SHIFT, CSR_READ_ONLY, PAGE_SIZE, PRV_U, PRV_S, PRV_M)
 
 SIGINT, SIGTRAP, SIGABRT, SIGKILL = 2, 5, 6, 9     # GDB's signal numbers (gdb/signals.def), as stop replies carry them
@@ -66,6 +67,7 @@ CSR_NAMES = {n: name for n, name in SPEC_CSR_NAMES.items() if _has_csr(n)}
 CSRS = sorted(CSR_NAMES)
 REG_CSR0 = REG_PC + 1
 REG_PRIV = REG_CSR0 + len(CSRS)
+REG_F0 = REG_PRIV + 1          # f0-f31 (their ABI names, as GDB's riscv target shows them), after priv
 Z_SW_BREAK, Z_HW_BREAK, Z_WRITE_WATCH, Z_READ_WATCH, Z_ACCESS_WATCH = 0, 1, 2, 3, 4    # the RSP's Z/z types
 WATCH_NAMES = {Z_WRITE_WATCH: "watch", Z_READ_WATCH: "rwatch", Z_ACCESS_WATCH: "awatch"}     # as stop replies name them
 
@@ -86,7 +88,15 @@ def target_xml() -> str:
     for k, n in enumerate(CSRS):
         lines.append(f'  <reg name="{CSR_NAMES[n]}" bitsize="64" type="int" regnum="{REG_CSR0 + k}" group="csr"/>')
     lines += ["</feature>", '<feature name="org.gnu.gdb.riscv.virtual">',
-              f'  <reg name="priv" bitsize="64" type="int" regnum="{REG_PRIV}"/>', "</feature>", "</target>"]
+              f'  <reg name="priv" bitsize="64" type="int" regnum="{REG_PRIV}"/>', "</feature>",
+              # F/D: 64-bit f registers holding a double or a NaN-boxed single (QEMU's riscv-64bit-fpu.xml);
+              # fflags, frm and fcsr are among the CSRs above, where GDB finds them too
+              '<feature name="org.gnu.gdb.riscv.fpu">', '  <union id="riscv_double">',
+              '    <field name="float" type="ieee_single"/>', '    <field name="double" type="ieee_double"/>',
+              '  </union>']
+    for i, n in enumerate(FREG_NAMES):
+        lines.append(f'  <reg name="{n}" bitsize="64" type="riscv_double" regnum="{REG_F0 + i}"/>')
+    lines += ["</feature>", "</target>"]
     return "\n".join(lines) + "\n"
 
 
@@ -345,6 +355,8 @@ class Debugger(DebuggerSeat):
             return h.pc & MASK64
         if n == REG_PRIV:
             return h.priv
+        if REG_F0 <= n < REG_F0 + 32:
+            return int(h.regs[F_BASE + n - REG_F0]) & MASK64
         if REG_CSR0 <= n < REG_PRIV:
             ok, v = csr_read(CSRS[n - REG_CSR0], h.st, h.csr)
             return int(v) & MASK64
@@ -369,6 +381,9 @@ class Debugger(DebuggerSeat):
             if v not in (PRV_U, PRV_S, PRV_M):
                 return False
             h.priv = v
+            return True
+        if REG_F0 <= n < REG_F0 + 32:
+            h.regs[F_BASE + n - REG_F0] = s64(v)
             return True
         if REG_CSR0 <= n < REG_PRIV:
             c = CSRS[n - REG_CSR0]

@@ -22,7 +22,8 @@ One line per retired instruction, in the layout of Spike's commit log
 
 fields: privilege (0 U, 1 S, 3 M) it executed in, pc (virtual), the instruction bits
 (4 hex digits for a compressed one), capstone's disassembly padded to DISASM_WIDTH,
-then as Spike: ` x<rd> <value>` for the register written (x0 never), ` c<n>_<name>
+then as Spike: ` x<rd> <value>` for the register written (x0 never), ` f<rd> <value>` for an
+f register (its 64 bits: a single NaN-boxed), ` c<n>_<name>
 <value>` for a CSR written by a Zicsr instruction, ` mem <vaddr>` for each load and
 ` mem <vaddr> <value>` for each store (AMOs log both).  A trap is logged as Spike's
 -l log does, with no instruction line (the instruction did not retire):
@@ -53,7 +54,7 @@ import sys
 import time
 
 from emu.ints import s64, MASK64 as M64
-from emu.spec import (CSR_NAMES,  # noqa: F401 (imports nothing: light enough for the CLI's option parsing)
+from emu.spec import (CSR_NAMES, F_BASE,  # noqa: F401 (imports nothing: light enough for the CLI's option parsing)
                       CAUSE_MISALIGNED_FETCH, CAUSE_FETCH_ACCESS, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT,
                       CAUSE_MISALIGNED_LOAD, CAUSE_LOAD_ACCESS, CAUSE_MISALIGNED_STORE, CAUSE_STORE_ACCESS,
                       CAUSE_USER_ECALL, CAUSE_SUPERVISOR_ECALL, CAUSE_MACHINE_ECALL, CAUSE_FETCH_PAGE_FAULT,
@@ -85,6 +86,7 @@ K_PLAIN, K_LOAD, K_STORE, K_CSR, K_LR, K_SC, K_AMO, K_NORD = range(8)
 
 _BEFORE, _OPEN, _AFTER = range(3)
 _XPFX = [f" x{r:<2} 0x" for r in range(32)]     # Spike: " %c%-2d " then the value
+_FPFX = [f" f{r:<2} 0x" for r in range(32)]
 
 
 # --------------------------------------------------------------------------- disassembly
@@ -666,6 +668,8 @@ class Stepper:
             written = [i for i in range(1, 32) if after[i] != regs[i]]
         for r in written:
             parts.append(_XPFX[r] + format(after[r] & M64, "016x"))
+        if rd >= F_BASE and kind != K_STORE:     # an f register written: Spike's " f<n> <64 bits>"
+            parts.append(_FPFX[rd - F_BASE] + format(after[rd] & M64, "016x"))
         if csr_n >= 0:
             ok, v = self._csr_read(csr_n, self._h.st, self._h.csr)
             if ok:
