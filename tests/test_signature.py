@@ -2,11 +2,18 @@
 Spike writes it (lifecycle/cli/signature.py), however the guest stops; bad input is one line, status 2."""
 from __future__ import annotations
 
+import configparser
+import importlib.util
+import shlex
+import shutil
+import sys
+import types
 from pathlib import Path
 
 import pytest
 
 from emu.spec import RAM_BASE
+from lifecycle.cli.main import build_parser
 from lifecycle.cli.signature import lines
 from tests.test_cli import assert_user_error, eb, numbavm
 
@@ -134,3 +141,75 @@ def test_bad_arguments_are_user_errors(tmp_path, args, words):
 def test_a_write_error_is_one_line_and_2():
     r = numbavm("run", PROGRAM, "--signature", "/dev/full")
     assert_user_error(r, "--signature: cannot write /dev/full")
+
+
+# ----------------------------------------------------------------- the RISCOF plugins (docs/riscof/)
+
+RISCOF_DIR = ROOT / "docs" / "riscof"
+
+
+def riscof_plugin(monkeypatch, model, targets):
+    """docs/riscof/MODEL/riscof_MODEL.py's plugin as RISCOF makes it from config.ini, with just enough
+    of the riscof package (not installed here) to collect the make targets it writes."""
+    class PluginTemplate:               # riscof.pluginTemplate's naming: name="DUT" -> "DUT-numbavm:"
+        def __init__(self, *args, **kwargs):
+            self.name = kwargs.get("name", "")
+        name = property(lambda self: f"{self._role}-{self.__model__}:",
+                        lambda self, role: setattr(self, "_role", role))
+
+    class MakeUtil:
+        def __init__(self, makefilePath):
+            self.makeCommand = None
+
+        def add_target(self, command):
+            targets.append(command)
+
+        def execute_all(self, work_dir):
+            pass
+
+    isa = {"hart0": {"supported_xlen": [64], "ISA": "RV64IMAFDCSUZicsr_Zifencei"}}
+    riscof = types.ModuleType("riscof")
+    riscof.utils = types.SimpleNamespace(load_yaml=lambda path: isa, makeUtil=MakeUtil)
+    template = types.ModuleType("riscof.pluginTemplate")
+    template.pluginTemplate = PluginTemplate
+    monkeypatch.setitem(sys.modules, "riscof", riscof)
+    monkeypatch.setitem(sys.modules, "riscof.pluginTemplate", template)
+    monkeypatch.setattr(shutil, "which", lambda tool: "/usr/bin/" + tool)   # gcc, numbavm, spike
+    spec = importlib.util.spec_from_file_location(f"riscof_{model}", RISCOF_DIR / model / f"riscof_{model}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = configparser.ConfigParser()
+    config.read(RISCOF_DIR / "config.ini")
+    return getattr(module, model)(name="DUT" if model == "numbavm" else "Reference",
+                                  config=config[model], config_dir=str(RISCOF_DIR))
+
+
+def run_plugin(plugin, work_dir):
+    plugin.initialise("/suite", str(work_dir), "/suite/env")
+    plugin.build("isa.yaml", "platform.yaml")
+    plugin.runTests({"/suite/add-01.S": {"isa": "RV64I", "macros": ["TEST_CASE_1=True", "XLEN=64"],
+                                         "test_path": "/suite/add-01.S", "work_dir": str(work_dir)}})
+
+
+def test_the_riscof_plugin_runs_numbavm_with_its_signature_options(monkeypatch, tmp_path):
+    targets = []
+    run_plugin(riscof_plugin(monkeypatch, "numbavm", targets), tmp_path)
+    assert len(targets) == 1
+    compile_cmd, run_cmd = [c.strip() for c in targets[0].split(";")[1:3]]
+    assert "-march=rv64i_zicsr_zifencei " in compile_cmd
+    assert f"-T {RISCOF_DIR}/numbavm/env/link.ld " in compile_cmd
+    argv = shlex.split(run_cmd.split(">")[0])
+    assert argv[:3] == ["numbavm", "run", "my.elf"]
+    args = build_parser().parse_args(argv[1:])          # numbavm's own parser takes every option
+    assert args.signature == str(tmp_path / "DUT-numbavm.signature")     # where RISCOF looks
+    assert (args.signature_granularity, args.max_instructions) == ("4", "10M")
+
+
+def test_the_spike_plugin_builds_the_tests_as_the_numbavm_plugin_does(monkeypatch, tmp_path):
+    targets = []
+    run_plugin(riscof_plugin(monkeypatch, "numbavm", targets), tmp_path / "dut")
+    run_plugin(riscof_plugin(monkeypatch, "spike", targets), tmp_path / "ref")
+    (dut_compile, _), (ref_compile, ref_run) = [[c.strip() for c in t.split(";")[1:3]] for t in targets]
+    assert ref_compile == dut_compile.replace("my.elf", "ref.elf")    # the same env: the same memory
+    assert ref_run.startswith(f"spike --isa=rv64imafdc_zicsr_zifencei +signature={tmp_path}/ref/"
+                              "Reference-spike.signature +signature-granularity=4 ref.elf")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 BEGIN, END = "begin_signature", "end_signature"
 GRANULARITIES = (4, 8)          # bytes per line: the XLEN words of RV32 and RV64
-DEFAULT_GRANULARITY = 4         # what RISCOF's Spike and Sail plugins ask for
+DEFAULT_GRANULARITY = 4         # what RISCOF's plugin templates pass to Spike
 
 
 def region(symbols: dict, ram_base: int, ram_size: int) -> tuple[int, int]:
