@@ -74,7 +74,7 @@ def host_mirror():
                                                + glob.glob("/etc/apt/sources.list.d/*.sources"))
     for path in files:
         try:
-            text = open(path).read()
+            text = read(path).decode(errors="replace")
         except OSError:
             continue
         if path.endswith(".sources"):
@@ -200,40 +200,40 @@ WANTED = {
 }
 
 
-def unpacked_dir(top, role, pkg, version):
-    return os.path.join(top, role, f"{pkg}_{re.sub(r'[^A-Za-z0-9.+-]', '_', version)}")
-
-
 def fetch_packages(apt, top, update=False):
-    """-> {"kernel": dir, "busybox": dir}, downloading what the cache lacks."""
+    """-> {"kernel": dir, "busybox": dir}, downloading what the cache lacks.  Lists that cannot
+    serve the packages (the mirror dropped a version, or the mirror changed) are refreshed once."""
     if update or not apt.has_lists():
         apt.update()
         update = True
-    pkgs = packages(apt)
-    dirs = {}
-    for role, (pkg, version) in pkgs.items():
-        dest = unpacked_dir(top, role, pkg, version)
-        if not os.path.isdir(dest):
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=top, prefix="download-") as tmp:
-                say(f"downloading {pkg} {version}")
-                try:
-                    deb = apt.download(pkg, version, tmp)
-                except FetchError:
-                    if update:
-                        raise
-                    say("the download failed: refreshing the lists (a new point release?) and retrying")
-                    return fetch_packages(apt, top, update=True)
-                say(f"unpacking {', '.join(WANTED[role].values())} from {os.path.basename(deb)} "
-                    f"({os.path.getsize(deb) / 1e6:.0f} MB)")
-                extract(deb, WANTED[role], dest)
-        dirs[role] = dest
+    try:
+        dirs = {role: unpacked(apt, top, role, pkg, version) for role, (pkg, version) in packages(apt).items()}
+    except FetchError as e:
+        if update:
+            raise
+        say(f"{e}: refreshing the lists (a new point release?) and retrying")
+        return fetch_packages(apt, top, update=True)
     # Versions a refresh replaced are no longer used.
     for role, dest in dirs.items():
         for old in glob.glob(os.path.join(top, role, "*")):
             if old != dest:
                 shutil.rmtree(old, ignore_errors=True)
     return dirs
+
+
+def unpacked(apt, top, role, pkg, version):
+    """-> the directory holding what WANTED[role] takes from pkg=version, downloaded if missing."""
+    dest = os.path.join(top, role, f"{pkg}_{re.sub(r'[^A-Za-z0-9.+-]', '_', version)}")
+    if os.path.isdir(dest):
+        return dest
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=top, prefix="download-") as tmp:
+        say(f"downloading {pkg} {version}")
+        deb = apt.download(pkg, version, tmp)
+        say(f"unpacking {', '.join(WANTED[role].values())} from {os.path.basename(deb)} "
+            f"({os.path.getsize(deb) / 1e6:.0f} MB)")
+        extract(deb, WANTED[role], dest)
+    return dest
 
 
 def newc(entries):
