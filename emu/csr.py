@@ -24,7 +24,7 @@ from emu.spec import (PRV_U, PRV_S, PRV_M,  # noqa: F401 (the CSR names stay imp
                       CAUSE_MACHINE_ECALL, SATP_MODE_SHIFT, SATP_MODE_BARE, SATP_MODE_SV39, SATP_PPN)
 from emu.state import (ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
                        ST_MCYCLE_OFF, ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX,
-                       TLB_EMPTY, ST_EIP, ST_SEIP_SW)
+                       TLB_EMPTY, ST_EIP, ST_SEIP_SW, ST_FCSR)
 from emu.timer import mtime
 from emu.ints import s64
 
@@ -131,10 +131,10 @@ def csr_read(n, st, csr):
         if (csr[MSTATUS] & MSTATUS_FS) == FS_OFF:
             return False, 0                  # FS Off: the FP CSRs trap like the FP instructions
         if n == FFLAGS:
-            return True, csr[FCSR] & FFLAGS_MASK
+            return True, st[ST_FCSR] & FFLAGS_MASK
         if n == FRM:
-            return True, (csr[FCSR] >> FCSR_FRM_SHIFT) & 7
-        return True, csr[FCSR] & FCSR_MASK
+            return True, (st[ST_FCSR] >> FCSR_FRM_SHIFT) & 7
+        return True, st[ST_FCSR] & FCSR_MASK
     if n == CYCLE or n == MCYCLE:
         return True, clock(st) + st[ST_MCYCLE_OFF]
     if n == INSTRET or n == MINSTRET:
@@ -206,10 +206,10 @@ def csr_write(n, v, st, csr, tlb):
             flush_tlb(tlb)
     elif n == FFLAGS or n == FRM or n == FCSR:
         if n == FFLAGS:
-            v = (csr[FCSR] & ~FFLAGS_MASK) | (v & FFLAGS_MASK)
+            v = (st[ST_FCSR] & ~FFLAGS_MASK) | (v & FFLAGS_MASK)
         elif n == FRM:
-            v = (csr[FCSR] & FFLAGS_MASK) | ((v & 7) << FCSR_FRM_SHIFT)
-        csr[FCSR] = v & FCSR_MASK
+            v = (st[ST_FCSR] & FFLAGS_MASK) | ((v & 7) << FCSR_FRM_SHIFT)
+        st[ST_FCSR] = v & FCSR_MASK
         csr[MSTATUS] |= MSTATUS_FS           # FP state written: FS Dirty
     elif n == MCYCLE:
         st[ST_MCYCLE_OFF] = v - (clock(st) + 1)       # the writing instruction's tick is not counted

@@ -17,12 +17,13 @@ Registers are indices into x[] (emu/isa.py: f registers at F_BASE..F_BASE+31, th
 """
 from enum import IntEnum
 
-from numba import njit
+from numba import njit, cfunc, carray, types
 
 from emu import isa
 from emu.alu import sext32
-from emu.spec import (MSTATUS, MSTATUS_FS, FS_OFF, FS_DIRTY, FCSR, FCSR_FRM_SHIFT, RM_DYN, RM_RMM, FMT_S,
-                      FMT_D, CANONICAL_NAN_S, NAN_BOX)
+from emu.spec import (MSTATUS, MSTATUS_FS, FS_OFF, FS_DIRTY, FCSR_FRM_SHIFT, RM_DYN, RM_RMM, FMT_S,
+                      FMT_D, CANONICAL_NAN_S, NAN_BOX, N_REGS)
+from emu.state import ST_FCSR, ST_SIZE
 from emu.cold import illegal
 from emu import softfloat as sf
 
@@ -97,15 +98,24 @@ def exec_fp(op, rd, rs1, rs2, imm, pc, x, st, csr, mem, tlb):
         return FP_AGAIN
     if op < FIRST_FP or op > LAST_FP:
         return FP_AGAIN                               # a load or store: the loop runs it, FS is Dirty now
+    if not fp_compute(op, rd, rs1, rs2, imm, x, st):
+        illegal(pc, st, csr, mem, tlb)
+        return FP_TRAPPED
+    return FP_RETIRED
+
+
+@njit(cache=True)
+def fp_compute(op, rd, rs1, rs2, imm, x, st):
+    """An F/D arithmetic row's meaning (FS is Dirty): x[rd] and fcsr (st[ST_FCSR]) updated.
+    -> False for a reserved rounding mode (illegal instruction; nothing written)."""
     func = FP_FUNC[op]
     fmt = FP_FMT[op]
     rm = imm & 7
     if FP_HAS_RM[op] != 0:
         if rm == RM_DYN:
-            rm = (csr[FCSR] >> FCSR_FRM_SHIFT) & 7
+            rm = (st[ST_FCSR] >> FCSR_FRM_SHIFT) & 7
         if rm > RM_RMM:
-            illegal(pc, st, csr, mem, tlb)
-            return FP_TRAPPED
+            return False
     flags = 0
     if func == FOP_MVXF:                              # fmv.x.w / fmv.x.d: the bits, as they are
         x[rd] = sext32(x[rs1]) if fmt == FMT_S else x[rs1]
@@ -159,5 +169,25 @@ def exec_fp(op, rd, rs1, rs2, imm, pc, x, st, csr, mem, tlb):
                                         1 if (func == FOP_MSUB or func == FOP_NMADD) else 0)
                 x[rd] = box(fmt, v)
     if flags != 0:
-        csr[FCSR] |= flags
-    return FP_RETIRED
+        st[ST_FCSR] |= flags
+    return True
+
+
+_native = []
+
+
+def native_address():
+    """The address of fp_compute as a C function, for native regions (emu/regions/ir.py calls it):
+    int64 f(op, int64 *x, int64 *st, rd, rs1, rs2, imm) -> 1 done, 0 a reserved rounding mode.
+    Built on first use: only a process that compiles regions needs it."""
+    if not _native:
+        sig = types.int64(types.int64, types.CPointer(types.int64), types.CPointer(types.int64), types.int64,
+                          types.int64, types.int64, types.int64)
+
+        @cfunc(sig, cache=True)
+        def fp_native(op, xp, stp, rd, rs1, rs2, imm):
+            x = carray(xp, (N_REGS,))
+            st = carray(stp, (ST_SIZE,))
+            return 1 if fp_compute(op, rd, rs1, rs2, imm, x, st) else 0
+        _native.append(fp_native)
+    return _native[0].address

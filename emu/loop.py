@@ -172,7 +172,7 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
         # native regions (emu/regions/): they end before breakpoints and debugger ranges, but
         # trap hooks and read watchpoints need the loop alone (emu/debug.py sets ST_REGION_BLOCKED)
         regions_on = st[ST_REGION_ON] != 0 and st[ST_REGION_BLOCKED] == 0
-        mode_key = region_key(fetch_vm, data_vm, dctx)
+        mode_key = region_key(fetch_vm, data_vm, dctx, fp_dirty)
         while instret < chunk_end and not sync:
             pending = PENDING_NONE
             op = 0

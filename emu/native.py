@@ -30,9 +30,10 @@ REGION_HOOKS = int(RegionStatus.HOOKS)
 
 
 @njit(cache=True)
-def region_key(fetch_vm, data_vm, dctx):
-    """The translation mode a region is compiled for, part of its key in the region table."""
-    return (1 if fetch_vm else 0) | (2 if data_vm else 0) | (dctx << 2)
+def region_key(fetch_vm, data_vm, dctx, fp):
+    """The mode a region is compiled for, part of its key in the region table: the translation
+    mode, and whether FP instructions may run (mstatus.FS Dirty; else the region ends before them)."""
+    return (1 if fetch_vm else 0) | (2 if data_vm else 0) | (dctx << 2) | (1024 if fp else 0)
 
 
 @intrinsic

@@ -143,7 +143,9 @@ TRAP_CAUSE = 0        # the xcause value written (interrupt bit included)
 TRAP_EPC = 1          # the pc it was taken at (virtual when the trapping context translates)
 TRAP_TVAL = 2         # the xtval value written
 TRAP_PRIV = 3         # the privilege it was taken from; -1 = no trap recorded
-ST_SIZE = ST_REGION_ON + 18
+ST_FCSR = ST_REGION_ON + 18           # F/D: fcsr (frm << 5 | fflags), here rather than in csr[] so that native
+                                      # regions, which see x[] and st[] only, run FP instructions too
+ST_SIZE = ST_REGION_ON + 19
 
 # --- EXIT_FATAL reasons
 class Fatal(IntEnum):

@@ -1,15 +1,16 @@
 """Exploring guest code for a region: from the sampled pc, the instructions this tier translates and
 their basic blocks (the region's control-flow graph), inside one 4 KiB page."""
 from emu.mmu import PAGE_MASK
-from emu.regions.ir import TRANSLATED, BRANCHES, X_SINK
+from emu.regions.ir import TRANSLATED, FP_TRANSLATED, BRANCHES, X_SINK
 
 MAX_INSNS = 512          # instructions explored into one region
 MAX_GUESSED = 256        # ... while it has fewer, the pcs after unconditional jumps too (explore)
 
 
-def explore(decode, entry, page_v, stop=None, max_guessed=None):
+def explore(decode, entry, page_v, stop=None, max_guessed=None, fp=False):
     """-> (insns {pc: decoded or None for 'stop here'}, leaders sorted): the region's CFG.
     stop(pc): True where the region must leave for the loop (a debugger's breakpoint).
+    fp: FP instructions are translated too (the region is for mstatus.FS Dirty).
 
     Control flow is followed first (branches both ways, jal targets, and a call's return
     point); only then, while the region is still under MAX_GUESSED instructions, the pc after
@@ -34,7 +35,7 @@ def explore(decode, entry, page_v, stop=None, max_guessed=None):
             if (pc & PAGE_MASK) != page_v:
                 break                           # leaves the page: an exit, not an instruction
             d = decode(pc) if count < MAX_INSNS and not (stop and stop(pc)) else None
-            if d is None or d[0] not in TRANSLATED:
+            if d is None or not (d[0] in TRANSLATED or (fp and d[0] in FP_TRANSLATED)):
                 insns[pc] = None                # the loop runs it
                 break
             insns[pc] = d

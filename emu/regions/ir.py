@@ -5,6 +5,8 @@ from typing import NamedTuple
 from emu import isa
 from emu.ints import s64
 from emu.mmu import PAGE_MASK
+from emu.spec import MSTATUS, MSTATUS_FS, FS_DIRTY, NAN_BOX
+from emu.fpu import native_address
 from emu.native import REGION_DONE, REGION_HOOKS, region_key
 from emu.state import (ST_PC, ST_INSTRET, ST_RAM_BASE, ST_RAM_SIZE, ST_REGION_ADDR, ST_REGION_SIZE,
                        REGION_BASE, REGION_W, REGION_MASK, RT_PC, RT_FN, RT_KEY,
@@ -32,6 +34,12 @@ MUL_HIGH = {r.name: LLVM_MUL_HIGH[r.alu] for r in _HOT if r.alu in LLVM_MUL_HIGH
 DIVS = {r.name: LLVM_DIV[r.alu] + (r.w32,) for r in _HOT if r.alu in LLVM_DIV}       # (signed, rem, W)
 TRANSLATED = (set(LOADS) | set(STORES) | set(BRANCHES) | set(ALU) | set(SET_LESS) | set(MUL_HIGH)
               | set(DIVS) | {"lui", "auipc", "jal", "jalr"})
+# F/D, in a region compiled while mstatus.FS is Dirty (Mode.fp): the loads and stores inline, the rest
+# a call of emu/fpu.py's fp_compute (its C entry: native_address), which leaves x[] and fcsr in st[] done
+FP_LOADS = {r.name: r.width for r in isa.ENCODINGS if r.fp and r.group == isa.Group.LOAD}       # size
+FP_STORES = {r.name: r.width for r in isa.ENCODINGS if r.fp and r.group == isa.Group.STORE}     # size
+FP_CALLS = {r.name: isa.OP[r.name] for r in isa.ENCODINGS if r.group == isa.Group.FP}            # op
+FP_TRANSLATED = set(FP_LOADS) | set(FP_STORES) | set(FP_CALLS)
 
 
 class RegionError(Exception):
@@ -39,19 +47,21 @@ class RegionError(Exception):
 
 
 class Mode(NamedTuple):
-    """The translation mode a region is compiled for: its code depends on it, and it is part of the
-    region's key in the region table (emu.native.region_key, which the loop computes the same way)."""
+    """The mode a region is compiled for: its code depends on it, and it is part of the region's
+    key in the region table (emu.native.region_key, which the loop computes the same way)."""
     fetch_vm: bool       # instruction fetch through Sv39
     data_vm: bool        # loads and stores through Sv39
     data_ctx: int        # the bit of a TLB entry's permission mask that a load/store checks
+    fp: bool = False     # mstatus.FS is Dirty: FP instructions run in the region (else it ends before them)
 
     @classmethod
-    def of(cls, st):
-        return cls(int(st[ST_FETCH_VM]) != 0, int(st[ST_DATA_VM]) != 0, int(st[ST_DATA_CTX]))
+    def of(cls, st, csr):
+        return cls(int(st[ST_FETCH_VM]) != 0, int(st[ST_DATA_VM]) != 0, int(st[ST_DATA_CTX]),
+                   (int(csr[MSTATUS]) & MSTATUS_FS) == FS_DIRTY)
 
     @property
     def key(self):
-        return int(region_key(self.fetch_vm, self.data_vm, self.data_ctx))
+        return int(region_key(self.fetch_vm, self.data_vm, self.data_ctx, self.fp))
 
 
 class IR:
@@ -288,8 +298,20 @@ class IR:
             self.setreg(rd, str(s64(pc + imm)))
         elif name in LOADS:
             self.load(pc, name, rd, rs1, imm)
-        elif name in STORES:
+        elif name in STORES or name in FP_STORES:
             return self.store(pc, npc, name, rs1, rs2, imm)
+        elif name in FP_LOADS:
+            self.load(pc, name, rd, rs1, imm)
+        elif name in FP_CALLS and self.mode.fp:
+            f = self.op(f"inttoptr i64 {native_address()} to ptr")
+            ok = self.op(f"call i64 {f}(i64 {FP_CALLS[name]}, ptr %x, ptr %st, i64 {rd}, i64 {rs1}, i64 {rs2}, "
+                         f"i64 {imm})")
+            ok = self.op(f"icmp ne i64 {ok}, 0")
+            go, bad = f"P{self.n}", f"R{self.n}"
+            self.emit(f"br i1 {ok}, label %{go}, label %{bad}")
+            self.label(bad)
+            self.exit(pc)                       # a reserved rounding mode: the loop raises the trap
+            self.label(go)
         elif name == "jal":
             self.setreg(rd, str(npc))
             self.count()
@@ -384,17 +406,19 @@ class IR:
         return off, pa
 
     def load(self, pc, name, rd, rs1, imm):
-        size, signed = LOADS[name]
+        size, signed = LOADS[name] if name in LOADS else (FP_LOADS[name], False)
         off, _ = self.address(pc, rs1, imm, size, TLB_LOAD)
         p = self.op(f"getelementptr i8, ptr %mem, i64 {off}")
         t = f"i{8 * size}"
         v = self.op(f"load {t}, ptr {p}, align 1")
         if size < 8:
             v = self.op(f"{'sext' if signed else 'zext'} {t} {v} to i64")
+        if name == "flw":
+            v = self.op(f"or i64 {v}, {NAN_BOX}")          # a single, NaN-boxed
         self.setreg(rd, v)
 
     def store(self, pc, npc, name, rs1, rs2, imm):
-        size = STORES[name]
+        size = STORES[name] if name in STORES else FP_STORES[name]
         off, pa = self.address(pc, rs1, imm, size, TLB_STORE)
         v = self.reg(rs2)
         t = f"i{8 * size}"

@@ -13,14 +13,15 @@ from emu.state import (ST_RAM_BASE, ST_FETCH_VM, ST_REGION_REQ_PC,
 from emu.regions import compiler
 from emu.regions.compiler import Job
 from emu.regions.ir import Mode
+from emu.fpu import native_address
 
 MAX_PER_PAGE = 64        # regions compiled for one page (stores into code drop them; it stops there)
 HOT_SAMPLES = 256        # default st[ST_REGION_HOT]: ~1M instructions in a window (a Linux boot compiles none)
 
 
-def mode_key(st):
-    """The region-table key of the hart's current translation mode."""
-    return Mode.of(st).key
+def mode_key(st, csr):
+    """The region-table key of the hart's current mode."""
+    return Mode.of(st, csr).key
 
 
 class Regions:
@@ -96,7 +97,9 @@ class Regions:
         pc = int(st[ST_REGION_REQ_PC])
         paddr = int(st[ST_REGION_REQ_PADDR])
         page_p = paddr & PAGE_MASK
-        mode = Mode.of(st)
+        mode = Mode.of(st, h.csr)
+        if mode.fp:
+            native_address()                  # built here, not first in the compiler thread
         key = mode.key
         if (page_p, key) in self.compiling:
             return None                       # asked again before the first one is done: later
