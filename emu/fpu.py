@@ -17,11 +17,12 @@ Registers are indices into x[] (emu/isa.py: f registers at F_BASE..F_BASE+31, th
 """
 from enum import IntEnum
 
+import numpy as np
 from numba import njit, cfunc, carray, types
 
 from emu import isa
 from emu.alu import sext32
-from emu.spec import (MSTATUS, MSTATUS_FS, FS_OFF, FS_DIRTY, FCSR_FRM_SHIFT, RM_DYN, RM_RMM, FMT_S,
+from emu.spec import (MSTATUS, MSTATUS_FS, FS_OFF, FS_DIRTY, FCSR_FRM_SHIFT, RM_DYN, RM_RMM, RM_RNE, FFLAG_NX, FMT_S,
                       FMT_D, CANONICAL_NAN_S, NAN_BOX, N_REGS)
 from emu.state import ST_FCSR, ST_SIZE
 from emu.cold import illegal
@@ -87,6 +88,68 @@ def sign_inject(fmt, a, b, func):
 
 
 @njit(cache=True)
+def host_fast(func, fmt, a, b, x, rd, rs1, rs2):
+    """fadd/fsub/fmul/fdiv by the host's own IEEE arithmetic, when that is sure to give the spec's
+    result and flags: the mode is RNE (the host's, which it rounds correctly for + - * /), fflags.NX
+    is set already (flags accrue: an inexact result changes nothing more), and the operands' exponents
+    rule out every other flag and every special result: no NaN or infinity in or out, no overflow,
+    no tiny result for * and / (a tiny sum is exact: no UF).  -> False: softfloat does it.
+    (emu/regions/ir.py inlines the same test, with fused multiply-add and sqrt too.)"""
+    if fmt == FMT_D:
+        emax, bias = 0x7FF, 1023
+        ea = (a >> 52) & 0x7FF
+        eb = (b >> 52) & 0x7FF
+        za = (a & sf.MAG64) == 0
+        zb = (b & sf.MAG64) == 0
+    else:
+        emax, bias = 0xFF, 127
+        ea = (a >> 23) & 0xFF
+        eb = (b >> 23) & 0xFF
+        za = (a & 0x7FFFFFFF) == 0
+        zb = (b & 0x7FFFFFFF) == 0
+    if func == FOP_ADD or func == FOP_SUB:
+        ok = ea <= emax - 2 and eb <= emax - 2                       # |sum| < 2**emax_exponent
+    elif func == FOP_MUL:
+        e = ea + eb - bias                                           # the product's exponent, +0..2
+        ok = ((za and eb < emax) or (zb and ea < emax)
+              or (1 <= ea < emax and 1 <= eb < emax and e >= 2 and e + 2 <= emax - 1))
+    elif func == FOP_DIV:
+        e = ea - eb + bias                                           # the quotient's exponent, -1..+1
+        ok = eb >= 1 and eb < emax and (za or (ea >= 1 and ea < emax and e >= 3 and e <= emax - 2))
+    else:
+        ok = False
+    if not ok:
+        return False
+    if fmt == FMT_D:
+        xf = x.view(np.float64)
+        fa = xf[rs1]
+        fb = xf[rs2]
+        if func == FOP_ADD:
+            xf[rd] = fa + fb
+        elif func == FOP_SUB:
+            xf[rd] = fa - fb
+        elif func == FOP_MUL:
+            xf[rd] = fa * fb
+        else:
+            xf[rd] = fa / fb
+    else:
+        xs = x.view(np.float32)                                      # a single: the low half (little-endian)
+        sa = xs[2 * rs1]
+        sb = xs[2 * rs2]
+        if func == FOP_ADD:
+            r = sa + sb
+        elif func == FOP_SUB:
+            r = sa - sb
+        elif func == FOP_MUL:
+            r = sa * sb
+        else:
+            r = sa / sb
+        xs[2 * rd] = r
+        x[rd] = (x[rd] & M32) | NAN_BOX
+    return True
+
+
+@njit(cache=True)
 def exec_fp(op, rd, rs1, rs2, imm, pc, x, st, csr, mem, tlb):
     """One FP instruction (see the module docstring). -> FP_RETIRED, FP_TRAPPED or FP_AGAIN."""
     fs = csr[MSTATUS] & MSTATUS_FS
@@ -148,6 +211,8 @@ def fp_compute(op, rd, rs1, rs2, imm, x, st):
             elif func == FOP_LE:
                 v, flags = sf.f_le(fmt, a, b)
                 x[rd] = v
+            elif rm == RM_RNE and (st[ST_FCSR] & FFLAG_NX) != 0 and host_fast(func, fmt, a, b, x, rd, rs1, rs2):
+                pass                                  # the host did it (see host_fast)
             else:
                 if func == FOP_ADD:
                     v, flags = sf.f_add(fmt, a, b, rm)

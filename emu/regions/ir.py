@@ -8,7 +8,7 @@ from emu.mmu import PAGE_MASK
 from emu.spec import MSTATUS, MSTATUS_FS, FS_DIRTY, NAN_BOX
 from emu.fpu import native_address
 from emu.native import REGION_DONE, REGION_HOOKS, region_key
-from emu.state import (ST_PC, ST_INSTRET, ST_RAM_BASE, ST_RAM_SIZE, ST_REGION_ADDR, ST_REGION_SIZE,
+from emu.state import (ST_FCSR, ST_PC, ST_INSTRET, ST_RAM_BASE, ST_RAM_SIZE, ST_REGION_ADDR, ST_REGION_SIZE,
                        REGION_BASE, REGION_W, REGION_MASK, RT_PC, RT_FN, RT_KEY,
                        PF_REGION, TLB_SLOTS, TLB_LOAD, TLB_STORE, PF_CODE, EXTENT_BASE, ST_FETCH_VM, ST_DATA_VM,
                        ST_DATA_CTX)
@@ -40,6 +40,13 @@ FP_LOADS = {r.name: r.width for r in isa.ENCODINGS if r.fp and r.group == isa.Gr
 FP_STORES = {r.name: r.width for r in isa.ENCODINGS if r.fp and r.group == isa.Group.STORE}     # size
 FP_CALLS = {r.name: isa.OP[r.name] for r in isa.ENCODINGS if r.group == isa.Group.FP}            # op
 FP_TRANSLATED = set(FP_LOADS) | set(FP_STORES) | set(FP_CALLS)
+# ... and the arithmetic the host does itself when emu/fpu.py host_fast's conditions hold (tested
+# inline here; fused multiply-add and sqrt too, which LLVM has): name -> (operation, double, negate
+# the product, negate the addend)
+FP_FAST = {r.name: (r.alu, bool(r.fp & isa.Fp.DOUBLE), r.alu in ("nmsub", "nmadd"), r.alu in ("msub", "nmadd"))
+           for r in isa.ENCODINGS if r.group == isa.Group.FP
+           and r.alu in ("add", "sub", "mul", "div", "sqrt", "madd", "msub", "nmsub", "nmadd")}
+LLVM_FP = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv"}
 
 
 class RegionError(Exception):
@@ -78,10 +85,13 @@ class IR:
         self.lines = []
         self.used = set()
         self.written = set()
+        self.decls = set()          # intrinsics the function calls (declared before it)
         for d in insns.values():
             if d is not None:
-                _, rd, rs1, rs2, _, _ = d
+                name, rd, rs1, rs2, imm, _ = d
                 self.used.update((rs1, rs2))
+                if name in FP_FAST and FP_FAST[name][0] in ("madd", "msub", "nmsub", "nmadd"):
+                    self.used.add((imm >> isa.RS3_SHIFT) & 127)       # rs3
                 if rd != X_SINK:
                     self.used.add(rd)
                     self.written.add(rd)
@@ -230,7 +240,7 @@ class IR:
             self.label("elsewhere")
             self.exit(t, chain=True)
             tail, self.lines = self.lines, saved
-        return "\n".join(head + self.lines + tail + ["}"]) + "\n"
+        return "\n".join(sorted(self.decls) + head + self.lines + tail + ["}"]) + "\n"
 
     # -------------------------------------------------------------- the blocks
     def build(self):
@@ -303,6 +313,9 @@ class IR:
         elif name in FP_LOADS:
             self.load(pc, name, rd, rs1, imm)
         elif name in FP_CALLS and self.mode.fp:
+            done = f"D{self.n}"
+            if name in FP_FAST and imm & 7 in (0, 7):
+                self.fp_fast(name, rd, rs1, rs2, imm, done)
             f = self.op(f"inttoptr i64 {native_address()} to ptr")
             ok = self.op(f"call i64 {f}(i64 {FP_CALLS[name]}, ptr %x, ptr %st, i64 {rd}, i64 {rs1}, i64 {rs2}, "
                          f"i64 {imm})")
@@ -312,6 +325,8 @@ class IR:
             self.label(bad)
             self.exit(pc)                       # a reserved rounding mode: the loop raises the trap
             self.label(go)
+            self.emit(f"br label %{done}")
+            self.label(done)
         elif name == "jal":
             self.setreg(rd, str(npc))
             self.count()
@@ -343,6 +358,97 @@ class IR:
             raise RegionError(f"{name} is not translated")
         self.count()
         return True
+
+    def fp_fast(self, name, rd, rs1, rs2, imm, done):
+        """The host's arithmetic for an FP_FAST row when emu/fpu.py host_fast's conditions hold (RNE,
+        NX already accrued, exponents that rule out every other flag); else on to the call."""
+        func, dbl, neg_prod, neg_add = FP_FAST[name]
+        ty, w, eb, emax, bias = ("double", 64, 52, 0x7FF, 1023) if dbl else ("float", 32, 23, 0xFF, 127)
+        self.declare_fp(func, ty)
+        fc = self.op(f"load i64, ptr {self.st_slot(ST_FCSR)}")
+        want = 0xE1 if (imm & 7) == 7 else 0x01          # dyn: frm (fcsr bits 7:5) must be RNE too
+        m = self.op(f"and i64 {fc}, {want}")
+        ok = self.op(f"icmp eq i64 {m}, 1")
+        regs = [rs1] if func == "sqrt" else [rs1, rs2] if func in LLVM_FP else [rs1, rs2, (imm >> isa.RS3_SHIFT) & 127]
+        vals, exps = [], []
+        for r in regs:
+            v = self.reg(r)
+            if not dbl:                                  # a single must be NaN-boxed
+                hi = self.op(f"ashr i64 {v}, 32")
+                boxed = self.op(f"icmp eq i64 {hi}, -1")
+                ok = self.op(f"and i1 {ok}, {boxed}")
+                v = self.op(f"trunc i64 {v} to i32")
+            e = self.op(f"lshr i{w} {v}, {eb}")
+            e = self.op(f"and i{w} {e}, {emax}")
+            vals.append(self.op(f"bitcast i{w} {v} to {ty}"))
+            exps.append(e)
+
+        def cond(text):
+            return self.op(f"icmp {text}")
+
+        def both(*cs):
+            c = cs[0]
+            for d in cs[1:]:
+                c = self.op(f"and i1 {c}, {d}")
+            return c
+
+        def either(*cs):
+            c = cs[0]
+            for d in cs[1:]:
+                c = self.op(f"or i1 {c}, {d}")
+            return c
+        ea = exps[0]
+        if func == "sqrt":
+            sign = self.op(f"lshr i{w} {self.op(f'bitcast {ty} {vals[0]} to i{w}')}, {w - 1}")
+            c = both(cond(f"eq i{w} {sign}, 0"), cond(f"ult i{w} {ea}, {emax}"))
+        elif func in ("add", "sub"):
+            c = both(cond(f"ule i{w} {ea}, {emax - 2}"), cond(f"ule i{w} {exps[1]}, {emax - 2}"))
+        else:
+            eb_ = exps[1]
+            normal = both(cond(f"uge i{w} {ea}, 1"), cond(f"ult i{w} {ea}, {emax}"),
+                          cond(f"uge i{w} {eb_}, 1"), cond(f"ult i{w} {eb_}, {emax}"))
+            if func == "div":
+                e = self.op(f"sub i{w} {ea}, {eb_}")
+                c = both(normal, cond(f"sge i{w} {e}, {3 - bias}"), cond(f"sle i{w} {e}, {emax - 2 - bias}"))
+            else:                                         # mul, and the product of the fused ones
+                e = self.op(f"add i{w} {ea}, {eb_}")
+                c = both(normal, cond(f"sge i{w} {e}, {bias + 2}"), cond(f"sle i{w} {e}, {bias + emax - 3}"))
+                if func != "mul":
+                    c = both(c, cond(f"ule i{w} {exps[2]}, {emax - 2}"))
+        ok = self.op(f"and i1 {ok}, {c}")
+        fast, slow = f"V{self.n}", f"W{self.n}"
+        self.emit(f"br i1 {ok}, label %{fast}, label %{slow}")
+        self.label(fast)
+        if func in LLVM_FP:
+            r = self.op(f"{LLVM_FP[func]} {ty} {vals[0]}, {vals[1]}")
+        elif func == "sqrt":
+            r = self.op(f"call {ty} @llvm.sqrt.f{w}({ty} {vals[0]})")
+        else:
+            a, c3 = vals[0], vals[2]
+            if neg_prod:
+                a = self.op(f"fneg {ty} {a}")
+            if neg_add:
+                c3 = self.op(f"fneg {ty} {c3}")
+            r = self.op(f"call {ty} @llvm.fma.f{w}({ty} {a}, {ty} {vals[1]}, {ty} {c3})")
+        bits = self.op(f"bitcast {ty} {r} to i{w}")
+        if func not in LLVM_FP and func != "sqrt":        # a fused result may still be tiny: the call then
+            er = self.op(f"lshr i{w} {bits}, {eb}")
+            er = self.op(f"and i{w} {er}, {emax}")
+            good = self.op(f"icmp uge i{w} {er}, 2")
+            store = f"Y{self.n}"
+            self.emit(f"br i1 {good}, label %{store}, label %{slow}")
+            self.label(store)
+        v = bits if dbl else self.op(f"or i64 {self.op(f'zext i32 {bits} to i64')}, {NAN_BOX}")
+        self.setreg(rd, v)
+        self.emit(f"br label %{done}")
+        self.label(slow)
+
+    def declare_fp(self, func, ty):
+        w = 64 if ty == "double" else 32
+        if func == "sqrt":
+            self.decls.add(f"declare {ty} @llvm.sqrt.f{w}({ty})")
+        elif func not in LLVM_FP:
+            self.decls.add(f"declare {ty} @llvm.fma.f{w}({ty}, {ty}, {ty})")
 
     def divide(self, name, rd, rs1, rs2):
         signed, is_rem, w32 = DIVS[name]
