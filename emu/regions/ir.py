@@ -434,7 +434,8 @@ class IR:
         if func not in LLVM_FP and func != "sqrt":        # a fused result may still be tiny: the call then
             er = self.op(f"lshr i{w} {bits}, {eb}")
             er = self.op(f"and i{w} {er}, {emax}")
-            good = self.op(f"icmp uge i{w} {er}, 2")
+            good = self.op(f"icmp uge i{w} {er}, 2")             # ... or round up to infinity
+            good = self.op(f"and i1 {good}, {self.op(f'icmp ult i{w} {er}, {emax}')}")
             store = f"Y{self.n}"
             self.emit(f"br i1 {good}, label %{store}, label %{slow}")
             self.label(store)
