@@ -18,10 +18,11 @@ from emu import state as S  # noqa: E402
 from emu.csr import refresh_mode  # noqa: E402
 from emu.spec import (CAUSE_FETCH_PAGE_FAULT, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_LOAD_PAGE_FAULT,  # noqa: E402
                       CAUSE_MACHINE_ECALL, CAUSE_STORE_PAGE_FAULT, CAUSE_USER_ECALL, COUNTEREN_CY, COUNTEREN_IR,
-                      COUNTEREN_TM, CSR_NAMES, CYCLE, HPMCOUNTER3, INSTRET, MCAUSE, MCONFIGPTR, MCOUNTINHIBIT, MCYCLE,
+                      COUNTEREN_TM, CSR_NAMES, CYCLE, FCSR, FFLAGS, FRM, FS_CLEAN, FS_DIRTY, FS_INITIAL, FS_OFF,
+                      HPMCOUNTER3, INSTRET, MCAUSE, MCONFIGPTR, MCOUNTINHIBIT, MCYCLE,
                       MEDELEG, MENVCFG, MEPC, MHARTID, MIDELEG, MIE, MINSTRET, MIP, MIP_MEIP, MIP_MSIP, MIP_MTIP,
                       MIP_SEIP, MIP_SSIP, MIP_STIP, MISA, MSCRATCH, MSTATUS, MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP,
-                      MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP,
+                      MSTATUS_FS, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP,
                       MSTATUS_SUM, MSTATUS_SXL_SHIFT, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW, MSTATUS_UXL_SHIFT, MTVAL,
                       MTVEC, MVENDORID, PMPADDR0, PMPCFG0, PRV_M, PRV_S, PRV_U, RAM_BASE, SATP, SATP_MODE_BARE,
                       SATP_MODE_SHIFT, SATP_MODE_SV39, SENVCFG, SEPC, SIE, SIP, SSTATUS, STVEC, TIME)
@@ -259,10 +260,70 @@ def test_misa_value():
     step_ok(h)
     v = int(h.x[1]) & M64
     assert v >> 62 == XLEN_64
-    for ext in "ACIMSU":
+    for ext in "ACDFIMSU":                                # RV64GC (IMAFD + C) with S and U modes
         assert (v >> (ord(ext) - 65)) & 1, ext
-    for ext in "DFEQVH":
+    for ext in "EQVHBGP":                                 # G is not a misa bit; no Q, V, H, ...
         assert not (v >> (ord(ext) - 65)) & 1, ext
+
+
+# ------------------------------------------------------------------ F/D: fflags, frm, fcsr
+
+# fcsr (unprivileged spec, "Floating-Point Control and Status Register"): frm in bits 7:5, fflags
+# (NV DZ OF UF NX) in bits 4:0, the rest reads zero; fflags and frm are views of it.  While
+# mstatus.FS is Off all three are illegal like the FP instructions (privileged spec 3.1.6.6);
+# writing one is a change of FP state: FS becomes Dirty, and mstatus.SD (bit 63) reads 1.
+
+def test_fflags_and_frm_are_fields_of_fcsr():
+    code = csrw(FCSR, 5) + csrr(1, FFLAGS) + csrr(2, FRM) + csrr(3, FCSR)
+    h = mk(code, mstatus=FS_INITIAL)
+    h.x[5] = -1
+    step_ok(h, 4)
+    assert [int(h.x[i]) for i in (1, 2, 3)] == [0x1F, 7, 0xFF]
+
+
+def test_writing_fflags_keeps_frm_and_writing_frm_keeps_fflags():
+    code = (csrw(FCSR, 5)                      # frm 5, fflags 0x16
+            + csrw(FFLAGS, 6) + csrr(1, FCSR)  # fflags 0x09 (bits above 4 are not fflags'): frm stays 5
+            + csrw(FRM, 7) + csrr(2, FCSR)     # frm 2 (the low 3 bits): fflags stay 0x09
+            + csrr(3, FFLAGS) + csrr(4, FRM)
+            + csr("csrrsi", 8, 0x10, FFLAGS) + csr("csrrwi", 9, 1, FRM) + csrr(10, FCSR))
+    h = mk(code, mstatus=FS_INITIAL)
+    h.x[5], h.x[6], h.x[7] = 0xB6, 0x29, 0xFA
+    step_ok(h, 10)
+    assert [int(h.x[i]) for i in (1, 2, 3, 4)] == [0xA9, 0x49, 0x09, 2]
+    assert [int(h.x[i]) for i in (8, 9, 10)] == [0x09, 2, 0x39]       # csrrsi fflags, csrrwi frm
+
+
+@pytest.mark.parametrize("n", [FFLAGS, FRM, FCSR], ids=["fflags", "frm", "fcsr"])
+@pytest.mark.parametrize("insn", ["read", "write"])
+def test_fp_csrs_are_illegal_while_fs_is_off(n, insn):
+    h = mk(csrr(1, n) if insn == "read" else csrw(n, 5), mstatus=FS_OFF)
+    h.x[5] = 1
+    h.run(1)
+    assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION) and h.csr[MEPC] == BASE
+    assert int(h.csr[MSTATUS]) & MSTATUS_FS == FS_OFF
+
+
+@pytest.mark.parametrize("priv", [PRV_U, PRV_S, PRV_M])
+@pytest.mark.parametrize("fs", [FS_INITIAL, FS_CLEAN, FS_DIRTY], ids=["initial", "clean", "dirty"])
+def test_fp_csrs_are_unprivileged_while_fs_is_on(fs, priv):
+    h = mk(csrr(1, FFLAGS) + csrr(2, FRM) + csrr(3, FCSR), priv=priv, mstatus=fs)
+    h.x[1] = h.x[2] = h.x[3] = 99
+    step_ok(h, 3)
+    assert h.priv == priv and [int(h.x[i]) for i in (1, 2, 3)] == [0, 0, 0]      # fcsr resets to 0
+
+
+@pytest.mark.parametrize("n", [FFLAGS, FRM, FCSR], ids=["fflags", "frm", "fcsr"])
+@pytest.mark.parametrize("fs", [FS_INITIAL, FS_CLEAN], ids=["initial", "clean"])
+def test_writing_an_fp_csr_makes_fs_dirty_and_sd_read_1(n, fs):
+    code = csrr(1, MSTATUS) + csrw(n, 5) + csrr(2, MSTATUS) + csrr(3, SSTATUS)
+    h = mk(code, mstatus=fs)
+    h.x[5] = 1
+    step_ok(h, 4)
+    before, after, s_after = (int(h.x[i]) & M64 for i in (1, 2, 3))
+    assert before & MSTATUS_FS == fs and before >> 63 == 0
+    assert after & MSTATUS_FS == FS_DIRTY and after >> 63 == 1
+    assert s_after & MSTATUS_FS == FS_DIRTY and s_after >> 63 == 1          # sstatus shows FS and SD
 
 
 # ------------------------------------------------------------------ S-mode views
@@ -495,11 +556,10 @@ def test_odd_pmpcfg_registers_do_not_exist_on_rv64(n):
     assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION)
 
 
-@pytest.mark.parametrize("n", [PMPCFG0, PMPCFG0 + 2, PMPADDR0, PMPADDR0 + 63, MCONFIGPTR, MCOUNTINHIBIT, MENVCFG,
-                               SENVCFG])
+@pytest.mark.parametrize("n", [PMPCFG0, PMPCFG0 + 2, PMPADDR0, PMPADDR0 + 63, MCONFIGPTR, MCOUNTINHIBIT])
 def test_other_v1_12_csrs_are_readable_in_m(n):
-    """pmpcfg0/2 and pmpaddr0/63 are WARL storage (read back what the hart holds); mconfigptr,
-    mcountinhibit, menvcfg and senvcfg are read-only zero here."""
+    """pmpcfg0/2 and pmpaddr0/63 are WARL storage (read back what the hart holds); mconfigptr and
+    mcountinhibit are read-only zero here.  (menvcfg and senvcfg: tests/test_cmo.py.)"""
     h = mk(csrr(1, n))
     stored = 0x0F0F if n in (PMPCFG0, PMPCFG0 + 2) else 0x1234 if n in (PMPADDR0, PMPADDR0 + 63) else 0
     h.csr[n] = stored if stored else 0x5A5A      # a zero CSR must not read the array

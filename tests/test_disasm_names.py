@@ -5,16 +5,26 @@ For every row of both tables an example encoding is built from the row itself
 checked to decode to that row's op with our decoder (first match wins, so the
 example must not fall into an earlier row or a reserved form), and disassembled
 with the Disassembler lifecycle/debug/trace.py uses.  capstone's mnemonic must be our
-name, or one of the aliases listed below, each for a stated reason.
+name, or one of the aliases listed below, each for a stated reason.  For the F and D rows the
+operands too: the registers our decoder gives (f registers as x[F_BASE + n]) and the rounding mode
+are the ones capstone prints.
 """
+import os
+import sys
+
 import pytest
 
-from emu import isa
-from lifecycle.debug.trace import Disassembler, spec_name
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fd_spec  # noqa: E402
+import zb_spec  # noqa: E402
+
+from emu import isa  # noqa: E402
+from lifecycle.debug.trace import Disassembler, spec_name  # noqa: E402
 
 DIS = Disassembler()
 
-A0, A1, A2, RA = 10, 11, 12, 1
+A0, A1, A2, A3, RA = 10, 11, 12, 13, 1
+RNE = 0          # F/D's rounding mode here: capstone prints it (not 7, dyn) and knows it for every fcvt
 
 # Operand fields per 32-bit format: rd = a0, rs1 = a1, rs2 = a2 and a small immediate, chosen
 # so that capstone has no pseudo-instruction for them (no x0 operand, no 0 / -1 immediates).
@@ -29,6 +39,8 @@ FILL32 = {
     isa.F_SH5: (A0 << 7) | (A1 << 15) | (3 << 20),
     isa.F_CSR: (A0 << 7) | (A1 << 15) | (0x340 << 20),                 # mscratch; for *i: uimm 11
     isa.F_NONE: (0xF << 24) | (0xF << 20),                             # fence: pred = succ = iorw
+    isa.F_RM: (A0 << 7) | (A1 << 15) | (A2 << 20) | (RNE << 12),      # fadd.d fa0, fa1, fa2, rne
+    isa.F_R4: (A0 << 7) | (A1 << 15) | (A2 << 20) | (A3 << 27) | (RNE << 12),
 }
 
 # Operand fields per compressed format (rd'/rs1' = a0 -> 2, rs2' = a1 -> 3 in the 3-bit fields;
@@ -52,6 +64,7 @@ FILL16 = {
     isa.C_SLLI: (A0 << 7) | (3 << 2),
     isa.C_LWSP: (A0 << 7) | (1 << 4),            # c.lwsp a0, 4(sp)
     isa.C_LDSP: (A0 << 7) | (1 << 5),            # c.ldsp a0, 8(sp)
+    isa.C_FLDSP: (A0 << 7) | (1 << 5),           # c.fldsp fa0, 8(sp)
     isa.C_SWSP: (A0 << 2) | (1 << 9),            # c.swsp a0, 4(sp)
     isa.C_SDSP: (A0 << 2) | (1 << 10),           # c.sdsp a0, 8(sp)
     isa.C_JR: A0 << 7,
@@ -92,6 +105,12 @@ def test_32bit_rows(row):
     op = int(isa.decode32(w)[0])
     assert isa.OPS[op] == name, f"the example 0x{w:08x} for {name} decodes to {isa.OPS[op]}"
     assert spec_name(w) == name
+    if name in zb_spec.CAPSTONE_UNKNOWN:
+        # capstone 5 knows no Zb*, Zicond, CMO or Svinval instruction (tests/test_bitmanip.py fails
+        # once it does): the specs' listing names the example, and --trace prints our own text
+        assert capstone_name(w, 4) is None and zb_spec.name_of(w) == name, (name, hex(w))
+        assert DIS.text(w, 4).split()[0] == name
+        return
     assert capstone_name(w, 4) == name, (name, hex(w), DIS.text(w, 4))
 
 
@@ -114,6 +133,36 @@ def test_compressed_rows(row):
     assert spec_name(h) == name                           # the first matching row is this one
     got = capstone_name(h, 2)
     assert got == name, (name, hex(h), DIS.text(h, 2))
+
+
+def reg_name(i):
+    """A register operand as the decoder gives it (an index into x[]) by its ABI name."""
+    return fd_spec.F_ABI[i - isa.F_BASE] if i >= isa.F_BASE else fd_spec.X_ABI[i]
+
+
+def fd_text(name, bits):
+    """What capstone should print for an F/D instruction: its spec operands (tests/fd_spec.py) as our
+    decoder gives them, then the rounding mode unless it is dyn."""
+    _op, rd, rs1, rs2, imm, _ilen = (int(v) for v in isa.decode(bits))
+    spec = fd_spec.FD[name]
+    if spec.form in ("I", "S", "C"):                    # loads and stores: data, imm(base)
+        data = rd if "rd" in spec.kinds else rs2
+        return f"{name} {reg_name(data)}, {imm}({reg_name(rs1)})"
+    regs = {"rd": rd, "rs1": rs1, "rs2": rs2, "rs3": imm >> isa.RS3_SHIFT}
+    ops = [reg_name(regs[o]) for o in fd_spec.OPERANDS if o in spec.kinds]
+    rm = imm & 7
+    if spec.rm and rm != 7 and name not in fd_spec.CAPSTONE_RM_FIXED:
+        ops.append(fd_spec.RM_NAMES[rm])
+    return f"{name} {', '.join(ops)}"
+
+
+FD_ROWS = [(r.name, example32(r), 4) for r in isa.ENCODINGS if r.fp] + [
+    (r.name, example16(r), 2) for r in isa.COMPRESSED if r.expands in ("fld", "fsd")]
+
+
+@pytest.mark.parametrize("name,bits,ilen", FD_ROWS, ids=[r[0] for r in FD_ROWS])
+def test_fd_rows_operands(name, bits, ilen):
+    assert " ".join(DIS.text(bits, ilen).split(None, 1)) == fd_text(name, bits)
 
 
 def test_every_op_has_a_row_and_was_checked():

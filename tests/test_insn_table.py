@@ -5,7 +5,8 @@ Everything that gives an instruction its meaning outside emu/loop.py and emu/col
 from its row: the op numbers and dispatch groups, the decoder's arrays, the per-op arrays
 (MEM_SIZE, ...), the region writer's tables and the cold ops' constants.  So a wrong property
 would be wrong everywhere at once, consistently.  These tests check the rows against what they
-cannot be derived from: the spec's naming (lb/lbu, the W forms, ...), Python models of the
+cannot be derived from: the spec's naming (lb/lbu, the W forms, ...), the F and D listing
+(tests/fd_spec.py: f-register operands, rounding-mode fields, formats), Python models of the
 operations written from the spec, and the instructions run on a hart, from the loop alone and
 with every hot instruction compiled as a native region.
 """
@@ -18,6 +19,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
+import fd_spec  # noqa: E402
+import zb_spec  # noqa: E402
 from rvenc import s64  # noqa: E402
 
 from emu import isa, loop, cold, memory, debug  # noqa: E402
@@ -26,7 +29,10 @@ from emu import state as S  # noqa: E402
 from emu.hart import Hart, jit_enabled  # noqa: E402
 
 G = isa.Group
+Fp = isa.Fp
 HOT = [r for r in isa.ENCODINGS if not r.cold]
+NATIVE = [r for r in HOT if not r.fp]     # what native regions translate (F/D: the loop and emu/fpu.py)
+FP_ROWS = [r for r in isa.ENCODINGS if r.group == G.FP]
 BASE = 0x8000_0000
 DATA = BASE + 0x4000          # a page of its own: no code flags there
 M64 = (1 << 64) - 1
@@ -47,12 +53,15 @@ def test_op_numbers_are_the_rows_in_group_order():
 def test_the_loops_range_tests_pick_each_rows_group():
     """The loop's hierarchical dispatch (op <= LAST_ALU_IMM, ... else cold), replayed per op."""
     bounds = [(loop.LAST_ALU_IMM, G.ALU_IMM), (loop.LAST_ALU_REG, G.ALU_REG), (loop.LAST_MUL, G.MUL),
-              (loop.LAST_CTRL, G.CTRL), (loop.LAST_LOAD, G.LOAD), (loop.LAST_STORE, G.STORE)]
+              (loop.LAST_CTRL, G.CTRL), (loop.LAST_LOAD, G.LOAD), (loop.LAST_STORE, G.STORE),
+              (loop.LAST_FP, G.FP)]
     for op, r in enumerate(isa.ENCODINGS):
         group = next((g for last, g in bounds if op <= last), None)
         assert group == (None if r.cold else r.group), r.name
-    assert isa.FIRST_COLD == loop.LAST_STORE + 1
-    assert (isa.FIRST_LOAD, isa.LAST_LOAD) == (isa.OP["lb"], isa.OP["lwu"])
+    assert isa.FIRST_COLD == loop.LAST_FP + 1
+    assert (isa.FIRST_LOAD, isa.LAST_LOAD) == (isa.OP["lb"], isa.OP["fld"])
+    assert (isa.FIRST_STORE, isa.LAST_STORE) == (isa.OP["sb"], isa.OP["fsd"])
+    assert [isa.OPS[op] for op in range(isa.FIRST_FP, isa.LAST_FP + 1)] == [r.name for r in FP_ROWS]
     assert [isa.OPS[op] for op in range(isa.FIRST_ZICSR, isa.LAST_ZICSR + 1)] == [
         r.name for r in isa.ENCODINGS if r.group == G.ZICSR]
     assert [isa.OPS[op] for op in range(isa.FIRST_A, isa.LAST_A + 1)] == [
@@ -61,8 +70,12 @@ def test_the_loops_range_tests_pick_each_rows_group():
 
 def test_every_hot_op_has_its_loop_constant():
     """emu/loop.py names each hot op after its row (ADDIW, FENCE_I style): that is how an
-    instruction's meaning is found, and what its dispatch chain compares with."""
+    instruction's meaning is found, and what its dispatch chain compares with.  Not the FP group's:
+    the loop hands the whole group to emu/fpu.py, which goes by the rows' operation (Insn.alu)."""
     for r in HOT:
+        if r.group == G.FP:
+            assert r.alu in isa.FP_OPS, r.name
+            continue
         assert getattr(loop, r.name.upper().replace(".", "_")) == isa.OP[r.name], r.name
 
 
@@ -83,28 +96,48 @@ def test_compressed_rows_name_an_instruction():
 
 
 def _width_by_name(r):
-    """The access width the spec's names say: lb/lh/lw/ld(u), sb.., lr.w/amoadd.d, ..."""
+    """The access width the spec's names say: lb/lh/lw/ld(u), sb.., flw/fsd, lr.w/amoadd.d, ..."""
     if r.group in (G.LOAD, G.STORE):
-        return {"b": 1, "h": 2, "w": 4, "d": 8}[r.name[1]]
+        return {"b": 1, "h": 2, "w": 4, "d": 8}[r.name.removeprefix("f")[1]]
     if r.group == G.A:
         return {"w": 4, "d": 8}[r.name.split(".")[1]]
     return 0
 
 
+def _fcvt_int(r):
+    """The integer type of an fcvt to or from one (w, wu, l, lu: fcvt.w.s, fcvt.d.lu), else None."""
+    parts = r.name.split(".")
+    if parts[0] != "fcvt":
+        return None
+    return next((p for p in parts[1:] if p not in ("s", "d")), None)
+
+
 def test_row_properties_agree_with_the_spec_names():
     for r in isa.ENCODINGS:
         assert r.width == _width_by_name(r), r.name
-        assert r.signed == (r.group == G.LOAD and not r.name.endswith("u")), r.name
         alu_group = r.group in (G.ALU_IMM, G.ALU_REG, G.MUL)
-        assert r.w32 == (alu_group and r.name.endswith("w")), r.name
+        if r.group == G.FP:
+            # the fcvt rows to and from integers: W for 32 bits (w, wu), signed (w, l); fmv.x.w's
+            # and the rest's 32 bits are their format's (Fp.DOUBLE), not a W form
+            it = _fcvt_int(r)
+            assert r.w32 == (it in ("w", "wu")) and r.signed == (it in ("w", "l")), r.name
+        else:
+            assert r.signed == (r.group == G.LOAD and not r.fp and not r.name.endswith("u")), r.name
+            # Zba's .uw forms zero-extend rs1 (uw): not W forms
+            assert r.w32 == (alu_group and r.name.endswith("w") and not r.name.endswith(".uw")), r.name
+        assert r.uw == r.name.endswith(".uw"), r.name
         if alu_group and r.name not in ("lui", "auipc"):
             assert r.alu in isa.ALU_OPS, r.name
-            assert r.imm == (r.group == G.ALU_IMM), r.name
-            base = r.name[:-1] if r.w32 else r.name            # addiw -> addi
+            # an operation of rs1 alone (clz, rev8, ...) has no second operand, immediate or not
+            assert r.imm == (r.group == G.ALU_IMM and r.alu not in isa.UNARY_OPS), r.name
+            base = r.name.removesuffix(".uw")                     # slli.uw -> slli
+            base = base[:-1] if r.w32 else base                   # addiw -> addi
             if base in ("slt", "sltu", "slti", "sltiu"):
                 assert r.alu == "slt", r.name
             else:
                 assert r.alu == (base[:-1] if r.imm else base), r.name     # addi -> add
+        elif r.name.startswith("cbo."):
+            assert r.alu == r.name[4:] and not r.imm, r.name       # cbo.zero: zero
         elif r.group in (G.CTRL, G.LOAD, G.STORE, G.SYSTEM) or r.name in ("lui", "auipc"):
             assert r.alu == "" and not r.imm, r.name
         if r.alu == "slt" or (r.group == G.CTRL and r.name not in ("jal", "jalr")):
@@ -117,7 +150,41 @@ def test_row_properties_agree_with_the_spec_names():
             assert r.imm == r.name.endswith("i"), r.name
         if r.group == G.A:
             assert r.alu == r.name.split(".")[0].removeprefix("amo"), r.name
-        assert r.fp == 0, r.name        # F/D's, none yet
+        if r.group == G.FP:
+            assert r.alu == _fp_alu_by_name(r.name) and not r.imm, r.name
+
+
+def _fp_alu_by_name(name):
+    """An FP row's operation (isa.FP_OPS) as its name says: fadd.s add, fnmsub.d nmsub, fcvt.w.s f2i,
+    fcvt.d.lu i2f, fcvt.s.d f2f, fmv.x.w mv.x.f, fmv.d.x mv.f.x."""
+    base, *fmts = name.split(".")
+    if base == "fcvt":
+        return "f2f" if set(fmts) <= {"s", "d"} else "i2f" if fmts[0] in ("s", "d") else "f2i"
+    if base == "fmv":
+        return "mv.x.f" if fmts[0] == "x" else "mv.f.x"
+    return base[1:]
+
+
+def test_fp_rows_against_the_spec_listing():
+    """Every F/D row (and only those) has the Fp flags of the spec's listing (tests/fd_spec.py): its
+    f-register operands, a rounding-mode field exactly where the mask leaves bits 14:12 free (and its
+    format: F_RM, F_R4 with rs3), the fmt field's D; and flw/fld/fsw/fsd are loads and stores."""
+    regs = {"rd": Fp.RD, "rs1": Fp.RS1, "rs2": Fp.RS2, "rs3": Fp.RS3}
+    assert {r.name for r in isa.ENCODINGS if r.fp} == set(fd_spec.FD32)
+    for r in isa.ENCODINGS:
+        spec = fd_spec.FD.get(r.name)
+        if spec is None:
+            assert r.fp == 0 and r.group != G.FP, r.name
+            continue
+        assert {o for o, f in regs.items() if r.fp & f} == fd_spec.fregs(r.name), r.name
+        assert bool(r.fp & Fp.RM) == spec.rm == (r.mask & 0x7000 == 0), r.name
+        fmt_d = r.width == 8 if r.width else (r.match >> 25) & 3 == 1        # fmt (bits 26:25): D = 01
+        assert bool(r.fp & Fp.DOUBLE) == spec.double == fmt_d, r.name
+        assert r.group == {"I": G.LOAD, "S": G.STORE}.get(spec.form, G.FP), r.name
+        assert r.fmt == {"I": isa.F_I, "S": isa.F_S, "R4": isa.F_R4}.get(
+            spec.form, isa.F_RM if spec.rm else isa.F_R), r.name
+    for c in isa.COMPRESSED:
+        assert (c.name in fd_spec.FD) == (c.expands in ("fld", "fsd")), c.name
 
 
 def test_per_op_arrays():
@@ -132,7 +199,7 @@ def test_per_op_arrays():
 
 def test_region_tables_are_the_hot_rows():
     """emu/regions/ir.py translates every hot instruction, each from its row's properties."""
-    assert regions.TRANSLATED == {r.name for r in HOT}
+    assert regions.TRANSLATED == {r.name for r in NATIVE}
     assert regions.LOADS["lhu"] == (2, False) and regions.LOADS["lw"] == (4, True)
     assert regions.STORES == {"sb": 1, "sh": 2, "sw": 4, "sd": 8}
     assert regions.BRANCHES["bgeu"] == "uge" and regions.SET_LESS["sltiu"] == ("ult", True)
@@ -214,7 +281,7 @@ def run(body, setup, regs, mode, data=None):
     if data is not None:
         h.write_phys(DATA, data)
     for r, v in regs.items():
-        h.x[r] = s64(v)
+        h.regs[r] = s64(v)                 # r: an index into x[] (f registers from F_BASE)
     h.x[31] = ITER
     setup(h)
     n = len(body) // 4
@@ -226,7 +293,7 @@ def run(body, setup, regs, mode, data=None):
 
 
 MODES = ["loop", "regions"] if jit_enabled() else ["loop"]
-ALU_ROWS = [r for r in HOT if r.alu]
+ALU_ROWS = [r for r in NATIVE if r.alu and r.name not in zb_spec.ZB]     # Zb*, Zicond: tests/test_bitmanip.py
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -280,18 +347,21 @@ MEM_ROWS = [r for r in HOT if r.group in (G.LOAD, G.STORE)]
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("row", MEM_ROWS, ids=[r.name for r in MEM_ROWS])
 def test_memory_row_width_and_sign(row, mode):
-    """Loads: x[rd] is `width` bytes, sign- or zero-extended; stores write exactly `width` bytes."""
+    """Loads: x[rd] is `width` bytes, sign- or zero-extended; stores write exactly `width` bytes.
+    flw/fld/fsw/fsd: rd / rs2 is an f register (x[F_BASE + n]); flw NaN-boxes the single (its
+    upper 32 bits all ones), fsw stores the register's low 32 bits as they are."""
     rng = random.Random(row.name)
     data = bytes(rng.choice((0x00, 0x7F, 0x80, 0xFF)) if rng.random() < 0.3 else rng.getrandbits(8)
                  for _ in range(16 * K))
     body, regs = b"", {30: DATA}
     v = values(rng, K)
+    reg = (lambda k: isa.F_BASE + k + 1) if row.fp else (lambda k: k + 1)    # the data register's x[] index
     for k in range(K):
         off = 16 * k + (rng.randrange(16 // row.width) * row.width)
         if row.group == G.LOAD:
             body += rvenc.enc_bytes(row.name, rd=k + 1, rs1=30, imm=off)
         else:
-            regs[k + 1] = v[k]
+            regs[reg(k)] = v[k]
             body += rvenc.enc_bytes(row.name, rs2=k + 1, rs1=30, imm=off)
         regs[k + 11] = off
     h = run(body, lambda h: None, regs, mode, data)
@@ -300,7 +370,9 @@ def test_memory_row_width_and_sign(row, mode):
         off = int(h.x[k + 11])
         if row.group == G.LOAD:
             want = int.from_bytes(data[off:off + row.width], "little", signed=row.signed)
-            assert int(h.x[k + 1]) == want, (row.name, off)
+            if row.fp and row.width == 4:
+                want |= M64 ^ 0xFFFF_FFFF                  # NaN-boxed
+            assert int(h.regs[reg(k)]) == s64(want), (row.name, off)
         else:
             want = bytearray(data[16 * k:16 * k + 16])
             want[off - 16 * k:off - 16 * k + row.width] = (v[k] & M64).to_bytes(8, "little")[:row.width]
@@ -387,11 +459,12 @@ def test_the_tracers_kind_and_size_of_every_row():
     for op, r in enumerate(isa.ENCODINGS):
         n = r.name
         kind, size, csr_n = T.insn_kind(op, 0, MSCRATCH)
-        want = (T.K_LOAD if re.fullmatch(r"l[bhwd]u?", n) else T.K_STORE if re.fullmatch(r"s[bhwd]", n)
+        want = (T.K_LOAD if re.fullmatch(r"f?l[bhwd]u?", n) else T.K_STORE if re.fullmatch(r"f?s[bhwd]", n)
                 else T.K_LR if n.startswith("lr.") else T.K_SC if n.startswith("sc.")
                 else T.K_AMO if n.startswith("amo") else T.K_CSR if n.startswith("csr")
-                else T.K_NORD if n[0] == "b" or r.group == G.SYSTEM else T.K_PLAIN)
-        assert (kind, size) == (want, _width_by_name(r)), n
+                else T.K_ZERO if n == "cbo.zero"
+                else T.K_NORD if (n[0] == "b" and r.group == G.CTRL) or r.group == G.SYSTEM else T.K_PLAIN)
+        assert (kind, size) == (want, 64 if n == "cbo.zero" else _width_by_name(r)), n
         assert csr_n == (MSCRATCH if n in ("csrrw", "csrrwi") else -1), n      # rs1 = x0 / uimm 0
         assert T.insn_kind(op, 3, MSCRATCH)[2] == (MSCRATCH if kind == T.K_CSR else -1), n
     assert T.insn_kind(isa.ILLEGAL, 0, 0) == (T.K_NORD, 0, -1)

@@ -6,7 +6,9 @@ tests/rvenc.py, whose formats are written from the spec; the fixed bits of each
 instruction are its table row's match there, so the table itself is checked
 against an independent decoder: every row (mask, match) against capstone, and
 random words and every 16-bit word against capstone.  The Zicsr, A and system
-encodings below are written out from the spec's listings (chapter 24).
+encodings below are written out from the spec's listings (chapter 24), the F and D ones in
+tests/fd_spec.py.  Register operands are checked as the loop reads them (isa.decode): an f register
+is x[F_BASE + n], a write to x0 goes to x[X_SINK] (but a write to f0 is to f0).
 """
 import os
 import random
@@ -16,6 +18,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
+import fd_spec  # noqa: E402
+import zb_spec  # noqa: E402
 
 from emu import isa  # noqa: E402
 
@@ -40,7 +44,19 @@ def name16(h):
     return isa.OPS[dec16(h)[0]]
 
 
-X_SINK = getattr(isa, "X_SINK", 0)
+X_SINK, F_BASE = isa.X_SINK, isa.F_BASE
+
+
+def dec(w):
+    return tuple(int(v) for v in isa.decode(w))
+
+
+def reg_index(mn, operand, n):
+    """Where the decoder puts register operand n of instruction mn (an ENCODINGS or COMPRESSED name):
+    an f register at F_BASE + n, a write to x0 at X_SINK."""
+    if operand in fd_spec.fregs(mn):
+        return F_BASE + n
+    return X_SINK if operand == "rd" and n == 0 else n
 
 
 def dec_top(w):
@@ -88,7 +104,8 @@ FIXED = {"ecall": 0x00000073, "ebreak": 0x00100073, "mret": 0x30200073, "sret": 
 # which decoded operands the spec defines, per rvenc format
 FIELDS = {"R": ("rd", "rs1", "rs2"), "I": ("rd", "rs1", "imm"), "I-load": ("rd", "rs1", "imm"),
           "I-shift": ("rd", "rs1", "imm"), "I-shiftw": ("rd", "rs1", "imm"), "S": ("rs1", "rs2", "imm"),
-          "B": ("rs1", "rs2", "imm"), "U": ("rd", "imm"), "J": ("rd", "imm"), "SYS": ()}
+          "B": ("rs1", "rs2", "imm"), "U": ("rd", "imm"), "J": ("rd", "imm"), "SYS": (),
+          "R-rm": ("rd", "rs1", "rs2", "imm"), "R4": ("rd", "rs1", "rs2", "imm")}
 IDX = {"rd": 1, "rs1": 2, "rs2": 3, "imm": 4}
 
 
@@ -98,16 +115,25 @@ def expected_imm(mn, kw):
         return sext(kw["imm"] << 12, 32)        # Figure 2.4: U-immediate, sign-extended to 64 bits
     if fmt in ("I-shift", "I-shiftw"):
         return kw["shamt"]
+    if fmt == "R-rm":
+        return kw["rm"]                         # the rounding mode (7: dyn, frm's)
+    if fmt == "R4":
+        return kw["rm"] | (F_BASE + kw["rs3"]) << isa.RS3_SHIFT      # rs3 is an f register
     return kw.get("imm", 0)
 
 
 def check_base(mn, kw):
     w = rvenc.enc(mn, **kw)
-    d = dec32(w)
-    assert isa.OPS[d[0]] == mn, (mn, kw, hex(w))
-    exp = {"rd": kw.get("rd"), "rs1": kw.get("rs1"), "rs2": kw.get("rs2"), "imm": expected_imm(mn, kw)}
+    d = dec(w)
+    assert isa.OPS[d[0]] == mn and d[5] == 4, (mn, kw, hex(w))
     for f in FIELDS[rvenc.FORMATS[mn]]:
-        assert d[IDX[f]] == exp[f], (mn, kw, hex(w), f, d)
+        if f == "imm":
+            want = expected_imm(mn, kw)
+        elif f in kw:
+            want = reg_index(mn, f, kw[f])
+        else:
+            continue                            # rs2 fixed by the opcode (fsqrt, fcvt, fclass, fmv)
+        assert d[IDX[f]] == want, (mn, kw, hex(w), f, d)
 
 
 BASE32 = [mn for mn in rvenc.BASE]
@@ -192,6 +218,64 @@ def test_atomic_instructions_any_aq_rl(mn):
             assert d[3] == rs2
 
 
+FD_R = [n for n in fd_spec.FD32 if fd_spec.FD[n].form in ("R", "R4")]
+
+
+@pytest.mark.parametrize("mn", FD_R)
+def test_fd_instructions_decode_per_spec_listing(mn):
+    """F and D from the spec's listing (tests/fd_spec.py): the op, the f registers as x[F_BASE + n]
+    (f0 too: it is not x0), the integer ones as x[n] (a write to x0 to X_SINK), and the rounding
+    mode as the immediate (rs3 above it for the fused multiply-adds).  Every rm decodes: 5 and 6 are
+    reserved, an illegal instruction when executed (emu/fpu.py), like 7 with a reserved frm."""
+    spec = fd_spec.FD[mn]
+    rng = random.Random(mn)
+    samples = [dict.fromkeys(fd_spec.OPERANDS, 0), dict.fromkeys(fd_spec.OPERANDS, 31)]
+    samples += [{o: rng.randrange(32) for o in fd_spec.OPERANDS} for _ in range(100)]
+    for k, regs in enumerate(samples):
+        rm = k % 8 if spec.rm else 0
+        w = fd_spec.word(mn, rm=rm, **regs)
+        o, rd, rs1, rs2, imm, ilen = dec(w)
+        assert (isa.OPS[o], ilen) == (mn, 4), hex(w)
+        got = {"rd": rd, "rs1": rs1, "rs2": rs2}
+        for operand in spec.kinds.keys() - {"rs3"}:
+            assert got[operand] == reg_index(mn, operand, regs[operand]), (mn, hex(w), operand)
+        if spec.form == "R4":
+            assert imm == rm | (F_BASE + regs["rs3"]) << isa.RS3_SHIFT, (mn, hex(w))
+        elif spec.rm:
+            assert imm == rm, (mn, hex(w))
+
+
+# hand-assembled F/D words (each checked against capstone's text below): (bits, text, name, rd, rs1,
+# rs2, imm); None = not an operand
+FD_WORDS = [
+    (0x00002007, "flw ft0, 0(zero)", "flw", F_BASE, 0, None, 0),          # f0 is written, not sunk
+    (0x00003007, "fld ft0, 0(zero)", "fld", F_BASE, 0, None, 0),
+    (0x00813507, "fld fa0, 8(sp)", "fld", F_BASE + 10, 2, None, 8),
+    (0x00002027, "fsw ft0, 0(zero)", "fsw", None, 0, F_BASE, 0),
+    (0xFE813C27, "fsd fs0, -8(sp)", "fsd", None, 2, F_BASE + 8, -8),
+    (0x00000043, "fmadd.s ft0, ft0, ft0, ft0, rne", "fmadd.s", F_BASE, F_BASE, F_BASE, F_BASE << isa.RS3_SHIFT),
+    (0x6AC5F543, "fmadd.d fa0, fa1, fa2, fa3", "fmadd.d", F_BASE + 10, F_BASE + 11, F_BASE + 12,
+     7 | (F_BASE + 13) << isa.RS3_SHIFT),
+    (0x00000053, "fadd.s ft0, ft0, ft0, rne", "fadd.s", F_BASE, F_BASE, F_BASE, 0),
+    (0xE0000053, "fmv.x.w zero, ft0", "fmv.x.w", X_SINK, F_BASE, None, None),   # x0 is sunk
+    (0xE2050553, "fmv.x.d a0, fa0", "fmv.x.d", 10, F_BASE + 10, None, None),
+    (0xF2050553, "fmv.d.x fa0, a0", "fmv.d.x", F_BASE + 10, 10, None, None),
+    (0xD2050553, "fcvt.d.w fa0, a0", "fcvt.d.w", F_BASE + 10, 10, None, 0),
+    (0xC2051553, "fcvt.w.d a0, fa0, rtz", "fcvt.w.d", 10, F_BASE + 10, None, 1),
+    (0xA2B52553, "feq.d a0, fa0, fa1", "feq.d", 10, F_BASE + 10, F_BASE + 11, None),
+]
+
+
+@pytest.mark.parametrize("w,text,mn,rd,rs1,rs2,imm", FD_WORDS, ids=[c[1] for c in FD_WORDS])
+def test_fd_hand_assembled_words(w, text, mn, rd, rs1, rs2, imm):
+    o, *got = dec(w)[:5]
+    assert isa.OPS[o] == mn
+    for want, g in zip((rd, rs1, rs2, imm), got):
+        assert want is None or g == want, (text, dec(w))
+    r = next(_MD.disasm(w.to_bytes(4, "little"), 0))
+    assert f"{r.mnemonic} {r.op_str}" == text
+
+
 ILLEGAL32 = [
     ("all zeros", 0x00000000), ("all ones", 0xFFFFFFFF),
     ("load funct3=7", 0x00007003), ("store funct3=4", 0x00004023),
@@ -214,8 +298,18 @@ ILLEGAL32 = [
     ("ecall with rd!=0", 0x000000F3),
     ("mret with rs1!=0", 0x30208073),
     ("sfence.vma with rd!=0", r_type(0x73, 0, 0x09, 1, 0, 0)),
-    ("flw (F not implemented)", 0x00002007), ("fld", 0x00003007), ("fsw", 0x00002027),
-    ("fmadd.s", 0x00000043), ("OP-FP", 0x00000053),
+    # F and D: what the spec leaves reserved, or to other extensions (Zfh's H, Q's fmt 3)
+    ("LOAD-FP funct3=1 (flh, Zfh)", 0x00001007), ("LOAD-FP funct3=4 (flq, Q)", 0x00004007),
+    ("STORE-FP funct3=4 (fsq, Q)", 0x00004027), ("STORE-FP funct3=0", 0x00000027),
+    ("fmadd fmt=2 (H)", 0x04000043), ("fnmadd fmt=3 (Q)", 0x0600004F),
+    ("fadd.q (fmt=3)", r_type(0x53, 7, 0x03, 1, 2, 3)), ("fadd.h (fmt=2)", r_type(0x53, 7, 0x02, 1, 2, 3)),
+    ("fsqrt.s rs2!=0", r_type(0x53, 7, 0x2C, 1, 2, 1)), ("fsgnj.s funct3=3", r_type(0x53, 3, 0x10, 1, 2, 3)),
+    ("fmin.s funct3=2", r_type(0x53, 2, 0x14, 1, 2, 3)), ("feq.d funct3=3", r_type(0x53, 3, 0x51, 1, 2, 3)),
+    ("fclass.s funct3=2", r_type(0x53, 2, 0x70, 1, 2, 0)), ("fmv.x.w rs2!=0", r_type(0x53, 0, 0x70, 1, 2, 1)),
+    ("fmv.w.x funct3=1", r_type(0x53, 1, 0x78, 1, 2, 0)), ("fcvt.w.s rs2=4", r_type(0x53, 7, 0x60, 1, 2, 4)),
+    ("fcvt.s.s", r_type(0x53, 7, 0x20, 1, 2, 0)), ("fcvt.d.d", r_type(0x53, 7, 0x21, 1, 2, 1)),
+    ("fcvt.s.h (Zfh)", r_type(0x53, 7, 0x20, 1, 2, 2)), ("fcvt.s.q (Q)", r_type(0x53, 7, 0x20, 1, 2, 3)),
+    ("OP-FP funct7=0x7F", r_type(0x53, 0, 0x7F, 1, 2, 3)),
     ("custom-0", 0x0000000B), ("opcode 0x5B", 0x0000005B),
     ("48-bit prefix (bits 5:0 = 011111)", 0x0000001F),
 ]
@@ -235,9 +329,9 @@ def c_expected(mn, kw):
     g = kw.get
     if mn == "c.addi4spn":
         return "addi", dict(rd=g("rd"), rs1=2, imm=g("imm"))
-    if mn in ("c.lw", "c.ld"):
+    if mn in ("c.lw", "c.ld", "c.fld"):
         return mn[2:], dict(rd=g("rd"), rs1=g("rs1"), imm=g("imm"))
-    if mn in ("c.sw", "c.sd"):
+    if mn in ("c.sw", "c.sd", "c.fsd"):
         return mn[2:], dict(rs1=g("rs1"), rs2=g("rs2"), imm=g("imm"))
     if mn == "c.nop":
         return "addi", dict(rd=0, rs1=0, imm=0)
@@ -261,12 +355,12 @@ def c_expected(mn, kw):
         return ("beq" if mn == "c.beqz" else "bne"), dict(rs1=g("rs1"), rs2=0, imm=g("imm"))
     if mn == "c.lwsp":
         return "lw", dict(rd=g("rd"), rs1=2, imm=g("imm"))
-    if mn == "c.ldsp":
-        return "ld", dict(rd=g("rd"), rs1=2, imm=g("imm"))
+    if mn in ("c.ldsp", "c.fldsp"):
+        return mn[2:-2], dict(rd=g("rd"), rs1=2, imm=g("imm"))
     if mn == "c.swsp":
         return "sw", dict(rs1=2, rs2=g("rs2"), imm=g("imm"))
-    if mn == "c.sdsp":
-        return "sd", dict(rs1=2, rs2=g("rs2"), imm=g("imm"))
+    if mn in ("c.sdsp", "c.fsdsp"):
+        return mn[2:-2], dict(rs1=2, rs2=g("rs2"), imm=g("imm"))
     if mn == "c.jr":
         return "jalr", dict(rd=0, rs1=g("rs1"), imm=0)
     if mn == "c.jalr":
@@ -294,6 +388,8 @@ def test_compressed_expands_per_spec(mn):
         assert isa.OPS[int(d[0])] == exp_name, (mn, kw, hex(h))
         assert int(d[5]) == 2
         for f, v in fields.items():
+            if f in fd_spec.fregs(mn):
+                v += F_BASE                     # c.fld ... c.fsdsp: f registers (f0 too, not sunk)
             assert int(d[IDX[f]]) == v, (mn, kw, hex(h), f, d)
 
 
@@ -313,6 +409,10 @@ def test_compressed_immediate_sign_and_scrambles():
     assert dec16(rvenc.enc("c.swsp", rs2=1, imm=252))[4] == 252
     assert dec16(rvenc.enc("c.ld", rd=8, rs1=9, imm=248))[4] == 248
     assert dec16(rvenc.enc("c.lw", rd=8, rs1=9, imm=124))[4] == 124
+    assert dec16(rvenc.enc("c.fld", rd=8, rs1=9, imm=248))[4] == 248
+    assert dec16(rvenc.enc("c.fsd", rs2=8, rs1=9, imm=248))[4] == 248
+    assert dec16(rvenc.enc("c.fldsp", rd=0, imm=504))[4] == 504
+    assert dec16(rvenc.enc("c.fsdsp", rs2=0, imm=504))[4] == 504
     assert dec16(rvenc.enc("c.srli", rd=8, shamt=63))[4] == 63     # RV64: shamt[5] = bit 12
     assert dec16(rvenc.enc("c.slli", rd=1, shamt=32))[4] == 32
 
@@ -321,7 +421,6 @@ RESERVED16 = [
     ("all-zero halfword (defined illegal)", 0x0000),
     ("c.addi4spn nzuimm=0, rd'=x9", 0x0004),
     ("c.addi4spn nzuimm=0, rd'=x15", 0x001C),
-    ("c.fld", 0x2000 | (1 << 7)), ("c.fsd", 0xA000 | (1 << 2)),
     ("quadrant 0 funct3=100 (reserved)", 0x8000 | (3 << 2)),
     ("c.addiw rd=0", 0x2001 | (5 << 2)),
     ("c.addiw rd=0 imm=0", 0x2001),
@@ -329,7 +428,6 @@ RESERVED16 = [
     ("c.lui rd=x5 imm=0", 0x6001 | (5 << 7)),
     ("c.lui rd=x0 imm=0 (HINT space is nzimm!=0 only)", 0x6001),
     ("CA funct 100111 10 (reserved)", 0x9C41), ("CA funct 100111 11 (reserved)", 0x9C61),
-    ("c.fldsp", 0x2002 | (1 << 7)), ("c.fsdsp", 0xA002),
     ("c.lwsp rd=0", 0x4002 | (1 << 4)), ("c.ldsp rd=0", 0x6002 | (1 << 5)),
     ("c.jr rs1=0", 0x8002),
 ]
@@ -340,6 +438,28 @@ def test_reserved_compressed_encodings_are_illegal(desc, h):
     d = dec16(h)
     assert d[0] == ILLEGAL, (desc, hex(h), isa.OPS[d[0]])
     assert isa.decode(h)[5] == 2
+
+
+# RV64DC's compressed FP loads and stores, hand-assembled: (halfword, capstone's text, name, rd, rs1, rs2, imm)
+FD16 = [
+    (0x2080, "c.fld fs0, 0(s1)", "fld", F_BASE + 8, 9, None, 0),
+    (0xA004, "c.fsd fs1, 0(s0)", "fsd", None, 8, F_BASE + 9, 0),
+    (0x3FFC, "c.fld fa5, 0xf8(a5)", "fld", F_BASE + 15, 15, None, 248),
+    (0x2082, "c.fldsp ft1, 0(sp)", "fld", F_BASE + 1, 2, None, 0),
+    (0x2002, "c.fldsp ft0, 0(sp)", "fld", F_BASE, 2, None, 0),        # f0: legal, unlike c.ldsp x0
+    (0xA002, "c.fsdsp ft0, 0(sp)", "fsd", None, 2, F_BASE, 0),
+    (0xBFFE, "c.fsdsp ft11, 0x1f8(sp)", "fsd", None, 2, F_BASE + 31, 504),
+]
+
+
+@pytest.mark.parametrize("h,text,mn,rd,rs1,rs2,imm", FD16, ids=[c[1] for c in FD16])
+def test_compressed_fd_loads_and_stores(h, text, mn, rd, rs1, rs2, imm):
+    o, *got, ilen = dec(h)
+    assert (isa.OPS[o], ilen) == (mn, 2)
+    for want, g in zip((rd, rs1, rs2, imm), got):
+        assert want is None or g == want, (text, dec(h))
+    r = next(_MD.disasm(h.to_bytes(2, "little"), 0))
+    assert f"{r.mnemonic} {r.op_str}" == text
 
 
 @pytest.mark.parametrize("desc", list(rvenc.HINTS))
@@ -373,6 +493,11 @@ def test_every_encodings_row_is_the_instruction_capstone_decodes():
             tries += 1
             assert tries < 5000, (name, "no word of this row reaches it past the earlier rows")
             w = match | (rng.getrandbits(32) & ~mask & 0xFFFFFFFF)
+            if name in fd_spec.FD and fd_spec.FD[name].rm:
+                # a rounding mode capstone decodes: not the reserved 5 and 6 (see test_fd_instructions_decode_
+                # per_spec_listing), and 0 where capstone knows no other (fd_spec.CAPSTONE_RM_FIXED)
+                rm = 0 if name in fd_spec.CAPSTONE_RM_FIXED else rng.choice(fd_spec.RM_VALID)
+                w = (w & ~0x7000) | rm << 12
             if name in ("fence", "fence.i"):
                 # capstone rejects non-zero reserved fields (rd, rs1, fm / imm) that the spec
                 # keeps for future use (2.7, legal here): give it the base forms
@@ -380,6 +505,11 @@ def test_every_encodings_row_is_the_instruction_capstone_decodes():
             if _earlier_row_matches(isa.ENCODINGS, i, w):
                 continue
             cs = capstone_name(w, 4)
+            if name in zb_spec.CAPSTONE_UNKNOWN:
+                # capstone 5 knows no Zb*, Zicond, CMO or Svinval instruction: the specs' listing
+                # (tests/zb_spec.py) decides instead (and tests/test_bitmanip.py checks capstone's gap)
+                assert cs is None, (name, hex(w), "capstone:", cs)
+                cs = zb_spec.name_of(w)
             if cs in ("fence.tso", "pause"):
                 cs = "fence"
             n += 1
@@ -388,14 +518,15 @@ def test_every_encodings_row_is_the_instruction_capstone_decodes():
 
 
 def _reserved16_by_spec(h):
-    """The spec's reserved compressed encodings (RV64C without F/D)."""
+    """The spec's reserved compressed encodings (RV64C with D: c.fld, c.fsd, c.fldsp, c.fsdsp are
+    funct3 001 and 101 of quadrants 0 and 2, and reserve nothing; c.fldsp to f0 is legal)."""
     q, f3 = h & 3, h >> 13
     rd = (h >> 7) & 31
     rs2 = (h >> 2) & 31
     b12 = (h >> 12) & 1
     imm6 = (b12 << 5) | ((h >> 2) & 31)
     if q == 0:
-        return f3 in (1, 4, 5) or (f3 == 0 and (h >> 5) & 0xFF == 0)
+        return f3 == 4 or (f3 == 0 and (h >> 5) & 0xFF == 0)
     if q == 1:
         if f3 == 1:
             return rd == 0
@@ -405,8 +536,6 @@ def _reserved16_by_spec(h):
             return (h >> 5) & 3 >= 2
         return False
     if q == 2:
-        if f3 in (1, 5):
-            return True
         if f3 in (2, 3):
             return rd == 0
         if f3 == 4:
@@ -454,14 +583,17 @@ ALIAS = {"nop": "addi", "mv": "addi", "li": "addi", "not": "xori", "neg": "sub",
          "csrc": "csrrc", "csrwi": "csrrwi", "csrsi": "csrrsi", "csrci": "csrrci",
          "rdcycle": "csrrs", "rdtime": "csrrs", "rdinstret": "csrrs", "frcsr": "csrrs",
          "fscsr": "csrrw", "frrm": "csrrs", "fsrm": "csrrw", "frflags": "csrrs", "fsflags": "csrrw",
-         "fsrmi": "csrrwi", "fsflagsi": "csrrwi", "unimp": "illegal"}
+         "fsrmi": "csrrwi", "fsflagsi": "csrrwi", "unimp": "illegal",
+         # F/D: fsgnj* of a register with itself
+         "fmv.s": "fsgnj.s", "fneg.s": "fsgnjn.s", "fabs.s": "fsgnjx.s",
+         "fmv.d": "fsgnj.d", "fneg.d": "fsgnjn.d", "fabs.d": "fsgnjx.d"}
 C_EXP = {"c.addi4spn": "addi", "c.nop": "addi", "c.addi": "addi", "c.addiw": "addiw", "c.li": "addi",
          "c.addi16sp": "addi", "c.lui": "lui", "c.srli": "srli", "c.srai": "srai", "c.andi": "andi",
          "c.sub": "sub", "c.xor": "xor", "c.or": "or", "c.and": "and", "c.subw": "subw", "c.addw": "addw",
          "c.j": "jal", "c.beqz": "beq", "c.bnez": "bne", "c.slli": "slli", "c.lwsp": "lw", "c.ldsp": "ld",
          "c.jr": "jalr", "c.mv": "add", "c.ebreak": "ebreak", "c.jalr": "jalr", "c.add": "add",
          "c.swsp": "sw", "c.sdsp": "sd", "c.lw": "lw", "c.ld": "ld", "c.sw": "sw", "c.sd": "sd",
-         "c.unimp": "illegal"}
+         "c.fld": "fld", "c.fsd": "fsd", "c.fldsp": "fld", "c.fsdsp": "fsd", "c.unimp": "illegal"}
 
 
 def capstone_name(w, n):
@@ -476,6 +608,31 @@ def capstone_name(w, n):
     return ALIAS.get(m, m)
 
 
+def test_capstone_decodes_fcvt_d_s_w_wu_only_with_rm_0():
+    """Why the capstone comparisons give these rm 0 (fd_spec.CAPSTONE_RM_FIXED).  When a capstone
+    decodes them with every rm, this fails: drop the exception."""
+    for mn in sorted(fd_spec.CAPSTONE_RM_FIXED):
+        for rm in fd_spec.RM_VALID:
+            w = fd_spec.word(mn, rd=1, rs1=2, rm=rm)
+            assert name32(w) == mn and dec32(w)[4] == rm
+            assert (capstone_name(w, 4) == mn) == (rm == 0), (mn, rm)
+
+
+def _capstone_gap(w, ours):
+    """Words capstone decodes to nothing that are legal here: fence/fence.i forms with non-zero
+    reserved fields (forward compatible here), the reserved rounding modes 5 and 6 (decoded here,
+    illegal when executed: emu/fpu.py), and fcvt.d.s/w/wu with an rm other than 0
+    (fd_spec.CAPSTONE_RM_FIXED); and the instructions capstone 5 does not know, where the specs'
+    listing (tests/zb_spec.py) names the same one."""
+    if ours in ("fence", "fence.i"):
+        return True
+    if ours in zb_spec.CAPSTONE_UNKNOWN:
+        return zb_spec.name_of(w) == ours
+    rm = (w >> 12) & 7
+    fd = fd_spec.FD.get(ours)
+    return bool(fd and fd.rm and (rm in (5, 6) or (ours in fd_spec.CAPSTONE_RM_FIXED and rm != 0)))
+
+
 def test_decoder_agrees_with_capstone_on_random_32bit_words():
     rng = random.Random(11)
     checked = 0
@@ -486,17 +643,29 @@ def test_decoder_agrees_with_capstone_on_random_32bit_words():
         cs = capstone_name(w, 4)
         ours = name32(w)
         if cs is None:
-            # capstone rejects fence/fence.i forms with non-zero reserved fields (forward compatible here)
-            assert ours in ("illegal", "fence", "fence.i"), (hex(w), ours)
-            continue
-        if cs.startswith("f") and cs not in ("fence", "fence.i", "fence.tso"):
-            assert ours == "illegal", (hex(w), cs, ours)      # F/D: not implemented
+            assert ours == "illegal" or _capstone_gap(w, ours), (hex(w), ours)
             continue
         if cs in ("fence.tso", "pause"):
             cs = "fence"
         assert ours == cs, (hex(w), cs, ours)
         checked += 1
     assert checked > 3000
+
+
+def test_decoder_agrees_with_capstone_on_every_fd_opcode_field():
+    """Every funct7 / rs2 / funct3 of OP-FP, every fmt / rm of the fused multiply-adds and every
+    width of LOAD-FP / STORE-FP (the other fields fixed): the name capstone gives, or illegal."""
+    mismatch = []
+    words = [f7 << 25 | rs2 << 20 | f3 << 12 | 0x53 for f7 in range(128) for rs2 in range(32) for f3 in range(8)]
+    words += [fmt << 25 | f3 << 12 | opc for opc in (0x43, 0x47, 0x4B, 0x4F) for fmt in range(4) for f3 in range(8)]
+    words += [f3 << 12 | opc for opc in (0x07, 0x27) for f3 in range(8)]
+    for w in words:
+        w |= (6 << 15) | (7 << 7) | ((5 << 27) if w & 0x7F != 0x53 else 0)      # rs1, rd (and rs3)
+        cs = capstone_name(w, 4) or "illegal"
+        ours = name32(w)
+        if cs != ours and not (cs == "illegal" and _capstone_gap(w, ours)):
+            mismatch.append((hex(w), cs, ours))
+    assert not mismatch, mismatch[:20]
 
 
 def test_decoder_agrees_with_capstone_on_every_16bit_word():
@@ -510,8 +679,6 @@ def test_decoder_agrees_with_capstone_on_every_16bit_word():
             # capstone leaves HINT encodings undecoded, and accepts some reserved ones
             # (c.lui with nzimm = 0): the spec test above covers both
             continue
-        if cs.startswith("c.f") or cs.startswith("f"):
-            cs = "illegal"
         if ours != cs:
             mismatch.append((hex(h), cs, ours))
     assert not mismatch, mismatch[:20]
