@@ -19,7 +19,6 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
 import fd_spec  # noqa: E402
-import zb_spec  # noqa: E402
 
 from emu import isa  # noqa: E402
 
@@ -505,11 +504,6 @@ def test_every_encodings_row_is_the_instruction_capstone_decodes():
             if _earlier_row_matches(isa.ENCODINGS, i, w):
                 continue
             cs = capstone_name(w, 4)
-            if name in zb_spec.CAPSTONE_UNKNOWN:
-                # capstone 5 knows no Zb*, Zicond, CMO or Svinval instruction: the specs' listing
-                # (tests/zb_spec.py) decides instead (and tests/test_bitmanip.py checks capstone's gap)
-                assert cs is None, (name, hex(w), "capstone:", cs)
-                cs = zb_spec.name_of(w)
             if cs in ("fence.tso", "pause"):
                 cs = "fence"
             n += 1
@@ -622,12 +616,9 @@ def _capstone_gap(w, ours):
     """Words capstone decodes to nothing that are legal here: fence/fence.i forms with non-zero
     reserved fields (forward compatible here), the reserved rounding modes 5 and 6 (decoded here,
     illegal when executed: emu/fpu.py), and fcvt.d.s/w/wu with an rm other than 0
-    (fd_spec.CAPSTONE_RM_FIXED); and the instructions capstone 5 does not know, where the specs'
-    listing (tests/zb_spec.py) names the same one."""
+    (fd_spec.CAPSTONE_RM_FIXED)."""
     if ours in ("fence", "fence.i"):
         return True
-    if ours in zb_spec.CAPSTONE_UNKNOWN:
-        return zb_spec.name_of(w) == ours
     rm = (w >> 12) & 7
     fd = fd_spec.FD.get(ours)
     return bool(fd and fd.rm and (rm in (5, 6) or (ours in fd_spec.CAPSTONE_RM_FIXED and rm != 0)))
