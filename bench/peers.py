@@ -8,7 +8,9 @@ reporting.
   Unicorn 2.x   NAME-linux.elf at user level: its PT_LOAD segments mapped at
                 their virtual addresses, an 8 MiB stack, sp and pc = entry;
                 UC_HOOK_INTR implements exit (a7=93) -> emu_stop and write
-                (a7=64) -> captured.  Only emu_start is timed.
+                (a7=64) -> captured; mstatus.FS set to Initial, as Linux
+                starts a user process with the FPU on (the F/D workloads
+                need it).  Only emu_start is timed.
   qemu-riscv64  NAME-linux.elf in a subprocess; wall time of the process
                 (includes QEMU's start-up, measured separately with a tiny
                 ELF that exits at once, see startup_elf()).
@@ -86,6 +88,7 @@ def unicorn_run(path, timeout_s=120.0):
     """Run a Linux user-level RV64 ELF under Unicorn.  Times emu_start only."""
     import unicorn
     from unicorn import riscv_const as R
+    from emu.spec import FS_INITIAL         # mstatus.FS = Initial: the FPU on (Off: FP instructions are illegal)
 
     entry, segs = _load_segments(path)
     uc = unicorn.Uc(unicorn.UC_ARCH_RISCV, unicorn.UC_MODE_RISCV64)
@@ -103,6 +106,7 @@ def unicorn_run(path, timeout_s=120.0):
         uc.mem_write(vaddr, data)
     uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE)
     uc.reg_write(R.UC_RISCV_REG_SP, STACK_TOP - 4096)
+    uc.reg_write(R.UC_RISCV_REG_MSTATUS, uc.reg_read(R.UC_RISCV_REG_MSTATUS) | FS_INITIAL)
 
     state = {"code": None, "out": [], "bad": None}
 

@@ -14,6 +14,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INPUT = ROOT / "bench" / "results" / "latest.json"
 DEFAULT_OUTPUT = ROOT / "docs" / "performance.md"
+# the integer workloads before and after F/D (issue 14): two `python -m bench` results of two
+# commits, rendered with bench/compare.py when both files are there
+FD_BEFORE = ROOT / "bench" / "results" / "fd-before.json"
+FD_AFTER = ROOT / "bench" / "results" / "fd-after.json"
+FP_GROUP = "floating-point"
 
 LABELS = {
     "numbavm-jit": "numbavm JIT",
@@ -343,6 +348,8 @@ def render(res, png_name):
           + " MIPS). That is the per-instruction ratio on equal work, pessimistic for the JIT.")
         a("")
 
+    L += fd_section(res)
+
     # ---------------------------------------------------------------- system
     if sy:
         a("## System workloads")
@@ -515,7 +522,8 @@ def render(res, png_name):
     a("")
     a("* **Workloads** (`bench/workloads/`, see its README): our own C, gcc 12 `-O2`, each checking its own "
       "result and exiting 0 only if it is right — **a wrong answer is a failure, not a number** (the "
-      "harness exits 1 and the table says FAIL). Compute: sieve, crc32, matmul, divrem. Memory-bound: "
+      "harness exits 1 and the table says FAIL). Floating-point (RV64GC, lp64d; see above): nbody, dmatmul, "
+      "firf. Compute: sieve, crc32, matmul, divrem. Memory-bound: "
       "ptrchase (a random single-cycle permutation of 2^20 32-bit indices, 4 MiB, more than the host's L2, "
       "followed 24 M steps), memops (word-wise memset/memcpy over two 2 MiB buffers plus byte copies at "
       "odd alignments). Branchy: qsort (9 arrays of 128 Ki ints, checked sorted + a position-weighted "
@@ -536,7 +544,8 @@ def render(res, png_name):
     a("* **Unicorn** (in-process, PyPI `unicorn`): the `NAME-linux.elf` build at user level — its "
       "PT_LOAD segments mapped at their addresses, an 8 MiB stack, `sp` and `pc` = entry; a "
       "`UC_HOOK_INTR` hook implements `exit` (a7=93, → `emu_stop`) and `write` (a7=64, captured and "
-      "checked). Only `emu_start` is timed. Unicorn cannot run the system workloads (no devices).")
+      "checked); `mstatus.FS` is set to Initial before the start, as Linux starts a user process with "
+      "the FPU on. Only `emu_start` is timed. Unicorn cannot run the system workloads (no devices).")
     a("* **qemu-riscv64** (Debian qemu-user): `NAME-linux.elf` in a subprocess; the time is the wall "
       "time of the whole process, which includes QEMU's start-up and teardown. The \"start-up "
       "subtracted\" row removes the median wall time of a 3-instruction ELF that exits at once, "
@@ -718,6 +727,123 @@ def render(res, png_name):
     a("Raw data: `bench/results/latest.json` (and the dated `bench/results/bench-*.json`).")
     a("")
     return "\n".join(L)
+
+
+def fd_section(res):
+    """"Floating-point workloads (F and D)": the FP group's MIPS and ratios in this run, and the
+    integer workloads before and after F/D (FD_BEFORE, FD_AFTER through bench/compare.py)."""
+    wls = [w for w in (res.get("groups") or {}).get(FP_GROUP, []) if w in res["settings"]["workloads"]]
+    if not wls:
+        return []
+    s = res["summary"]
+    t, ratios = s["table"], s["ratios_jit_over"]
+    engines = res["settings"]["engines"]
+    L = []
+    a = L.append
+    a("## Floating-point workloads (F and D)")
+    a("")
+    a("Three programs of our own (`bench/workloads/`: `nbody.c`, `dmatmul.c`, `firf.c`), built for "
+      "RV64GC with the lp64d ABI (`-march=rv64gc -mabi=lp64d -O2 -fno-math-errno`; `-nc`: rv64g). "
+      "**nbody**: the Benchmarks Game's n-body step (5 bodies, double precision; `fsqrt.d` and `fdiv.d` "
+      "per pair). **dmatmul**: a 64×64 double-precision matrix multiply (a chain of `fmadd.d`), 185 "
+      "rounds. **firf**: a single-precision 32-tap FIR filter and a biquad IIR over 8192 samples, "
+      "normalised with `fsqrt.s`/`fdiv.s`, quantised with `fcvt.w.s` and fed back, 150 rounds. gcc "
+      "contracts `a*b+c` into the fused instructions (GNU C's default `-ffp-contract=fast`). Each folds "
+      "the bits of its results into a checksum and compares it with the constant in its source, computed "
+      "by a native x86-64 build with hardware FMA (`gcc -O2 -mfma`) and printed alike by qemu-riscv64 and "
+      "qemu-system-riscv64; the same build without FMA gives other checksums, so an engine that "
+      "rounds the product of a fused multiply-add, or any other result, wrongly prints `MISMATCH` and its "
+      "run counts as a failure, not a number. The engines and the method are those of the table above "
+      "(Unicorn with `mstatus.FS` on; numbavm JIT = native regions on, the default).")
+    a("")
+    a("| Engine | " + " | ".join(f"{w} MIPS" for w in wls) + " | "
+      + " | ".join(f"{w} MIPS from CPU time" for w in wls) + " |")
+    a("|---|" + "---:|" * (2 * len(wls)))
+    for e in engines:
+        spec = ".2f" if e == "numbavm-python" else ".0f"
+        cells = []
+        for w in wls:
+            c = t[e].get(w, {})
+            cells.append("**FAIL**" if c.get("failed") else f"{f(c.get('mips_median'), spec)} ({f(c.get('mips_best'), spec)})")
+        cells += [f(t[e].get(w, {}).get("mips_cpu_median"), spec) for w in wls]
+        a(f"| {LABELS.get(e, e)} | " + " | ".join(cells) + " |")
+    a("")
+    nreg = {w: sorted((r.get("regions") or {}).get("regions", 0) for r in res["runs"]
+                      if r["engine"] == "numbavm-jit" and r["workload"] == w and r.get("ok")) for w in wls}
+    if any(nreg.values()):
+        a("Native regions the JIT compiled per run (min–max over the repetitions; 0: the hot loop never "
+          "became a region and the whole run was the loop alone): "
+          + ", ".join(f"{w} {v[0]}–{v[-1]}" for w, v in nreg.items() if v) + ".")
+        a("")
+    a("numbavm JIT speed / engine speed (median MIPS; in parentheses from CPU time):")
+    a("")
+    a("| vs | " + " | ".join(wls) + " | geomean |")
+    a("|---|" + "---:|" * (len(wls) + 1))
+    for e, r in ratios.items():
+        per = r["per_workload"]
+        a(f"| {LABELS.get(e, e)} | " + " | ".join(
+            f"{f(per.get(w, {}).get('median'), '.3g')} ({f(per.get(w, {}).get('cpu_median'), '.3g')})" for w in wls)
+          + f" | {f((r.get('geomean_by_group') or {}).get(FP_GROUP), '.3g')} |")
+    a("")
+    tg = [x for x in s.get("targets") or [] if f"({FP_GROUP} workloads)" in x["target"]]
+    if tg:
+        a("Targets (issue 14, with native regions on): " + "; ".join(
+            f"{x['target'].replace(f' ({FP_GROUP} workloads)', '')}: {x['value']:.3g}, "
+            + ("met" if x["met"] else "**not met**") for x in tg) + ".")
+        a("")
+    L += fd_compare_section()
+    return L
+
+
+def fd_compare_section(before=FD_BEFORE, after=FD_AFTER):
+    """The integer workloads before and after F/D, from two saved results, or nothing without them."""
+    try:
+        b, af = (json.loads(Path(p).read_text()) for p in (before, after))
+    except (OSError, ValueError):
+        return []
+    from bench import compare
+    lines, worst = compare.table(b, af, set(compare.NUMBAVM))
+    if worst is None:
+        return []
+    L = []
+    a = L.append
+
+    def who(r):
+        m = r.get("machine") or {}
+        return (f"git {str(m.get('git_commit'))[:7]}" + (" (dirty)" if m.get("git_dirty_files") else "")
+                + f", {r['timestamp_utc']}, load {r.get('load_before')} → {r.get('load_after')}"
+                + (f", other processes {r['other_cpu_during_engines']['other_cpus_avg']:.2f} CPUs"
+                   if r.get("other_cpu_during_engines") else ""))
+    a("### The integer workloads before and after F/D")
+    a("")
+    a("F/D must not slow the integer code. The same `python -m bench` settings on the commit before F/D "
+      f"({str((b.get('machine') or {}).get('git_commit'))[:7]}) and after it, one after the other on this "
+      "host, each from its own `git worktree` with "
+      "the project's `.venv` Python and `PYTHONPATH` pointing at the worktree (each tree's compiled loop "
+      "gets its own Numba cache directory: emu/ keys it on a hash of its sources):")
+    a("")
+    a(f"* before: {who(b)}")
+    a(f"* after: {who(af)}")
+    a("")
+    a("```")
+    for r in (b, af):
+        m = r.get("machine") or {}
+        d = m.get("source_dir", "TREE")
+        a(f"git worktree add {d} {str(m.get('git_commit'))[:7]}")
+        args = r["command"].split(" -m bench", 1)[-1]
+        a(f"cd {d} && PYTHONPATH={d} {ROOT / '.venv' / 'bin' / 'python'} -m bench{args}")
+    a(f".venv/bin/python -m bench.compare {Path(before).relative_to(ROOT)} {Path(after).relative_to(ROOT)}")
+    a("```")
+    a("")
+    a("Median wall seconds over the repetitions (system items: the process's wall seconds; the boot's "
+      "MIPS), after / before; above 1 = slower after:")
+    a("")
+    L += lines
+    a("")
+    a(f"Worst after / before: **{worst:.2f}**. Noise between two runs on this shared host is a few per cent "
+      "and more under load (see the load figures above).")
+    a("")
+    return L
 
 
 def hooks_section(res):

@@ -6,13 +6,15 @@
 #   qemu-system-misc      reference runs of the guest programs (tests/guest/build.sh --check)
 #   gdb-multiarch         the real GDB client against the stub (tests/test_gdbstub.py)
 #   zstd                  a zstd-compressed initrd (tests/test_initrd.py)
+#   qemu-user             qemu-riscv64 on the F/D bench workloads (tests/test_bench_harness.py; make bench)
+#   gcc-riscv64-unknown-elf  bench/workloads/build.sh rebuilds bench/workloads/bin (tests/test_bench_harness.py)
 # The bundled Linux guest's own packages are installed by lifecycle/guests/linux/build.sh.
 #
 # As root the missing packages are installed; otherwise the one apt-get line to run
 # is printed and the script exits 0 (the tests that need them then skip, saying why;
 # on CI, where CI is set, they fail instead).
 set -eu
-PKGS=(device-tree-compiler opensbi gdb-multiarch zstd)
+PKGS=(device-tree-compiler opensbi gdb-multiarch zstd qemu-user gcc-riscv64-unknown-elf)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,7 +4,10 @@ bench/test_bench.py checked outside CI, now part of the suite).
 Correctness only, never speed: each workload checks its own checksum and exits 0 (reason 'exit');
 the RVC and no-RVC builds of a workload must compute the same thing in the same number of
 instructions; the UART flood's console output must be the exact pattern; the timer workload must
-have taken its interrupts; the Linux guest must print the right prime count.  Through bench's
+have taken its interrupts; the Linux guest must print the right prime count; the floating-point
+workloads' -DBENCH_TINY builds print the checksum of their source on numbavm (loop and native regions),
+Unicorn and qemu-riscv64, and a wrong one fails; bench/workloads/build.sh rebuilds the committed
+ELFs byte for byte.  Through bench's
 public functions (bench.harness.run_jit, bench.system.*), so `python -m bench` measures what these
 tests check.
 
@@ -13,17 +16,22 @@ Nothing here sets NUMBAVM_LLVM_OPTIONS in this process (bench.common.setup_env d
 every later test.  setup_env itself is tested under monkeypatch, which restores the environment.
 """
 import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from bench import common, system
-from bench.harness import WORKLOADS, run_jit
-from tests.linux_guest import bundled_kernel
+from bench import common, peers, system
+from bench.harness import GROUPS, WORKLOADS, run_jit
+from tests.linux_guest import bundled_kernel, unavailable
 
 LINUX_USER_N, LINUX_USER_PRIMES = 20_000, 2_262        # pi(20000): a short `bench` run in the guest
 
 
-@pytest.mark.parametrize("name", WORKLOADS)
+# the F/D workloads run ~300 M instructions of FP code: the tests run their -tiny builds instead (below)
+@pytest.mark.parametrize("name", [w for w in WORKLOADS if w not in GROUPS["floating-point"]])
 def test_workload_rvc_and_no_rvc_builds_agree(name):
     runs = {}
     for variant in ("", "-nc"):
@@ -127,3 +135,121 @@ def test_compare_table_ratios_and_errors(tmp_path, capsys):
     assert "worst after / before: 1.50" in out
     assert compare.main([str(tmp_path / "missing.json"), str(after)]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the F/D workloads
+FP_WORKLOADS = GROUPS["floating-point"]
+WORKLOAD_SRC = Path(common.ROOT) / "bench" / "workloads"
+
+
+def tiny_line(name):
+    """The line NAME-tiny*.elf prints when right: the -DBENCH_TINY checksum of NAME.c."""
+    src = (WORKLOAD_SRC / f"{name}.c").read_text()
+    m = re.search(r"#ifdef BENCH_TINY\n(?:.*\n)*?const uint64_t bench_expected = (0x[0-9a-f]+)ull;", src)
+    return f"{name}: ok checksum={m.group(1)}"
+
+
+def eager_regions_run(path):
+    """The program on a machine whose regions are compiled at once, at a window's first sample, with
+    16-instruction chunks (one sample each) as in tests/test_regions.py: the tiny builds' hot loops then
+    run as native code (at the default threshold they are too short, and a loop whose period divides the
+    4096-instruction chunk is sampled at one pc only)."""
+    import io
+    from emu import state as S
+    from lifecycle.machine.board import Machine
+    out = io.BytesIO()
+    m = Machine(console=out)
+    m.load(path)
+    m.hart.start_regions()
+    m.hart.regions.sync = True
+    m.hart.st[S.ST_REGION_HOT] = 1
+    m.hart.st[S.ST_POLL] = 16
+    r = m.run()
+    return m, r, out.getvalue().decode("latin-1").strip()
+
+
+@pytest.mark.parametrize("name", FP_WORKLOADS)
+def test_fp_workload_tiny_build_loop_and_regions_agree(name, monkeypatch):
+    """The -DBENCH_TINY build of each F/D workload prints the checksum of its source on the loop
+    alone, at the default region threshold, and with its hot loops in native regions; the three
+    retire the same instructions."""
+    monkeypatch.setenv("NUMBAVM_REGIONS_STRICT", "1")        # a region that fails to compile fails
+    path = common.workload_path(name, "-tiny")
+    want = tiny_line(name)
+    loop, default = run_jit(path, regions=False), run_jit(path)
+    m, r, out = eager_regions_run(path)
+    assert loop["ok"] and default["ok"], (loop["error"], default["error"])
+    assert r.reason == "exit" and r.exit_code == 0, (r.message, out)
+    assert loop["output"] == default["output"] == out == want
+    assert loop["instret"] == default["instret"] == r.instret > 1_000_000
+    assert m.hart.regions.compiled > 0 and m.hart.regions.errors == 0
+
+
+@pytest.mark.parametrize("name", FP_WORKLOADS)
+def test_fp_workload_tiny_build_on_unicorn(name):
+    """Unicorn, as bench runs it (user level, mstatus.FS on), prints the same checksum."""
+    ok, why = peers.unicorn_available()
+    if not ok:
+        unavailable(why)
+    d = peers.unicorn_run(common.workload_path(name, "-tiny-linux"))
+    assert d["ok"], d["error"]
+    assert d["output"] == tiny_line(name)
+
+
+@pytest.mark.parametrize("name", FP_WORKLOADS)
+def test_fp_workload_tiny_build_on_qemu_user(name):
+    """qemu-riscv64, as bench runs it, prints the same checksum."""
+    ok, why = peers.qemu_user_available()
+    if not ok:
+        unavailable(why + " (tests/setup-debian.sh installs it)")
+    d = peers.qemu_user_run(common.workload_path(name, "-tiny-linux"))
+    assert d["ok"], d["error"]
+    assert d["output"] == tiny_line(name)
+
+
+def _wrong_expectation(path, tmp_path):
+    """A copy of the ELF whose bench_expected constant is off by one bit."""
+    from elftools.elf.elffile import ELFFile
+    with open(path, "rb") as fh:
+        e = ELFFile(fh)
+        sym = e.get_section_by_name(".symtab").get_symbol_by_name("bench_expected")[0]
+        addr = sym["st_value"]
+        off = next(s["p_offset"] + addr - s["p_vaddr"] for s in e.iter_segments()
+                   if s["p_type"] == "PT_LOAD" and s["p_vaddr"] <= addr < s["p_vaddr"] + s["p_filesz"])
+    data = bytearray(Path(path).read_bytes())
+    data[off] ^= 1
+    out = tmp_path / Path(path).name
+    out.write_bytes(bytes(data))
+    return str(out)
+
+
+def test_fp_wrong_checksum_is_a_failure(tmp_path):
+    """A result that differs from the source's constant makes the run fail (not a number): numbavm
+    and Unicorn on a copy of nbody-tiny expecting another checksum."""
+    d = run_jit(_wrong_expectation(common.workload_path("nbody", "-tiny"), tmp_path))
+    assert not d["ok"] and "MISMATCH" in d["error"]
+    ok, why = peers.unicorn_available()
+    if not ok:
+        unavailable(why)
+    d = peers.unicorn_run(_wrong_expectation(common.workload_path("nbody", "-tiny-linux"), tmp_path))
+    assert not d["ok"] and "MISMATCH" in d["error"]
+
+
+def test_workload_elfs_are_built_from_their_sources(tmp_path):
+    """bench/workloads/build.sh (Debian's riscv64-unknown-elf-gcc) rebuilds every committed ELF of
+    bench/workloads/bin byte for byte, the F/D and -tiny builds included."""
+    cc = shutil.which("riscv64-unknown-elf-gcc")
+    if cc is None:
+        unavailable("riscv64-unknown-elf-gcc is not installed (Debian package gcc-riscv64-unknown-elf; "
+                    "tests/setup-debian.sh installs it)")
+    env = dict(os.environ, BENCH_WORKLOADS_OUT=str(tmp_path))
+    p = subprocess.run(["bash", str(WORKLOAD_SRC / "build.sh")], env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    built = sorted(x.name for x in tmp_path.glob("*.elf"))
+    committed = sorted(x.name for x in (WORKLOAD_SRC / "bin").glob("*.elf"))
+    assert built == committed
+    for name in FP_WORKLOADS:
+        assert {f"{name}{v}.elf" for v in ("", "-nc", "-linux", "-tiny", "-tiny-linux")} <= set(built)
+    differ = [n for n in built if (tmp_path / n).read_bytes() != (WORKLOAD_SRC / "bin" / n).read_bytes()]
+    assert differ == []

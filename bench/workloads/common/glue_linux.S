@@ -1,5 +1,6 @@
 # Linux user-level glue: _start calls main and exits with its return value
 # (exit syscall, a7 = 93); bench_write uses the write syscall (a7 = 64).
+# Preprocessed (.S): the F/D builds also get bench_fpu_on.
     .text
     .globl _start
 _start:
@@ -20,3 +21,9 @@ bench_write:                # a0 = buf, a1 = len
     li      a7, 64
     ecall
     ret
+
+#ifdef __riscv_flen
+    .globl bench_fpu_on
+bench_fpu_on:               # F/D builds: Linux gives a user process the FPU on
+    ret
+#endif
