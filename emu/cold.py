@@ -1,4 +1,5 @@
-"""The cold instructions, executed outside the hot loop: fences, system, Zicsr and A.
+"""The cold instructions, executed outside the hot loop: fences, system (Svinval's too), the
+cache-block operations (Zicbom, Zicboz), Zicsr and A.
 
 exec_cold() runs one of them and leaves the next pc in st[ST_PC].  It returns
   RETIRED      the instruction completed;
@@ -18,13 +19,15 @@ from numba import njit
 
 from emu import isa
 from emu.alu import sext32
-from emu.spec import (PRV_U, PRV_S, PRV_M, MSTATUS, MSTATUS_TVM, MSTATUS_TW, MSTATUS_TSR,
+from emu.spec import (PRV_U, PRV_S, PRV_M, MSTATUS, MSTATUS_TVM, MSTATUS_TW, MSTATUS_TSR, MENVCFG, SENVCFG,
+                      ENVCFG_CBIE, ENVCFG_CBCFE, ENVCFG_CBZE,
                       CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_USER_ECALL, CAUSE_MISALIGNED_LOAD,
-                      CAUSE_MISALIGNED_STORE, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS)
+                      CAUSE_MISALIGNED_STORE, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_LOAD_PAGE_FAULT,
+                      CAUSE_STORE_PAGE_FAULT)
 from emu.state import (ST_PC, ST_PRIV, ST_SBI, ST_RES_ADDR, ST_WFI, ST_RAM_BASE,
                        ST_RAM_SIZE, ST_DATA_VM, ST_DATA_CTX, PF_RESV,
                        TLB_LOAD, TLB_STORE, REGION_BASE)
-from emu.csr import csr_access, flush_tlb
+from emu.csr import csr_access, flush_tlb, CACHE_BLOCK_SIZE
 from emu.mmu import translate, fault_cause
 from emu.memory import fetch_raw, store_hooks
 from emu.trap import take_trap, mret, sret
@@ -52,6 +55,10 @@ COLD_RETIRED, COLD_RETIRED_SYNC, COLD_TRAPPED, COLD_WFI, COLD_HTIF, COLD_SBI = (
 # the op numbers of the fences and system instructions, by spec name (emu/isa.py ENCODINGS)
 FENCE, FENCE_I, ECALL, EBREAK, MRET, SRET, WFI_OP, SFENCE_VMA = (isa.OP[n] for n in (
     "fence", "fence.i", "ecall", "ebreak", "mret", "sret", "wfi", "sfence.vma"))
+SINVAL_VMA, SFENCE_W_INVAL, SFENCE_INVAL_IR = (isa.OP[n] for n in ("sinval.vma", "sfence.w.inval",
+                                                                   "sfence.inval.ir"))
+CBO_INVAL, CBO_CLEAN, CBO_FLUSH, CBO_ZERO = (isa.OP[n] for n in ("cbo.inval", "cbo.clean", "cbo.flush",
+                                                                 "cbo.zero"))
 FIRST_ZICSR, LAST_ZICSR, FIRST_A, LAST_A = isa.FIRST_ZICSR, isa.LAST_ZICSR, isa.FIRST_A, isa.LAST_A
 MEM_SIZE = isa.MEM_SIZE
 
@@ -160,6 +167,58 @@ def exec_atomic(op, rd, rs1, rs2, ilen, pc, x, st, csr, mem, tlb, icache, pflags
 
 
 @njit(cache=True)
+def cbo_enabled(op, priv, csr):
+    """The envcfg enable of a cache-block instruction (CMO spec 2.5): always in M; in S, menvcfg's
+    field; in U, menvcfg's and senvcfg's (cbo.inval's CBIE is on as 01 and as 11: invalidating
+    and flushing are the same here)."""
+    if priv == PRV_M:
+        return True
+    if op == CBO_ZERO:
+        field = ENVCFG_CBZE
+    elif op == CBO_INVAL:
+        field = ENVCFG_CBIE
+    else:
+        field = ENVCFG_CBCFE
+    if (csr[MENVCFG] & field) == 0:
+        return False
+    return priv == PRV_S or (csr[SENVCFG] & field) != 0
+
+
+@njit(cache=True)
+def exec_cbo(op, rs1, ilen, pc, x, st, csr, mem, tlb, icache, pflags):
+    """cbo.zero stores zeros to the cache block (CACHE_BLOCK_SIZE bytes, aligned) holding x[rs1];
+    cbo.clean/flush/inval have no cache to act on here, but check the block as the CMO spec says:
+    it must be readable or writable (translated as a load), and in RAM.  Their faults are store
+    faults (page or access) with tval = x[rs1], the address as the instruction gave it."""
+    if not cbo_enabled(op, st[ST_PRIV], csr):
+        return illegal(pc, st, csr, mem, tlb)
+    va = x[rs1]
+    block = va & ~(CACHE_BLOCK_SIZE - 1)
+    p = block
+    if st[ST_DATA_VM] != 0:
+        p = translate(block, TLB_STORE if op == CBO_ZERO else TLB_LOAD, st[ST_DATA_CTX], st, csr, mem, tlb)
+        if p < 0:
+            cause = fault_cause(p)
+            if cause == CAUSE_LOAD_PAGE_FAULT:
+                cause = CAUSE_STORE_PAGE_FAULT
+            elif cause == CAUSE_LOAD_ACCESS:
+                cause = CAUSE_STORE_ACCESS
+            take_trap(cause, va, False, pc, st, csr)
+            return TRAPPED
+    off = p - st[ST_RAM_BASE]
+    if off < 0 or off >= st[ST_RAM_SIZE]:
+        take_trap(CAUSE_STORE_ACCESS, va, False, pc, st, csr)     # a device's registers are no cache block
+        return TRAPPED
+    status = RETIRED
+    if op == CBO_ZERO:
+        mem[off:off + CACHE_BLOCK_SIZE] = 0
+        if pflags[off >> 12] != 0 and store_hooks(p, CACHE_BLOCK_SIZE, st, icache, pflags):
+            status = HTIF
+    st[ST_PC] = pc + ilen
+    return status
+
+
+@njit(cache=True)
 def exec_cold(op, rd, rs1, rs2, imm, ilen, pc, x, st, csr, mem, tlb, icache, pflags):
     """Execute one cold instruction (see the module docstring for the return codes)."""
     priv = st[ST_PRIV]
@@ -209,10 +268,20 @@ def exec_cold(op, rd, rs1, rs2, imm, ilen, pc, x, st, csr, mem, tlb, icache, pfl
         st[ST_WFI] = 1
         st[ST_PC] = npc
         return WFI
-    if op == SFENCE_VMA:
+    if op == SFENCE_VMA or op == SINVAL_VMA:
+        # sinval.vma: sfence.vma's invalidation without its ordering (Svinval), under the same rules
         if priv == PRV_U or (priv == PRV_S and (csr[MSTATUS] & MSTATUS_TVM) != 0):
             return illegal(pc, st, csr, mem, tlb)
         flush_tlb(tlb)                          # all of it: the TLB has no ASIDs
         st[ST_PC] = npc
         return RETIRED_SYNC
+    if op == SFENCE_W_INVAL or op == SFENCE_INVAL_IR:
+        # Svinval's ordering around sinval.vma: nothing to order in this hart, but not for U-mode
+        # (mstatus.TVM does not apply to them)
+        if priv == PRV_U:
+            return illegal(pc, st, csr, mem, tlb)
+        st[ST_PC] = npc
+        return RETIRED
+    if op == CBO_ZERO or op == CBO_CLEAN or op == CBO_FLUSH or op == CBO_INVAL:
+        return exec_cbo(op, rs1, ilen, pc, x, st, csr, mem, tlb, icache, pflags)
     return illegal(pc, st, csr, mem, tlb)

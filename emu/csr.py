@@ -20,6 +20,7 @@ from emu.spec import (PRV_U, PRV_S, PRV_M,  # noqa: F401 (the CSR names stay imp
                       MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_MPIE, MSTATUS_SPP, MSTATUS_MPP_SHIFT,
                       MSTATUS_MPP, MSTATUS_FS, MSTATUS_MPRV, MSTATUS_SUM, MSTATUS_MXR, MSTATUS_TVM, MSTATUS_TW,
                       MSTATUS_TSR, MSTATUS_UXL_SHIFT, MSTATUS_SXL_SHIFT, MSTATUS_SD,
+                      ENVCFG_CBIE, ENVCFG_CBIE_SHIFT, ENVCFG_CBCFE, ENVCFG_CBZE,
                       MIP_SSIP, MIP_MSIP, MIP_STIP, MIP_MTIP, MIP_SEIP, MIP_MEIP,
                       CAUSE_MACHINE_ECALL, SATP_MODE_SHIFT, SATP_MODE_BARE, SATP_MODE_SV39, SATP_PPN)
 from emu.state import (ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
@@ -45,8 +46,14 @@ MEDELEG_WRITABLE = 0xFFFF & ~((1 << CAUSE_MACHINE_ECALL) | (1 << 10) | (1 << 14)
 
 # misa: MXL = 2 (RV64), extensions A C D F I M S U
 MISA_VALUE = s64((2 << 62) | sum(1 << (ord(e) - ord("A")) for e in "ACDFIMSU"))
-# the same hart as an ISA string (the device tree's riscv,isa and riscv,isa-extensions, /proc/cpuinfo)
-ISA_STRING = "rv64imafdc_zicsr_zifencei"
+# the same hart as an ISA string (the device tree's riscv,isa and riscv,isa-extensions, /proc/cpuinfo), in
+# the canonical order: the letters, then Z extensions by their category letter (I before B) and
+# alphabetically within it, then S extensions
+ISA_STRING = "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintpause_zba_zbb_zbs_svinval"
+# the cache block of Zicbom/Zicbop/Zicboz (riscv,cbom-block-size, ...): what cbo.zero zeroes
+CACHE_BLOCK_SIZE = 64
+# menvcfg/senvcfg: the cache-block enables (the rest, FIOM and the other extensions' bits, read zero)
+ENVCFG_WRITABLE = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE
 FFLAGS_MASK = 0x1F                 # fcsr: frm (3 bits) << 5 | fflags (5 bits), the rest reads zero
 FCSR_MASK = 0xFF
 
@@ -151,7 +158,9 @@ def csr_read(n, st, csr):
             or n == SATP or n == MEDELEG or n == MIDELEG or n == MIE or n == MTVEC or n == MCOUNTEREN
             or n == MSCRATCH or n == MEPC or n == MCAUSE or n == MTVAL or n == MIP):
         return True, csr[n]
-    if n == SENVCFG or n == MENVCFG or n == MCOUNTINHIBIT:
+    if n == SENVCFG or n == MENVCFG:
+        return True, csr[n]
+    if n == MCOUNTINHIBIT:
         return True, 0
     if PMPCFG0 <= n <= PMPCFG0 + 15:
         if (n & 1) != 0:
@@ -199,6 +208,11 @@ def csr_write(n, v, st, csr, tlb):
         csr[n] = v & ~1                      # IALIGN = 16
     elif n == MCOUNTEREN or n == SCOUNTEREN:
         csr[n] = v & 0xFFFFFFFF
+    elif n == MENVCFG or n == SENVCFG:
+        new = v & ENVCFG_WRITABLE
+        if ((new >> ENVCFG_CBIE_SHIFT) & 3) == 2:      # CBIE = 10 is reserved: keep the old CBIE
+            new = (new & ~ENVCFG_CBIE) | (csr[n] & ENVCFG_CBIE)
+        csr[n] = new
     elif n == SATP:
         mode = (v >> SATP_MODE_SHIFT) & 0xF
         if mode == SATP_MODE_BARE or mode == SATP_MODE_SV39:  # Sv48/Sv57 (and the rest) unsupported: no change

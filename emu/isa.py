@@ -1,4 +1,5 @@
-"""RV64GC (IMAFDC + Zicsr + Zifencei): the instruction set as data, and its decoder.
+"""RV64GC (IMAFDC + Zicsr + Zifencei) with Zba, Zbb, Zbs, Zicond, Zicbom, Zicboz and Svinval: the
+instruction set as data, and its decoder.
 
 ENCODINGS has one row (an Insn) per instruction: its spec name, how it is
 encoded (mask, match: an instruction word w is that instruction when
@@ -66,9 +67,17 @@ class Fp(IntFlag):
     RM = 16
     DOUBLE = 32
 
-# the operations of the ALU and M rows (Insn.alu); A and Zicsr rows name theirs for emu/cold.py
+# the operations of the ALU and M rows (Insn.alu); A, Zicsr and the cache-block rows name theirs for
+# emu/cold.py.  Zba's shNadd: (rs1 << N) + rs2; Zbb's andn/orn/xnor: rs2 inverted; Zbs's b*: bit
+# rs2 (or the immediate) & 63 of rs1; Zicond's czero.eqz/nez: 0 if rs2 == 0 / != 0, else rs1.
 ALU_OPS = ("add", "sub", "sll", "srl", "sra", "xor", "or", "and", "slt",
-           "mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu")
+           "mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu",
+           "sh1add", "sh2add", "sh3add", "andn", "orn", "xnor", "min", "minu", "max", "maxu", "rol", "ror",
+           "bclr", "bext", "binv", "bset", "czero.eqz", "czero.nez",
+           "clz", "ctz", "cpop", "sext.b", "sext.h", "zext.h", "orc.b", "rev8")
+# the ALU operations of rs1 alone (Zbb's counts, extensions and byte operations): the rs2 field of
+# their rows is part of the opcode
+UNARY_OPS = ("clz", "ctz", "cpop", "sext.b", "sext.h", "zext.h", "orc.b", "rev8")
 # the comparisons of branches and slt* (Insn.cond): rs1 <cond> rs2, u = unsigned
 CONDS = ("eq", "ne", "lt", "ge", "ltu", "geu")
 # the operations of the FP rows (Insn.alu), emu/fpu.py's FOP_* in this order: f2i is fcvt to an integer
@@ -85,9 +94,10 @@ class Insn(NamedTuple):
     fmt: int                 # F_*: where the operands sit (and how the immediate is scrambled)
     group: Group
     alu: str = ""            # the operation: ALU_OPS; A: lr sc swap add xor and or min max minu maxu;
-                             # Zicsr: write set clear; FP: FP_OPS
+                             # Zicsr: write set clear; FP: FP_OPS; cbo.*: inval clean flush zero
     imm: bool = False        # the second operand is the immediate (Zicsr: rs1 is the 5-bit uimm)
     w32: bool = False        # a W form: the operation on 32 bits, its result sign-extended
+    uw: bool = False         # Zba's .uw forms: rs1 zero-extended from 32 bits first (add.uw, slli.uw)
     cond: str = ""           # branches and slt*: the comparison (CONDS)
     width: int = 0           # bytes of memory read or written (loads, stores, LR/SC, AMOs)
     signed: bool = False     # a load whose value is sign-extended
@@ -157,6 +167,24 @@ ENCODINGS = (
     Insn("slliw", 0xFE00707F, 0x101B, F_SH5, G.ALU_IMM, alu="sll", imm=True, w32=True),
     Insn("srliw", 0xFE00707F, 0x501B, F_SH5, G.ALU_IMM, alu="srl", imm=True, w32=True),
     Insn("sraiw", 0xFE00707F, 0x4000501B, F_SH5, G.ALU_IMM, alu="sra", imm=True, w32=True),
+    # Zba, Zbb, Zbs in OP-IMM and OP-IMM-32 (the unary ones: the rs2 field is their opcode's)
+    Insn("slli.uw", 0xFC00707F, 0x0800101B, F_SH6, G.ALU_IMM, alu="sll", imm=True, uw=True),
+    Insn("clz", 0xFFF0707F, 0x60001013, F_R, G.ALU_IMM, alu="clz"),
+    Insn("clzw", 0xFFF0707F, 0x6000101B, F_R, G.ALU_IMM, alu="clz", w32=True),
+    Insn("ctz", 0xFFF0707F, 0x60101013, F_R, G.ALU_IMM, alu="ctz"),
+    Insn("ctzw", 0xFFF0707F, 0x6010101B, F_R, G.ALU_IMM, alu="ctz", w32=True),
+    Insn("cpop", 0xFFF0707F, 0x60201013, F_R, G.ALU_IMM, alu="cpop"),
+    Insn("cpopw", 0xFFF0707F, 0x6020101B, F_R, G.ALU_IMM, alu="cpop", w32=True),
+    Insn("sext.b", 0xFFF0707F, 0x60401013, F_R, G.ALU_IMM, alu="sext.b"),
+    Insn("sext.h", 0xFFF0707F, 0x60501013, F_R, G.ALU_IMM, alu="sext.h"),
+    Insn("rori", 0xFC00707F, 0x60005013, F_SH6, G.ALU_IMM, alu="ror", imm=True),
+    Insn("roriw", 0xFE00707F, 0x6000501B, F_SH5, G.ALU_IMM, alu="ror", imm=True, w32=True),
+    Insn("orc.b", 0xFFF0707F, 0x28705013, F_R, G.ALU_IMM, alu="orc.b"),
+    Insn("rev8", 0xFFF0707F, 0x6B805013, F_R, G.ALU_IMM, alu="rev8"),          # RV64's (rs2 field 24)
+    Insn("bclri", 0xFC00707F, 0x48001013, F_SH6, G.ALU_IMM, alu="bclr", imm=True),
+    Insn("bexti", 0xFC00707F, 0x48005013, F_SH6, G.ALU_IMM, alu="bext", imm=True),
+    Insn("binvi", 0xFC00707F, 0x68001013, F_SH6, G.ALU_IMM, alu="binv", imm=True),
+    Insn("bseti", 0xFC00707F, 0x28001013, F_SH6, G.ALU_IMM, alu="bset", imm=True),
     # ALU register-register
     Insn("add", 0xFE00707F, 0x0033, F_R, G.ALU_REG, alu="add"),
     Insn("sub", 0xFE00707F, 0x40000033, F_R, G.ALU_REG, alu="sub"),
@@ -173,6 +201,32 @@ ENCODINGS = (
     Insn("sllw", 0xFE00707F, 0x103B, F_R, G.ALU_REG, alu="sll", w32=True),
     Insn("srlw", 0xFE00707F, 0x503B, F_R, G.ALU_REG, alu="srl", w32=True),
     Insn("sraw", 0xFE00707F, 0x4000503B, F_R, G.ALU_REG, alu="sra", w32=True),
+    # Zba, Zbb, Zbs, Zicond in OP and OP-32
+    Insn("add.uw", 0xFE00707F, 0x0800003B, F_R, G.ALU_REG, alu="add", uw=True),
+    Insn("sh1add", 0xFE00707F, 0x20002033, F_R, G.ALU_REG, alu="sh1add"),
+    Insn("sh2add", 0xFE00707F, 0x20004033, F_R, G.ALU_REG, alu="sh2add"),
+    Insn("sh3add", 0xFE00707F, 0x20006033, F_R, G.ALU_REG, alu="sh3add"),
+    Insn("sh1add.uw", 0xFE00707F, 0x2000203B, F_R, G.ALU_REG, alu="sh1add", uw=True),
+    Insn("sh2add.uw", 0xFE00707F, 0x2000403B, F_R, G.ALU_REG, alu="sh2add", uw=True),
+    Insn("sh3add.uw", 0xFE00707F, 0x2000603B, F_R, G.ALU_REG, alu="sh3add", uw=True),
+    Insn("andn", 0xFE00707F, 0x40007033, F_R, G.ALU_REG, alu="andn"),
+    Insn("orn", 0xFE00707F, 0x40006033, F_R, G.ALU_REG, alu="orn"),
+    Insn("xnor", 0xFE00707F, 0x40004033, F_R, G.ALU_REG, alu="xnor"),
+    Insn("min", 0xFE00707F, 0x0A004033, F_R, G.ALU_REG, alu="min"),
+    Insn("minu", 0xFE00707F, 0x0A005033, F_R, G.ALU_REG, alu="minu"),
+    Insn("max", 0xFE00707F, 0x0A006033, F_R, G.ALU_REG, alu="max"),
+    Insn("maxu", 0xFE00707F, 0x0A007033, F_R, G.ALU_REG, alu="maxu"),
+    Insn("rol", 0xFE00707F, 0x60001033, F_R, G.ALU_REG, alu="rol"),
+    Insn("rolw", 0xFE00707F, 0x6000103B, F_R, G.ALU_REG, alu="rol", w32=True),
+    Insn("ror", 0xFE00707F, 0x60005033, F_R, G.ALU_REG, alu="ror"),
+    Insn("rorw", 0xFE00707F, 0x6000503B, F_R, G.ALU_REG, alu="ror", w32=True),
+    Insn("zext.h", 0xFFF0707F, 0x0800403B, F_R, G.ALU_REG, alu="zext.h"),     # RV64's (OP-32, rs2 field 0)
+    Insn("bclr", 0xFE00707F, 0x48001033, F_R, G.ALU_REG, alu="bclr"),
+    Insn("bext", 0xFE00707F, 0x48005033, F_R, G.ALU_REG, alu="bext"),
+    Insn("binv", 0xFE00707F, 0x68001033, F_R, G.ALU_REG, alu="binv"),
+    Insn("bset", 0xFE00707F, 0x28001033, F_R, G.ALU_REG, alu="bset"),
+    Insn("czero.eqz", 0xFE00707F, 0x0E005033, F_R, G.ALU_REG, alu="czero.eqz"),
+    Insn("czero.nez", 0xFE00707F, 0x0E007033, F_R, G.ALU_REG, alu="czero.nez"),
     # M
     Insn("mul", 0xFE00707F, 0x02000033, F_R, G.MUL, alu="mul"),
     Insn("mulh", 0xFE00707F, 0x02001033, F_R, G.MUL, alu="mulh"),
@@ -225,6 +279,16 @@ ENCODINGS = (
     Insn("sret", 0xFFFFFFFF, 0x10200073, F_NONE, G.SYSTEM),
     Insn("wfi", 0xFFFFFFFF, 0x10500073, F_NONE, G.SYSTEM),
     Insn("sfence.vma", 0xFE007FFF, 0x12000073, F_R, G.SYSTEM),
+    # Svinval: sinval.vma is sfence.vma's invalidation, the two fences order it (privileged, S and up)
+    Insn("sinval.vma", 0xFE007FFF, 0x16000073, F_R, G.SYSTEM),
+    Insn("sfence.w.inval", 0xFFFFFFFF, 0x18000073, F_NONE, G.SYSTEM),
+    Insn("sfence.inval.ir", 0xFFFFFFFF, 0x18100073, F_NONE, G.SYSTEM),
+    # Zicbom, Zicboz: MISC-MEM funct3 2, the operation in imm[11:0], the block's address in rs1
+    # (Zicbop's prefetch.i/r/w are ori with rd = x0: HINTs, no rows)
+    Insn("cbo.inval", 0xFFF07FFF, 0x0000200F, F_R, G.SYSTEM, alu="inval"),
+    Insn("cbo.clean", 0xFFF07FFF, 0x0010200F, F_R, G.SYSTEM, alu="clean"),
+    Insn("cbo.flush", 0xFFF07FFF, 0x0020200F, F_R, G.SYSTEM, alu="flush"),
+    Insn("cbo.zero", 0xFFF07FFF, 0x0040200F, F_R, G.SYSTEM, alu="zero"),
     # cold: Zicsr (for the *i forms the rs1 field is the 5-bit zero-extended immediate)
     Insn("csrrw", 0x707F, 0x1073, F_CSR, G.ZICSR, alu="write"),
     Insn("csrrs", 0x707F, 0x2073, F_CSR, G.ZICSR, alu="set"),

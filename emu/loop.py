@@ -33,7 +33,8 @@ import numpy as np
 from numba import njit
 
 from emu import isa
-from emu.alu import sext32, srl, ltu, mulh, mulhsu, mulhu, div, divu, rem, remu
+from emu.alu import (sext32, srl, ltu, mulh, mulhsu, mulhu, div, divu, rem, remu, clz, ctz, cpop, orc_b, rev8,
+                     rol, ror, rolw, rorw)
 from emu.state import (ICACHE_SCRATCH, ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RAM_BASE, ST_RAM_SIZE, ST_POLL, ST_BARE_STRADDLERS,
                        ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX, ICACHE_MASK,
                        TLB_FETCH, TLB_LOAD, TLB_STORE, EXIT_BUDGET, EXIT_STOP, EXIT_MMIO, EXIT_WFI,
@@ -53,6 +54,8 @@ from emu.cold import exec_cold, COLD_RETIRED, COLD_HTIF, COLD_SBI, COLD_TRAPPED
 from emu.fpu import exec_fp, FP_RETIRED, FP_TRAPPED
 
 M32 = 0xFFFFFFFF
+BIT32 = 1 << 32
+ONE = np.int64(1)          # Zbs's single bit: 1 << 63 is int64's sign bit in plain Python too
 
 # the op numbers of the hot groups, by spec name (emu/isa.py ENCODINGS)
 O = isa.OP
@@ -63,6 +66,17 @@ SLLI, SRLI, SRAI, ADDIW, SLLIW, SRLIW, SRAIW = (O[n] for n in ("slli", "srli", "
 ADD, SUB, SLL, SLT, SLTU, XOR, SRL, SRA, OR, AND = (O[n] for n in ("add", "sub", "sll", "slt", "sltu", "xor",
                                                                    "srl", "sra", "or", "and"))
 ADDW, SUBW, SLLW, SRLW, SRAW = (O[n] for n in ("addw", "subw", "sllw", "srlw", "sraw"))
+# Zba, Zbb, Zbs with an immediate or of rs1 alone
+SLLI_UW, CLZ, CLZW, CTZ, CTZW, CPOP, CPOPW, SEXT_B, SEXT_H, RORI, RORIW, ORC_B, REV8 = (O[n] for n in (
+    "slli.uw", "clz", "clzw", "ctz", "ctzw", "cpop", "cpopw", "sext.b", "sext.h", "rori", "roriw", "orc.b", "rev8"))
+BCLRI, BEXTI, BINVI, BSETI = (O[n] for n in ("bclri", "bexti", "binvi", "bseti"))
+# Zba, Zbb, Zbs, Zicond register-register
+ADD_UW, SH1ADD, SH2ADD, SH3ADD, SH1ADD_UW, SH2ADD_UW, SH3ADD_UW = (O[n] for n in (
+    "add.uw", "sh1add", "sh2add", "sh3add", "sh1add.uw", "sh2add.uw", "sh3add.uw"))
+ANDN, ORN, XNOR, MIN, MINU, MAX, MAXU, ROL, ROLW, ROR, RORW, ZEXT_H = (O[n] for n in (
+    "andn", "orn", "xnor", "min", "minu", "max", "maxu", "rol", "rolw", "ror", "rorw", "zext.h"))
+BCLR, BEXT, BINV, BSET, CZERO_EQZ, CZERO_NEZ = (O[n] for n in ("bclr", "bext", "binv", "bset", "czero.eqz",
+                                                                "czero.nez"))
 MUL, MULH, MULHSU, MULHU, DIV, DIVU, REM, REMU = (O[n] for n in ("mul", "mulh", "mulhsu", "mulhu", "div",
                                                                  "divu", "rem", "remu"))
 MULW, DIVW, DIVUW, REMW, REMUW = (O[n] for n in ("mulw", "divw", "divuw", "remw", "remuw"))
@@ -238,8 +252,42 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         x[rd] = sext32(a << imm)
                     elif op == SRLIW:
                         x[rd] = sext32((a & M32) >> imm)
-                    else:  # SRAIW
+                    elif op == SRAIW:
                         x[rd] = sext32(a) >> imm
+                    elif op == SLLI_UW:                          # rs1's low word, shifted
+                        x[rd] = (a & M32) << imm
+                    elif op == CLZ:
+                        x[rd] = clz(a)
+                    elif op == CLZW:
+                        x[rd] = clz(a & M32) - 32
+                    elif op == CTZ:
+                        x[rd] = ctz(a)
+                    elif op == CTZW:
+                        x[rd] = ctz(a | BIT32)                   # 32 for a zero word
+                    elif op == CPOP:
+                        x[rd] = cpop(a)
+                    elif op == CPOPW:
+                        x[rd] = cpop(a & M32)
+                    elif op == SEXT_B:
+                        x[rd] = ((a & 0xFF) ^ 0x80) - 0x80
+                    elif op == SEXT_H:
+                        x[rd] = ((a & 0xFFFF) ^ 0x8000) - 0x8000
+                    elif op == RORI:
+                        x[rd] = ror(a, imm)
+                    elif op == RORIW:
+                        x[rd] = rorw(a, imm)
+                    elif op == ORC_B:
+                        x[rd] = orc_b(a)
+                    elif op == REV8:
+                        x[rd] = rev8(a)
+                    elif op == BCLRI:
+                        x[rd] = a & ~(ONE << imm)
+                    elif op == BEXTI:
+                        x[rd] = (a >> imm) & 1
+                    elif op == BINVI:
+                        x[rd] = a ^ (ONE << imm)
+                    else:  # BSETI
+                        x[rd] = a | (ONE << imm)
                 elif op <= LAST_ALU_REG:
                     a = x[rs1]
                     b = x[rs2]
@@ -271,8 +319,58 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
                         x[rd] = sext32(a << (b & 31))
                     elif op == SRLW:
                         x[rd] = sext32((a & M32) >> (b & 31))
-                    else:  # SRAW
+                    elif op == SRAW:
                         x[rd] = sext32(a) >> (b & 31)
+                    elif op == SH1ADD:
+                        x[rd] = (a << 1) + b
+                    elif op == SH2ADD:
+                        x[rd] = (a << 2) + b
+                    elif op == SH3ADD:
+                        x[rd] = (a << 3) + b
+                    elif op == ADD_UW:
+                        x[rd] = (a & M32) + b
+                    elif op == SH1ADD_UW:
+                        x[rd] = ((a & M32) << 1) + b
+                    elif op == SH2ADD_UW:
+                        x[rd] = ((a & M32) << 2) + b
+                    elif op == SH3ADD_UW:
+                        x[rd] = ((a & M32) << 3) + b
+                    elif op == ANDN:
+                        x[rd] = a & ~b
+                    elif op == ORN:
+                        x[rd] = a | ~b
+                    elif op == XNOR:
+                        x[rd] = ~(a ^ b)
+                    elif op == MIN:
+                        x[rd] = a if a < b else b
+                    elif op == MINU:
+                        x[rd] = a if ltu(a, b) else b
+                    elif op == MAX:
+                        x[rd] = b if a < b else a
+                    elif op == MAXU:
+                        x[rd] = b if ltu(a, b) else a
+                    elif op == ROL:
+                        x[rd] = rol(a, b & 63)
+                    elif op == ROLW:
+                        x[rd] = rolw(a, b & 31)
+                    elif op == ROR:
+                        x[rd] = ror(a, b & 63)
+                    elif op == RORW:
+                        x[rd] = rorw(a, b & 31)
+                    elif op == ZEXT_H:
+                        x[rd] = a & 0xFFFF
+                    elif op == BCLR:
+                        x[rd] = a & ~(ONE << (b & 63))
+                    elif op == BEXT:
+                        x[rd] = (a >> (b & 63)) & 1
+                    elif op == BINV:
+                        x[rd] = a ^ (ONE << (b & 63))
+                    elif op == BSET:
+                        x[rd] = a | (ONE << (b & 63))
+                    elif op == CZERO_EQZ:
+                        x[rd] = 0 if b == 0 else a
+                    else:  # CZERO_NEZ
+                        x[rd] = a if b == 0 else 0
                 elif op <= LAST_MUL:
                     a = x[rs1]
                     b = x[rs2]

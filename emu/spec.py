@@ -71,6 +71,14 @@ MSTATUS_SD = -(1 << 63)                 # bit 63, as an int64
 # mcounteren/scounteren bits (3.1.11): cycle, time, instret readable from the level below
 COUNTEREN_CY, COUNTEREN_TM, COUNTEREN_IR = 1 << 0, 1 << 1, 1 << 2
 
+# menvcfg/senvcfg fields (3.1.18, 4.1.10): the cache-block instructions below M (CMO spec 2.5). CBIE for
+# cbo.inval: 00 illegal, 01 it flushes, 11 it invalidates (10 reserved); CBCFE cbo.clean and cbo.flush,
+# CBZE cbo.zero: 0 illegal.  senvcfg's gate U-mode on top of menvcfg's.
+ENVCFG_CBIE_SHIFT = 4
+ENVCFG_CBIE = 3 << ENVCFG_CBIE_SHIFT
+ENVCFG_CBCFE = 1 << 6
+ENVCFG_CBZE = 1 << 7
+
 # mstatus.FS, the FP unit's context status (3.1.6.6): Off traps every FP instruction, Dirty is set by any
 # write to an f register or fcsr (the kernel then saves the FP context)
 FS_OFF, FS_INITIAL, FS_CLEAN, FS_DIRTY = 0, 1 << 13, 2 << 13, 3 << 13

@@ -13,7 +13,8 @@ EncodeError (ValueError) is raised for anything not encodable, so a test
 cannot silently emit a different instruction than it meant.
 
 The instructions are the rows of emu/isa.py's tables: every row of the hot
-groups and the system instructions without operands (ENCODINGS), and every
+groups, the system instructions without operands and those with register
+operands only (sfence.vma, sinval.vma, cbo.*) (ENCODINGS), and every
 compressed form (COMPRESSED), plus c.nop.  An instruction's fixed bits (its
 opcode and funct fields) are its row's match, so the tests and the decoder
 cannot disagree about them; what this module writes itself is where each
@@ -159,10 +160,24 @@ _FORMATS32 = {
 }
 
 
+_REG_FIELDS = {'rd': 7, 'rs1': 15, 'rs2': 20}      # where each register field starts (5 bits)
+
+
+def _fixed(row, field):
+    """Whether the row's mask fixes this register field (it is part of the opcode: clz's rs2, cbo's rd)."""
+    return (row.mask >> _REG_FIELDS[field]) & 31 == 31
+
+
 def _encodes32(row):
-    """Rows this module encodes: the hot ones, and the system instructions without operands
-    (cold rows otherwise have fields no format here writes: CSR numbers, aq/rl, fence sets)."""
-    return not row.cold or (row.fmt == isa.F_NONE and row.mask == 0xFFFFFFFF)
+    """Rows this module encodes: the hot ones, the system instructions without operands, and the
+    cold F_R rows whose only operands are register fields (sfence.vma, sinval.vma, cbo.*); cold
+    rows otherwise have fields no format here writes: CSR numbers, aq/rl, fence sets."""
+    if not row.cold or (row.fmt == isa.F_NONE and row.mask == 0xFFFFFFFF):
+        return True
+    free = ~row.mask & 0xFFFFFFFF
+    for field, lo in _REG_FIELDS.items():
+        free &= ~(31 << lo)
+    return row.fmt == isa.F_R and free == 0
 
 
 # mnemonic -> (format, operand names, encoder(**kw))
@@ -174,10 +189,13 @@ for _row in filter(_encodes32, isa.ENCODINGS):
     _fmt, _ops, _fn, _dom = _FORMATS32[_row.fmt]
     if _row.group == isa.Group.LOAD:
         _fmt = 'I-load'
-    if 'rs2' in _ops and (_row.mask >> 20) & 31 == 31:      # rs2 is part of the opcode (fsqrt, fcvt, fmv, fclass)
-        _ops = tuple(o for o in _ops if o != 'rs2')
-        _dom = {k: v for k, v in _dom.items() if k != 'rs2'}
-        _fn = (lambda fn, r2: lambda m, **kw: fn(m, rs2=r2, **kw))(_fn, (_row.match >> 20) & 31)
+    for _field in ('rd', 'rs2'):
+        if _field in _ops and _fixed(_row, _field):
+            # part of the opcode (fsqrt's, fcvt's, clz's rs2; cbo's and sfence.vma's rd): from the match
+            _ops = tuple(o for o in _ops if o != _field)
+            _dom = {k: v for k, v in _dom.items() if k != _field}
+            _fn = (lambda fn, f, v: lambda m, **kw: fn(m, **{f: v}, **kw))(
+                _fn, _field, (_row.match >> _REG_FIELDS[_field]) & 31)
     BASE[_row.name] = (_fmt, _ops, functools.partial(_fn, _row.match))
     _ROWS[_row.name] = (_row.mask, _row.match)
     _DOMAINS[_row.name] = _dom

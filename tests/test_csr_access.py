@@ -43,12 +43,12 @@ MISA_VALUE = ((2 << 62) | sum(1 << (ord(c) - ord("A")) for c in "ACIMSU"))   # M
 
 CSRS = [
     (0x100, "sstatus", "view"), (0x104, "sie", "view"), (0x105, "stvec", "store"),
-    (0x106, "scounteren", "store"), (0x10A, "senvcfg", "zero"),
+    (0x106, "scounteren", "store"), (0x10A, "senvcfg", "store"),
     (0x140, "sscratch", "store"), (0x141, "sepc", "store"), (0x142, "scause", "store"),
     (0x143, "stval", "store"), (0x144, "sip", "view"), (0x180, "satp", "store"),
     (0x300, "mstatus", "view"), (0x301, "misa", "misa"), (0x302, "medeleg", "store"),
     (0x303, "mideleg", "store"), (0x304, "mie", "store"), (0x305, "mtvec", "store"),
-    (0x306, "mcounteren", "store"), (0x30A, "menvcfg", "zero"), (0x320, "mcountinhibit", "zero"),
+    (0x306, "mcounteren", "store"), (0x30A, "menvcfg", "store"), (0x320, "mcountinhibit", "zero"),
     (0x340, "mscratch", "store"), (0x341, "mepc", "store"), (0x342, "mcause", "store"),
     (0x343, "mtval", "store"), (0x344, "mip", "view"),
     (0xB00, "mcycle", "counter"), (0xB02, "minstret", "counter"),

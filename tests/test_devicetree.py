@@ -82,9 +82,13 @@ def test_every_node_and_property():
                     "linux,initrd-start": [0, 0x8800_0000], "linux,initrd-end": [0, 0x8810_0000]},
         "/cpus": {"#address-cells": [1], "#size-cells": [0], "timebase-frequency": [10_000_000]},
         "/cpus/cpu@0": {"device_type": ["cpu"], "reg": [0], "status": ["okay"], "compatible": ["riscv"],
-                        "riscv,isa": ["rv64imafdc_zicsr_zifencei"], "riscv,isa-base": ["rv64i"],
-                        "riscv,isa-extensions": ["i", "m", "a", "f", "d", "c", "zicsr", "zifencei"],
-                        "mmu-type": ["riscv,sv39"]},
+                        "riscv,isa": ["rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintpause"
+                                      "_zba_zbb_zbs_svinval"],
+                        "riscv,isa-base": ["rv64i"],
+                        "riscv,isa-extensions": ["i", "m", "a", "f", "d", "c", "zicbom", "zicbop", "zicboz", "zicond",
+                                                 "zicsr", "zifencei", "zihintpause", "zba", "zbb", "zbs", "svinval"],
+                        "mmu-type": ["riscv,sv39"],
+                        "riscv,cbom-block-size": [64], "riscv,cbop-block-size": [64], "riscv,cboz-block-size": [64]},
         "/cpus/cpu@0/interrupt-controller": {"#address-cells": [0], "#interrupt-cells": [1],
                                              "interrupt-controller": b"",
                                              "compatible": ["riscv,cpu-intc"], "phandle": [intc]},
@@ -147,14 +151,17 @@ def test_chosen_options():
 
 
 def test_cpu_options():
-    # an ISA string other than the hart's (rv64imafdc_zicsr_zifencei, the default) is passed through
+    # an ISA string other than the hart's (emu.csr.ISA_STRING, the default) is passed through
     n = dts(build_dtb(virt(), RAM_BASE, RAM_SIZE, isa="rv64imac_zicsr_zifencei", mmu=None,
                       timebase=1_000_000))
     cpu = n["/cpus/cpu@0"]
     assert "mmu-type" not in cpu
     assert strings(cpu["riscv,isa"]) == ["rv64imac_zicsr_zifencei"]
     assert strings(cpu["riscv,isa-extensions"]) == ["i", "m", "a", "c", "zicsr", "zifencei"]
+    assert not [p for p in cpu if p.endswith("-block-size")]            # no cache-block extension
     assert cells(n["/cpus"]["timebase-frequency"]) == [1_000_000]
+    cpu = dts(build_dtb(virt(), RAM_BASE, RAM_SIZE, isa="rv64imac_zicboz"))["/cpus/cpu@0"]
+    assert [p for p in cpu if p.endswith("-block-size")] == ["riscv,cboz-block-size"]
 
 
 def test_two_harts():

@@ -16,6 +16,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fd_spec  # noqa: E402
+import zb_spec  # noqa: E402
 
 from emu import isa  # noqa: E402
 from lifecycle.debug.trace import Disassembler, spec_name  # noqa: E402
@@ -104,6 +105,12 @@ def test_32bit_rows(row):
     op = int(isa.decode32(w)[0])
     assert isa.OPS[op] == name, f"the example 0x{w:08x} for {name} decodes to {isa.OPS[op]}"
     assert spec_name(w) == name
+    if name in zb_spec.CAPSTONE_UNKNOWN:
+        # capstone 5 knows no Zb*, Zicond, CMO or Svinval instruction (tests/test_bitmanip.py fails
+        # once it does): the specs' listing names the example, and --trace prints our own text
+        assert capstone_name(w, 4) is None and zb_spec.name_of(w) == name, (name, hex(w))
+        assert DIS.text(w, 4).split()[0] == name
+        return
     assert capstone_name(w, 4) == name, (name, hex(w), DIS.text(w, 4))
 
 

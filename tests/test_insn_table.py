@@ -20,6 +20,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
 import fd_spec  # noqa: E402
+import zb_spec  # noqa: E402
 from rvenc import s64  # noqa: E402
 
 from emu import isa, loop, cold, memory, debug  # noqa: E402
@@ -122,15 +123,21 @@ def test_row_properties_agree_with_the_spec_names():
             assert r.w32 == (it in ("w", "wu")) and r.signed == (it in ("w", "l")), r.name
         else:
             assert r.signed == (r.group == G.LOAD and not r.fp and not r.name.endswith("u")), r.name
-            assert r.w32 == (alu_group and r.name.endswith("w")), r.name
+            # Zba's .uw forms zero-extend rs1 (uw): not W forms
+            assert r.w32 == (alu_group and r.name.endswith("w") and not r.name.endswith(".uw")), r.name
+        assert r.uw == r.name.endswith(".uw"), r.name
         if alu_group and r.name not in ("lui", "auipc"):
             assert r.alu in isa.ALU_OPS, r.name
-            assert r.imm == (r.group == G.ALU_IMM), r.name
-            base = r.name[:-1] if r.w32 else r.name            # addiw -> addi
+            # an operation of rs1 alone (clz, rev8, ...) has no second operand, immediate or not
+            assert r.imm == (r.group == G.ALU_IMM and r.alu not in isa.UNARY_OPS), r.name
+            base = r.name.removesuffix(".uw")                     # slli.uw -> slli
+            base = base[:-1] if r.w32 else base                   # addiw -> addi
             if base in ("slt", "sltu", "slti", "sltiu"):
                 assert r.alu == "slt", r.name
             else:
                 assert r.alu == (base[:-1] if r.imm else base), r.name     # addi -> add
+        elif r.name.startswith("cbo."):
+            assert r.alu == r.name[4:] and not r.imm, r.name       # cbo.zero: zero
         elif r.group in (G.CTRL, G.LOAD, G.STORE, G.SYSTEM) or r.name in ("lui", "auipc"):
             assert r.alu == "" and not r.imm, r.name
         if r.alu == "slt" or (r.group == G.CTRL and r.name not in ("jal", "jalr")):
@@ -286,7 +293,7 @@ def run(body, setup, regs, mode, data=None):
 
 
 MODES = ["loop", "regions"] if jit_enabled() else ["loop"]
-ALU_ROWS = [r for r in NATIVE if r.alu]
+ALU_ROWS = [r for r in NATIVE if r.alu and r.name not in zb_spec.ZB]     # Zb*, Zicond: tests/test_bitmanip.py
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -455,8 +462,9 @@ def test_the_tracers_kind_and_size_of_every_row():
         want = (T.K_LOAD if re.fullmatch(r"f?l[bhwd]u?", n) else T.K_STORE if re.fullmatch(r"f?s[bhwd]", n)
                 else T.K_LR if n.startswith("lr.") else T.K_SC if n.startswith("sc.")
                 else T.K_AMO if n.startswith("amo") else T.K_CSR if n.startswith("csr")
-                else T.K_NORD if n[0] == "b" or r.group == G.SYSTEM else T.K_PLAIN)
-        assert (kind, size) == (want, _width_by_name(r)), n
+                else T.K_ZERO if n == "cbo.zero"
+                else T.K_NORD if (n[0] == "b" and r.group == G.CTRL) or r.group == G.SYSTEM else T.K_PLAIN)
+        assert (kind, size) == (want, 64 if n == "cbo.zero" else _width_by_name(r)), n
         assert csr_n == (MSCRATCH if n in ("csrrw", "csrrwi") else -1), n      # rs1 = x0 / uimm 0
         assert T.insn_kind(op, 3, MSCRATCH)[2] == (MSCRATCH if kind == T.K_CSR else -1), n
     assert T.insn_kind(isa.ILLEGAL, 0, 0) == (T.K_NORD, 0, -1)

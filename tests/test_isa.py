@@ -19,6 +19,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
 import fd_spec  # noqa: E402
+import zb_spec  # noqa: E402
 
 from emu import isa  # noqa: E402
 
@@ -281,7 +282,7 @@ ILLEGAL32 = [
     ("branch funct3=2", 0x00002063), ("branch funct3=3", 0x00003063),
     ("jalr funct3=1", 0x00001067),
     ("OP funct7=0x02", r_type(0x33, 0, 0x02, 1, 2, 3)),
-    ("sub-like xor", r_type(0x33, 4, 0x20, 1, 2, 3)),
+    ("sub-like sll (funct7=0x20 funct3=1; funct3=4 is Zbb's xnor)", r_type(0x33, 1, 0x20, 1, 2, 3)),
     ("OP-32 funct3=2", r_type(0x3B, 2, 0x00, 1, 2, 3)),
     ("slliw shamt[5]=1 (reserved on RV64)", r_type(0x1B, 1, 0x01, 1, 2, 3)),
     ("srliw shamt[5]=1", r_type(0x1B, 5, 0x01, 1, 2, 3)),
@@ -504,6 +505,11 @@ def test_every_encodings_row_is_the_instruction_capstone_decodes():
             if _earlier_row_matches(isa.ENCODINGS, i, w):
                 continue
             cs = capstone_name(w, 4)
+            if name in zb_spec.CAPSTONE_UNKNOWN:
+                # capstone 5 knows no Zb*, Zicond, CMO or Svinval instruction: the specs' listing
+                # (tests/zb_spec.py) decides instead (and tests/test_bitmanip.py checks capstone's gap)
+                assert cs is None, (name, hex(w), "capstone:", cs)
+                cs = zb_spec.name_of(w)
             if cs in ("fence.tso", "pause"):
                 cs = "fence"
             n += 1
@@ -616,9 +622,12 @@ def _capstone_gap(w, ours):
     """Words capstone decodes to nothing that are legal here: fence/fence.i forms with non-zero
     reserved fields (forward compatible here), the reserved rounding modes 5 and 6 (decoded here,
     illegal when executed: emu/fpu.py), and fcvt.d.s/w/wu with an rm other than 0
-    (fd_spec.CAPSTONE_RM_FIXED)."""
+    (fd_spec.CAPSTONE_RM_FIXED); and the instructions capstone 5 does not know, where the specs'
+    listing (tests/zb_spec.py) names the same one."""
     if ours in ("fence", "fence.i"):
         return True
+    if ours in zb_spec.CAPSTONE_UNKNOWN:
+        return zb_spec.name_of(w) == ours
     rm = (w >> 12) & 7
     fd = fd_spec.FD.get(ours)
     return bool(fd and fd.rm and (rm in (5, 6) or (ours in fd_spec.CAPSTONE_RM_FIXED and rm != 0)))

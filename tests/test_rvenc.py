@@ -18,6 +18,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
 import fd_spec  # noqa: E402
+import zb_spec  # noqa: E402
 
 import capstone  # noqa: E402  (a test dependency)
 from hypothesis import given, settings, strategies as st, HealthCheck  # noqa: E402
@@ -84,6 +85,7 @@ DEALIAS = {
     'j': lambda o: ('jal', (ZERO, o[0])),
     'jr': lambda o: ('jalr', (ZERO, o[0], 0)),
     'ret': lambda o: ('jalr', (ZERO, RA, 0)),
+    'sfence.vma': lambda o: ('sfence.vma', (o + (ZERO, ZERO))[:2]),      # x0 operands left out at the end
     # F/D: fsgnj* of a register with itself
     **{f'{alias}.{fmt}': (lambda base: lambda o: (base, (o[0], o[1], o[1])))(f'{base}.{fmt}')
        for alias, base in (('fmv', 'fsgnj'), ('fneg', 'fsgnjn'), ('fabs', 'fsgnjx')) for fmt in 'sd'},
@@ -149,6 +151,11 @@ def check(mn, kw):
         assert word & 3 != 3 and word < 0x10000
     else:
         assert word & 3 == 3 and word < (1 << 32)
+    if mn in zb_spec.CAPSTONE_UNKNOWN:
+        # capstone 5 knows no Zb*, Zicond, CMO or Svinval instruction (tests/test_bitmanip.py fails
+        # once it does): the specs' listing encodes these operands instead
+        assert word == zb_spec.word(mn, **kw), (mn, kw, hex(word))
+        return
     insn = disasm_one(code)
     got = dealias(*parse_capstone(insn.mnemonic, insn.op_str))
     exp = expected_form(mn, kw)

@@ -9,7 +9,8 @@ build_dtb(trap_table, ram_base, ram_size, ...) -> bytes makes, like QEMU's virt 
                     linux,initrd-start / linux,initrd-end (64-bit, when initrd is given)
   /cpus             #address-cells 1, #size-cells 0, timebase-frequency
     cpu@N           device_type "cpu", reg N, status "okay", compatible "riscv",
-                    riscv,isa (exactly the hart's), riscv,isa-base, riscv,isa-extensions, mmu-type
+                    riscv,isa (exactly the hart's), riscv,isa-base, riscv,isa-extensions, mmu-type,
+                    riscv,cbom-block-size / cbop / cboz (when the ISA has Zicbom / Zicbop / Zicboz)
       interrupt-controller   compatible "riscv,cpu-intc", #interrupt-cells 1 (the hart's
                     mip bits), #address-cells 0
   /memory@<base>    device_type "memory", reg
@@ -44,7 +45,7 @@ import re
 from devices.firmware import fdt
 from devices.firmware.fdt import FdtError, Node, OverlayError, Tree
 from emu.spec import TIMEBASE
-from emu.csr import ISA_STRING
+from emu.csr import ISA_STRING, CACHE_BLOCK_SIZE
 
 ROOT_COMPATIBLE = "riscv-virtio"
 ROOT_MODEL = "riscv-virtio,qemu"
@@ -121,6 +122,9 @@ def build_tree(trap_table, ram_base, ram_size, isa=ISA_STRING, mmu="riscv,sv39",
         cpu.set("riscv,isa", isa).set("riscv,isa-base", isa_base).set("riscv,isa-extensions", exts)
         if mmu:
             cpu.set("mmu-type", mmu)
+        for ext in ("zicbom", "zicbop", "zicboz"):       # as QEMU's virt: the cache block they act on
+            if ext in exts:
+                cpu.set(f"riscv,{ext[2:]}-block-size", CACHE_BLOCK_SIZE)
         intc = cpu.add("interrupt-controller")
         intc.set("#address-cells", 0).set("#interrupt-cells", 1).set("interrupt-controller", True)
         intc.set("compatible", "riscv,cpu-intc")

@@ -28,12 +28,23 @@ LOADS = {r.name: (r.width, r.signed) for r in _HOT if r.group == isa.Group.LOAD}
 STORES = {r.name: r.width for r in _HOT if r.group == isa.Group.STORE}                # size
 BRANCHES = {r.name: LLVM_ICMP[r.cond] for r in _HOT if r.group == isa.Group.CTRL and r.cond}
 # (llvm op, the second operand is the immediate, 32-bit W form)
-ALU = {r.name: (LLVM_BINOP[r.alu], r.imm, r.w32) for r in _HOT if r.alu in LLVM_BINOP}
+ALU = {r.name: (LLVM_BINOP[r.alu], r.imm, r.w32) for r in _HOT if r.alu in LLVM_BINOP and not r.uw}
 SET_LESS = {r.name: (LLVM_ICMP[r.cond], r.imm) for r in _HOT if r.alu == "slt"}       # (icmp, immediate)
 MUL_HIGH = {r.name: LLVM_MUL_HIGH[r.alu] for r in _HOT if r.alu in LLVM_MUL_HIGH}    # (ext of rs1, of rs2)
 DIVS = {r.name: LLVM_DIV[r.alu] + (r.w32,) for r in _HOT if r.alu in LLVM_DIV}       # (signed, rem, W)
+# Zba, Zbb, Zbs, Zicond: the operations LLVM has an intrinsic for (one instruction each where the host
+# has one: lzcnt, tzcnt, popcnt, bswap, rol/ror, ...), and those IR.bitmanip writes out
+LLVM_BITMANIP = {"clz": "ctlz", "ctz": "cttz", "cpop": "ctpop", "min": "smin", "minu": "umin", "max": "smax",
+                 "maxu": "umax", "rol": "fshl", "ror": "fshr", "rev8": "bswap"}
+SHADD = {"sh1add": 1, "sh2add": 2, "sh3add": 3}               # rs1's shift
+BIT_OPS = ("andn", "orn", "xnor", "bclr", "bext", "binv", "bset", "czero.eqz", "czero.nez", "sext.b", "sext.h",
+           "zext.h", "orc.b")
+# (operation, the second operand is the immediate, 32-bit W form, .uw: rs1's low word) -- add.uw and
+# slli.uw too, whose operations are the ALU's
+BITMANIP = {r.name: (r.alu, r.imm, r.w32, r.uw) for r in _HOT
+            if r.alu in LLVM_BITMANIP or r.alu in SHADD or r.alu in BIT_OPS or r.uw}
 TRANSLATED = (set(LOADS) | set(STORES) | set(BRANCHES) | set(ALU) | set(SET_LESS) | set(MUL_HIGH)
-              | set(DIVS) | {"lui", "auipc", "jal", "jalr"})
+              | set(DIVS) | set(BITMANIP) | {"lui", "auipc", "jal", "jalr"})
 # F/D, in a region compiled while mstatus.FS is Dirty (Mode.fp): the loads and stores inline, the rest
 # a call of emu/fpu.py's fp_compute (its C entry: native_address), which leaves x[] and fcsr in st[] done
 FP_LOADS = {r.name: r.width for r in isa.ENCODINGS if r.fp and r.group == isa.Group.LOAD}       # size
@@ -287,6 +298,8 @@ class IR:
             else:
                 r = self.op(f"{llop} i64 {a}, {b}")
             self.setreg(rd, r)
+        elif name in BITMANIP:
+            self.bitmanip(name, rd, rs1, rs2, imm)
         elif name in SET_LESS:
             cond, with_imm = SET_LESS[name]
             a = self.reg(rs1)
@@ -450,6 +463,66 @@ class IR:
             self.decls.add(f"declare {ty} @llvm.sqrt.f{w}({ty})")
         elif func not in LLVM_FP:
             self.decls.add(f"declare {ty} @llvm.fma.f{w}({ty}, {ty}, {ty})")
+
+    def bitmanip(self, name, rd, rs1, rs2, imm):
+        """Zba, Zbb, Zbs, Zicond (BITMANIP): an intrinsic where LLVM has the operation, plain IR
+        otherwise; a W form works in i32 and sign-extends."""
+        alu, with_imm, w32, uw = BITMANIP[name]
+        t = "i32" if w32 else "i64"
+        a = self.reg(rs1)
+        if uw:
+            a = self.op(f"and i64 {a}, 4294967295")
+        b = None if alu in isa.UNARY_OPS else str(imm) if with_imm else self.reg(rs2)
+        if w32:
+            a = self.op(f"trunc i64 {a} to i32")
+            if b is not None:
+                b = self.op(f"trunc i64 {b} to i32")
+        fn = LLVM_BITMANIP.get(alu)
+        if fn is not None:
+            if fn in ("ctlz", "cttz"):          # not poison for 0: 32 / 64 then, as the spec says
+                params, args = f"{t}, i1", f"{t} {a}, i1 false"
+            elif fn in ("ctpop", "bswap"):
+                params, args = t, f"{t} {a}"
+            elif fn in ("fshl", "fshr"):        # a funnel shift of a with itself: a rotate, by b mod 32 / 64
+                params, args = f"{t}, {t}, {t}", f"{t} {a}, {t} {a}, {t} {b}"
+            else:                               # smin smax umin umax
+                params, args = f"{t}, {t}", f"{t} {a}, {t} {b}"
+            self.decls.add(f"declare {t} @llvm.{fn}.{t}({params})")
+            r = self.op(f"call {t} @llvm.{fn}.{t}({args})")
+        elif alu in SHADD or alu == "add":                          # add: add.uw
+            r = self.op(f"add i64 {self.op(f'shl i64 {a}, {SHADD.get(alu, 0)}')}, {b}")
+        elif alu == "sll":                                           # slli.uw
+            r = self.op(f"shl i64 {a}, {b}")
+        elif alu in ("andn", "orn"):
+            nb = self.op(f"xor i64 {b}, -1")
+            r = self.op(f"{'and' if alu == 'andn' else 'or'} i64 {a}, {nb}")
+        elif alu == "xnor":
+            r = self.op(f"xor i64 {self.op(f'xor i64 {a}, {b}')}, -1")
+        elif alu in ("bclr", "bext", "binv", "bset"):
+            sh = self.op(f"and i64 {b}, 63")
+            if alu == "bext":
+                r = self.op(f"and i64 {self.op(f'lshr i64 {a}, {sh}')}, 1")
+            else:
+                bit = self.op(f"shl i64 1, {sh}")
+                if alu == "bclr":
+                    r = self.op(f"and i64 {a}, {self.op(f'xor i64 {bit}, -1')}")
+                else:
+                    r = self.op(f"{'xor' if alu == 'binv' else 'or'} i64 {a}, {bit}")
+        elif alu in ("czero.eqz", "czero.nez"):
+            zero = self.op(f"icmp {'eq' if alu == 'czero.eqz' else 'ne'} i64 {b}, 0")
+            r = self.op(f"select i1 {zero}, i64 0, i64 {a}")
+        elif alu in ("sext.b", "sext.h"):
+            n = 8 if alu == "sext.b" else 16
+            r = self.op(f"sext i{n} {self.op(f'trunc i64 {a} to i{n}')} to i64")
+        elif alu == "zext.h":
+            r = self.op(f"and i64 {a}, 65535")
+        else:  # orc.b: per byte, 0xFF where it is not zero
+            v = self.op(f"bitcast i64 {a} to <8 x i8>")
+            nz = self.op(f"icmp ne <8 x i8> {v}, zeroinitializer")
+            r = self.op(f"bitcast <8 x i8> {self.op(f'sext <8 x i1> {nz} to <8 x i8>')} to i64")
+        if w32:
+            r = self.op(f"sext i32 {r} to i64")
+        self.setreg(rd, r)
 
     def divide(self, name, rd, rs1, rs2):
         signed, is_rem, w32 = DIVS[name]

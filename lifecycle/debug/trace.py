@@ -81,8 +81,9 @@ IRQ_NAMES = {IRQ_S_SOFT: "s_software", IRQ_M_SOFT: "m_software", IRQ_S_TIMER: "s
 
 # CSR names for the ` c<n>_<name>` writes (the spec's names, as Spike's csr_name prints them): emu/spec.py CSR_NAMES
 
-# what an instruction does besides writing rd (the kind insn_kind gives Stepper._info)
-K_PLAIN, K_LOAD, K_STORE, K_CSR, K_LR, K_SC, K_AMO, K_NORD = range(8)
+# what an instruction does besides writing rd (the kind insn_kind gives Stepper._info); K_ZERO: cbo.zero,
+# a cache block of zeros stored
+K_PLAIN, K_LOAD, K_STORE, K_CSR, K_LR, K_SC, K_AMO, K_NORD, K_ZERO = range(9)
 
 _BEFORE, _OPEN, _AFTER = range(3)
 _XPFX = [f" x{r:<2} 0x" for r in range(32)]     # Spike: " %c%-2d " then the value
@@ -115,7 +116,8 @@ class Disassembler:
         if t is None:
             r = next(self._md.disasm_lite(int(bits).to_bytes(ilen, "little"), 0), None)
             if r is None or r[1] != ilen:
-                t = "unknown"
+                t = own_text(bits) if ilen == 4 else None
+                t = t or "unknown"
             else:
                 _addr, _size, mn, ops = r
                 t = mn + " " * max(1, 8 - len(mn)) + ops if ops else mn
@@ -138,6 +140,28 @@ def spec_name(bits):
     return isa.OPS[op]
 
 
+def own_text(bits):
+    """Our own text for an instruction capstone does not decode (capstone 5 knows no Zb*, Zicond, CMO
+    or Svinval instruction), as capstone lays it out: the row's name and its register and shift
+    operands (cbo.*: the address register in parentheses).  None for anything else."""
+    from emu import isa
+    from emu.spec import REG_NAMES
+    op, _rd, rs1, rs2, imm, ilen = (int(v) for v in isa.decode(int(bits)))
+    if op == isa.ILLEGAL or ilen != 4:
+        return None
+    r = isa.ENCODINGS[op]
+    fields = {"rd": (bits >> 7) & 31, "rs1": rs1, "rs2": rs2}        # rd as encoded (x0, not the sink)
+    free = [f for f, lo in (("rd", 7), ("rs1", 15), ("rs2", 20)) if (r.mask >> lo) & 31 != 31]
+    shift = r.fmt in (isa.F_SH5, isa.F_SH6)
+    if r.fp or not (r.fmt == isa.F_R or shift or r.mask == 0xFFFFFFFF):
+        return None
+    ops = [REG_NAMES[fields[f]] for f in free if not (shift and f == "rs2")]
+    if shift:
+        ops.append(str(imm))                  # the shift amount, where rs2 would be
+    text = f"({ops[0]})" if r.name.startswith("cbo.") else ", ".join(ops)
+    return r.name + " " * max(1, 8 - len(r.name)) + text if text else r.name
+
+
 def insn_kind(op, rs1, imm):
     """What the trace shows of an instruction besides rd, from its row in emu/isa.py's table:
     -> (K_* kind, the bytes it accesses, the CSR it writes or -1)."""
@@ -155,6 +179,9 @@ def insn_kind(op, rs1, imm):
         return K_CSR, 0, (imm & 0xFFF) if r.alu == "write" or rs1 != 0 else -1
     if r.group == g.A:
         return {"lr": K_LR, "sc": K_SC}.get(r.alu, K_AMO), r.width, -1
+    if r.group == g.SYSTEM and r.alu == "zero":
+        from emu.csr import CACHE_BLOCK_SIZE
+        return K_ZERO, CACHE_BLOCK_SIZE, -1
     if r.cold or (r.group == g.CTRL and r.cond):
         return K_NORD, 0, -1                    # fences, system; branches
     return K_PLAIN, 0, -1
@@ -681,6 +708,10 @@ class Stepper:
             parts.append(f" mem 0x{(regs[rs1] + (imm if kind == K_LOAD else 0)) & M64:016x}")
         elif kind == K_STORE:
             parts.append(f" mem 0x{(regs[rs1] + imm) & M64:016x} {_value(regs[rs2], size)}")
+        elif kind == K_ZERO:
+            # Spike stores cbo.zero's block a byte at a time, and logs each store
+            block = regs[rs1] & M64 & ~(size - 1)
+            parts.extend(f" mem 0x{block + i:016x} 0x0" for i in range(size))
         elif kind == K_SC:
             if rd == 32 or after[rd] == 0:       # rd = x0: we cannot tell; the store is shown
                 parts.append(f" mem 0x{regs[rs1] & M64:016x} {_value(regs[rs2], size)}")
