@@ -24,6 +24,9 @@ CFLAGS=(-mabi=lp64 -mcmodel=medany -nostdlib -nostartfiles -static -O2 -g0
         -Wall -Wextra -ffile-prefix-map="$HERE"=. -Icommon
         -T link.ld -Wl,--build-id=none -Wl,-n -Wl,--no-warn-rwx-segments)
 RUNTIME=(common/crt0.S common/htif.c)
+# Programs that need more than rv64ima(c): the extensions added to their -march (and their -nc
+# variant's).  binutils 2.40 has no Zicond: isa/zicond.S writes it with .insn.
+declare -A MARCH_EXT=([isa_bitmanip]=_zba_zbb_zbs [priv_cbo]=_zicbom_zicboz_zicbop_zihintpause)
 
 mkdir -p "$OUT"
 rm -f "$OUT"/*.elf
@@ -33,7 +36,7 @@ built=()
 build() {
     local name="$1" march="$2"
     shift 2
-    "$CC" -march="$march" "${CFLAGS[@]}" -o "$OUT/$name.elf" "${RUNTIME[@]}" "$@"
+    "$CC" -march="$march${MARCH_EXT[${name%-nc}]:-}" "${CFLAGS[@]}" -o "$OUT/$name.elf" "${RUNTIME[@]}" "$@"
     "$STRIP" --strip-debug --remove-section=.comment "$OUT/$name.elf"
     built+=("$name")
 }
@@ -86,6 +89,9 @@ declare -A QEMU_DIFF=(
     [isa_amo_traps]=1 [isa_amo_traps-nc]=1
     [priv_csr_strict]=1
     [priv_irq_priority]=38
+    [isa_bitmanip]=236 [isa_bitmanip-nc]=236
+    [isa_zicond]=1 [isa_zicond-nc]=1
+    [priv_cbo]=1
 )
 
 if [ "${1:-}" = "--check" ]; then
