@@ -300,3 +300,15 @@ def test_the_tracer_shows_cbo_zero_as_64_byte_stores(tmp_path):
     addrs = [int(m.split()[0], 16) for m in mem]
     assert len(mem) == 64 and all(m.split()[1] == "0x0" for m in mem)
     assert addrs == list(range(addrs[0], addrs[0] + 64)) and addrs[0] % 64 == 0
+
+
+def test_the_vmm_as_sbi_firmware_enables_them_for_the_kernel():
+    """A kernel booted on the built-in SBI runs cbo.* in S-mode from the start (Linux clears pages
+    with cbo.zero once the device tree says Zicboz): enter_supervisor sets menvcfg as OpenSBI does."""
+    from devices.firmware.sbi import enter_supervisor
+    h = mk(b"")
+    h.write_phys(BASE + 0x100, cbo("cbo.zero") + cbo("cbo.inval") + cbo("cbo.flush"))
+    enter_supervisor(h, BASE + 0x100, 0, 0)
+    h.x[10] = BUF
+    h.run(3)
+    assert trap(h) is None and h.priv == PRV_S and h.pc == BASE + 0x10C and buf(h)[:64] == bytes(64)

@@ -20,7 +20,8 @@ from enum import IntEnum
 
 from emu import state as S
 from emu.ints import s64, u64
-from emu.spec import (MIP, MIDELEG, MEDELEG, MCOUNTEREN, SCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP, PRV_S,
+from emu.spec import (MIP, MIDELEG, MEDELEG, MCOUNTEREN, SCOUNTEREN, MENVCFG, MIP_SSIP, MIP_STIP, MIP_SEIP, PRV_S,
+                      ENVCFG_CBIE, ENVCFG_CBCFE, ENVCFG_CBZE,
                       COUNTEREN_CY, COUNTEREN_TM, COUNTEREN_IR, CAUSE_SUPERVISOR_ECALL, CAUSE_MACHINE_ECALL,
                       MVENDORID, MARCHID, MIMPID, A0, A1, A6, A7)
 
@@ -75,6 +76,9 @@ def enter_supervisor(hart, entry, hartid, dtb_addr):
     csr[MIDELEG] = MIDELEG_LINUX
     csr[MCOUNTEREN] = COUNTEREN_CY | COUNTEREN_TM | COUNTEREN_IR   # readable from S (as OpenSBI allows)
     csr[SCOUNTEREN] = 0
+    # the cache-block instructions for S-mode (cbo.inval invalidating), as OpenSBI enables them: a kernel
+    # that finds Zicbom/Zicboz in the device tree uses them from its first page clears on
+    csr[MENVCFG] = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE
     st[S.ST_SBI] = 1
     st[S.ST_TIMER_BIT] = MIP_STIP
     hart.x[A0] = hartid
