@@ -129,7 +129,7 @@ def test_dump_dtb_writes_the_tree_the_guest_would_get(tmp_path, kernel):
     assert "console=ttyS0 quiet" in text
     assert "linux,initrd-start" in text and "linux,initrd-end" in text
     assert "virtio,mmio" in text and "ns16550a" in text and "riscv,plic0" in text
-    assert "rv64imac" in text
+    assert "rv64imafdc" in text
 
 
 def test_dump_dtb_with_a_bad_overlay_is_refused_in_one_line(tmp_path, kernel):

@@ -37,9 +37,9 @@ PRIV_NAMES = {PRV_U: "U", PRV_S: "S", PRV_M: "M"}
 # ---------------------------------------------------------------------------- the CSRs of this hart
 # (number, name, kind): kind "store" = a plain register (reads what it holds), "view" = computed
 # from other state (its value is checked elsewhere, test_csr.py), "zero" = reads 0, "counter",
-# "misa". RV64 without F/D, N, H or the debug mode; no sstc, no vendor CSRs.  The numbers are the
+# "misa". RV64 without N, H or the debug mode; no sstc, no vendor CSRs.  The numbers are the
 # spec's tables 2.2-2.5 written out, not emu/spec.py's names: this table is the independent check.
-MISA_VALUE = ((2 << 62) | sum(1 << (ord(c) - ord("A")) for c in "ACIMSU"))   # MXL = 2 (XLEN 64), RV64ACIMSU
+MISA_VALUE = ((2 << 62) | sum(1 << (ord(c) - ord("A")) for c in "ACDFIMSU"))   # MXL = 2 (XLEN 64), RV64ACDFIMSU
 
 CSRS = [
     (0x100, "sstatus", "view"), (0x104, "sie", "view"), (0x105, "stvec", "store"),

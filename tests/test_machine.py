@@ -81,7 +81,7 @@ def test_hello_elf():
     assert "fib(90)            = 2880067194370816120" in text      # F(90)
     assert "primes below 10000 = 1229" in text                   # pi(10^4)
     assert "-123456789 * 1000  = -123456789000" in text
-    assert "(RV64ACIMSU)" in text
+    assert "(RV64ACDFIMSU)" in text
 
 
 def test_budget_stop_and_resume(tmp_path):
