@@ -40,7 +40,7 @@ def test_boot_bundled_guest_builtin_sbi():
     con = session()
     text = con.out.decode(errors="replace")
     assert "SBI implementation ID=0x4e42" in text          # ours
-    assert "riscv: base ISA extensions acim" in text
+    assert "riscv: base ISA extensions acdfim" in text
 
 
 def test_boot_bundled_guest_through_opensbi():
