@@ -1,4 +1,4 @@
-"""emu: the RV64 hart (RV64IMAC + Zicsr + Zifencei, M/S/U, Sv39): its instruction table, Numba loop, native regions.
+"""emu: the RV64 hart (RV64GC and the extensions emu.csr.ISA_STRING names, M/S/U, Sv39): its instruction table, Numba loop, native regions.
 Imports nothing of devices/, lifecycle/ or bench/; everything above may import it (tests/test_layers.py).
 
 Numba's on-disk cache checks only the file that defines a function, not the
