@@ -19,6 +19,8 @@ OUT="$HERE/bin"
 
 MARCH_C="rv64imac_zicsr_zifencei"
 MARCH_NC="rv64ima_zicsr_zifencei"
+# F/D programs (isa/fp_*, priv/fp_*), with -mabi=lp64d; no -nc variant (their bodies are .option norvc)
+MARCH_FD="rv64imafdc_zicsr_zifencei"
 CFLAGS=(-mabi=lp64 -mcmodel=medany -nostdlib -nostartfiles -static -O2 -g0
         -ffreestanding -fno-builtin -fno-pic -fno-asynchronous-unwind-tables
         -Wall -Wextra -ffile-prefix-map="$HERE"=. -Icommon
@@ -49,6 +51,7 @@ build hello "$MARCH_C" hello.c
 # a signature region: neither has a -nc variant.
 for src in $(ls isa/*.S | LC_ALL=C sort); do
     name="isa_$(basename "$src" .S)"
+    case "$name" in isa_fp_*) build "$name" "$MARCH_FD" -mabi=lp64d "$src"; continue;; esac
     build "$name" "$MARCH_C" "$src"
     if [ "$name" != "isa_c" ] && [ "$name" != "isa_signature" ]; then
         build "$name-nc" "$MARCH_NC" "$src"
@@ -58,6 +61,7 @@ done
 # Privileged-architecture tests.
 for src in $(ls priv/*.S priv/*.c 2>/dev/null | LC_ALL=C sort); do
     name="priv_$(basename "${src%.*}")"
+    case "$name" in priv_fp_*) build "$name" "$MARCH_FD" -mabi=lp64d "$src"; continue;; esac
     build "$name" "$MARCH_C" "$src"
 done
 
