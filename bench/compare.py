@@ -1,6 +1,7 @@
 """Before/after table of two `python -m bench` results: each workload's median time, after / before.
 
-    python -m bench.compare BEFORE.json AFTER.json [--engines numbavm-jit,numbavm-loop]
+    python -m bench.compare BEFORE.json AFTER.json [--engines numbavm-jit,numbavm-loop] [--cpu]
+    python -m bench.compare B1.json,B2.json A1.json,A2.json     # several runs a side, pooled
 
 For a refactoring that must not slow anything down: run the suite on both trees in one sitting
 (same machine, same load: `make bench` in each checkout, or `python -m bench --output FILE.json`),
@@ -8,6 +9,10 @@ then compare. Rows are the compute workloads per engine (median wall seconds ove
 repetitions), the system items (median process wall seconds, and MIPS where there is a prompt),
 and the control-plane figures both runs have. A ratio above 1 is slower after; noise on this
 kind of machine is a few percent (code alignment alone moves a loop ~20%: see docs/performance.md).
+On a shared host, alternate the trees (before, after, before, after) and pool each side's runs
+(comma-separated files: the median is then over all their repetitions), and look at --cpu too:
+the CPU time of the emulating thread (the runs' cpu_s), which other processes disturb much less
+than the wall time; it has the compute rows only.
 """
 import argparse
 import json
@@ -22,12 +27,18 @@ def _median(values):
     return statistics.median(values) if values else None
 
 
-def compute_rows(res, engines):
-    """{(workload, engine): median wall seconds} of the runs that succeeded."""
+def pooled(results):
+    """One result whose runs and system runs are those of all the given results."""
+    return {"runs": [r for res in results for r in res.get("runs", [])],
+            "system_runs": [r for res in results for r in res.get("system_runs", [])]}
+
+
+def compute_rows(res, engines, figure="wall_s"):
+    """{(workload, engine): median of FIGURE (wall_s or cpu_s) in seconds} of the runs that succeeded."""
     out = {}
     for r in res.get("runs", []):
-        if r.get("ok") and r["engine"] in engines:
-            out.setdefault((r["workload"], r["engine"]), []).append(r["wall_s"])
+        if r.get("ok") and r["engine"] in engines and r.get(figure) is not None:
+            out.setdefault((r["workload"], r["engine"]), []).append(r[figure])
     return {k: _median(v) for k, v in out.items()}
 
 
@@ -43,14 +54,17 @@ def system_rows(res):
     return {k: _median(v) for k, v in out.items()}
 
 
-def table(before, after, engines):
+def table(before, after, engines, figure="wall_s"):
+    """Markdown rows and the worst after / before; figure cpu_s: the compute rows' CPU time, no system rows."""
     lines = ["| what | engine / figure | before | after | after / before |", "|---|---|---:|---:|---:|"]
     worst = None
-    b, a = compute_rows(before, engines), compute_rows(after, engines)
+    b, a = compute_rows(before, engines, figure), compute_rows(after, engines, figure)
     for key in sorted(set(b) & set(a)):
         ratio = a[key] / b[key]
         lines.append(f"| {key[0]} | {key[1]} | {b[key]:.3f} s | {a[key]:.3f} s | {ratio:.2f} |")
         worst = ratio if worst is None else max(worst, ratio)
+    if figure != "wall_s":
+        return lines, worst
     b, a = system_rows(before), system_rows(after)
     for key in sorted(set(b) & set(a)):
         if b[key] is None or a[key] is None:
@@ -67,20 +81,25 @@ def table(before, after, engines):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__.split("\n\n")[0])
-    p.add_argument("before", help="results JSON of the tree before the change")
-    p.add_argument("after", help="results JSON of the tree after it")
+    p.add_argument("before", help="results JSON of the tree before the change (or several, comma-separated)")
+    p.add_argument("after", help="results JSON of the tree after it (or several, comma-separated)")
     p.add_argument("--engines", default=",".join(NUMBAVM),
                    help=f"comma-separated engines to compare (default: numbavm's own, {','.join(NUMBAVM)})")
+    p.add_argument("--cpu", action="store_true",
+                   help="compare the emulating thread's CPU time (cpu_s) instead of the wall time")
     args = p.parse_args(argv)
     runs = []
-    for path in (args.before, args.after):
-        try:
-            with open(path) as fh:
-                runs.append(json.load(fh))
-        except (OSError, ValueError) as e:
-            print(f"bench.compare: cannot read {path}: {e}", file=sys.stderr)
-            return 2
-    lines, worst = table(runs[0], runs[1], set(args.engines.split(",")))
+    for side in (args.before, args.after):
+        results = []
+        for path in side.split(","):
+            try:
+                with open(path) as fh:
+                    results.append(json.load(fh))
+            except (OSError, ValueError) as e:
+                print(f"bench.compare: cannot read {path}: {e}", file=sys.stderr)
+                return 2
+        runs.append(pooled(results))
+    lines, worst = table(runs[0], runs[1], set(args.engines.split(",")), "cpu_s" if args.cpu else "wall_s")
     if worst is None:
         print("bench.compare: the two results have no workload in common", file=sys.stderr)
         return 2

@@ -14,10 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INPUT = ROOT / "bench" / "results" / "latest.json"
 DEFAULT_OUTPUT = ROOT / "docs" / "performance.md"
-# the integer workloads before and after F/D (issue 14): two `python -m bench` results of two
-# commits, rendered with bench/compare.py when both files are there
-FD_BEFORE = ROOT / "bench" / "results" / "fd-before.json"
-FD_AFTER = ROOT / "bench" / "results" / "fd-after.json"
+RESULTS = ROOT / "bench" / "results"
+# the integer workloads before and after F/D (issue 14): `python -m bench` results of the two commits,
+# results/fd-before-N.json and fd-after-N.json, pooled by bench/compare.py when both sides are there
 FP_GROUP = "floating-point"
 
 LABELS = {
@@ -731,7 +730,7 @@ def render(res, png_name):
 
 def fd_section(res):
     """"Floating-point workloads (F and D)": the FP group's MIPS and ratios in this run, and the
-    integer workloads before and after F/D (FD_BEFORE, FD_AFTER through bench/compare.py)."""
+    integer workloads before and after F/D (fd_compare_section)."""
     wls = [w for w in (res.get("groups") or {}).get(FP_GROUP, []) if w in res["settings"]["workloads"]]
     if not wls:
         return []
@@ -795,53 +794,91 @@ def fd_section(res):
     return L
 
 
-def fd_compare_section(before=FD_BEFORE, after=FD_AFTER):
-    """The integer workloads before and after F/D, from two saved results, or nothing without them."""
+def fd_compare_section(before=None, after=None):
+    """The integer workloads before and after F/D: results/fd-before-N.json and fd-after-N.json (runs
+    alternated between the two trees, each side pooled by bench/compare.py), or nothing without them."""
+    import math
+    from bench import compare
+    before = sorted(RESULTS.glob("fd-before-*.json")) if before is None else before
+    after = sorted(RESULTS.glob("fd-after-*.json")) if after is None else after
     try:
-        b, af = (json.loads(Path(p).read_text()) for p in (before, after))
+        bs, afs = ([json.loads(Path(p).read_text()) for p in side] for side in (before, after))
     except (OSError, ValueError):
         return []
-    from bench import compare
-    lines, worst = compare.table(b, af, set(compare.NUMBAVM))
+    if not bs or not afs:
+        return []
+    engines = set(compare.NUMBAVM)
+    lines, worst = compare.table(compare.pooled(bs), compare.pooled(afs), engines)
+    cpu_lines, cpu_worst = compare.table(compare.pooled(bs), compare.pooled(afs), engines, "cpu_s")
     if worst is None:
         return []
     L = []
     a = L.append
 
-    def who(r):
-        m = r.get("machine") or {}
-        return (f"git {str(m.get('git_commit'))[:7]}" + (" (dirty)" if m.get("git_dirty_files") else "")
-                + f", {r['timestamp_utc']}, load {r.get('load_before')} → {r.get('load_after')}"
-                + (f", other processes {r['other_cpu_during_engines']['other_cpus_avg']:.2f} CPUs"
-                   if r.get("other_cpu_during_engines") else ""))
+    def commit(r):
+        return str((r.get("machine") or {}).get("git_commit"))[:7]
+
+    def spread(b, af):
+        """{engine: (min, geomean, max)} of the CPU-time ratios af / b over the workloads."""
+        rb, ra = compare.compute_rows(b, engines, "cpu_s"), compare.compute_rows(af, engines, "cpu_s")
+        out = {}
+        for (w, e) in set(rb) & set(ra):
+            out.setdefault(e, []).append(ra[(w, e)] / rb[(w, e)])
+        return {e: (min(v), math.exp(sum(map(math.log, v)) / len(v)), max(v)) for e, v in out.items()}
     a("### The integer workloads before and after F/D")
     a("")
     a("F/D must not slow the integer code. The same `python -m bench` settings on the commit before F/D "
-      f"({str((b.get('machine') or {}).get('git_commit'))[:7]}) and after it, one after the other on this "
-      "host, each from its own `git worktree` with "
-      "the project's `.venv` Python and `PYTHONPATH` pointing at the worktree (each tree's compiled loop "
-      "gets its own Numba cache directory: emu/ keys it on a hash of its sources):")
+      f"({commit(bs[0])}) and after it ({commit(afs[0])}), alternated on this host (before, after, before, "
+      "after: a drifting load then hits both alike), each from its own `git worktree` with the project's "
+      "`.venv` Python and `PYTHONPATH` pointing at the worktree (each tree's compiled loop gets its own "
+      "Numba cache directory: emu/ keys it on a hash of its sources). The runs, in order:")
     a("")
-    a(f"* before: {who(b)}")
-    a(f"* after: {who(af)}")
+    named = sorted([(r, p, "before") for r, p in zip(bs, before)] + [(r, p, "after") for r, p in zip(afs, after)],
+                   key=lambda x: x[0]["timestamp_utc"])
+    for r, p, tag in named:
+        oc = r.get("other_cpu_during_engines")
+        a(f"* {tag}, git {commit(r)}: {r['timestamp_utc']}, load {r.get('load_before')} → {r.get('load_after')}"
+          + (f", other processes {oc['other_cpus_avg']:.2f} CPUs during the engine runs" if oc else "")
+          + f" (`{Path(p).relative_to(ROOT)}`)")
     a("")
     a("```")
-    for r in (b, af):
+    trees = {}
+    for r, _p, _tag in named:
         m = r.get("machine") or {}
-        d = m.get("source_dir", "TREE")
-        a(f"git worktree add {d} {str(m.get('git_commit'))[:7]}")
+        trees.setdefault(m.get("source_dir", "TREE"), commit(r))
+    for d, c in trees.items():
+        a(f"git worktree add {d} {c}")
+    for r, p, _tag in named:
+        d = (r.get("machine") or {}).get("source_dir", "TREE")
         args = r["command"].split(" -m bench", 1)[-1]
         a(f"cd {d} && PYTHONPATH={d} {ROOT / '.venv' / 'bin' / 'python'} -m bench{args}")
-    a(f".venv/bin/python -m bench.compare {Path(before).relative_to(ROOT)} {Path(after).relative_to(ROOT)}")
+        a(f"# saved as {Path(p).relative_to(ROOT)}")
+    pb = ",".join(str(Path(p).relative_to(ROOT)) for p in before)
+    pa = ",".join(str(Path(p).relative_to(ROOT)) for p in after)
+    a(f".venv/bin/python -m bench.compare {pb} {pa}")
+    a(f".venv/bin/python -m bench.compare --cpu {pb} {pa}")
     a("```")
     a("")
-    a("Median wall seconds over the repetitions (system items: the process's wall seconds; the boot's "
-      "MIPS), after / before; above 1 = slower after:")
+    a("Wall time: the median over all repetitions of each side (system items: the process's wall seconds; "
+      "the boot's MIPS), after / before; above 1 = slower after:")
     a("")
     L += lines
     a("")
-    a(f"Worst after / before: **{worst:.2f}**. Noise between two runs on this shared host is a few per cent "
-      "and more under load (see the load figures above).")
+    a(f"Worst after / before: {worst:.2f}.")
+    a("")
+    a("CPU time of the emulating thread (the figure the other processes disturb least; the native regions' "
+      "compiler thread is not in it), after / before:")
+    a("")
+    L += cpu_lines
+    a("")
+    sp = spread(compare.pooled(bs), compare.pooled(afs))
+    a("From CPU time, after / before over the workloads (min, geomean, max): " + "; ".join(
+        f"{LABELS.get(e, e)} {v[0]:.2f}, **{v[1]:.2f}**, {v[2]:.2f}" for e, v in sorted(sp.items()))
+      + f" (worst {cpu_worst:.2f}).")
+    if len(bs) > 1:
+        nb = spread(bs[0], bs[1])
+        a("The noise: the second before run / the first, in the same way: " + "; ".join(
+            f"{LABELS.get(e, e)} {v[0]:.2f}, {v[1]:.2f}, {v[2]:.2f}" for e, v in sorted(nb.items())) + ".")
     a("")
     return L
 

@@ -137,6 +137,32 @@ def test_compare_table_ratios_and_errors(tmp_path, capsys):
     assert "cannot read" in capsys.readouterr().err
 
 
+def test_compare_pools_runs_and_compares_cpu_time(tmp_path, capsys):
+    """bench.compare B1,B2 A1,A2: each side's runs pooled (one median over all of them); --cpu compares
+    cpu_s, with the compute rows only."""
+    from bench import compare
+    import json
+
+    def res(walls, cpus):
+        return {"runs": [{"ok": True, "workload": "sieve", "engine": "numbavm-loop", "wall_s": w, "cpu_s": c}
+                         for w, c in zip(walls, cpus)],
+                "system_runs": [{"ok": True, "item": "linux-boot", "process_wall_s": 2.0}]}
+    files = {}
+    for name, walls, cpus in (("b1", (1.0, 1.0), (1.0, 1.0)), ("b2", (3.0, 3.0), (1.0, 1.0)),
+                              ("a1", (2.0, 2.0, 2.0), (1.5, 1.5, 1.5)), ("a2", (9.0,), (9.0,))):
+        files[name] = tmp_path / f"{name}.json"
+        files[name].write_text(json.dumps(res(walls, cpus)))
+    before, after = f"{files['b1']},{files['b2']}", f"{files['a1']},{files['a2']}"
+    assert compare.main([before, after]) == 0
+    out = capsys.readouterr().out
+    assert "| sieve | numbavm-loop | 2.000 s | 2.000 s | 1.00 |" in out        # medians of 4 and of 4 runs
+    assert "| linux-boot | wall s |" in out
+    assert compare.main(["--cpu", before, after]) == 0
+    out = capsys.readouterr().out
+    assert "| sieve | numbavm-loop | 1.000 s | 1.500 s | 1.50 |" in out
+    assert "linux-boot" not in out and "worst after / before: 1.50" in out
+
+
 # --------------------------------------------------------------------------- the F/D workloads
 FP_WORKLOADS = GROUPS["floating-point"]
 WORKLOAD_SRC = Path(common.ROOT) / "bench" / "workloads"
