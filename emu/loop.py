@@ -187,7 +187,9 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
         # trap hooks and read watchpoints need the loop alone (emu/debug.py sets ST_REGION_BLOCKED)
         regions_on = st[ST_REGION_ON] != 0 and st[ST_REGION_BLOCKED] == 0
         mode_key = region_key(fetch_vm, data_vm, dctx, fp_dirty)
-        while instret < chunk_end and not sync:
+        # until the chunk ends: its last pass finds instret at chunk_end and samples below (PENDING_NONE),
+        # whether its last instruction ran here or through a call (an FP loop ends chunks on fp calls)
+        while not sync:
             pending = PENDING_NONE
             op = 0
             rd = 0
