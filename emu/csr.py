@@ -6,13 +6,14 @@ masked by mideleg), cycle/instret/time (the hart's counters), mstatus.SD.
 csr_access() is the one entry the CSR instructions use; it applies the spec's
 rules in order: the CSR exists, the privilege level is high enough
 (csr[9:8]), read-only CSRs (csr[11:10] == 3) are not written, counters are
-gated by mcounteren/scounteren, satp and sfence.vma obey mstatus.TVM.
+gated by mcounteren/scounteren, satp and sfence.vma obey mstatus.TVM, stimecmp
+from S needs menvcfg.STCE and mcounteren.TM (Sstc).
 """
 from numba import njit
 
 from emu.spec import (PRV_U, PRV_S, PRV_M,  # noqa: F401 (the CSR names stay importable from here)
                       FFLAGS, FRM, FCSR, FCSR_FRM_SHIFT, FS_OFF,
-                      SSTATUS, SIE, STVEC, SCOUNTEREN, SENVCFG, SSCRATCH, SEPC, SCAUSE, STVAL, SIP, SATP,
+                      SSTATUS, SIE, STVEC, SCOUNTEREN, SENVCFG, SSCRATCH, SEPC, SCAUSE, STVAL, SIP, SATP, STIMECMP,
                       MSTATUS, MISA, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN, MENVCFG, MCOUNTINHIBIT,
                       MHPMEVENT3, MSCRATCH, MEPC, MCAUSE, MTVAL, MIP, PMPCFG0, PMPADDR0, MCYCLE, MINSTRET,
                       MHPMCOUNTER3, CYCLE, TIME, INSTRET, HPMCOUNTER3, MVENDORID, MARCHID, MIMPID, MHARTID,
@@ -22,11 +23,12 @@ from emu.spec import (PRV_U, PRV_S, PRV_M,  # noqa: F401 (the CSR names stay imp
                       MSTATUS_TSR, MSTATUS_UXL_SHIFT, MSTATUS_SXL_SHIFT, MSTATUS_SD,
                       ENVCFG_CBIE, ENVCFG_CBIE_SHIFT, ENVCFG_CBCFE, ENVCFG_CBZE,
                       MIP_SSIP, MIP_MSIP, MIP_STIP, MIP_MTIP, MIP_SEIP, MIP_MEIP,
-                      CAUSE_MACHINE_ECALL, SATP_MODE_SHIFT, SATP_MODE_BARE, SATP_MODE_SV39, SATP_PPN)
+                      CAUSE_MACHINE_ECALL, SATP_MODE_SHIFT, SATP_MODE_BARE, SATP_MODE_SV39, SATP_PPN,
+                      MENVCFG_STCE, COUNTEREN_TM)
 from emu.state import (ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
                        ST_MCYCLE_OFF, ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX,
                        TLB_EMPTY, ST_EIP, ST_SEIP_SW, ST_FCSR)
-from emu.timer import mtime
+from emu.timer import mtime, update_mtip, sstc_on
 from emu.ints import s64
 
 # --- what this hart implements of the spec's fields (WARL choices)
@@ -49,11 +51,12 @@ MISA_VALUE = s64((2 << 62) | sum(1 << (ord(e) - ord("A")) for e in "ACDFIMSU"))
 # the same hart as an ISA string (the device tree's riscv,isa and riscv,isa-extensions, /proc/cpuinfo), in
 # the canonical order: the letters, then Z extensions by their category letter (I before B) and
 # alphabetically within it, then S extensions
-ISA_STRING = "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintpause_zba_zbb_zbs_svinval"
+ISA_STRING = "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintpause_zba_zbb_zbs_sstc_svinval"
 # the cache block of Zicbom/Zicbop/Zicboz (riscv,cbom-block-size, ...): what cbo.zero zeroes
 CACHE_BLOCK_SIZE = 64
 # menvcfg/senvcfg: the cache-block enables (the rest, FIOM and the other extensions' bits, read zero)
 ENVCFG_WRITABLE = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE
+MENVCFG_WRITABLE = ENVCFG_WRITABLE | MENVCFG_STCE         # and menvcfg's own: Sstc
 FFLAGS_MASK = 0x1F                 # fcsr: frm (3 bits) << 5 | fflags (5 bits), the rest reads zero
 FCSR_MASK = 0xFF
 
@@ -156,7 +159,7 @@ def csr_read(n, st, csr):
         return True, 0
     if (n == STVEC or n == SCOUNTEREN or n == SSCRATCH or n == SEPC or n == SCAUSE or n == STVAL
             or n == SATP or n == MEDELEG or n == MIDELEG or n == MIE or n == MTVEC or n == MCOUNTEREN
-            or n == MSCRATCH or n == MEPC or n == MCAUSE or n == MTVAL or n == MIP):
+            or n == MSCRATCH or n == MEPC or n == MCAUSE or n == MTVAL or n == MIP or n == STIMECMP):
         return True, csr[n]
     if n == SENVCFG or n == MENVCFG:
         return True, csr[n]
@@ -192,9 +195,11 @@ def csr_write(n, v, st, csr, tlb):
         d = csr[MIDELEG]
         csr[MIE] = (csr[MIE] & ~d) | (v & d)
     elif n == MIP:
-        # mip.SEIP reads as the software-written bit OR the PLIC's S-context line
+        # mip.SEIP reads as the software-written bit OR the PLIC's S-context line;
+        # while menvcfg.STCE is set, stimecmp drives mip.STIP and software cannot write it
         st[ST_SEIP_SW] = v & MIP_SEIP
-        csr[MIP] = (csr[MIP] & ~MIP_WRITABLE) | (v & MIP_WRITABLE) | (st[ST_EIP] & MIP_SEIP)
+        w = MIP_WRITABLE & ~MIP_STIP if sstc_on(csr) else MIP_WRITABLE
+        csr[MIP] = (csr[MIP] & ~w) | (v & w) | (st[ST_EIP] & MIP_SEIP)
     elif n == SIP:
         w = MIP_SSIP & csr[MIDELEG]
         csr[MIP] = (csr[MIP] & ~w) | (v & w)
@@ -209,15 +214,19 @@ def csr_write(n, v, st, csr, tlb):
     elif n == MCOUNTEREN or n == SCOUNTEREN:
         csr[n] = v & 0xFFFFFFFF
     elif n == MENVCFG or n == SENVCFG:
-        new = v & ENVCFG_WRITABLE
+        new = v & (MENVCFG_WRITABLE if n == MENVCFG else ENVCFG_WRITABLE)
         if ((new >> ENVCFG_CBIE_SHIFT) & 3) == 2:      # CBIE = 10 is reserved: keep the old CBIE
             new = (new & ~ENVCFG_CBIE) | (csr[n] & ENVCFG_CBIE)
         csr[n] = new
+        update_mtip(st, csr)                 # menvcfg.STCE decides what drives mip.STIP
     elif n == SATP:
         mode = (v >> SATP_MODE_SHIFT) & 0xF
         if mode == SATP_MODE_BARE or mode == SATP_MODE_SV39:  # Sv48/Sv57 (and the rest) unsupported: no change
             csr[SATP] = (mode << SATP_MODE_SHIFT) | (v & SATP_PPN)   # ASIDLEN = 0
             flush_tlb(tlb)
+    elif n == STIMECMP:
+        csr[STIMECMP] = v
+        update_mtip(st, csr)
     elif n == FFLAGS or n == FRM or n == FCSR:
         if n == FFLAGS:
             v = (st[ST_FCSR] & ~FFLAGS_MASK) | (v & FFLAGS_MASK)
@@ -254,6 +263,8 @@ def csr_access(n, kind, src, do_write, st, csr, tlb):
         return False, 0
     if CYCLE <= n <= CYCLE + 31 and not counter_allowed(n, priv, csr):
         return False, 0
+    if n == STIMECMP and priv == PRV_S and (not sstc_on(csr) or (csr[MCOUNTEREN] & COUNTEREN_TM) == 0):
+        return False, 0                      # Sstc: S-mode needs menvcfg.STCE and mcounteren.TM
     ok, old = csr_read(n, st, csr)
     if not ok:
         return False, 0

@@ -9,7 +9,7 @@ accesses by emu/memory.py, page walks by emu/mmu.py: none of them inline here.
 
 Structure:
   outer loop, once per chunk (at most st[ST_POLL] <= 4096 instructions):
-      poll the stop flag; update mip.MTIP from the CLINT; take a pending
+      poll the stop flag; update mip.MTIP/STIP from the timers; take a pending
       interrupt; idle in wfi; end the chunk early at the next timer event,
       so timer interrupts arrive at exactly the same instruction every run.
   inner loop, once per instruction, with no checks but the budget:
@@ -38,12 +38,12 @@ from emu.alu import (sext32, srl, ltu, mulh, mulhsu, mulhu, div, divu, rem, remu
 from emu.state import (ICACHE_SCRATCH, ST_PC, ST_INSTRET, ST_WFI, ST_IDLE, ST_RAM_BASE, ST_RAM_SIZE, ST_POLL, ST_BARE_STRADDLERS,
                        ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX, ICACHE_MASK,
                        TLB_FETCH, TLB_LOAD, TLB_STORE, EXIT_BUDGET, EXIT_STOP, EXIT_MMIO, EXIT_WFI,
-                       EXIT_HTIF, EXIT_SBI, EXIT_FATAL, ST_FATAL, FATAL_TRAP_LOOP, ST_TIMER_BIT,
+                       EXIT_HTIF, EXIT_SBI, EXIT_FATAL, ST_FATAL, FATAL_TRAP_LOOP,
                        ST_TIMER_REALTIME, ST_REGION_ON, ST_REGION_HOT, ST_REGION_REQ_PC, ST_REGION_REQ_PADDR,
                        ST_REGION_ADDR, ST_REGION_SIZE, ST_REGION_ENTRIES, EXIT_REGION, ST_REGION_BLOCKED, ST_REGION_REQ, ST_REGION_READY,
                        REGION_BASE, REGION_W, REGION_MASK, RT_PADDR, RT_PC, RT_FN, RT_KEY, HOT_BASE, HOT_MASK)
 from emu.spec import MIE, MIP, MSTATUS, MSTATUS_FS, FS_DIRTY, NAN_BOX
-from emu.timer import update_mtip, cycles_until_mtip
+from emu.timer import update_mtip, cycles_until_timer, NEVER
 from emu.csr import sample_external
 from emu.trap import take_trap, pending_interrupt
 from emu.mmu import translate, tlb_lookup, PAGE_MASK, fault_cause
@@ -156,9 +156,8 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
             if (csr[MIP] & csr[MIE]) != 0:
                 st[ST_WFI] = 0                    # wakes even when the interrupt is globally disabled
             else:
-                wait = cycles_until_mtip(st)
-                if ((csr[MIE] & st[ST_TIMER_BIT]) != 0 and 0 < wait < (1 << 62)
-                        and st[ST_TIMER_REALTIME] == 0):
+                wait = cycles_until_timer(st, csr, csr[MIE])     # the next timer interrupt that wakes it
+                if wait < NEVER and st[ST_TIMER_REALTIME] == 0:
                     st[ST_IDLE] += wait           # nothing else can happen in between: skip ahead
                     continue
                 reason = EXIT_WFI                 # only the host (a device, a stop) can wake us
@@ -166,8 +165,8 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
         chunk_end = instret + poll
         if chunk_end > end:
             chunk_end = end
-        t = cycles_until_mtip(st)
-        if t > 0 and instret + t < chunk_end:
+        t = cycles_until_timer(st, csr, -1)
+        if instret + t < chunk_end:
             chunk_end = instret + t
         fetch_vm = st[ST_FETCH_VM] != 0
         if fetch_vm and st[ST_BARE_STRADDLERS] != 0:

@@ -21,6 +21,7 @@ PRV_M = 3
 FFLAGS, FRM, FCSR = 0x001, 0x002, 0x003  # F: the accrued exceptions, the dynamic rounding mode, both
 SSTATUS, SIE, STVEC, SCOUNTEREN, SENVCFG = 0x100, 0x104, 0x105, 0x106, 0x10A
 SSCRATCH, SEPC, SCAUSE, STVAL, SIP, SATP = 0x140, 0x141, 0x142, 0x143, 0x144, 0x180
+STIMECMP = 0x14D                        # Sstc: the supervisor timer comparator
 MSTATUS, MISA, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN = 0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306
 MENVCFG, MCOUNTINHIBIT = 0x30A, 0x320
 MHPMEVENT3 = 0x323                      # mhpmevent3..31
@@ -37,6 +38,7 @@ CSR_NAMES = {
     FFLAGS: "fflags", FRM: "frm", FCSR: "fcsr",
     SSTATUS: "sstatus", SIE: "sie", STVEC: "stvec", SCOUNTEREN: "scounteren", SENVCFG: "senvcfg",
     SSCRATCH: "sscratch", SEPC: "sepc", SCAUSE: "scause", STVAL: "stval", SIP: "sip", SATP: "satp",
+    STIMECMP: "stimecmp",
     MSTATUS: "mstatus", MISA: "misa", MEDELEG: "medeleg", MIDELEG: "mideleg", MIE: "mie", MTVEC: "mtvec",
     MCOUNTEREN: "mcounteren", MENVCFG: "menvcfg", MCOUNTINHIBIT: "mcountinhibit", MSCRATCH: "mscratch",
     MEPC: "mepc", MCAUSE: "mcause", MTVAL: "mtval", MIP: "mip", MCYCLE: "mcycle", MINSTRET: "minstret",
@@ -78,6 +80,8 @@ ENVCFG_CBIE_SHIFT = 4
 ENVCFG_CBIE = 3 << ENVCFG_CBIE_SHIFT
 ENVCFG_CBCFE = 1 << 6
 ENVCFG_CBZE = 1 << 7
+# menvcfg's own fields (3.1.18): Sstc's STCE lets stimecmp drive mip.STIP
+MENVCFG_STCE = -(1 << 63)               # bit 63, as an int64
 
 # mstatus.FS, the FP unit's context status (3.1.6.6): Off traps every FP instruction, Dirty is set by any
 # write to an f register or fcsr (the kernel then saves the FP context)

@@ -23,7 +23,7 @@ from enum import IntEnum
 import numpy as np
 
 from emu.spec import (PRV_U, PRV_S, PRV_M, MIP_MTIP, RAM_BASE,  # noqa: F401 (PRV_* stay importable from here)
-                      MSTATUS, FS_INITIAL, N_REGS)
+                      MSTATUS, FS_INITIAL, N_REGS, STIMECMP)
 
 # --- why the loop returned (its return value): one family, Exit; the loop (Numba) uses the plain
 # EXIT_* ints below, generated from it, so that njit code sees int64 constants (no enum typing)
@@ -238,6 +238,7 @@ def new_state(ram_size, ram_base=RAM_BASE):
     st[ST_TOHOST] = -1
     st[ST_FROMHOST] = -1
     st[ST_MTIMECMP] = -1          # all ones: no timer interrupt until software programs one
+    csr[STIMECMP] = -1            # (the same for Sstc's comparator)
     st[ST_TIME_DIV] = 10          # 10 instructions per tick: 10 MHz timebase at 100 MIPS
     st[ST_POLL] = 4096
     st[ST_TIMER_BIT] = MIP_MTIP

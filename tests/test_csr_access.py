@@ -11,7 +11,8 @@ raises an illegal-instruction exception (mcause 2) and changes neither rd nor an
   register holds 0), csrrsi/csrrci unless uimm is 0 (Zicsr, 9.1);
 - cycle/time/instret/hpmcounterN (0xC00 + i) below M need bit i of mcounteren, and in U also of
   scounteren (3.1.11, 4.1.5);
-- satp in S-mode is illegal while mstatus.TVM = 1 (3.1.6.5).
+- satp in S-mode is illegal while mstatus.TVM = 1 (3.1.6.5);
+- stimecmp in S-mode needs menvcfg.STCE and mcounteren.TM (Sstc).
 
 Legal reads give the CSR's value: read-only CSRs with their known values, plain storage CSRs what
 the hart holds, the counters their clock (see counter_value).
@@ -37,7 +38,7 @@ PRIV_NAMES = {PRV_U: "U", PRV_S: "S", PRV_M: "M"}
 # ---------------------------------------------------------------------------- the CSRs of this hart
 # (number, name, kind): kind "store" = a plain register (reads what it holds), "view" = computed
 # from other state (its value is checked elsewhere, test_csr.py), "zero" = reads 0, "counter",
-# "misa". RV64 without N, H or the debug mode; no sstc, no vendor CSRs.  The numbers are the
+# "misa". RV64 without N, H or the debug mode; no vendor CSRs.  The numbers are the
 # spec's tables 2.2-2.5 written out, not emu/spec.py's names: this table is the independent check.
 MISA_VALUE = ((2 << 62) | sum(1 << (ord(c) - ord("A")) for c in "ACDFIMSU"))   # MXL = 2 (XLEN 64), RV64ACDFIMSU
 
@@ -45,7 +46,7 @@ CSRS = [
     (0x100, "sstatus", "view"), (0x104, "sie", "view"), (0x105, "stvec", "store"),
     (0x106, "scounteren", "store"), (0x10A, "senvcfg", "store"),
     (0x140, "sscratch", "store"), (0x141, "sepc", "store"), (0x142, "scause", "store"),
-    (0x143, "stval", "store"), (0x144, "sip", "view"), (0x180, "satp", "store"),
+    (0x143, "stval", "store"), (0x144, "sip", "view"), (0x14D, "stimecmp", "store"), (0x180, "satp", "store"),
     (0x300, "mstatus", "view"), (0x301, "misa", "misa"), (0x302, "medeleg", "store"),
     (0x303, "mideleg", "store"), (0x304, "mie", "store"), (0x305, "mtvec", "store"),
     (0x306, "mcounteren", "store"), (0x30A, "menvcfg", "store"), (0x320, "mcountinhibit", "zero"),
@@ -63,8 +64,8 @@ CSRS += [(0xB00 + i, f"mhpmcounter{i}", "zero") for i in range(3, 32)]
 CSRS += [(0xC00 + i, f"hpmcounter{i}", "zero") for i in range(3, 32)]
 
 # Numbers with no CSR here: F/D's fflags/frm/fcsr, RV32-only cycleh/timeh/pmpcfg1, mtime has no CSR
-# (0xB01), the debug/trigger CSRs, hypervisor and N-extension ones, sstc's stimecmp, and gaps.
-ABSENT = [0x001, 0x002, 0x003, 0x000, 0x004, 0x005, 0x041, 0x044, 0x14D, 0x0FF, 0x107, 0x10C,
+# (0xB01), the debug/trigger CSRs, hypervisor and N-extension ones, and gaps.
+ABSENT = [0x001, 0x002, 0x003, 0x000, 0x004, 0x005, 0x041, 0x044, 0x0FF, 0x107, 0x10C,
           0x200, 0x280, 0x307, 0x310, 0x31F, 0x3A1, 0x3A3, 0x3AF, 0x3F0, 0x600, 0x680, 0x7A0,
           0x7A1, 0x7B0, 0x7B1, 0xB01, 0xB20, 0xB80, 0xC20, 0xC80, 0xC81, 0xC82, 0xDFF, 0xF10,
           0xF16, 0xFFF, 0x5A8, 0x9FF]
@@ -92,7 +93,7 @@ SENTINEL = 0x5EED
 from test_csr import MTIME_OFF, counter_value, counters_set  # noqa: E402
 
 
-def legal_by_spec(n, priv, writes, mcounteren=0, scounteren=0, tvm=False, exists=True):
+def legal_by_spec(n, priv, writes, mcounteren=0, scounteren=0, tvm=False, exists=True, stce=False):
     """The spec's rules, in the order above. -> True when the access is legal."""
     if not exists:
         return False
@@ -107,6 +108,8 @@ def legal_by_spec(n, priv, writes, mcounteren=0, scounteren=0, tvm=False, exists
         if priv == PRV_U and not (scounteren >> bit) & 1:
             return False
     if n == SATP and priv == PRV_S and tvm:
+        return False
+    if n == 0x14D and priv == PRV_S and not (stce and (mcounteren >> 1) & 1):     # stimecmp
         return False
     return True
 

@@ -83,10 +83,11 @@ def test_every_node_and_property():
         "/cpus": {"#address-cells": [1], "#size-cells": [0], "timebase-frequency": [10_000_000]},
         "/cpus/cpu@0": {"device_type": ["cpu"], "reg": [0], "status": ["okay"], "compatible": ["riscv"],
                         "riscv,isa": ["rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintpause"
-                                      "_zba_zbb_zbs_svinval"],
+                                      "_zba_zbb_zbs_sstc_svinval"],
                         "riscv,isa-base": ["rv64i"],
                         "riscv,isa-extensions": ["i", "m", "a", "f", "d", "c", "zicbom", "zicbop", "zicboz", "zicond",
-                                                 "zicsr", "zifencei", "zihintpause", "zba", "zbb", "zbs", "svinval"],
+                                                 "zicsr", "zifencei", "zihintpause", "zba", "zbb", "zbs", "sstc",
+                                                 "svinval"],
                         "mmu-type": ["riscv,sv39"],
                         "riscv,cbom-block-size": [64], "riscv,cbop-block-size": [64], "riscv,cboz-block-size": [64]},
         "/cpus/cpu@0/interrupt-controller": {"#address-cells": [0], "#interrupt-cells": [1],

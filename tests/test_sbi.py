@@ -4,7 +4,7 @@ import io
 import pytest
 
 from emu import state as S
-from emu.spec import MIP, MIDELEG, MEDELEG, MCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP, A0, A1, A6, A7
+from emu.spec import MENVCFG, MIP, MIDELEG, MEDELEG, MCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP, A0, A1, A6, A7
 from emu.hart import Hart
 from devices.firmware import sbi as B
 from tests.rvenc import ECALL, J_SELF
@@ -128,9 +128,11 @@ def test_enter_supervisor_and_ecall_exits_to_the_host():
 
 
 def test_timer_drives_stip_under_the_builtin_sbi():
+    """The CLINT comparator's wiring to mip.STIP (with Sstc on, stimecmp drives STIP: test_sstc.py)."""
     h = Hart(1 << 20)
     h.write_phys(h.ram_base, J_SELF)
     B.enter_supervisor(h, h.ram_base, 0, 0)
+    h.csr[MENVCFG] = 0
     h.st[S.ST_MTIMECMP] = 5
     h.run(100)
     assert int(h.csr[MIP]) & MIP_STIP and not int(h.csr[MIP]) & (1 << 7)

@@ -14,7 +14,10 @@ Implemented, as the SBI spec names them:
   DBCN   "DBCN"          console_write, console_read, console_write_byte
 The timer: what OpenSBI does in software (take the M timer interrupt, raise
 STIP) the machine does in wiring: st[ST_TIMER_BIT] = STIP, so the CLINT
-comparator drives mip.STIP directly and set_timer only writes mtimecmp.
+comparator drives mip.STIP directly and set_timer only writes mtimecmp.  As
+OpenSBI does on a hart with Sstc, menvcfg.STCE is set: a kernel that knows Sstc
+(the device tree lists it) writes stimecmp itself, and set_timer writes stimecmp
+too.
 """
 from enum import IntEnum
 
@@ -23,6 +26,7 @@ from emu.ints import s64, u64
 from emu.spec import (MIP, MIDELEG, MEDELEG, MCOUNTEREN, SCOUNTEREN, MENVCFG, MIP_SSIP, MIP_STIP, MIP_SEIP, PRV_S,
                       ENVCFG_CBIE, ENVCFG_CBCFE, ENVCFG_CBZE,
                       COUNTEREN_CY, COUNTEREN_TM, COUNTEREN_IR, CAUSE_SUPERVISOR_ECALL, CAUSE_MACHINE_ECALL,
+                      MENVCFG_STCE, STIMECMP,
                       MVENDORID, MARCHID, MIMPID, A0, A1, A6, A7)
 
 # error codes (SBI v2.0, table 1)
@@ -77,8 +81,9 @@ def enter_supervisor(hart, entry, hartid, dtb_addr):
     csr[MCOUNTEREN] = COUNTEREN_CY | COUNTEREN_TM | COUNTEREN_IR   # readable from S (as OpenSBI allows)
     csr[SCOUNTEREN] = 0
     # the cache-block instructions for S-mode (cbo.inval invalidating), as OpenSBI enables them: a kernel
-    # that finds Zicbom/Zicboz in the device tree uses them from its first page clears on
-    csr[MENVCFG] = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE
+    # that finds Zicbom/Zicboz in the device tree uses them from its first page clears on; and, as OpenSBI
+    # does on a hart with Sstc, stimecmp for the kernel (STCE)
+    csr[MENVCFG] = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE | MENVCFG_STCE
     st[S.ST_SBI] = 1
     st[S.ST_TIMER_BIT] = MIP_STIP
     hart.x[A0] = hartid
@@ -156,7 +161,10 @@ class Sbi:
         raise SbiReset(ResetType.SHUTDOWN, 0)      # LEGACY_SHUTDOWN
 
     def _set_timer(self, hart, when):
-        hart.st[S.ST_MTIMECMP] = s64(when)
+        if int(hart.csr[MENVCFG]) & MENVCFG_STCE:
+            hart.csr[STIMECMP] = s64(when)   # Sstc: stimecmp drives STIP (emu/timer.py)
+        else:
+            hart.st[S.ST_MTIMECMP] = s64(when)
         hart.csr[MIP] &= ~MIP_STIP          # the loop raises it again when mtime reaches `when`
 
     def _call(self, hart, eid, fid, a):

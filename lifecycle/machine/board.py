@@ -18,7 +18,7 @@ import threading
 import time
 
 from emu import state as S
-from emu.ints import u64, MASK64
+from emu.ints import u64
 from emu.spec import (DEFAULT_MEMORY, MIP_MEIP, MIP_SEIP, MIE, MIP, SATP, SATP_MODE_SHIFT, SATP_MODE_BARE, A0, A1, A2,
                       CAUSE_ILLEGAL_INSTRUCTION, cause_name,
                       TIMEBASE, RAM_BASE, CLINT_BASE, PLIC_BASE, PLIC_SIZE, TEST_BASE, TEST_SIZE,
@@ -320,14 +320,11 @@ class Machine:
         return (lines & int(h.csr[MIE])) != 0
 
     def _timer_wait(self):
-        """Clock cycles until the CLINT timer wakes the waiting hart, or None when it cannot
-        (disabled in mie, or not armed): the loop's own test for skipping ahead."""
-        from emu.timer import cycles_until_mtip
-        st = self.hart.st
-        if int(self.hart.csr[MIE]) & int(st[S.ST_TIMER_BIT]) == 0:
-            return None
-        wait = int(cycles_until_mtip(st))
-        return wait if 0 < wait < (1 << 62) else None
+        """Clock cycles until a timer (mtimecmp, or Sstc's stimecmp) wakes the waiting hart, or None
+        when none can (disabled in mie, or not armed): the loop's own test for skipping ahead."""
+        from emu.timer import cycles_until_timer, NEVER
+        wait = int(cycles_until_timer(self.hart.st, self.hart.csr, int(self.hart.csr[MIE])))
+        return wait if wait < NEVER else None
 
     def _idle(self, h):
         """The hart sleeps in wfi: wait, without using the CPU, for something that wakes it.
@@ -372,14 +369,13 @@ class Machine:
                         timeout = min(timeout, deadline - now)
                 elif self.timer == "realtime":
                     self._sync_time()
-                    from emu.timer import mtime
-                    cmp_ = u64(h.st[S.ST_MTIMECMP])
-                    tbit = int(h.st[S.ST_TIMER_BIT])
-                    if int(h.csr[MIE]) & tbit and cmp_ != MASK64:
-                        left = (cmp_ - u64(mtime(h.st))) / TIMEBASE
-                        if left <= 0:
-                            return True
-                        timeout = min(timeout, left)
+                    from emu.timer import update_mtip
+                    update_mtip(h.st, h.csr)            # the comparators against the host's time
+                    if self._wakeable():
+                        return True
+                    wait = self._timer_wait()
+                    if wait is not None:
+                        timeout = min(timeout, wait / (int(st[S.ST_TIME_DIV]) * TIMEBASE))
                 if self._polling():
                     timeout = min(timeout, 0.005)   # host input is polled, not signalled
                 self._wake.wait(timeout)

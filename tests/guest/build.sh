@@ -96,6 +96,7 @@ declare -A QEMU_DIFF=(
     [isa_bitmanip]=236 [isa_bitmanip-nc]=236
     [isa_zicond]=1 [isa_zicond-nc]=1
     [priv_cbo]=1
+    [priv_sstc]=1
 )
 
 if [ "${1:-}" = "--check" ]; then
