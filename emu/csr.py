@@ -23,12 +23,14 @@ from emu.spec import (PRV_U, PRV_S, PRV_M,  # noqa: F401 (the CSR names stay imp
                       MSTATUS_TSR, MSTATUS_UXL_SHIFT, MSTATUS_SXL_SHIFT, MSTATUS_SD,
                       ENVCFG_CBIE, ENVCFG_CBIE_SHIFT, ENVCFG_CBCFE, ENVCFG_CBZE,
                       MIP_SSIP, MIP_MSIP, MIP_STIP, MIP_MTIP, MIP_SEIP, MIP_MEIP,
-                      CAUSE_MACHINE_ECALL, SATP_MODE_SHIFT, SATP_MODE_BARE, SATP_MODE_SV39, SATP_PPN,
-                      MENVCFG_STCE, COUNTEREN_TM)
+                      CAUSE_MACHINE_ECALL, SATP_MODE_SHIFT, SATP_MODE_BARE, SATP_MODE_SV39, SATP_MODE_SV57,
+                      SATP_PPN, MENVCFG_STCE, MENVCFG_PBMTE, COUNTEREN_TM, PMP_R, PMP_W, PMP_X, PMP_A,
+                      PMP_A_SHIFT, PMP_L, PMP_TOR, N_PMP, PMPADDR_BITS)
 from emu.state import (ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
                        ST_MCYCLE_OFF, ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX,
                        TLB_EMPTY, ST_EIP, ST_SEIP_SW, ST_FCSR)
 from emu.timer import mtime, update_mtip, sstc_on
+from emu.mmu import CTX_M, PMP_G, pmp_cfg, pmp_binds_m, pmp_grants_all
 from emu.ints import s64
 
 # --- what this hart implements of the spec's fields (WARL choices)
@@ -51,16 +53,19 @@ MISA_VALUE = s64((2 << 62) | sum(1 << (ord(e) - ord("A")) for e in "ACDFIMSU"))
 # the same hart as an ISA string (the device tree's riscv,isa and riscv,isa-extensions, /proc/cpuinfo), in
 # the canonical order: the letters, then Z extensions by their category letter (I before B) and
 # alphabetically within it, then S extensions
-ISA_STRING = "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintpause_zba_zbb_zbs_sstc_svinval"
+ISA_STRING = "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintpause_zba_zbb_zbs_sstc_svinval_svpbmt"
+MMU_TYPE = "riscv,sv57"            # the device tree's mmu-type: the largest satp mode (Sv39, Sv48 and Sv57)
 # the cache block of Zicbom/Zicbop/Zicboz (riscv,cbom-block-size, ...): what cbo.zero zeroes
 CACHE_BLOCK_SIZE = 64
 # menvcfg/senvcfg: the cache-block enables (the rest, FIOM and the other extensions' bits, read zero)
 ENVCFG_WRITABLE = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE
-MENVCFG_WRITABLE = ENVCFG_WRITABLE | MENVCFG_STCE         # and menvcfg's own: Sstc
+MENVCFG_WRITABLE = ENVCFG_WRITABLE | MENVCFG_STCE | MENVCFG_PBMTE     # and menvcfg's own: Sstc, Svpbmt
 FFLAGS_MASK = 0x1F                 # fcsr: frm (3 bits) << 5 | fflags (5 bits), the rest reads zero
 FCSR_MASK = 0xFF
 
-PMPADDR_WRITABLE = (1 << 54) - 1
+PMPADDR_WRITABLE = (1 << PMPADDR_BITS) - 1
+BYTE_LSBS = 0x0101010101010101                              # bit 0 of each byte of a pmpcfg CSR
+PMPCFG_WRITABLE_8 = s64((PMP_L | PMP_A | PMP_X | PMP_W | PMP_R) * BYTE_LSBS)   # a pmpNcfg byte's bits 6:5 read 0
 MVENDORID_VALUE = 0        # a non-commercial implementation
 MARCHID_VALUE = 0
 MIMPID_VALUE = 0
@@ -73,26 +78,34 @@ def clock(st):
 
 @njit(cache=True)
 def refresh_mode(st, csr):
-    """Recompute the loop's cached translation mode after priv, mstatus or satp changed.
+    """Recompute the loop's cached translation mode after priv, mstatus, satp or PMP changed.
 
-    Data accesses use mstatus.MPP as their privilege when M-mode sets mstatus.MPRV.
-    The access context selects one bit of a TLB entry's permission mask:
-    bit 0 = S-mode (else U), bit 1 = mstatus.SUM, bit 2 = mstatus.MXR.
+    Fetches and data accesses go through the TLB (emu/mmu.py) in S and U while satp translates
+    or PMP restricts them (anything but one entry granting everything, the reset value), and in
+    M only while a locked PMP entry binds M-mode; else they use the physical address as it is.  Data accesses use mstatus.MPP as their privilege
+    when M-mode sets mstatus.MPRV.  The access context selects one bit of a TLB entry's
+    permission mask: bit 0 = S-mode (else U), bit 1 = mstatus.SUM, bit 2 = mstatus.MXR; M-mode
+    has its own, mmu.CTX_M, while a locked PMP entry binds it.
     """
     priv = st[ST_PRIV]
     ms = csr[MSTATUS]
-    sv39 = ((csr[SATP] >> SATP_MODE_SHIFT) & 0xF) == SATP_MODE_SV39
     dpriv = priv
     if priv == PRV_M and (ms & MSTATUS_MPRV) != 0:
         dpriv = (ms >> MSTATUS_MPP_SHIFT) & 3
-    st[ST_FETCH_VM] = 1 if (sv39 and priv != PRV_M) else 0
-    st[ST_DATA_VM] = 1 if (sv39 and dpriv != PRV_M) else 0
-    st[ST_FETCH_CTX] = 1 if priv == PRV_S else 0
-    ctx = 1 if dpriv == PRV_S else 0
-    if (ms & MSTATUS_SUM) != 0:
-        ctx |= 2
-    if (ms & MSTATUS_MXR) != 0:
-        ctx |= 4
+    m_bound = pmp_binds_m(csr)
+    s_u_tlb = ((csr[SATP] >> SATP_MODE_SHIFT) & 0xF) != SATP_MODE_BARE or not pmp_grants_all(csr)
+    st[ST_FETCH_VM] = 1 if (m_bound if priv == PRV_M else s_u_tlb) else 0
+    st[ST_DATA_VM] = 1 if (m_bound if dpriv == PRV_M else s_u_tlb) else 0
+    m_ctx = CTX_M if m_bound else 0      # (unused while M bypasses the TLB: 0 keeps region keys as they were)
+    st[ST_FETCH_CTX] = m_ctx if priv == PRV_M else (1 if priv == PRV_S else 0)
+    if dpriv == PRV_M:
+        ctx = m_ctx
+    else:
+        ctx = 1 if dpriv == PRV_S else 0
+        if (ms & MSTATUS_SUM) != 0:
+            ctx |= 2
+        if (ms & MSTATUS_MXR) != 0:
+            ctx |= 4
     st[ST_DATA_CTX] = ctx
 
 
@@ -119,6 +132,44 @@ def counter_allowed(n, priv, csr):
     if priv == PRV_U and ((csr[SCOUNTEREN] >> bit) & 1) == 0:
         return False
     return True
+
+
+@njit(cache=True)
+def pmpaddr_read(i, csr):
+    """pmpaddr i as read at granularity G (3.7.1): bits G-2:0 read as ones while the entry is
+    NAPOT, bits G-1:0 as zeros while it is OFF or TOR; the register keeps what was written."""
+    v = csr[PMPADDR0 + i]
+    if (pmp_cfg(i, csr) & (2 << PMP_A_SHIFT)) != 0:
+        return v | ((1 << (PMP_G - 1)) - 1)
+    return v & ~((1 << PMP_G) - 1)
+
+
+@njit(cache=True)
+def pmpcfg_write(n, v, csr):
+    """pmpcfg n (8 entries, one byte each) with the WARL rules, all 8 bytes at once: a locked entry
+    keeps its byte; bits 6:5 read 0; R = 0 with W = 1 is reserved (W reads 0); NA4 is not
+    selectable at G >= 1 (it becomes NAPOT)."""
+    old = csr[n]
+    new = v & PMPCFG_WRITABLE_8
+    new &= ~(((new >> 1) & ~new & BYTE_LSBS) << 1)          # W without R: W = 0
+    new |= ((new >> 4) & ~(new >> 3) & BYTE_LSBS) << 3      # A = NA4 (10): NAPOT (11)
+    locked = (old >> 7) & BYTE_LSBS                         # each byte's L bit, spread over the byte
+    locked |= locked << 1
+    locked |= locked << 2
+    locked |= locked << 4
+    csr[n] = (old & locked) | (new & ~locked)
+
+
+@njit(cache=True)
+def pmpaddr_write(i, v, csr):
+    """pmpaddr i, unless entry i is locked, or entry i + 1 is locked and TOR (its lower bound)."""
+    if (pmp_cfg(i, csr) & PMP_L) != 0:
+        return
+    if i + 1 < N_PMP:
+        nxt = pmp_cfg(i + 1, csr)
+        if (nxt & PMP_L) != 0 and ((nxt >> PMP_A_SHIFT) & 3) == PMP_TOR:
+            return
+    csr[PMPADDR0 + i] = v & PMPADDR_WRITABLE
 
 
 @njit(cache=True)
@@ -170,7 +221,7 @@ def csr_read(n, st, csr):
             return False, 0                  # odd pmpcfg CSRs do not exist on RV64
         return True, csr[n]
     if PMPADDR0 <= n <= PMPADDR0 + 63:
-        return True, csr[n]
+        return True, pmpaddr_read(n - PMPADDR0, csr)
     # hardware performance monitor: present, hard-wired to zero
     if (MHPMCOUNTER3 <= n < MHPMCOUNTER3 + N_HPM or HPMCOUNTER3 <= n < HPMCOUNTER3 + N_HPM
             or MHPMEVENT3 <= n < MHPMEVENT3 + N_HPM):
@@ -221,7 +272,7 @@ def csr_write(n, v, st, csr, tlb):
         update_mtip(st, csr)                 # menvcfg.STCE decides what drives mip.STIP
     elif n == SATP:
         mode = (v >> SATP_MODE_SHIFT) & 0xF
-        if mode == SATP_MODE_BARE or mode == SATP_MODE_SV39:  # Sv48/Sv57 (and the rest) unsupported: no change
+        if mode == SATP_MODE_BARE or SATP_MODE_SV39 <= mode <= SATP_MODE_SV57:  # the rest: no change
             csr[SATP] = (mode << SATP_MODE_SHIFT) | (v & SATP_PPN)   # ASIDLEN = 0
             flush_tlb(tlb)
     elif n == STIMECMP:
@@ -239,9 +290,11 @@ def csr_write(n, v, st, csr, tlb):
     elif n == MINSTRET:
         st[ST_MINSTRET_OFF] = v - (st[ST_INSTRET] + 1)
     elif PMPCFG0 <= n <= PMPCFG0 + 15:
-        csr[n] = v                            # WARL storage; PMP is not enforced (documented)
+        pmpcfg_write(n, v, csr)
+        flush_tlb(tlb)                        # TLB entries hold PMP's answers (emu/mmu.py)
     elif PMPADDR0 <= n <= PMPADDR0 + 63:
-        csr[n] = v & PMPADDR_WRITABLE
+        pmpaddr_write(n - PMPADDR0, v, csr)
+        flush_tlb(tlb)
     elif (n == MSCRATCH or n == MCAUSE or n == MTVAL or n == SSCRATCH or n == SCAUSE
           or n == STVAL):
         csr[n] = v
@@ -281,6 +334,6 @@ def csr_access(n, kind, src, do_write, st, csr, tlb):
         else:
             new = base & ~src
         csr_write(n, new, st, csr, tlb)
-        refresh_mode(st, csr)          # mstatus.MPRV/MPP/SUM/MXR and satp decide translation
+        refresh_mode(st, csr)          # mstatus.MPRV/MPP/SUM/MXR, satp and PMP decide translation
     return True, old
 

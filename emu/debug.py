@@ -24,8 +24,9 @@ Breakpoints: decode misses.
     slot is never filled, so the next run stops there again.
   * A breakpoint's physical instruction reached through another address (an
     alias), and, while some breakpoint pc lies outside RAM (a kernel's virtual
-    address, say), any instruction decoded in bare mode: the instruction goes
-    to the scratch slot (uncached), as page straddlers already do. Otherwise
+    address, say), any instruction decoded at its physical address (bare, or
+    mapped to itself): the instruction goes to the scratch slot (uncached), as
+    page straddlers already do. Otherwise
     code that runs physically before the MMU comes on would fill the cache
     slot, and the breakpoint at its virtual address would never miss again.
   To resume from a breakpoint, the host steps one instruction with that pc out
@@ -80,9 +81,10 @@ from numba import njit
 
 from emu import state as S
 from emu.ints import s64, u64
-from emu.spec import SATP, SATP_PPN, PTE_V, PTE_R, PTE_W, PTE_X, PTE_PPN_SHIFT, PTE_RESERVED_SHIFT
+from emu.spec import SATP, SATP_MODE_SHIFT, SATP_MODE_BARE, PRV_M
+from emu.mmu import lookup, leaf_address, WALK_OK
 from emu.state import (ST_DBG_NBP, ST_DBG_NWATCH, ST_DBG_HIT, ST_DBG_HIT_ADDR, ST_DBG_BP, ST_DBG_BP_PA,
-                       ST_DBG_WATCH, ST_DBG_BREAK, ST_DBG_VIRT_BP, ST_FETCH_VM)
+                       ST_DBG_WATCH, ST_DBG_BREAK, ST_DBG_VIRT_BP)
 
 WATCH_WRITE = 1          # kind bits of a watch range
 WATCH_READ = 2
@@ -131,7 +133,7 @@ def breakpoint_check(pc, paddr, st):
             st[ST_DBG_BP_PA + i] = paddr  # (a range's entries keep their kind)
         st[ST_DBG_BREAK] = 1
         return -1
-    if st[ST_DBG_VIRT_BP] != 0 and st[ST_FETCH_VM] == 0:
+    if st[ST_DBG_VIRT_BP] != 0 and pc == paddr:
         return 1
     for i in range(min(st[ST_DBG_NBP], S.DBG_MAX_BP)):
         if st[ST_DBG_BP_PA + i] == paddr:  # (the kinds are negative, paddrs are not)
@@ -304,37 +306,20 @@ def clear_all(hart):
 
 
 def paging_on(hart):
-    """Does the guest, at its current privilege level, fetch through Sv39?"""
-    return int(hart.st[S.ST_FETCH_VM]) != 0
+    """Does the guest, at its current privilege level, fetch through page tables (satp's mode)?"""
+    return hart.priv != PRV_M and (int(hart.csr[SATP]) >> SATP_MODE_SHIFT) & 0xF != SATP_MODE_BARE
 
 
 def debug_translate(hart, va):
     """The guest's (fetch-side) view of va -> physical address, or None when unmapped.
 
-    No side effects: no TLB fill, no A/D bits, no permission checks (a debugger sees
+    No side effects: no TLB fill, no A/D bits, no permission or PMP checks (a debugger sees
     every mapped page, as QEMU's get_phys_page_debug does).
     """
     va = u64(va)
     if not paging_on(hart):
         return va
-    top = va >> 38
-    if top not in (0, (1 << 26) - 1):           # bits 63:39 must equal bit 38
+    status, pte, level, _off = lookup(np.int64(s64(va)), hart.st, hart.csr, hart.ram, False)
+    if status != WALK_OK:
         return None
-    a = (int(hart.csr[SATP]) & SATP_PPN) << 12
-    ram = hart.ram
-    base, size = hart.ram_base, hart.ram_size
-    for level in (2, 1, 0):
-        off = a + ((va >> (12 + 9 * level)) & 0x1FF) * 8 - base
-        if off < 0 or off + 8 > size:
-            return None
-        pte = int.from_bytes(ram[off:off + 8].tobytes(), "little")
-        if not pte & PTE_V or (pte & (PTE_R | PTE_W)) == PTE_W or pte >> PTE_RESERVED_SHIFT:
-            return None
-        ppn = (pte >> PTE_PPN_SHIFT) & SATP_PPN
-        if pte & (PTE_R | PTE_X):                 # a leaf
-            span = 12 + 9 * level
-            if ppn & ((1 << (9 * level)) - 1):
-                return None                       # misaligned superpage
-            return ((ppn << 12) & ~((1 << span) - 1)) | (va & ((1 << span) - 1))
-        a = ppn << 12
-    return None
+    return int(leaf_address(np.int64(s64(va)), pte, level))

@@ -80,8 +80,9 @@ ENVCFG_CBIE_SHIFT = 4
 ENVCFG_CBIE = 3 << ENVCFG_CBIE_SHIFT
 ENVCFG_CBCFE = 1 << 6
 ENVCFG_CBZE = 1 << 7
-# menvcfg's own fields (3.1.18): Sstc's STCE lets stimecmp drive mip.STIP
+# menvcfg's own fields (3.1.18): Sstc's STCE lets stimecmp drive mip.STIP, Svpbmt's PBMTE allows PTEs' PBMT
 MENVCFG_STCE = -(1 << 63)               # bit 63, as an int64
+MENVCFG_PBMTE = 1 << 62
 
 # mstatus.FS, the FP unit's context status (3.1.6.6): Off traps every FP instruction, Dirty is set by any
 # write to an f register or fcsr (the kernel then saves the FP context)
@@ -153,13 +154,27 @@ def cause_name(code):
 SATP_MODE_SHIFT = 60
 SATP_MODE_BARE = 0
 SATP_MODE_SV39 = 8
+SATP_MODE_SV48 = 9
+SATP_MODE_SV57 = 10
 SATP_PPN = (1 << 44) - 1
 
-# --- Sv39 page-table entry bits (4.4.1)
+# --- Sv39/Sv48/Sv57 page-table entry bits (4.4.1, 4.5.1, 4.6.1)
 PTE_V, PTE_R, PTE_W, PTE_X, PTE_U, PTE_G, PTE_A, PTE_D = 1, 2, 4, 8, 16, 32, 64, 128
-PTE_PPN_SHIFT = 10                      # the PPN field starts at bit 10
-PTE_RESERVED_SHIFT = 54                 # bits 63:54 are reserved (Svpbmt/Svnapot not implemented)
-PAGE_SIZE = 4096                        # a page (4.3.1); Sv39's megapages and gigapages are made of them
+PTE_PPN_SHIFT = 10                      # the PPN field: bits 53:10
+PTE_RESERVED = ((1 << 7) - 1) << 54     # bits 60:54 are reserved
+PTE_PBMT_SHIFT = 61                     # Svpbmt: bits 62:61, the page-based memory type
+PBMT_PMA, PBMT_NC, PBMT_IO, PBMT_RESERVED = 0, 1, 2, 3
+PTE_N = -(1 << 63)                      # bit 63, Svnapot's (not implemented: reserved), as an int64
+PAGE_SIZE = 4096                        # a page (4.3.1); superpages are made of them
+
+# --- physical memory protection (3.7): a pmpNcfg byte, 8 of them in each even pmpcfg CSR on RV64
+PMP_R, PMP_W, PMP_X = 1, 2, 4
+PMP_A_SHIFT = 3                         # the address-matching mode, bits 4:3
+PMP_A = 3 << PMP_A_SHIFT
+PMP_OFF, PMP_TOR, PMP_NA4, PMP_NAPOT = 0, 1, 2, 3
+PMP_L = 1 << 7                          # locked: the entry is read-only and applies to M-mode too
+N_PMP = 64                              # pmp0..63 (pmpaddr0..63, the bytes of pmpcfg0, 2, ..., 14)
+PMPADDR_BITS = 54                       # pmpaddr holds bits 55:2 of a physical address
 
 # --- integer registers: the ABI names (psABI), and the numbers of those the VMM reads or writes
 REG_NAMES = ("zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",

@@ -23,7 +23,8 @@ from enum import IntEnum
 import numpy as np
 
 from emu.spec import (PRV_U, PRV_S, PRV_M, MIP_MTIP, RAM_BASE,  # noqa: F401 (PRV_* stay importable from here)
-                      MSTATUS, FS_INITIAL, N_REGS, STIMECMP)
+                      MSTATUS, FS_INITIAL, N_REGS, PMPCFG0, PMPADDR0, PMP_R, PMP_W, PMP_X, PMP_A_SHIFT, PMP_NAPOT,
+                      PMPADDR_BITS, STIMECMP)
 
 # --- why the loop returned (its return value): one family, Exit; the loop (Numba) uses the plain
 # EXIT_* ints below, generated from it, so that njit code sees int64 constants (no enum typing)
@@ -92,9 +93,9 @@ ST_MMIO_RD = 21       #   destination register (load)
 ST_MMIO_SIGNED = 22   #   1 = sign-extend the loaded value
 ST_MMIO_DEV = 23      #   device id from the trap table
 ST_MMIO_NPC = 24      #   pc after the access
-# cached mode, recomputed by csr.refresh_mode after anything that changes priv, mstatus or satp
-ST_FETCH_VM = 25      # 1 = instruction fetch goes through Sv39
-ST_DATA_VM = 26       # 1 = loads/stores go through Sv39 (priv, or mstatus.MPP under MPRV)
+# cached mode, recomputed by csr.refresh_mode after anything that changes priv, mstatus, satp or PMP
+ST_FETCH_VM = 25      # 1 = instruction fetch goes through the TLB (page tables and/or PMP: emu/mmu.py)
+ST_DATA_VM = 26       # 1 = loads/stores go through the TLB (priv, or mstatus.MPP under MPRV)
 ST_FETCH_CTX = 27     # bit index into a fetch TLB entry's permission mask
 ST_DATA_CTX = 28      # bit index into a load/store TLB entry's permission mask
 # statistics
@@ -232,6 +233,10 @@ def new_state(ram_size, ram_base=RAM_BASE):
     st[ST_PC] = ram_base
     st[ST_PRIV] = PRV_M
     csr[MSTATUS] = FS_INITIAL     # the FP unit on: bare-metal programs use F/D without enabling it first
+    # PMP's reset value, which the platform may choose (priv spec 3.4): pmp0 NAPOT over all of physical
+    # memory, RWX, unlocked, so S and U run without PMP set up; firmware (OpenSBI) programs its own
+    csr[PMPADDR0] = (1 << PMPADDR_BITS) - 1
+    csr[PMPCFG0] = (PMP_NAPOT << PMP_A_SHIFT) | PMP_R | PMP_W | PMP_X
     st[ST_RES_ADDR] = -1
     st[ST_RAM_BASE] = ram_base
     st[ST_RAM_SIZE] = ram_size

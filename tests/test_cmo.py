@@ -22,12 +22,12 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
 from rvenc import I, J_SELF, M64, csrr, csrw, s64  # noqa: E402
-from test_mmu import Sv39  # noqa: E402
+from test_mmu import PageTables  # noqa: E402
 
 from emu.hart import Hart  # noqa: E402
 from emu.csr import refresh_mode, CACHE_BLOCK_SIZE  # noqa: E402
 from emu.spec import (CAUSE_ILLEGAL_INSTRUCTION, CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT,  # noqa: E402
-                      ENVCFG_CBCFE, ENVCFG_CBIE, ENVCFG_CBZE, MCAUSE, MENVCFG, MENVCFG_STCE, MEPC, MSTATUS, MSTATUS_MPP_SHIFT,
+                      ENVCFG_CBCFE, ENVCFG_CBIE, ENVCFG_CBZE, MCAUSE, MENVCFG, MENVCFG_PBMTE, MENVCFG_STCE, MEPC, MSTATUS, MSTATUS_MPP_SHIFT,
                       MSTATUS_MPRV, MSTATUS_TVM, MTVAL, MTVEC, PRV_M, PRV_S, PRV_U, PTE_A, PTE_D, PTE_R, PTE_U,
                       PTE_V, PTE_W, PTE_X, RAM_BASE, SATP, SENVCFG, UART_BASE)
 
@@ -164,7 +164,7 @@ def test_envcfg_fields_are_warl(n):
     h.x[5], h.x[6], h.x[7] = -1, 0x20 | ENVCFG_CBZE, 0x10
     h.run(6)
     assert trap(h) is None
-    own = MENVCFG_STCE if n == MENVCFG else 0             # menvcfg's Sstc bit
+    own = (MENVCFG_STCE | MENVCFG_PBMTE) if n == MENVCFG else 0     # menvcfg's Sstc and Svpbmt bits
     assert int(h.x[1]) == ALL_ON | own                    # all ones: CBIE 11 (FIOM and the rest read 0)
     assert int(h.x[2]) == ENVCFG_CBIE | ENVCFG_CBZE      # CBIE 10: CBIE stays 11
     assert int(h.x[3]) == 0x10                            # CBIE 01
@@ -189,7 +189,7 @@ def vm(code, priv, flags, menvcfg=ALL_ON, senvcfg=ALL_ON, mstatus=0):
     """A hart in `priv` at CODE_VA under Sv39, DATA_VA mapped to DATA_PA with `flags` (None: not
     mapped); DATA_PA holds PATTERN. -> (hart, tables)"""
     h = mk(b"", priv, menvcfg, senvcfg, mstatus)
-    pt = Sv39(h, PT_BASE)
+    pt = PageTables(h, PT_BASE)
     h.write_phys(BASE, code)
     pt.map(CODE_VA, BASE, PTE_V | PTE_R | PTE_X | PTE_A | (PTE_U if priv == PRV_U else 0))
     if flags is not None:

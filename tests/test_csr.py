@@ -25,7 +25,7 @@ from emu.spec import (CAUSE_FETCH_PAGE_FAULT, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_L
                       MSTATUS_FS, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP,
                       MSTATUS_SUM, MSTATUS_SXL_SHIFT, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW, MSTATUS_UXL_SHIFT, MTVAL,
                       MTVEC, MVENDORID, PMPADDR0, PMPCFG0, PRV_M, PRV_S, PRV_U, RAM_BASE, SATP, SATP_MODE_BARE,
-                      SATP_MODE_SHIFT, SATP_MODE_SV39, SENVCFG, SEPC, SIE, SIP, SSTATUS, STVEC, TIME)
+                      SATP_MODE_SHIFT, SATP_MODE_SV39, SATP_MODE_SV48, SATP_MODE_SV57, SENVCFG, SEPC, SIE, SIP, SSTATUS, STVEC, TIME)
 
 BASE = RAM_BASE
 HANDLER = BASE + 0x800
@@ -389,7 +389,7 @@ def test_sip_ssip_writable_only_when_delegated_stip_read_only():
 
 def test_satp_unsupported_modes_are_ignored_entirely():
     good = (SATP_MODE_SV39 << SATP_MODE_SHIFT) | 0x80123
-    for mode in (9, 10, 1, 15):                # Sv48, Sv57, reserved values
+    for mode in (1, 7, 11, 15):                # reserved values, Sv64 (11)
         value = (mode << SATP_MODE_SHIFT) | 0x80456
         h = mk(csrw(SATP, 5) + csrr(6, SATP), satp=good)
         h.x[5] = np.int64(value - (1 << 64) if value >> 63 else value)
@@ -397,9 +397,10 @@ def test_satp_unsupported_modes_are_ignored_entirely():
         assert int(h.x[6]) & M64 == good, mode
 
 
-def test_satp_sv39_sticks_and_flushes_the_tlb():
+@pytest.mark.parametrize("mode", [SATP_MODE_SV39, SATP_MODE_SV48, SATP_MODE_SV57], ids=["sv39", "sv48", "sv57"])
+def test_satp_sv39_sv48_sv57_stick_and_flush_the_tlb(mode):
     h = mk(csrw(SATP, 5) + csrr(6, SATP))
-    value = (SATP_MODE_SV39 << SATP_MODE_SHIFT) | 0x80200
+    value = (mode << SATP_MODE_SHIFT) | 0x80200
     h.x[5] = np.int64(value - (1 << 64) if value >> 63 else value)
     h.tlb[:, :, 0] = 5                    # pretend the TLB holds entries
     step_ok(h, 2)
@@ -556,12 +557,13 @@ def test_odd_pmpcfg_registers_do_not_exist_on_rv64(n):
     assert trapped(h, CAUSE_ILLEGAL_INSTRUCTION)
 
 
-@pytest.mark.parametrize("n", [PMPCFG0, PMPCFG0 + 2, PMPADDR0, PMPADDR0 + 63, MCONFIGPTR, MCOUNTINHIBIT])
+@pytest.mark.parametrize("n", [PMPCFG0, PMPCFG0 + 2, PMPADDR0 + 62, PMPADDR0 + 63, MCONFIGPTR, MCOUNTINHIBIT])
 def test_other_v1_12_csrs_are_readable_in_m(n):
-    """pmpcfg0/2 and pmpaddr0/63 are WARL storage (read back what the hart holds); mconfigptr and
-    mcountinhibit are read-only zero here.  (menvcfg and senvcfg: tests/test_cmo.py.)"""
+    """pmpcfg0/2 and pmpaddr62/63 (entries that are OFF) read back what the hart holds (pmpaddr's
+    low 10 bits read 0 while OFF: test_pmp.py); mconfigptr and mcountinhibit are read-only zero
+    here.  (menvcfg and senvcfg: tests/test_cmo.py, tests/test_sstc.py.)"""
     h = mk(csrr(1, n))
-    stored = 0x0F0F if n in (PMPCFG0, PMPCFG0 + 2) else 0x1234 if n in (PMPADDR0, PMPADDR0 + 63) else 0
+    stored = 0x0F0F if n in (PMPCFG0, PMPCFG0 + 2) else 0x1234_0000 if PMPADDR0 <= n < PMPADDR0 + 64 else 0
     h.csr[n] = stored if stored else 0x5A5A      # a zero CSR must not read the array
     h.x[1] = 99
     step_ok(h)

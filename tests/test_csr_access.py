@@ -58,7 +58,7 @@ CSRS = [
     (0xF14, "mhartid", "zero"), (0xF15, "mconfigptr", "zero"),
 ]
 CSRS += [(0x3A0 + i, f"pmpcfg{i}", "store") for i in range(0, 16, 2)]      # odd ones: RV32 only
-CSRS += [(0x3B0 + i, f"pmpaddr{i}", "store") for i in range(64)]
+CSRS += [(0x3B0 + i, f"pmpaddr{i}", "view") for i in range(64)]       # WARL at 4 KiB: test_pmp.py
 CSRS += [(0x320 + i, f"mhpmevent{i}", "zero") for i in range(3, 32)]
 CSRS += [(0xB00 + i, f"mhpmcounter{i}", "zero") for i in range(3, 32)]
 CSRS += [(0xC00 + i, f"hpmcounter{i}", "zero") for i in range(3, 32)]

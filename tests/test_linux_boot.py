@@ -25,7 +25,7 @@ def session(*args):
         out, at = con.command("ls /", at)
         assert "init" in out and "proc" in out, con.transcript()
         out, at = con.command("cat /proc/cpuinfo", at)
-        assert "rv64imafdc" in out and "sv39" in out, con.transcript()        # F and D: the kernel saw them
+        assert "rv64imafdc" in out and "sv57" in out, con.transcript()        # F and D: the kernel saw them
         con.p.stdin.write(b"poweroff\n")
         con.p.stdin.flush()
         rc = con.finish()

@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
 from rvenc import ECALL, FENCE_I, I, J_SELF, M64, w32  # noqa: E402
-from test_mmu import Sv39, vm, fault, put64, get64, s64, RW, DATA_VA, DATA_PA, CODE_VA  # noqa: E402
+from test_mmu import PageTables, vm, fault, put64, get64, s64, RW, DATA_VA, DATA_PA, CODE_VA  # noqa: E402
 
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402

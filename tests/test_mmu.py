@@ -1,8 +1,9 @@
-"""Sv39 (privileged spec v1.12, 4.3 and 4.4): page tables built in guest RAM from Python.
+"""Sv39, Sv48, Sv57 and Svpbmt (privileged spec v1.12, 4.3-4.6; Svpbmt): page tables built in guest
+RAM from Python.
 
 The code runs in S or U mode from a 4 KiB code page mapped at CODE_VA; faults
 are not delegated, so they land in the M-mode `j .` handler (physical) and are
-visible in mcause/mtval/mepc.  Sv39 is a reusable helper (test_memory uses it).
+visible in mcause/mtval/mepc.  PageTables is a reusable helper (test_memory uses it).
 """
 import os
 import sys
@@ -20,8 +21,10 @@ from emu.csr import refresh_mode  # noqa: E402
 from emu.spec import (CAUSE_FETCH_ACCESS, CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_ACCESS,  # noqa: E402
                       CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT, MCAUSE, MEDELEG, MEPC,
                       MSTATUS, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SUM, MTVAL, MTVEC, PAGE_SIZE,
-                      PRV_M, PRV_S, PRV_U, PTE_A, PTE_D, PTE_PPN_SHIFT, PTE_R, PTE_RESERVED_SHIFT, PTE_U, PTE_V,
-                      PTE_W, PTE_X, RAM_BASE, SATP, SATP_MODE_SHIFT, SATP_MODE_SV39, SCAUSE, SEPC, STVAL, STVEC)
+                      PRV_M, PRV_S, PRV_U, PTE_A, PTE_D, PTE_PPN_SHIFT, PTE_R, PTE_U, PTE_V,
+                      PTE_W, PTE_X, RAM_BASE, SATP, SATP_MODE_SHIFT, SATP_MODE_SV39, SATP_MODE_SV48,
+                      SATP_MODE_SV57, SCAUSE, SEPC, STVAL, STVEC, MENVCFG, MENVCFG_PBMTE, PTE_PBMT_SHIFT,
+                      PBMT_NC, PBMT_IO, PBMT_RESERVED)
 
 BASE = RAM_BASE
 HANDLER = BASE + 0x800
@@ -38,12 +41,15 @@ LD6 = I("ld", rd=6, rs1=5, imm=0)      # x6 = *(x5)
 SD7 = I("sd", rs2=7, rs1=5, imm=0)     # *(x5) = x7
 
 
-class Sv39:
-    """Builds Sv39 tables in a hart's RAM (4 KiB pages for tables, allocated upward from PT_BASE)."""
+class PageTables:
+    """Builds Sv39/Sv48/Sv57 tables (`mode`: satp's) in a hart's RAM (4 KiB pages for tables,
+    allocated upward from PT_BASE)."""
 
-    def __init__(self, h, base=PT_BASE):
+    def __init__(self, h, base=PT_BASE, mode=SATP_MODE_SV39):
         self.h = h
         self.next = base
+        self.mode = mode
+        self.levels = {SATP_MODE_SV39: 3, SATP_MODE_SV48: 4, SATP_MODE_SV57: 5}[mode]
         self.root = self.alloc()
 
     def alloc(self):
@@ -60,7 +66,7 @@ class Sv39:
 
     def pte_addr(self, va, level=0):
         a = self.root
-        for lvl in (2, 1):
+        for lvl in range(self.levels - 1, 0, -1):
             if lvl == level:
                 break
             slot = a + ((va >> (12 + 9 * lvl)) & 0x1FF) * 8
@@ -79,13 +85,13 @@ class Sv39:
         return self.rd(self.pte_addr(va, level))
 
     def satp(self):
-        return (SATP_MODE_SV39 << SATP_MODE_SHIFT) | (self.root >> 12)
+        return (self.mode << SATP_MODE_SHIFT) | (self.root >> 12)
 
 
-def vm(code, priv=PRV_S, user_code=False, mstatus=0, ram=4 << 20):
-    """A hart in `priv` running `code` at CODE_VA under Sv39. -> (hart, tables)."""
+def vm(code, priv=PRV_S, user_code=False, mstatus=0, ram=4 << 20, mode=SATP_MODE_SV39):
+    """A hart in `priv` running `code` at CODE_VA under satp mode `mode`. -> (hart, tables)."""
     h = Hart(ram)
-    pt = Sv39(h)
+    pt = PageTables(h, mode=mode)
     h.write_phys(BASE, code)
     h.write_phys(HANDLER, J_SELF)
     pt.map(CODE_VA, BASE, PTE_V | PTE_R | PTE_X | PTE_A | (PTE_U if user_code else 0))
@@ -202,7 +208,7 @@ def test_bare_mode_in_s_is_physical():
 
 def test_mprv_translates_m_mode_data_accesses_only():
     h = Hart(4 << 20)
-    pt = Sv39(h)
+    pt = PageTables(h)
     h.write_phys(BASE, LD6 + J_SELF)
     pt.map(DATA_VA, DATA_PA, RW)
     put64(h, DATA_PA, 0x4242)
@@ -222,7 +228,7 @@ def test_mprv_translates_m_mode_data_accesses_only():
 
 def test_mprv_with_mpp_u_uses_u_permissions():
     h = Hart(4 << 20)
-    pt = Sv39(h)
+    pt = PageTables(h)
     h.write_phys(BASE, LD6)
     h.write_phys(HANDLER, J_SELF)
     h.csr[MTVEC] = HANDLER
@@ -243,9 +249,10 @@ def test_mprv_with_mpp_u_uses_u_permissions():
     (PTE_V | PTE_X | PTE_A, LD6, CAUSE_LOAD_PAGE_FAULT),                                 # execute-only, MXR = 0
     (PTE_V | PTE_W | PTE_A | PTE_D, LD6, CAUSE_LOAD_PAGE_FAULT),                         # W without R is reserved
     (PTE_V | PTE_W | PTE_A | PTE_D, SD7, CAUSE_STORE_PAGE_FAULT),
-    (RW | PTE_X | (1 << PTE_RESERVED_SHIFT), LD6, CAUSE_LOAD_PAGE_FAULT),                # reserved bits 63:54
+    (RW | PTE_X | (1 << 54), LD6, CAUSE_LOAD_PAGE_FAULT),                                # reserved bits 60:54
+    (RW | (1 << 60), SD7, CAUSE_STORE_PAGE_FAULT),
     (RW | (1 << 63), LD6, CAUSE_LOAD_PAGE_FAULT),                  # N (Svnapot not implemented)
-    (RW | (1 << 61), SD7, CAUSE_STORE_PAGE_FAULT),                 # PBMT (Svpbmt not implemented)
+    (RW | (1 << 61), SD7, CAUSE_STORE_PAGE_FAULT),                 # PBMT while menvcfg.PBMTE = 0
 ])
 def test_data_page_faults_report_the_va(flags, insn, cause):
     h, pt = vm(insn)
@@ -546,3 +553,140 @@ def test_straddling_instruction_decoded_in_bare_mode_is_refetched_under_sv39():
     h.pc = CODE_VA + 0xFFE
     run_ok(h, 1)
     assert int(h.x[9]) == -7
+
+
+# ------------------------------------------------------------------ Sv48 and Sv57 (4.5, 4.6)
+
+MODES = [SATP_MODE_SV39, SATP_MODE_SV48, SATP_MODE_SV57]
+MODE_IDS = {SATP_MODE_SV39: "sv39", SATP_MODE_SV48: "sv48", SATP_MODE_SV57: "sv57"}
+LEVELS = {SATP_MODE_SV39: 3, SATP_MODE_SV48: 4, SATP_MODE_SV57: 5}
+SUPERPAGES = [(m, k) for m in MODES for k in range(1, LEVELS[m])]
+
+
+def high_va(mode):
+    """A canonical VA whose root index is 0x80 (not CODE_VA's), aligned for a leaf at any level."""
+    return 1 << (12 + 9 * LEVELS[mode] - 2)
+
+
+@pytest.mark.parametrize("mode", [SATP_MODE_SV48, SATP_MODE_SV57], ids=MODE_IDS.get)
+def test_4k_pages_under_sv48_and_sv57(mode):
+    """A walk of 4 (Sv48) or 5 (Sv57) levels, the VA's upper index fields in use, and hardware A/D."""
+    va = high_va(mode) + 0x1A5A_4000_0000 + 0x3000
+    h, pt = vm(LD6 + SD7, mode=mode)
+    pt.map(va, DATA_PA + 0x3000, PTE_V | PTE_R | PTE_W)
+    put64(h, DATA_PA + 0x3010, 0x1234)
+    h.x[5], h.x[7] = va + 0x10, 0x4321
+    run_ok(h, 2)
+    assert int(h.x[6]) == 0x1234 and get64(h, DATA_PA + 0x3010) == 0x4321
+    assert pt.pte(va) & (PTE_A | PTE_D) == PTE_A | PTE_D
+    from emu import debug as D
+    assert D.debug_translate(h, va + 0x10) == DATA_PA + 0x3010
+
+
+@pytest.mark.parametrize("mode,level", SUPERPAGES, ids=[f"{MODE_IDS[m]}-level{k}" for m, k in SUPERPAGES])
+def test_superpages_at_every_level(mode, level):
+    """A leaf at level k maps 2^(12+9k) bytes: megapages, gigapages, Sv48's 512 GiB terapages and
+    Sv57's 256 TiB petapages (the last two from physical address 0, so that RAM lies inside)."""
+    span = 1 << (12 + 9 * level)
+    pa = (DATA_PA, BASE, 0, 0)[level - 1]
+    target = DATA_PA + 0x1238                  # in RAM, inside the superpage
+    va = high_va(mode) + (target - pa)
+    assert target - pa < span and pa % span == 0
+    h, pt = vm(LD6 + SD7, mode=mode)
+    pt.map(high_va(mode), pa, RW, level=level)
+    put64(h, target, 0xFEED)
+    h.x[5], h.x[7] = va, 0xBEEF
+    run_ok(h, 2)
+    assert int(h.x[6]) == 0xFEED and get64(h, target) == 0xBEEF
+    from emu import debug as D
+    assert D.debug_translate(h, va) == target
+
+
+@pytest.mark.parametrize("mode,level", SUPERPAGES, ids=[f"{MODE_IDS[m]}-level{k}" for m, k in SUPERPAGES])
+def test_misaligned_superpages_at_every_level_fault(mode, level):
+    """4.3.2 step 6: a superpage leaf whose PPN has a nonzero low field is a page fault (the PPN's
+    lowest bit below the superpage's alignment is set)."""
+    h, pt = vm(LD6, mode=mode)
+    pt.map(high_va(mode), BASE + (1 << (12 + 9 * (level - 1))), RW, level=level)
+    h.x[5] = high_va(mode)
+    h.run(1)
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, high_va(mode), CODE_VA)
+
+
+@pytest.mark.parametrize("mode,va", [
+    (SATP_MODE_SV48, 1 << 47), (SATP_MODE_SV48, 1 << 48), (SATP_MODE_SV48, s64(0xFFFF_0000_0000_0000)),
+    (SATP_MODE_SV48, s64(0x8000_8000_0000_0000)),
+    (SATP_MODE_SV57, 1 << 56), (SATP_MODE_SV57, 1 << 60), (SATP_MODE_SV57, s64(0xFE00_0000_0000_0000)),
+], ids=lambda v: MODE_IDS.get(v, hex(v & M64)))
+def test_non_canonical_va_faults_under_sv48_and_sv57(mode, va):
+    """Bits 63:48 must equal bit 47 (Sv48), bits 63:57 bit 56 (Sv57); the low bits are mapped."""
+    h, pt = vm(LD6, mode=mode)
+    pt.map(va & ((1 << (12 + 9 * LEVELS[mode])) - 1), DATA_PA, RW)
+    h.x[5] = s64(va)
+    h.run(1)
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, va & M64, CODE_VA)
+
+
+@pytest.mark.parametrize("mode,va", [
+    (SATP_MODE_SV48, s64(0xFFFF_8000_0000_0000)), (SATP_MODE_SV48, (1 << 47) - 4096),
+    (SATP_MODE_SV57, 1 << 47), (SATP_MODE_SV57, 1 << 55), (SATP_MODE_SV57, s64(0xFF00_0000_0000_0000)),
+], ids=lambda v: MODE_IDS.get(v, hex(v & M64)))
+def test_canonical_vas_of_the_wider_modes_translate(mode, va):
+    """What Sv39 (or Sv48) rejects as non-canonical is an ordinary address of a wider mode."""
+    h, pt = vm(LD6, mode=mode)
+    pt.map(va, DATA_PA, RW)
+    put64(h, DATA_PA + 8, 77)
+    h.x[5] = s64(va + 8)
+    run_ok(h, 1)
+    assert int(h.x[6]) == 77
+
+
+def test_sv57_fetch_and_user_pages():
+    """Code runs from a Sv57 page (U), and S-mode permissions hold at five levels."""
+    h, pt = vm(I("ld", rd=6, rs1=5, imm=0) + J_SELF, priv=PRV_U, user_code=True, mode=SATP_MODE_SV57)
+    pt.map(DATA_VA, DATA_PA, RW)                 # an S page: U may not read it
+    h.x[5] = DATA_VA
+    h.run(1)
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, DATA_VA, CODE_VA)
+
+
+# ------------------------------------------------------------------ Svpbmt
+
+@pytest.mark.parametrize("pbmt", [PBMT_NC, PBMT_IO], ids=["NC", "IO"])
+def test_svpbmt_nc_and_io_leaves_with_pbmte(pbmt):
+    """With menvcfg.PBMTE a leaf's PBMT may say NC or IO; RAM is RAM here (no caches to bypass)."""
+    h, pt = vm(LD6 + SD7)
+    h.csr[MENVCFG] = MENVCFG_PBMTE
+    pt.map(DATA_VA, DATA_PA, RW | (pbmt << PTE_PBMT_SHIFT))
+    put64(h, DATA_PA, 5)
+    h.x[5], h.x[7] = DATA_VA, 6
+    run_ok(h, 2)
+    assert int(h.x[6]) == 5 and get64(h, DATA_PA) == 6
+
+
+@pytest.mark.parametrize("pbmte", [True, False], ids=["PBMTE", "no-PBMTE"])
+@pytest.mark.parametrize("pbmt", [PBMT_NC, PBMT_IO, PBMT_RESERVED], ids=["NC", "IO", "reserved"])
+def test_svpbmt_reserved_encodings_fault(pbmt, pbmte):
+    """PBMT = 3 is reserved; without menvcfg.PBMTE every nonzero PBMT is (Svpbmt: as if not there)."""
+    h, pt = vm(SD7)
+    h.csr[MENVCFG] = MENVCFG_PBMTE if pbmte else 0
+    pt.map(DATA_VA, DATA_PA, RW | (pbmt << PTE_PBMT_SHIFT))
+    h.x[5] = DATA_VA
+    h.run(1)
+    if pbmte and pbmt != PBMT_RESERVED:
+        assert fault(h) is None
+    else:
+        assert fault(h) == (CAUSE_STORE_PAGE_FAULT, DATA_VA, CODE_VA)
+
+
+@pytest.mark.parametrize("pbmt", [PBMT_NC, PBMT_IO], ids=["NC", "IO"])
+def test_svpbmt_bits_in_a_non_leaf_pte_fault(pbmt):
+    """Bits 62:61 of a non-leaf PTE are reserved, PBMTE or not."""
+    h, pt = vm(LD6)
+    h.csr[MENVCFG] = MENVCFG_PBMTE
+    pt.map(DATA_VA, DATA_PA, RW)
+    slot = pt.root + ((DATA_VA >> 30) & 0x1FF) * 8
+    pt.wr(slot, pt.rd(slot) | (pbmt << PTE_PBMT_SHIFT))
+    h.x[5] = DATA_VA
+    h.run(1)
+    assert fault(h) == (CAUSE_LOAD_PAGE_FAULT, DATA_VA, CODE_VA)

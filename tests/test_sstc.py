@@ -17,7 +17,7 @@ from rvenc import J_SELF, M64, NOP, WFI, csr, csrr, csrw, s64  # noqa: E402
 from emu.hart import Hart  # noqa: E402
 from emu import state as S  # noqa: E402
 from emu.spec import (CAUSE_ILLEGAL_INSTRUCTION, ENVCFG_CBCFE, ENVCFG_CBIE, ENVCFG_CBZE, COUNTEREN_IR, COUNTEREN_TM, INSTRET, INTERRUPT, IRQ_S_TIMER, MCAUSE,  # noqa: E402
-                      MCOUNTEREN, MENVCFG, MENVCFG_STCE, MIDELEG, MIE, MIP, MIP_MTIP, MIP_STIP,
+                      MCOUNTEREN, MENVCFG, MENVCFG_PBMTE, MENVCFG_STCE, MIDELEG, MIE, MIP, MIP_MTIP, MIP_STIP,
                       MSTATUS, MSTATUS_SIE, MTVEC, PRV_M, PRV_S, PRV_U, RAM_BASE, SCAUSE, SEPC, SIE, SSTATUS,
                       STIMECMP, STVEC)
 
@@ -68,12 +68,12 @@ def test_stimecmp_access_needs_stce_and_tm_in_s(priv, stce, tm, write):
 
 
 def test_menvcfg_writable_fields():
-    """menvcfg: STCE (63) is writable here, and Zicbom's CBIE/CBCFE/CBZE (7:4); FIOM and the rest
-    read 0."""
+    """menvcfg: STCE (63) and PBMTE (62) are writable here, and Zicbom's CBIE/CBCFE/CBZE (7:4);
+    FIOM and the rest read 0."""
     h = mk(csrw(MENVCFG, 5) + csrr(6, MENVCFG) + csrw(MENVCFG, 0) + csrr(7, MENVCFG))
     h.x[5] = -1
     h.run(4)
-    assert int(h.x[6]) & M64 == STCE | ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE
+    assert int(h.x[6]) & M64 == STCE | MENVCFG_PBMTE | ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE
     assert int(h.x[7]) == 0
 
 
@@ -159,11 +159,11 @@ def test_wfi_with_sti_disabled_does_not_skip_to_stimecmp():
 # ------------------------------------------------------------------ the VMM as SBI firmware
 
 def test_the_vmm_sbi_turns_sstc_on_and_its_set_timer_writes_stimecmp():
-    """What OpenSBI does on a hart with Sstc: menvcfg.STCE for the kernel."""
+    """What OpenSBI does on a hart with Sstc and Svpbmt: menvcfg.STCE and PBMTE for the kernel."""
     from devices.firmware.sbi import Sbi, enter_supervisor
     h = Hart(1 << 20)
     enter_supervisor(h, BASE, 0, 0)
-    assert int(h.csr[MENVCFG]) & STCE
+    assert int(h.csr[MENVCFG]) & M64 & (STCE | MENVCFG_PBMTE) == STCE | MENVCFG_PBMTE
     h.csr[MIP] = MIP_STIP
     Sbi(io.BytesIO())._set_timer(h, 12345)
     assert int(h.csr[STIMECMP]) == 12345 and int(h.st[S.ST_MTIMECMP]) == -1

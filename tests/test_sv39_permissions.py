@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rvenc import I, J_SELF, M64, s64  # noqa: E402
-from test_mmu import Sv39  # noqa: E402
+from test_mmu import PageTables  # noqa: E402
 
 from emu.hart import Hart  # noqa: E402
 from emu.csr import refresh_mode  # noqa: E402
@@ -91,7 +91,7 @@ def machine(mode, sum_, mxr):
     the M-mode handler `j .` at HANDLER (physical; nothing is delegated)."""
     priv, dpriv = MODES[mode]
     h = Hart(1 << 20)
-    pt = Sv39(h, PT_BASE)
+    pt = PageTables(h, PT_BASE)
     h.write_phys(HANDLER, J_SELF)
     pt.map(CODE_VA, BASE, PTE_V | PTE_R | PTE_X | PTE_A)
     pt.map(USER_CODE_VA, BASE, PTE_V | PTE_R | PTE_X | PTE_A | PTE_U)

@@ -45,7 +45,7 @@ import re
 from devices.firmware import fdt
 from devices.firmware.fdt import FdtError, Node, OverlayError, Tree
 from emu.spec import TIMEBASE
-from emu.csr import ISA_STRING, CACHE_BLOCK_SIZE
+from emu.csr import ISA_STRING, CACHE_BLOCK_SIZE, MMU_TYPE
 
 ROOT_COMPATIBLE = "riscv-virtio"
 ROOT_MODEL = "riscv-virtio,qemu"
@@ -98,7 +98,7 @@ def _device_label(dt_name, counts):
     return f"{base}{n}"
 
 
-def build_tree(trap_table, ram_base, ram_size, isa=ISA_STRING, mmu="riscv,sv39",
+def build_tree(trap_table, ram_base, ram_size, isa=ISA_STRING, mmu=MMU_TYPE,
                timebase=TIMEBASE, bootargs="", stdout_path=None, initrd=None, overlay=None,
                hart_count=1, overlay_name=None):
     """The device tree as a devices.firmware.fdt.Tree (build_dtb serialises it).
@@ -190,7 +190,7 @@ def build_tree(trap_table, ram_base, ram_size, isa=ISA_STRING, mmu="riscv,sv39",
     return tree
 
 
-def build_dtb(trap_table, ram_base, ram_size, isa=ISA_STRING, mmu="riscv,sv39",
+def build_dtb(trap_table, ram_base, ram_size, isa=ISA_STRING, mmu=MMU_TYPE,
               timebase=TIMEBASE, bootargs="", stdout_path=None, initrd=None, overlay=None,
               hart_count=1, overlay_name=None):
     """The flattened device tree blob for this machine (see the module docstring)."""

@@ -17,7 +17,7 @@ STIP) the machine does in wiring: st[ST_TIMER_BIT] = STIP, so the CLINT
 comparator drives mip.STIP directly and set_timer only writes mtimecmp.  As
 OpenSBI does on a hart with Sstc, menvcfg.STCE is set: a kernel that knows Sstc
 (the device tree lists it) writes stimecmp itself, and set_timer writes stimecmp
-too.
+too.  menvcfg.PBMTE is set as well (Svpbmt), as OpenSBI sets it.
 """
 from enum import IntEnum
 
@@ -26,7 +26,7 @@ from emu.ints import s64, u64
 from emu.spec import (MIP, MIDELEG, MEDELEG, MCOUNTEREN, SCOUNTEREN, MENVCFG, MIP_SSIP, MIP_STIP, MIP_SEIP, PRV_S,
                       ENVCFG_CBIE, ENVCFG_CBCFE, ENVCFG_CBZE,
                       COUNTEREN_CY, COUNTEREN_TM, COUNTEREN_IR, CAUSE_SUPERVISOR_ECALL, CAUSE_MACHINE_ECALL,
-                      MENVCFG_STCE, STIMECMP,
+                      MENVCFG_STCE, MENVCFG_PBMTE, STIMECMP,
                       MVENDORID, MARCHID, MIMPID, A0, A1, A6, A7)
 
 # error codes (SBI v2.0, table 1)
@@ -82,8 +82,8 @@ def enter_supervisor(hart, entry, hartid, dtb_addr):
     csr[SCOUNTEREN] = 0
     # the cache-block instructions for S-mode (cbo.inval invalidating), as OpenSBI enables them: a kernel
     # that finds Zicbom/Zicboz in the device tree uses them from its first page clears on; and, as OpenSBI
-    # does on a hart with Sstc, stimecmp for the kernel (STCE)
-    csr[MENVCFG] = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE | MENVCFG_STCE
+    # does on a hart with Sstc and Svpbmt, stimecmp (STCE) and the PBMT bits (PBMTE) for the kernel
+    csr[MENVCFG] = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE | MENVCFG_STCE | MENVCFG_PBMTE
     st[S.ST_SBI] = 1
     st[S.ST_TIMER_BIT] = MIP_STIP
     hart.x[A0] = hartid

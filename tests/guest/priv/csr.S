@@ -2,11 +2,11 @@
 #  csrrw/csrrs/csrrc(+i) semantics, nonexistent CSR -> illegal, writes to
 #  read-only CSRs -> illegal, M CSRs from S/U and S CSRs from U -> illegal,
 #  misa (RV64 + I M A C S U), mhartid = 0, writable minstret/mcycle,
-#  mcounteren/scounteren gating of cycle/instret from S/U, satp Sv39/Bare
-#  writes, mstatus.TVM (satp, sfence.vma), TW (wfi), TSR (sret),
-#  sstatus/sie as views of mstatus/mie.
-# (time CSR, satp modes 9/10, csrrs-with-zero-register on read-only CSRs
-#  and mepc/sepc bit 0 are in csr_strict.S: QEMU 7.2 differs there.)
+#  mcounteren/scounteren gating of cycle/instret from S/U, satp Bare/Sv39/
+#  Sv48/Sv57 writes stick and reserved modes are ignored, mstatus.TVM
+#  (satp, sfence.vma), TW (wfi), TSR (sret), sstatus/sie as views of mstatus/mie.
+# (time CSR, csrrs-with-zero-register on read-only CSRs and mepc/sepc bit 0
+#  are in csr_strict.S: QEMU 7.2 differs there.)
 # Exit code = number of the first failing test case, 0 = all passed.
 #include "test.h"
 
@@ -108,6 +108,12 @@ TEST_BEGIN
     li x1, (8 << 60) | 0x80123
     TEST_CASE(71, x14, (8 << 60) | 0x80123, csrw satp, x1; csrr x14, satp)
     TEST_CASE(72, x14, 0, csrw satp, zero; csrr x14, satp)
+    # Sv48 (9) and Sv57 (10) stick; a reserved MODE leaves satp as it was
+    TEST_CASE(92, x14, (9 << 60) | 0x80043, li x2, (9 << 60) | 0x80043; csrw satp, x2; csrr x14, satp)
+    TEST_CASE(93, x14, (10 << 60) | 0x80044, li x2, (10 << 60) | 0x80044; csrw satp, x2; csrr x14, satp)
+    TEST_CASE(94, x14, (10 << 60) | 0x80044, li x2, (1 << 60) | 0x80045; csrw satp, x2; csrr x14, satp)
+    TEST_CASE(95, x14, (10 << 60) | 0x80044, li x2, (15 << 60); csrw satp, x2; csrr x14, satp)
+    TEST_CASE(96, x14, 0, csrw satp, zero; csrr x14, satp)
 
     # ---- mstatus.TVM: satp and sfence.vma from S are illegal
     li t0, 1 << 20
