@@ -773,6 +773,13 @@ def fd_section(res):
         a("Native regions the JIT compiled per run (min–max over the repetitions; 0: the hot loop never "
           "became a region and the whole run was the loop alone): "
           + ", ".join(f"{w} {v[0]}–{v[-1]}" for w, v in nreg.items() if v) + ".")
+        if (nreg.get("nbody") or [1])[0] == 0:
+            a("A loop becomes hot from the loop's pc samples, one per chunk of 4,096 instructions, taken only "
+              "when the chunk ends inside the loop's own instructions (not on an instruction it hands to "
+              "another handler, such as F/D arithmetic, `emu/fpu.py`). nbody's step is exactly 512 "
+              "instructions, a divisor of 4,096, so every chunk ends on the same instruction; when that is "
+              "one the loop hands off, the loop is never sampled and never compiled (with chunks of 4,000 "
+              "instructions it is compiled within the first 30 M).")
         a("")
     a("numbavm JIT speed / engine speed (median MIPS; in parentheses from CPU time):")
     a("")
