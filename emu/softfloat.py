@@ -131,7 +131,7 @@ def unpack(fmt, a):
 @njit(cache=True)
 def pack(fmt, sign, e, frac):
     """The bits of (sign, biased exponent, fraction)."""
-    eb, fb, bias = fbits(fmt)
+    _, fb, _ = fbits(fmt)
     v = (e << fb) | frac
     if sign != 0:
         if fmt == FMT_S:
@@ -566,7 +566,7 @@ def f_le(fmt, a, b):
 @njit(cache=True)
 def f_class(fmt, a):
     """fclass: one bit of the 10 says what a is."""
-    eb, fb, bias = fbits(fmt)
+    _, fb, _ = fbits(fmt)
     sign, k, _, _ = unpack(fmt, a)
     if k == K_QNAN:
         return CLASS_QNAN

@@ -18,6 +18,7 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
 import zb_spec  # noqa: E402
+from linux_guest import unavailable  # noqa: E402
 
 from emu import isa  # noqa: E402
 from emu import state as S  # noqa: E402
@@ -123,11 +124,11 @@ AS = shutil.which("riscv64-unknown-elf-as")
 OBJCOPY = shutil.which("riscv64-unknown-elf-objcopy")
 
 
-@pytest.mark.skipif(not (AS and OBJCOPY), reason="needs binutils-riscv64-unknown-elf (a second, independent "
-                                                 "encoder of these instructions)")
 def test_gnu_as_encodes_them_as_the_listing():
     """GNU as (binutils 2.40 has Zba/Zbb/Zbs/Zicbom/Zicboz/Svinval, not Zicond) assembles each
     instruction, by its name, to the word the listing and tests/rvenc.py give."""
+    if not (AS and OBJCOPY):        # skips locally, saying why; fails on CI, where make test installs it
+        unavailable("needs binutils-riscv64-unknown-elf (a second, independent encoder of these instructions)")
     names = [n for n, z in zb_spec.ZB.items() if z.ext != "zicond"]
     lines, words = [], []
     for n in names:

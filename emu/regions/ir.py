@@ -383,7 +383,7 @@ class IR:
         m = self.op(f"and i64 {fc}, {want}")
         ok = self.op(f"icmp eq i64 {m}, 1")
         regs = [rs1] if func == "sqrt" else [rs1, rs2] if func in LLVM_FP else [rs1, rs2, (imm >> isa.RS3_SHIFT) & 127]
-        vals, exps = [], []
+        raws, vals, exps = [], [], []
         for r in regs:
             v = self.reg(r)
             if not dbl:                                  # a single must be NaN-boxed
@@ -393,6 +393,7 @@ class IR:
                 v = self.op(f"trunc i64 {v} to i32")
             e = self.op(f"lshr i{w} {v}, {eb}")
             e = self.op(f"and i{w} {e}, {emax}")
+            raws.append(v)
             vals.append(self.op(f"bitcast i{w} {v} to {ty}"))
             exps.append(e)
 
@@ -405,15 +406,9 @@ class IR:
                 c = self.op(f"and i1 {c}, {d}")
             return c
 
-        def either(*cs):
-            c = cs[0]
-            for d in cs[1:]:
-                c = self.op(f"or i1 {c}, {d}")
-            return c
         ea = exps[0]
         if func == "sqrt":
-            sign = self.op(f"lshr i{w} {self.op(f'bitcast {ty} {vals[0]} to i{w}')}, {w - 1}")
-            c = both(cond(f"eq i{w} {sign}, 0"), cond(f"ult i{w} {ea}, {emax}"))
+            c = both(cond(f"sge i{w} {raws[0]}, 0"), cond(f"ult i{w} {ea}, {emax}"))   # sign bit clear
         elif func in ("add", "sub"):
             c = both(cond(f"ule i{w} {ea}, {emax - 2}"), cond(f"ule i{w} {exps[1]}, {emax - 2}"))
         else:
