@@ -14,31 +14,13 @@
 #     dynamically rounded fadd once frm is 7.
 # Exit code = number of the first failing test case, 0 = all passed.
 #include "test.h"
+#include "vm.h"
 
-#define PTE_V 0x01
-#define PTE_R 0x02
-#define PTE_W 0x04
-#define PTE_X 0x08
-#define PTE_U 0x10
-#define PTE_A 0x40
-#define PTE_D 0x80
-#define ALIAS_OFF 0x40000000            /* VA 0xc0000000 = PA 0x80000000, a U gigapage */
-#define SUM (1 << 18)
-#define MPRV (1 << 17)
 #define FS_MASK 0x6000
 #define FS_OFF 0x0000
 #define FS_INITIAL 0x2000
 #define FS_CLEAN 0x4000
 #define FS_DIRTY 0x6000
-
-/* table[index] = PTE(pa in register `pa`, flags); clobbers t0, t1 */
-#define SET_PTE(table, index, pa, flags) \
-    srli t0, pa, 12;                    \
-    slli t0, t0, 10;                    \
-    ori t0, t0, flags;                  \
-    la t1, table;                       \
-    sd t0, ((index) * 8)(t1)
-#define GET_PTE(reg, table, index)  la reg, table; ld reg, ((index) * 8)(reg)
 
 #define SET_FS(fs)  li t0, FS_MASK; csrc mstatus, t0; li t0, fs; csrs mstatus, t0
 /* x14 = mstatus.FS >> 13 and x15 = mstatus.SD, checked against fs and sd */
@@ -58,26 +40,6 @@
     andi x14, x14, 3;                   \
     CHECK_EQ(x14, (fs) >> 13)           \
     CHECK_EQ(x15, sd)
-
-/* run `code` in U-mode at the alias address of the following code (Sv39 on) */
-#define EXPECT_TRAP_U(testnum, cause, code...)  \
-test_##testnum:                                 \
-    li TESTNUM, testnum;                        \
-    la s10, 95f;                                \
-    li s2, -1;                                  \
-    li t0, 0x1800;                              \
-    csrc mstatus, t0;                           \
-    la t0, 93f;                                 \
-    li t1, ALIAS_OFF;                           \
-    add t0, t0, t1;                             \
-    csrw mepc, t0;                              \
-    mret;                                       \
-    .balign 4;                                  \
-93: code;                                       \
-    j fail;                                     \
-    .balign 4;                                  \
-95: li x7, cause;                               \
-    bne s2, x7, fail;
 
 /* mtval and mepc of the trap just taken: the instruction at label 1b (its bits), resp. a value */
 #define CHECK_ILLEGAL_AT_1B             \

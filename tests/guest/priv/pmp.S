@@ -12,6 +12,7 @@
 # was written; NA4 reads back as NAPOT.
 # Exit code = number of the first failing test case, 0 = all passed.
 #include "test.h"
+#include "vm.h"
 
 #define PMP_R 0x01
 #define PMP_W 0x02
@@ -23,23 +24,9 @@
 #define CFG(i, cfg) ((cfg) << (8 * (i)))
 #define OPEN_ENTRY 7                    /* NAPOT over everything, RWX: the lowest priority used */
 #define OPEN_CFG CFG(OPEN_ENTRY, NAPOT | PMP_R | PMP_W | PMP_X)
-#define MPRV (1 << 17)
-#define PTE_V 0x01
-#define PTE_R 0x02
-#define PTE_W 0x04
-#define PTE_X 0x08
-#define PTE_A 0x40
-#define PTE_D 0x80
 
 /* reg = pmpaddr of the NAPOT region of `size` bytes at symbol sym */
 #define NAPOT_ADDR(reg, sym, size)  la reg, sym; srli reg, reg, 2; ori reg, reg, ((size) / 8 - 1)
-/* table[index] = PTE(pa in register `pa`, flags); clobbers t0, t1 */
-#define SET_PTE(table, index, pa, flags) \
-    srli t0, pa, 12;                    \
-    slli t0, t0, 10;                    \
-    ori t0, t0, flags;                  \
-    la t1, table;                       \
-    sd t0, ((index) * 8)(t1)
 
     .option norvc               /* QEMU 7.2 + PMP: see PMP_OPEN_ALL */
 TEST_BEGIN

@@ -20,13 +20,8 @@
 # PBMT = 3 faults, PBMT in a non-leaf PTE faults, without PBMTE a nonzero PBMT faults.
 # Exit code = number of the first failing test case, 0 = all passed.
 #include "test.h"
+#include "vm.h"
 
-#define PTE_V 0x01
-#define PTE_R 0x02
-#define PTE_W 0x04
-#define PTE_X 0x08
-#define PTE_A 0x40
-#define PTE_D 0x80
 #define RWXAD (PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
 #define RWAD (PTE_V | PTE_R | PTE_W | PTE_A | PTE_D)
 #define PBMT_NC (1 << 61)
@@ -37,7 +32,7 @@
 #define SV57 (10 << 60)
 
 /* table[index] = PTE(pa in register `pa`, flags: any 64-bit value); clobbers t0, t1, t3 */
-#define SET_PTE(table, index, pa, flags) \
+#define SET_PTE_ANY(table, index, pa, flags) \
     srli t0, pa, 12;                    \
     slli t0, t0, 10;                    \
     li t3, flags;                       \
@@ -65,49 +60,49 @@ TEST_BEGIN
 
     # ---- Sv48 tables
     la t2, l2_48
-    SET_PTE(root48, 0, t2, PTE_V)
+    SET_PTE_ANY(root48, 0, t2, PTE_V)
     li t2, 0x80000000
-    SET_PTE(l2_48, 2, t2, RWXAD)
+    SET_PTE_ANY(l2_48, 2, t2, RWXAD)
     li t2, 0
-    SET_PTE(root48, 1, t2, PTE_V | PTE_R | PTE_W)
+    SET_PTE_ANY(root48, 1, t2, PTE_V | PTE_R | PTE_W)
     li t2, 0x80000000
-    SET_PTE(root48, 2, t2, RWAD)
+    SET_PTE_ANY(root48, 2, t2, RWAD)
     la t2, l2b_48
-    SET_PTE(root48, 3, t2, PTE_V)
+    SET_PTE_ANY(root48, 3, t2, PTE_V)
     la t2, l1b_48
-    SET_PTE(l2b_48, 0, t2, PTE_V)
+    SET_PTE_ANY(l2b_48, 0, t2, PTE_V)
     la t2, l0b_48
-    SET_PTE(l1b_48, 0, t2, PTE_V)
+    SET_PTE_ANY(l1b_48, 0, t2, PTE_V)
     la t2, page_a
-    SET_PTE(l0b_48, 1, t2, RWAD)
+    SET_PTE_ANY(l0b_48, 1, t2, RWAD)
     li t2, 0
-    SET_PTE(root48, 256, t2, RWAD)
+    SET_PTE_ANY(root48, 256, t2, RWAD)
 
     # ---- Sv57 tables
     la t2, l3_57
-    SET_PTE(root57, 0, t2, PTE_V)
+    SET_PTE_ANY(root57, 0, t2, PTE_V)
     la t2, l2_57
-    SET_PTE(l3_57, 0, t2, PTE_V)
+    SET_PTE_ANY(l3_57, 0, t2, PTE_V)
     li t2, 0x80000000
-    SET_PTE(l2_57, 2, t2, RWXAD)
+    SET_PTE_ANY(l2_57, 2, t2, RWXAD)
     li t2, 0
-    SET_PTE(l3_57, 1, t2, RWAD)
-    SET_PTE(l3_57, 256, t2, RWAD)
-    SET_PTE(root57, 1, t2, RWAD)
+    SET_PTE_ANY(l3_57, 1, t2, RWAD)
+    SET_PTE_ANY(l3_57, 256, t2, RWAD)
+    SET_PTE_ANY(root57, 1, t2, RWAD)
     li t2, 0x80000000
-    SET_PTE(root57, 2, t2, RWAD)
+    SET_PTE_ANY(root57, 2, t2, RWAD)
     la t2, a57
-    SET_PTE(root57, 3, t2, PTE_V)
+    SET_PTE_ANY(root57, 3, t2, PTE_V)
     la t2, b57
-    SET_PTE(a57, 0, t2, PTE_V)
+    SET_PTE_ANY(a57, 0, t2, PTE_V)
     la t2, c57
-    SET_PTE(b57, 0, t2, PTE_V)
+    SET_PTE_ANY(b57, 0, t2, PTE_V)
     la t2, d57
-    SET_PTE(c57, 0, t2, PTE_V)
+    SET_PTE_ANY(c57, 0, t2, PTE_V)
     la t2, page_b
-    SET_PTE(d57, 1, t2, RWAD)
+    SET_PTE_ANY(d57, 1, t2, RWAD)
     li t2, 0
-    SET_PTE(root57, 256, t2, RWAD)
+    SET_PTE_ANY(root57, 256, t2, RWAD)
 
     # ---- Sv48
     SET_SATP(SV48, root48)
@@ -198,31 +193,31 @@ TEST_BEGIN
     TEST_CASE(60, x14, PBMTE, csrr x1, menvcfg; li x2, PBMTE; and x14, x1, x2)
     SET_SATP(SV48, root48)
     la t2, page_a
-    SET_PTE(l0b_48, 1, t2, RWAD | PBMT_NC)
+    SET_PTE_ANY(l0b_48, 1, t2, RWAD | PBMT_NC)
     EXPECT_TRAP_IN(61, PRIV_S, 9, sfence.vma; li x1, 0x18000001000; ld x14, 0x10(x1); ecall)
     CHECK_EQ(x14, 0xaaaa000011110000)
     la t2, page_a
-    SET_PTE(l0b_48, 1, t2, RWAD | PBMT_IO)
+    SET_PTE_ANY(l0b_48, 1, t2, RWAD | PBMT_IO)
     EXPECT_TRAP_IN(62, PRIV_S, 9, sfence.vma; li x1, 0x18000001000; li x2, 0x10; sd x2, 0x30(x1); ecall)
     TEST_CASE(63, x14, 0x10, la x1, page_a; ld x14, 0x30(x1))
     la t2, page_a
-    SET_PTE(l0b_48, 1, t2, RWAD | PBMT_RSV)
+    SET_PTE_ANY(l0b_48, 1, t2, RWAD | PBMT_RSV)
     EXPECT_TRAP_IN(64, PRIV_S, 13, sfence.vma; li x1, 0x18000001000; ld x14, 0x10(x1))
     CHECK_EQ(s4, 0x18000001010)
     la t2, page_a
-    SET_PTE(l0b_48, 1, t2, RWAD)
+    SET_PTE_ANY(l0b_48, 1, t2, RWAD)
     la t2, l0b_48
-    SET_PTE(l1b_48, 0, t2, PTE_V | PBMT_NC)     # PBMT in a non-leaf PTE: reserved
+    SET_PTE_ANY(l1b_48, 0, t2, PTE_V | PBMT_NC)     # PBMT in a non-leaf PTE: reserved
     EXPECT_TRAP_IN(65, PRIV_S, 13, sfence.vma; li x1, 0x18000001000; ld x14, 0x10(x1))
     la t2, l0b_48
-    SET_PTE(l1b_48, 0, t2, PTE_V)
+    SET_PTE_ANY(l1b_48, 0, t2, PTE_V)
     li t0, PBMTE
     csrc menvcfg, t0
     la t2, page_a
-    SET_PTE(l0b_48, 1, t2, RWAD | PBMT_NC)      # without PBMTE: PBMT bits are reserved
+    SET_PTE_ANY(l0b_48, 1, t2, RWAD | PBMT_NC)      # without PBMTE: PBMT bits are reserved
     EXPECT_TRAP_IN(66, PRIV_S, 13, sfence.vma; li x1, 0x18000001000; ld x14, 0x10(x1))
     la t2, page_a
-    SET_PTE(l0b_48, 1, t2, RWAD)
+    SET_PTE_ANY(l0b_48, 1, t2, RWAD)
     EXPECT_TRAP_IN(67, PRIV_S, 9, sfence.vma; li x1, 0x18000001000; ld x14, 0x10(x1); ecall)
     CHECK_EQ(x14, 0xaaaa000011110000)
     csrw satp, zero
