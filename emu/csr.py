@@ -32,6 +32,7 @@ from emu.state import (ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
 from emu.timer import mtime, update_mtip, sstc_on
 from emu.mmu import CTX_M, PMP_G, pmp_cfg, pmp_binds_m, pmp_grants_all
 from emu.ints import s64
+from emu.trigger import trigger_read, trigger_write, TSELECT, TINFO
 
 # --- what this hart implements of the spec's fields (WARL choices)
 MSTATUS_UXL_SXL = (2 << MSTATUS_UXL_SHIFT) | (2 << MSTATUS_SXL_SHIFT)     # XLEN 64 for U and S, read-only
@@ -222,6 +223,8 @@ def csr_read(n, st, csr):
         return True, csr[n]
     if PMPADDR0 <= n <= PMPADDR0 + 63:
         return True, pmpaddr_read(n - PMPADDR0, csr)
+    if TSELECT <= n <= TINFO:                # Sdtrig: emu/trigger.py
+        return trigger_read(n, st)
     # hardware performance monitor: present, hard-wired to zero
     if (MHPMCOUNTER3 <= n < MHPMCOUNTER3 + N_HPM or HPMCOUNTER3 <= n < HPMCOUNTER3 + N_HPM
             or MHPMEVENT3 <= n < MHPMEVENT3 + N_HPM):
@@ -295,6 +298,8 @@ def csr_write(n, v, st, csr, tlb):
     elif PMPADDR0 <= n <= PMPADDR0 + 63:
         pmpaddr_write(n - PMPADDR0, v, csr)
         flush_tlb(tlb)
+    elif TSELECT <= n <= TINFO:
+        trigger_write(n, v, st)
     elif (n == MSCRATCH or n == MCAUSE or n == MTVAL or n == SSCRATCH or n == SCAUSE
           or n == STVAL):
         csr[n] = v

@@ -83,6 +83,7 @@ from emu import state as S
 from emu.ints import s64, u64
 from emu.spec import SATP, SATP_MODE_SHIFT, SATP_MODE_BARE, PRV_M
 from emu.mmu import lookup, leaf_address, WALK_OK
+from emu.trigger import trigger_stops
 from emu.state import (ST_DBG_NBP, ST_DBG_NWATCH, ST_DBG_HIT, ST_DBG_HIT_ADDR, ST_DBG_BP, ST_DBG_BP_PA,
                        ST_DBG_WATCH, ST_DBG_BREAK, ST_DBG_VIRT_BP)
 
@@ -97,6 +98,7 @@ NO_PC = 1                # an odd pc: no instruction is there (IALIGN = 16)
 # st[ST_REGION_BLOCKED] bits: why native regions (emu/regions/) are off
 REGIONS_TRAPS = 1        # trap hooks: BP_TRAP entries
 REGIONS_READS = 2        # read watchpoints
+REGIONS_TRIGGERS = 4     # the guest's load/store triggers (emu/trigger.py: the checked loop runs)
 SLOT_STEP = 0            # hook tables: the step-over entry ...
 SLOT_TRAP_M = 1          # ... and, with trap hooks, the last M and S trap handlers
 SLOT_TRAP_S = 2
@@ -278,11 +280,12 @@ def take_access(st):
 
 
 def region_stops(st):
-    """-> (pcs, paddrs, ranges, virtual): where the breakpoint table stops or decodes uncached,
-    for emu/regions/, whose regions end before any of them (virtual: bare-mode fetches are
-    never cached, see ST_DBG_VIRT_BP, so no region either)."""
+    """-> (pcs, paddrs, ranges, virtual): where the breakpoint table and the execute triggers
+    (emu/trigger.py) stop or decode uncached, for emu/regions/, whose regions end before any of
+    them (virtual: bare-mode fetches are never cached, see ST_DBG_VIRT_BP, so no region either)."""
     n = min(int(st[ST_DBG_NBP]), S.DBG_MAX_BP)
-    pcs, paddrs, ranges = set(), set(), []
+    pcs, ranges = trigger_stops(st)
+    paddrs = set()
     i = 0
     while i < n:
         k = int(st[ST_DBG_BP_PA + i])

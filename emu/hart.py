@@ -24,6 +24,7 @@ from emu.memory import invalidate_code, drop_regions
 # A step is one instruction retired or one trap or interrupt taken: the unit of emu.loop.run's budget.
 _INSTRET, _TRAPS, _IRQS = S.ST_INSTRET, S.ST_TRAPS, S.ST_IRQS
 _REGION = S.EXIT_REGION
+_TRIG_LDST = S.ST_TRIG_LDST
 _MMIO_MASK = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF, 8: (1 << 64) - 1}
 
 
@@ -76,6 +77,7 @@ class Hart:
         import os
         self.use_regions = jit_enabled() and os.environ.get("NUMBAVM_REGIONS", "1") != "0"
         self.regions = None
+        self._checked = {}               # prepare_run's loop -> run_checked, for call_loop
         refresh_mode(self.st, self.csr)
 
     # --- registers
@@ -157,7 +159,11 @@ class Hart:
         self.st[S.ST_REGION_ON] = 0
 
     def compile_region(self):
-        """Answer the loop's EXIT_REGION (call_loop does, for every caller)."""
+        """Answer the loop's EXIT_REGION (call_loop does, for every caller): a trigger CSR written
+        (emu/trigger.py sync), regions to install or compile."""
+        if self.st[S.ST_TRIG_SYNC]:
+            from emu.trigger import sync
+            sync(self)
         if self.regions is not None:
             self.regions.compile()
 
@@ -199,6 +205,14 @@ class Hart:
         (not compiled yet, the plain-Python engine, a stand-in)."""
         self.regs[0] = 0
         self.start_regions()
+        from emu import loop as L
+        from emu.debugloop import run_checked
+        prepared = self._compiled(loop)
+        if loop is L.run:                # while a guest load/store trigger is armed: run_checked instead
+            self._checked = {prepared: self._compiled(run_checked)}
+        return prepared
+
+    def _compiled(self, loop):
         overloads = getattr(loop, "overloads", None)
         if not overloads:
             return loop
@@ -212,12 +226,15 @@ class Hart:
         loop: emu.loop.run, or a stand-in with its signature (lifecycle/debug/trace.py's stepper).
         seat: None, or an object whose loop(loop, arrays, budget) runs the loop in its place (the
         machine's debugger seat, lifecycle/machine/seat.py).  EXIT_REGION is answered here (the
-        region compiled, then on with what is left of the budget), so callers never see it."""
+        region compiled, then on with what is left of the budget), so callers never see it.
+        While the guest has a load/store trigger armed (emu/trigger.py), emu.loop.run's place is
+        taken by emu/debugloop.run_checked, which checks each access before it is made."""
         st = self.stm
         before = st[_INSTRET] + st[_TRAPS] + st[_IRQS]
         left = budget
         while True:
-            why = loop(*self.arrays, left) if seat is None else seat.loop(loop, self.arrays, left)
+            fn = self._checked.get(loop, loop) if st[_TRIG_LDST] else loop
+            why = fn(*self.arrays, left) if seat is None else seat.loop(fn, self.arrays, left)
             done = st[_INSTRET] + st[_TRAPS] + st[_IRQS] - before
             if why != _REGION:
                 return why, done

@@ -23,9 +23,11 @@ from emu.state import (ST_RAM_BASE, ST_RAM_SIZE, ST_RES_ADDR, ST_TOHOST, ST_DATA
                        ICACHE_SLOTS, PF_REGION, REGION_SLOTS, REGION_BASE, REGION_W, RT_PADDR,
                        RT_CODE_LO, RT_CODE_HI, EXTENT_BASE)
 from emu.debug import breakpoint_check, watch_hit, WATCH_WRITE
+from emu.trigger import execute_match, mark_hit, GATED
 from emu.timer import clint_load, clint_store
 from emu.mmu import translate, ACCESS_FAULT, fault_code, fault_cause
-from emu.spec import CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS
+from emu.spec import CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS, CAUSE_BREAKPOINT, ACTION_DEBUG_MODE
+from emu.state import ST_TRIG_EXEC, ST_DBG_BREAK
 from emu.trap import take_trap
 
 class MemStatus(IntEnum):
@@ -302,6 +304,17 @@ def fetch_raw(pc, st, csr, mem, tlb):
 
 
 @njit(cache=True)
+def trigger_fire(i, tval, pc, st, csr):
+    """Trigger i fired before the instruction at pc (emu/trigger.py): a breakpoint exception with
+    xtval = tval (action 0), or a stop for the debugger with pc unchanged (action 1: the loop leaves
+    through EXIT_DEBUG_BREAK, st[ST_DBG_BREAK] set)."""
+    if mark_hit(i, st) == ACTION_DEBUG_MODE:
+        st[ST_DBG_BREAK] = 1
+    else:
+        take_trap(CAUSE_BREAKPOINT, tval, False, pc, st, csr)
+
+
+@njit(cache=True)
 def fill_slot(icache, slot, p, w):
     """Decode the instruction bits w (at physical address p) into a decode-cache slot
     (layout in emu/state.py). -> its length."""
@@ -324,6 +337,12 @@ def fetch_decode(pc, st, csr, mem, tlb, icache, pflags):
         if d < 0:
             return -1                      # no trap, pc unchanged: the loop returns (debug_exit: EXIT_BREAK)
         uncached = d > 0
+    if st[ST_TRIG_EXEC] != 0:              # Sdtrig execute triggers (emu/trigger.py)
+        i = execute_match(pc, st, csr)
+        if i >= 0:
+            trigger_fire(i, pc, pc, st, csr)
+            return -1                      # a breakpoint exception taken, or a stop for the debugger
+        uncached = uncached or i == GATED  # matched but not firing now: check it again next time
     if (straddles and st[ST_FETCH_VM] != 0) or uncached:
         slot = ICACHE_SCRATCH          # its second half may move with the mapping: do not cache
     else:

@@ -30,6 +30,7 @@ PMPCFG0, PMPADDR0 = 0x3A0, 0x3B0        # pmpcfg0..15, pmpaddr0..63
 MCYCLE, MINSTRET, MHPMCOUNTER3 = 0xB00, 0xB02, 0xB03      # mhpmcounter3..31
 CYCLE, TIME, INSTRET, HPMCOUNTER3 = 0xC00, 0xC01, 0xC02, 0xC03   # hpmcounter3..31
 MVENDORID, MARCHID, MIMPID, MHARTID, MCONFIGPTR = 0xF11, 0xF12, 0xF13, 0xF14, 0xF15
+TSELECT, TDATA1, TDATA2, TDATA3, TINFO = 0x7A0, 0x7A1, 0x7A2, 0x7A3, 0x7A4   # Sdtrig (below)
 N_HPM, N_PMPCFG = 29, 16                # hpm counters 3..31 (each of the three kinds above); pmpcfg0..15
 CSR_ACCESS_SHIFT, CSR_READ_ONLY = 10, 3  # a CSR number's bits 11:10 are 0b11 for a read-only CSR (2.1)
 
@@ -44,12 +45,36 @@ CSR_NAMES = {
     MEPC: "mepc", MCAUSE: "mcause", MTVAL: "mtval", MIP: "mip", MCYCLE: "mcycle", MINSTRET: "minstret",
     CYCLE: "cycle", TIME: "time", INSTRET: "instret", MVENDORID: "mvendorid", MARCHID: "marchid",
     MIMPID: "mimpid", MHARTID: "mhartid", MCONFIGPTR: "mconfigptr",
+    TSELECT: "tselect", TDATA1: "tdata1", TDATA2: "tdata2", TDATA3: "tdata3", TINFO: "tinfo",
     **{PMPCFG0 + i: f"pmpcfg{i}" for i in range(16)},
     **{PMPADDR0 + i: f"pmpaddr{i}" for i in range(64)},
     **{MCYCLE + i: f"mhpmcounter{i}" for i in range(3, 32)},
     **{CYCLE + i: f"hpmcounter{i}" for i in range(3, 32)},
     **{MCOUNTINHIBIT + i: f"mhpmevent{i}" for i in range(3, 32)},
 }
+
+# --- Sdtrig, the trigger module (RISC-V debug spec 1.0, ch. 5): CSRs reachable from M-mode only
+# tdata1 (5.7.2) on RV64: type in bits 63:60, dmode (only the debugger may write it) in bit 59
+TDATA1_TYPE_SHIFT = 60
+TDATA1_DMODE = 1 << 59
+TRIG_TYPE_NONE, TRIG_TYPE_MCONTROL6, TRIG_TYPE_DISABLED = 0, 6, 15   # no trigger / match control type 6 / off
+TDATA1_DISABLED = -(1 << 60)            # tdata1 = type 15 and nothing else (15 << 60 as an int64)
+# mcontrol6's fields (5.7.17): hit0, select, timing, size, action, chain, match, the enables
+MC6_HIT0 = 1 << 22
+MC6_SELECT = 1 << 21
+MC6_TIMING = 1 << 20
+MC6_SIZE_SHIFT = 16                     # bits 18:16, 0 = any size
+MC6_ACTION_SHIFT = 12                   # bits 15:12
+MC6_ACTION = 0xF << MC6_ACTION_SHIFT
+MC6_CHAIN = 1 << 11
+MC6_MATCH_SHIFT = 7                     # bits 10:7
+MC6_MATCH = 0xF << MC6_MATCH_SHIFT
+MC6_M, MC6_S, MC6_U = 1 << 6, 1 << 4, 1 << 3
+MC6_EXECUTE, MC6_STORE, MC6_LOAD = 1 << 2, 1 << 1, 1 << 0
+ACTION_BREAKPOINT, ACTION_DEBUG_MODE = 0, 1  # raise a breakpoint exception / enter Debug Mode (dmode = 1 only)
+MATCH_EQUAL, MATCH_NAPOT, MATCH_GE, MATCH_LT = 0, 1, 2, 3
+TINFO_VERSION_SHIFT = 24                # tinfo.version: 1 = debug spec 1.0
+TINFO_VERSION_1 = 1
 
 # --- mstatus fields (3.1.6)
 MSTATUS_SIE = 1 << 1

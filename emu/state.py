@@ -24,7 +24,7 @@ import numpy as np
 
 from emu.spec import (PRV_U, PRV_S, PRV_M, MIP_MTIP, RAM_BASE,  # noqa: F401 (PRV_* stay importable from here)
                       MSTATUS, FS_INITIAL, N_REGS, PMPCFG0, PMPADDR0, PMP_R, PMP_W, PMP_X, PMP_A_SHIFT, PMP_NAPOT,
-                      PMPADDR_BITS, STIMECMP)
+                      PMPADDR_BITS, STIMECMP, TDATA1_DISABLED)
 
 # --- why the loop returned (its return value): one family, Exit; the loop (Numba) uses the plain
 # EXIT_* ints below, generated from it, so that njit code sees int64 constants (no enum typing)
@@ -135,7 +135,8 @@ ST_REGION_SIZE = ST_REGION_ON + 5     # ... and its size
 ST_REGION_ENTRIES = ST_REGION_ON + 6  # statistics: calls into native regions
 ST_REGION_BLOCKED = ST_REGION_ON + 7  # != 0: the debugger needs the loop alone (emu/debug.py: REGIONS_*)
 ST_REGION_REQ = ST_REGION_ON + 8      # 1 = the loop put a request in ST_REGION_REQ_PC/PADDR (the hart clears it)
-ST_REGION_READY = ST_REGION_ON + 9    # 1 = the compiler thread finished regions: the loop returns EXIT_REGION
+ST_REGION_READY = ST_REGION_ON + 9    # 1 = the compiler thread finished regions, or a trigger CSR was written
+                                      # (emu/trigger.py): the loop returns EXIT_REGION
 # the last two traps taken, recorded by emu/trap.take_trap (on the trap path only), so that a trap loop
 # can name the trap that led into it (lifecycle/machine/board.py); each is 4 slots at TRAP_* offsets:
 ST_TRAP_LAST = ST_REGION_ON + 10      # the last trap
@@ -146,7 +147,15 @@ TRAP_TVAL = 2         # the xtval value written
 TRAP_PRIV = 3         # the privilege it was taken from; -1 = no trap recorded
 ST_FCSR = ST_REGION_ON + 18           # F/D: fcsr (frm << 5 | fflags), here rather than in csr[] so that native
                                       # regions, which see x[] and st[] only, run FP instructions too
-ST_SIZE = ST_REGION_ON + 19
+# Sdtrig's trigger module (emu/trigger.py): tselect, each trigger's tdata1 and tdata2, and what is armed
+ST_TSELECT = ST_REGION_ON + 19
+ST_TRIG_EXEC = ST_REGION_ON + 20      # execute triggers armed (any action): fetch_decode asks emu/trigger.py
+ST_TRIG_LDST = ST_REGION_ON + 21      # load/store triggers armed with action 0: the hart runs the checked loop
+ST_TRIG_SYNC = ST_REGION_ON + 22      # 1 = a trigger CSR was written: the host empties the decode cache
+N_TRIGGERS = 4                        # mcontrol6 triggers 0..3
+ST_TDATA1 = ST_REGION_ON + 23
+ST_TDATA2 = ST_TDATA1 + N_TRIGGERS
+ST_SIZE = ST_TDATA2 + N_TRIGGERS
 
 # --- EXIT_FATAL reasons
 class Fatal(IntEnum):
@@ -249,4 +258,5 @@ def new_state(ram_size, ram_base=RAM_BASE):
     st[ST_TIMER_BIT] = MIP_MTIP
     st[ST_TRAP_LAST + TRAP_PRIV] = -1
     st[ST_TRAP_PREV + TRAP_PRIV] = -1
+    st[ST_TDATA1:ST_TDATA1 + N_TRIGGERS] = TDATA1_DISABLED    # every trigger off (type 15)
     return x, st, csr, ram, icache, tlb, pflags

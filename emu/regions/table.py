@@ -10,6 +10,7 @@ from emu.state import (ST_RAM_BASE, ST_FETCH_VM, ST_REGION_REQ_PC,
                        REGION_BASE, REGION_W, REGION_MASK, RT_PADDR, RT_PC, RT_FN,
                        RT_CODE_LO, RT_CODE_HI, RT_KEY, PF_REGION, HOT_BASE, HOT_MASK,
                        ST_DBG_NBP, ST_REGION_REQ, ST_REGION_READY)
+from emu.state import ST_TRIG_EXEC
 from emu.regions import compiler
 from emu.regions.compiler import Job
 from emu.regions.ir import Mode
@@ -110,7 +111,8 @@ class Regions:
             self.quiet(paddr)                 # already native (it left for the loop), or enough here
             return None
         stops = (set(), set(), [])
-        if int(st[ST_DBG_NBP]) != 0:         # breakpoints and code hooks: the region ends before them
+        if int(st[ST_DBG_NBP]) != 0 or int(st[ST_TRIG_EXEC]) != 0:   # breakpoints, code hooks, execute
+            # triggers (emu/trigger.py): the region ends before them
             pcs, paddrs, ranges, virtual = region_stops(st)
             if virtual and not int(st[ST_FETCH_VM]):
                 self.quiet(paddr)
