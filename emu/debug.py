@@ -83,7 +83,7 @@ from emu import state as S
 from emu.ints import s64, u64
 from emu.spec import SATP, SATP_MODE_SHIFT, SATP_MODE_BARE, PRV_M
 from emu.mmu import lookup, leaf_address, WALK_OK
-from emu.trigger import trigger_stops
+from emu.trigger import trigger_stops, set_debugger_breakpoints
 from emu.state import (ST_DBG_NBP, ST_DBG_NWATCH, ST_DBG_HIT, ST_DBG_HIT_ADDR, ST_DBG_BP, ST_DBG_BP_PA,
                        ST_DBG_WATCH, ST_DBG_BREAK, ST_DBG_VIRT_BP)
 
@@ -302,8 +302,9 @@ def region_stops(st):
 
 
 def clear_all(hart):
-    """Remove every breakpoint and watchpoint (a debugger detaches)."""
+    """Remove every breakpoint and watchpoint (a debugger detaches), and give back the triggers it held."""
     set_breakpoints(hart, ())
+    set_debugger_breakpoints(hart, ())
     set_watches(hart, ())
     hart.st[ST_DBG_HIT] = 0
 

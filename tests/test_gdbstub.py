@@ -845,3 +845,43 @@ def test_gdb_multiarch_stops_a_booting_linux_at_start_kernel():
     assert re.search(r"pc\s+0x[0-9a-f]+\s+0x[0-9a-f]+ <start_kernel\+\d+>", out), text
     assert "[Inferior 1 (Remote target) killed]" in out, text
     assert p.p.returncode == 130, text                           # killed: stopped like Ctrl-C
+
+
+def test_hardware_breakpoints_take_the_harts_triggers(vmm):
+    """Z1 takes one of the hart's Sdtrig triggers (emu/trigger.py): E0c once they are used up, as on
+    hardware, while Z0 has no such limit; a removed one frees its trigger; hits report hwbreak."""
+    from emu.state import N_TRIGGERS
+    c = vmm.connect()
+    c.cmd("qSupported:swbreak+;hwbreak+")
+    assert c.cmd("?") == "T05"
+    pcs = [SYM["_start"] + 0x100 + 2 * i for i in range(N_TRIGGERS)]
+    for pc in pcs:
+        assert c.cmd(f"Z1,{pc:x},2") == "OK"
+    assert c.cmd(f"Z1,{SYM['bump']:x},2") == "E0c"
+    assert c.cmd(f"Z0,{SYM['scale']:x},2") == "OK"
+    assert c.cmd(f"z1,{pcs[0]:x},2") == "OK"
+    assert c.cmd(f"Z1,{SYM['bump']:x},2") == "OK"
+    for pc in pcs[1:]:
+        assert c.cmd(f"z1,{pc:x},2") == "OK"
+    assert c.cmd("c") == "T05swbreak:;" and c.pc() == SYM["scale"]
+    assert c.cmd("c") == "T05hwbreak:;" and c.pc() == SYM["bump"]
+    assert c.cmd(f"z1,{SYM['bump']:x},2") == "OK" and c.cmd(f"z0,{SYM['scale']:x},2") == "OK"
+    assert c.cmd("c") == "W00"
+    assert vmm.join() is None and vmm.guest.exit_code == 0
+
+
+def test_gdb_multiarch_hbreak_and_watch():
+    """gdb's hbreak goes through the hart's triggers (Z1), watch through the watch table (Z2)."""
+    gdb_multiarch()
+    p, port = start_numbavm("run", TARGET)
+    try:
+        out = run_gdb(TARGET, port, "hbreak bump", "continue", "print n", "delete",
+                      "watch counter", "continue", "print counter", "delete", "continue", cwd=GUEST)
+        stdout, stderr = p.finish()
+    finally:
+        p.kill()
+    text = f"--- gdb ---\n{out}\n--- numbavm stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+    assert "Hardware assisted breakpoint 1 at" in out and "Breakpoint 1, bump (n=" in out, text
+    assert "Hardware watchpoint 2: counter" in out and "New value = " in out, text
+    assert "[Inferior 1 (Remote target) exited normally]" in out, text
+    assert p.p.returncode == 0, text

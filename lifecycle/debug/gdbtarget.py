@@ -15,7 +15,11 @@ What GDB sees of the hart
     Only RAM is reachable: device registers are never read, since reads have side effects;
   * breakpoints (Z0/Z1: both are checked when an instruction is decoded, see emu/debug.py;
     GDB's memory is never patched) and watchpoints (Z2 write, Z3 read, Z4 access) in the
-    hart's tables, at most DBG_MAX_BP and DBG_MAX_WATCH (emu/state.py).
+    hart's tables, at most DBG_MAX_BP and DBG_MAX_WATCH (emu/state.py). A hardware breakpoint
+    (Z1) takes one of the hart's Sdtrig triggers (emu/trigger.py: dmode = 1, action 1 = stop
+    for the debugger), as on real hardware: the guest sees it in use and cannot change it, and
+    Z1 answers E0c when none is free. Watchpoints stay in the watch table (ranges of any length,
+    physical, write watches at full speed), which the triggers' single addresses could not give.
 
 How the vcpu is held (class Debugger, the machine's debugger seat: lifecycle/machine/seat.py)
   Attaching sets machine.debugger. The machine's run loop (lifecycle/machine/exits.py, Run) then calls debugger.loop()
@@ -228,7 +232,7 @@ class Debugger(DebuggerSeat):
         D.take_hit(h.st)
         suspend = pc in self.bps             # step off a breakpoint: without it, then put it back
         if suspend:
-            D.set_breakpoints(h, [p for p in self.bps if p != pc])
+            self.install(skip=pc)
         self.stepping = True
         self.step_event = None
         try:
@@ -236,7 +240,7 @@ class Debugger(DebuggerSeat):
         finally:
             self.stepping = False
             if suspend:
-                D.set_breakpoints(h, self.bps)
+                self.install()
         if r.reason in ("exit", "fatal"):
             return ("end", r.reason, r.exit_code, r.message)
         if r.reason == "stopped":
@@ -441,10 +445,14 @@ class Debugger(DebuggerSeat):
         return True
 
     # ---- breakpoints and watchpoints (the GDB thread, while the vcpu is parked)
-    def install(self):
-        """Put the tables into the hart (emu/debug.py). ValueError when it refuses a watch range."""
+    def install(self, skip=None):
+        """Put the tables into the hart (emu/debug.py), the hardware breakpoints into triggers
+        (emu/trigger.py); all but a breakpoint at `skip`. ValueError when the hart refuses a watch
+        range; -> False when the triggers are too few (the breakpoint table is set all the same)."""
         from emu import debug as D
-        D.set_breakpoints(self.h, self.bps)
+        from emu.trigger import set_debugger_breakpoints
+        D.set_breakpoints(self.h, [p for p, t in self.bps.items() if t != Z_HW_BREAK and p != skip])
+        ok = set_debugger_breakpoints(self.h, [p for p, t in self.bps.items() if t == Z_HW_BREAK and p != skip])
         ranges = []
         for (t, _va, _n), rs in self.watches.items():
             k = {Z_WRITE_WATCH: D.WATCH_WRITE, Z_READ_WATCH: D.WATCH_READ,
@@ -452,14 +460,23 @@ class Debugger(DebuggerSeat):
             ranges += [(lo, hi, k) for lo, hi, _v in rs]
         D.set_watches(self.h, ranges)
         self.read_watches = sum(1 for (t, _a, _n) in self.watches if t in (Z_READ_WATCH, Z_ACCESS_WATCH))
+        return ok
 
     def set_breakpoint(self, pc, t):
-        """A breakpoint of Z type t at pc. -> False when the table is full (DBG_MAX_BP), nothing set."""
+        """A breakpoint of Z type t at pc. -> False when the table (DBG_MAX_BP) is full, or for Z1 no
+        trigger is free: nothing set."""
         from emu import state as S
         if pc not in self.bps and len(self.bps) >= S.DBG_MAX_BP:
             return False
+        old = self.bps.get(pc)
         self.bps[pc] = t
-        self.install()
+        if not self.install():
+            if old is None:
+                del self.bps[pc]
+            else:
+                self.bps[pc] = old
+            self.install()
+            return False
         return True
 
     def clear_breakpoint(self, pc):
