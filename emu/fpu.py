@@ -94,7 +94,8 @@ def host_fast(func, fmt, a, b, x, rd, rs1, rs2):
     is set already (flags accrue: an inexact result changes nothing more), and the operands' exponents
     rule out every other flag and every special result: no NaN or infinity in or out, no overflow,
     no tiny result for * and / (a tiny sum is exact: no UF).  -> False: softfloat does it.
-    (emu/regions/ir.py inlines the same test, with fused multiply-add and sqrt too.)"""
+    (emu/regions/ir.py's fp_fast inlines the same idea, with fused multiply-add and sqrt too, testing the
+    host's result instead of the operands.)"""
     if fmt == FMT_D:
         emax, bias = 0x7FF, 1023
         ea = (a >> 52) & 0x7FF

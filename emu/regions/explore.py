@@ -56,5 +56,25 @@ def explore(decode, entry, page_v, stop=None, max_guessed=None, fp=False):
                     (work if rd != X_SINK else guesses).append(pc + ilen)
                 break
             pc += ilen
-    leaders = sorted(p for p in leaders if insns.get(p) is not None)
-    return insns, leaders
+    leaders = {p for p in leaders if insns.get(p) is not None}
+    return insns, sorted(leaders - entry_only(insns, leaders))
+
+
+def entry_only(insns, leaders):
+    """The leaders that no jump or branch reaches and that an instruction of the region falls through
+    into: the sampled pc the region was explored from, when it is inside a loop's body.  They are no
+    block starts (nor entries: the loop comes to the block's start first), so such a loop stays one
+    block of IR, whose loads LLVM forwards from its stores."""
+    targets, falls = set(), set()
+    for pc, d in insns.items():
+        if d is None:
+            continue
+        name, _, _, _, imm, ilen = d
+        if name in BRANCHES or name == "jal":
+            t = (pc + imm) & ((1 << 64) - 1)
+            targets.add(t - (1 << 64) if t >> 63 else t)
+        if name in BRANCHES or name in ("jal", "jalr"):
+            targets.add(pc + ilen)
+        else:
+            falls.add(pc + ilen)
+    return {p for p in leaders if p in falls and p not in targets}

@@ -1,11 +1,13 @@
 """Writing a region as LLVM IR: what this tier translates (derived from emu/isa.py's rows, with LLVM's
 name for each operation) and class IR, one LLVM function per region."""
+import struct
 from typing import NamedTuple
 
 from emu import isa
 from emu.ints import s64
 from emu.mmu import PAGE_MASK
-from emu.spec import MSTATUS, MSTATUS_FS, FS_DIRTY, NAN_BOX
+from emu.spec import (MSTATUS, MSTATUS_FS, FS_DIRTY, NAN_BOX, CANONICAL_NAN_S, FCSR_FRM_SHIFT, FFLAG_NX, RM_DYN,
+                      RM_RMM)
 from emu.fpu import native_address
 from emu.native import REGION_DONE, REGION_HOOKS, region_key
 from emu.state import (ST_FCSR, ST_PC, ST_INSTRET, ST_RAM_BASE, ST_RAM_SIZE, ST_REGION_ADDR, ST_REGION_SIZE,
@@ -58,6 +60,24 @@ FP_FAST = {r.name: (r.alu, bool(r.fp & isa.Fp.DOUBLE), r.alu in ("nmsub", "nmadd
            for r in isa.ENCODINGS if r.group == isa.Group.FP
            and r.alu in ("add", "sub", "mul", "div", "sqrt", "madd", "msub", "nmsub", "nmadd")}
 LLVM_FP = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv"}
+# ... the moves and sign injections, which are bits only: always inline, never a call -- name -> (operation,
+# double); and the conversions, inline when the operands make them exact or simple (fp_convert), else on
+# to the call -- name -> (operation, double, w32, signed)
+FP_BITS = {r.name: (r.alu, bool(r.fp & isa.Fp.DOUBLE)) for r in isa.ENCODINGS if r.group == isa.Group.FP
+           and r.alu in ("sgnj", "sgnjn", "sgnjx", "mv.x.f", "mv.f.x")}
+FP_CVT = {r.name: (r.alu, bool(r.fp & isa.Fp.DOUBLE), r.w32, r.signed) for r in isa.ENCODINGS
+          if r.group == isa.Group.FP and r.alu in ("f2i", "i2f", "f2f")}
+# fcvt to an integer in a static rounding mode: LLVM's rounding to an integral value (RNE, RTZ, RDN, RUP, RMM)
+LLVM_ROUND = ("roundeven", "trunc", "floor", "ceil", "round")
+
+
+def fconst(v):
+    """A floating-point constant as LLVM IR writes it (a double's bits, for float too when exact)."""
+    return f"0x{struct.unpack('<Q', struct.pack('<d', v))[0]:016X}"
+
+
+# the module's trailer: the fast paths' branch weights (IR.likely) and the cold attribute of their calls
+LIKELY = '!0 = !{!"branch_weights", i32 2000, i32 1}\nattributes #0 = { cold }'
 
 
 class RegionError(Exception):
@@ -198,6 +218,11 @@ class IR:
         self.emit(f"ret i64 {r}")
         self.label(no)
 
+    def likely(self, ok, fast, slow):
+        """A branch to the inline fast path, the likely side: LLVM then keeps the slow path's call (marked
+        cold, #0) and the spills around it out of the hot loop."""
+        self.emit(f"br i1 {ok}, label %{fast}, label %{slow}, !prof !0")
+
     def count(self):
         c = self.op("load i64, ptr %instret")
         c1 = self.op(f"add i64 {c}, 1")
@@ -251,7 +276,7 @@ class IR:
             self.label("elsewhere")
             self.exit(t, chain=True)
             tail, self.lines = self.lines, saved
-        return "\n".join(sorted(self.decls) + head + self.lines + tail + ["}"]) + "\n"
+        return "\n".join(sorted(self.decls) + head + self.lines + tail + ["}", LIKELY]) + "\n"
 
     # -------------------------------------------------------------- the blocks
     def build(self):
@@ -325,13 +350,17 @@ class IR:
             return self.store(pc, npc, name, rs1, rs2, imm)
         elif name in FP_LOADS:
             self.load(pc, name, rd, rs1, imm)
+        elif name in FP_BITS and self.mode.fp:
+            self.fp_bits(name, rd, rs1, rs2)
         elif name in FP_CALLS and self.mode.fp:
             done = f"D{self.n}"
             if name in FP_FAST and imm & 7 in (0, 7):
                 self.fp_fast(name, rd, rs1, rs2, imm, done)
+            elif name in FP_CVT and ((imm & 7) <= RM_RMM or (imm & 7) == RM_DYN):
+                self.fp_convert(name, rd, rs1, imm, done)
             f = self.op(f"inttoptr i64 {native_address()} to ptr")
             ok = self.op(f"call i64 {f}(i64 {FP_CALLS[name]}, ptr %x, ptr %st, i64 {rd}, i64 {rs1}, i64 {rs2}, "
-                         f"i64 {imm})")
+                         f"i64 {imm}){' #0' if name in FP_FAST or name in FP_CVT else ''}")
             ok = self.op(f"icmp ne i64 {ok}, 0")
             go, bad = f"P{self.n}", f"R{self.n}"
             self.emit(f"br i1 {ok}, label %{go}, label %{bad}")
@@ -373,17 +402,24 @@ class IR:
         return True
 
     def fp_fast(self, name, rd, rs1, rs2, imm, done):
-        """The host's arithmetic for an FP_FAST row when emu/fpu.py host_fast's conditions hold (RNE,
-        NX already accrued, exponents that rule out every other flag); else on to the call."""
+        """The host's arithmetic for an FP_FAST row, kept when it is sure to be the spec's result and flags;
+        else on to the call.  Before: the mode is RNE (the host's, in which it rounds +, -, *, /, sqrt and
+        fma correctly) and fflags.NX is set already (an inexact result changes nothing more); single
+        operands NaN-boxed.  After, on the host's result r: a NaN or infinite r (from a NaN, an infinity, an
+        invalid operation, a division by zero or an overflow) goes to the call; so does, for *, / and the
+        fused ones, a zero or tiny r (|r| <= the smallest normal: an underflow, or tininess that only
+        rounding with an unbounded exponent tells), and sqrt's zero.  A finite r above that range had no
+        NaN or infinite operand, overflowed nothing and is not tiny: at most NX, which is set.  A sum never
+        underflows (a tiny sum is exact), so + and - keep every finite r."""
         func, dbl, neg_prod, neg_add = FP_FAST[name]
-        ty, w, eb, emax, bias = ("double", 64, 52, 0x7FF, 1023) if dbl else ("float", 32, 23, 0xFF, 127)
+        ty, w, eb, emax = ("double", 64, 52, 0x7FF) if dbl else ("float", 32, 23, 0xFF)
         self.declare_fp(func, ty)
         fc = self.op(f"load i64, ptr {self.st_slot(ST_FCSR)}")
         want = 0xE1 if (imm & 7) == 7 else 0x01          # dyn: frm (fcsr bits 7:5) must be RNE too
         m = self.op(f"and i64 {fc}, {want}")
         ok = self.op(f"icmp eq i64 {m}, 1")
         regs = [rs1] if func == "sqrt" else [rs1, rs2] if func in LLVM_FP else [rs1, rs2, (imm >> isa.RS3_SHIFT) & 127]
-        raws, vals, exps = [], [], []
+        vals = []
         for r in regs:
             v = self.reg(r)
             if not dbl:                                  # a single must be NaN-boxed
@@ -391,41 +427,9 @@ class IR:
                 boxed = self.op(f"icmp eq i64 {hi}, -1")
                 ok = self.op(f"and i1 {ok}, {boxed}")
                 v = self.op(f"trunc i64 {v} to i32")
-            e = self.op(f"lshr i{w} {v}, {eb}")
-            e = self.op(f"and i{w} {e}, {emax}")
-            raws.append(v)
             vals.append(self.op(f"bitcast i{w} {v} to {ty}"))
-            exps.append(e)
-
-        def cond(text):
-            return self.op(f"icmp {text}")
-
-        def both(*cs):
-            c = cs[0]
-            for d in cs[1:]:
-                c = self.op(f"and i1 {c}, {d}")
-            return c
-
-        ea = exps[0]
-        if func == "sqrt":
-            c = both(cond(f"sge i{w} {raws[0]}, 0"), cond(f"ult i{w} {ea}, {emax}"))   # sign bit clear
-        elif func in ("add", "sub"):
-            c = both(cond(f"ule i{w} {ea}, {emax - 2}"), cond(f"ule i{w} {exps[1]}, {emax - 2}"))
-        else:
-            eb_ = exps[1]
-            normal = both(cond(f"uge i{w} {ea}, 1"), cond(f"ult i{w} {ea}, {emax}"),
-                          cond(f"uge i{w} {eb_}, 1"), cond(f"ult i{w} {eb_}, {emax}"))
-            if func == "div":
-                e = self.op(f"sub i{w} {ea}, {eb_}")
-                c = both(normal, cond(f"sge i{w} {e}, {3 - bias}"), cond(f"sle i{w} {e}, {emax - 2 - bias}"))
-            else:                                         # mul, and the product of the fused ones
-                e = self.op(f"add i{w} {ea}, {eb_}")
-                c = both(normal, cond(f"sge i{w} {e}, {bias + 2}"), cond(f"sle i{w} {e}, {bias + emax - 3}"))
-                if func != "mul":
-                    c = both(c, cond(f"ule i{w} {exps[2]}, {emax - 2}"))
-        ok = self.op(f"and i1 {ok}, {c}")
         fast, slow = f"V{self.n}", f"W{self.n}"
-        self.emit(f"br i1 {ok}, label %{fast}, label %{slow}")
+        self.likely(ok, fast, slow)
         self.label(fast)
         if func in LLVM_FP:
             r = self.op(f"{LLVM_FP[func]} {ty} {vals[0]}, {vals[1]}")
@@ -439,16 +443,154 @@ class IR:
                 c3 = self.op(f"fneg {ty} {c3}")
             r = self.op(f"call {ty} @llvm.fma.f{w}({ty} {a}, {ty} {vals[1]}, {ty} {c3})")
         bits = self.op(f"bitcast {ty} {r} to i{w}")
-        if func not in LLVM_FP and func != "sqrt":        # a fused result may still be tiny: the call then
-            er = self.op(f"lshr i{w} {bits}, {eb}")
-            er = self.op(f"and i{w} {er}, {emax}")
-            good = self.op(f"icmp uge i{w} {er}, 2")             # ... or round up to infinity
-            good = self.op(f"and i1 {good}, {self.op(f'icmp ult i{w} {er}, {emax}')}")
-            store = f"Y{self.n}"
-            self.emit(f"br i1 {good}, label %{store}, label %{slow}")
-            self.label(store)
-        v = bits if dbl else self.op(f"or i64 {self.op(f'zext i32 {bits} to i64')}, {NAN_BOX}")
+        inf = emax << eb                                 # the bits of +infinity; of the smallest normal: 1 << eb
+        mag = self.op(f"and i{w} {bits}, {inf | ((1 << eb) - 1)}")
+        if func in ("add", "sub"):                       # finite
+            good = self.op(f"icmp ult i{w} {mag}, {inf}")
+        elif func == "sqrt":                             # finite, not zero (nor NaN: a negative operand)
+            good = self.op(f"icmp ult i{w} {self.op(f'sub i{w} {mag}, 1')}, {inf - 1}")
+        else:                                            # finite, above the smallest normal
+            good = self.op(f"icmp ult i{w} {self.op(f'sub i{w} {mag}, {(1 << eb) + 1}')}, {inf - (1 << eb) - 1}")
+        store = f"Y{self.n}"
+        self.likely(good, store, slow)
+        self.label(store)
+        v = bits if dbl else self.box(bits)
         self.setreg(rd, v)
+        self.emit(f"br label %{done}")
+        self.label(slow)
+
+    def unbox(self, v):
+        """A single operand from the f register's value v: its low half if NaN-boxed, else the canonical NaN."""
+        hi = self.op(f"ashr i64 {v}, 32")
+        boxed = self.op(f"icmp eq i64 {hi}, -1")
+        low = self.op(f"trunc i64 {v} to i32")
+        return self.op(f"select i1 {boxed}, i32 {low}, i32 {CANONICAL_NAN_S}")
+
+    def box(self, v32):
+        return self.op(f"or i64 {self.op(f'zext i32 {v32} to i64')}, {NAN_BOX}")
+
+    def fp_bits(self, name, rd, rs1, rs2):
+        """fsgnj/fsgnjn/fsgnjx and fmv between x and f registers: bits only (emu/fpu.py's sign_inject,
+        box, unbox), no flags, no rounding mode."""
+        alu, dbl = FP_BITS[name]
+        a = self.reg(rs1)
+        if alu == "mv.x.f":                       # fmv.x.w: the low 32 bits, sign-extended (no unboxing)
+            r = a if dbl else self.op(f"sext i32 {self.op(f'trunc i64 {a} to i32')} to i64")
+        elif alu == "mv.f.x":
+            r = a if dbl else self.box(self.op(f"trunc i64 {a} to i32"))
+        else:
+            t, sign = ("i64", -(1 << 63)) if dbl else ("i32", -(1 << 31))
+            b = self.reg(rs2)
+            if not dbl:
+                a, b = self.unbox(a), self.unbox(b)
+            sb = self.op(f"and {t} {b}, {sign}")
+            if alu == "sgnjx":
+                r = self.op(f"xor {t} {a}, {sb}")
+            else:
+                if alu == "sgnjn":
+                    sb = self.op(f"xor {t} {sb}, {sign}")
+                r = self.op(f"or {t} {self.op(f'and {t} {a}, {~sign}')}, {sb}")
+            if not dbl:
+                r = self.box(r)
+        self.setreg(rd, r)
+
+    def fp_convert(self, name, rd, rs1, imm, done):
+        """fcvt between the formats and to and from integers, inline where that is exact and simple;
+        else on to the call (which also raises a reserved dynamic rounding mode):
+          - from an integer whose value the format holds exactly (any rounding mode; no flags);
+          - to an integer in a static rounding mode, or the dynamic one while frm is RNE, from a value
+            whose rounded value is in the destination's range (LLVM's rounding to an integral value, then
+            the conversion, which is exact; NX if it changed the value);
+          - fcvt.d.s of any single but a NaN (exact); fcvt.s.d, RNE, of a double whose result is normal
+            and finite (NX if the result differs from it)."""
+        alu, dbl, w32, signed = FP_CVT[name]
+        rm = imm & 7
+        fcp = self.st_slot(ST_FCSR)
+        fc = self.op(f"load i64, ptr {fcp}")
+        frm = self.op(f"lshr i64 {self.op(f'and i64 {fc}, 255')}, {FCSR_FRM_SHIFT}")
+        if rm == RM_DYN:                           # frm RNE (for i2f and fcvt.d.s: any valid frm)
+            exact_any = alu == "i2f" or (alu == "f2f" and dbl)
+            ok = self.op(f"icmp {'ule' if exact_any else 'eq'} i64 {frm}, {RM_RMM if exact_any else 0}")
+            rm = 0
+        else:
+            ok = "true"
+        ty, w = ("double", 64) if dbl else ("float", 32)
+        nx = None
+        if alu == "i2f":
+            v = self.reg(rs1)
+            it = "i32" if w32 else "i64"
+            if w32:
+                v = self.op(f"trunc i64 {v} to i32")
+            if not (w32 and dbl):                  # a double holds every 32-bit integer
+                lim = 53 if dbl else 24
+                if signed:                         # |v| <= 2**lim: (v + 2**lim) <=u 2**(lim+1)
+                    t = self.op(f"add {it} {v}, {1 << lim}")
+                    c = self.op(f"icmp ule {it} {t}, {1 << (lim + 1)}")
+                else:
+                    c = self.op(f"icmp ule {it} {v}, {1 << lim}")
+                ok = self.op(f"and i1 {ok}, {c}")
+            fast, slow = f"V{self.n}", f"W{self.n}"
+            self.likely(ok, fast, slow)
+            self.label(fast)
+            r = self.op(f"{'sitofp' if signed else 'uitofp'} {it} {v} to {ty}")
+            bits = self.op(f"bitcast {ty} {r} to i{w}")
+            out = bits if dbl else self.box(bits)
+        elif alu == "f2i":
+            v = self.reg(rs1)
+            if not dbl:
+                hi = self.op(f"ashr i64 {v}, 32")
+                ok = self.op(f"and i1 {ok}, {self.op(f'icmp eq i64 {hi}, -1')}")
+                v = self.op(f"trunc i64 {v} to i32")
+            f = self.op(f"bitcast i{w} {v} to {ty}")
+            fn = LLVM_ROUND[rm]
+            self.decls.add(f"declare {ty} @llvm.{fn}.f{w}({ty})")
+            r = self.op(f"call {ty} @llvm.{fn}.f{w}({ty} {f})")
+            bits_out = 32 if w32 else 64
+            lo = -(2.0 ** (bits_out - 1)) if signed else 0.0
+            hi_ = 2.0 ** (bits_out - 1) if signed else 2.0 ** bits_out
+            # ordered comparisons: a NaN fails them; -0.0 (a negative value rounded to zero) is >= 0
+            inr = self.op(f"and i1 {self.op(f'fcmp oge {ty} {r}, {fconst(lo)}')}, "
+                          f"{self.op(f'fcmp olt {ty} {r}, {fconst(hi_)}')}")
+            ok = self.op(f"and i1 {ok}, {inr}")
+            fast, slow = f"V{self.n}", f"W{self.n}"
+            self.likely(ok, fast, slow)
+            self.label(fast)
+            it = f"i{bits_out}"
+            out = self.op(f"{'fptosi' if signed else 'fptoui'} {ty} {r} to {it}")
+            if w32:                                # fcvt.wu too: the 32-bit result sign-extended
+                out = self.op(f"sext i32 {out} to i64")
+            nx = self.op(f"fcmp une {ty} {r}, {f}")
+        elif dbl:                                  # fcvt.d.s
+            v = self.reg(rs1)
+            hi = self.op(f"ashr i64 {v}, 32")
+            ok = self.op(f"and i1 {ok}, {self.op(f'icmp eq i64 {hi}, -1')}")
+            v = self.op(f"trunc i64 {v} to i32")
+            e = self.op(f"and i32 {self.op(f'lshr i32 {v}, 23')}, 255")
+            ok = self.op(f"and i1 {ok}, {self.op(f'icmp ne i32 {e}, 255')}")     # not a NaN (nor infinity)
+            fast, slow = f"V{self.n}", f"W{self.n}"
+            self.likely(ok, fast, slow)
+            self.label(fast)
+            r = self.op(f"fpext float {self.op(f'bitcast i32 {v} to float')} to double")
+            out = self.op(f"bitcast double {r} to i64")
+        else:                                      # fcvt.s.d
+            v = self.reg(rs1)
+            e = self.op(f"and i64 {self.op(f'lshr i64 {v}, 52')}, 2047")
+            # 2**-126 <= |v| < 2**127: the rounded result is a normal single (no UF, no OF)
+            c = self.op(f"icmp ule i64 {self.op(f'sub i64 {e}, {1023 - 126}')}, {126 + 126}")
+            ok = self.op(f"and i1 {ok}, {c}")
+            if rm != 0:
+                ok = "false"
+            fast, slow = f"V{self.n}", f"W{self.n}"
+            self.likely(ok, fast, slow)
+            self.label(fast)
+            f = self.op(f"bitcast i64 {v} to double")
+            r = self.op(f"fptrunc double {f} to float")
+            nx = self.op(f"fcmp une double {self.op(f'fpext float {r} to double')}, {f}")
+            out = self.box(self.op(f"bitcast float {r} to i32"))
+        if nx is not None:
+            flag = self.op(f"select i1 {nx}, i64 {FFLAG_NX}, i64 0")
+            self.emit(f"store i64 {self.op(f'or i64 {fc}, {flag}')}, ptr {fcp}")
+        self.setreg(rd, out)
         self.emit(f"br label %{done}")
         self.label(slow)
 
