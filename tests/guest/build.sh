@@ -98,6 +98,7 @@ declare -A QEMU_DIFF=(
     [priv_cbo]=1
     [priv_sstc]=1
     [priv_pmp]=90 [priv_vm_sv57]=61
+    [priv_sdtrig]=4
 )
 
 if [ "${1:-}" = "--check" ]; then
