@@ -23,8 +23,8 @@ from emu.spec import (PRV_U, PRV_S, PRV_M, MSTATUS, MSTATUS_TVM, MSTATUS_TW, MST
                       ENVCFG_CBIE, ENVCFG_CBCFE, ENVCFG_CBZE,
                       CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_USER_ECALL, CAUSE_MISALIGNED_LOAD,
                       CAUSE_MISALIGNED_STORE, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_LOAD_PAGE_FAULT,
-                      CAUSE_STORE_PAGE_FAULT)
-from emu.state import (ST_PC, ST_PRIV, ST_SBI, ST_RES_ADDR, ST_WFI, ST_RAM_BASE,
+                      CAUSE_STORE_PAGE_FAULT, CAUSE_MISALIGNED_FETCH)
+from emu.state import (ST_PC, ST_PRIV, ST_SBI, ST_RES_ADDR, ST_WFI, ST_RAM_BASE, ST_ISA,
                        ST_RAM_SIZE, ST_DATA_VM, ST_DATA_CTX, PF_RESV,
                        TLB_LOAD, TLB_STORE, REGION_BASE)
 from emu.csr import csr_access, flush_tlb, CACHE_BLOCK_SIZE
@@ -82,6 +82,50 @@ def illegal(pc, st, csr, mem, tlb):
         bits = w & 0xFFFF
     take_trap(CAUSE_ILLEGAL_INSTRUCTION, bits, False, pc, st, csr)
     return TRAPPED
+
+
+# jal, jalr and the branches without C (exec_ialign32): the branch's comparison (isa.CONDS), -1 for the jumps
+JAL, JALR = isa.OP["jal"], isa.OP["jalr"]
+BRANCH_COND = isa.op_array(lambda r: isa.CONDS.index(r.cond) if r.group == isa.Group.CTRL and r.cond else -1, -1)
+
+
+@njit(cache=True)
+def exec_ialign32(w, pc, x, st, csr, mem, tlb):
+    """A jal, jalr or branch on a hart without C (IALIGN = 32), which isa.decode_for sends here as
+    ILLEGAL with imm = its bits w: a jump (or taken branch) to a pc that is not 4-byte aligned raises
+    instruction-address-misaligned on the jump itself (tval = the target; rd is not written), as the
+    unprivileged spec says; else it runs as the loop would.  Anything else w is: illegal instruction."""
+    o, rd, rs1, rs2, imm, ilen = isa.decode(w)
+    if ilen != 4 or not (isa.FIRST_CTRL <= o <= isa.LAST_CTRL):
+        return illegal(pc, st, csr, mem, tlb)
+    if o == JAL:
+        t = pc + imm
+    elif o == JALR:
+        t = (x[rs1] + imm) & ~1
+    else:
+        a = x[rs1]
+        b = x[rs2]
+        c = BRANCH_COND[o]
+        if c == 0:
+            taken = a == b
+        elif c == 1:
+            taken = a != b
+        elif c == 2:
+            taken = a < b
+        elif c == 3:
+            taken = a >= b
+        elif c == 4:
+            taken = np.uint64(a) < np.uint64(b)
+        else:
+            taken = np.uint64(a) >= np.uint64(b)
+        t = pc + imm if taken else pc + 4
+    if (t & 3) != 0:
+        take_trap(CAUSE_MISALIGNED_FETCH, t, False, pc, st, csr)
+        return TRAPPED
+    if o == JAL or o == JALR:
+        x[rd] = pc + 4
+    st[ST_PC] = t
+    return RETIRED
 
 
 @njit(cache=True)
@@ -284,4 +328,6 @@ def exec_cold(op, rd, rs1, rs2, imm, ilen, pc, x, st, csr, mem, tlb, icache, pfl
         return RETIRED
     if op == CBO_ZERO or op == CBO_CLEAN or op == CBO_FLUSH or op == CBO_INVAL:
         return exec_cbo(op, rs1, ilen, pc, x, st, csr, mem, tlb, icache, pflags)
+    if (st[ST_ISA] & isa.EXT_C) == 0:               # (op is ILLEGAL) perhaps a jump without C
+        return exec_ialign32(imm & 0xFFFFFFFF, pc, x, st, csr, mem, tlb)
     return illegal(pc, st, csr, mem, tlb)

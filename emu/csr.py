@@ -26,7 +26,8 @@ from emu.spec import (PRV_U, PRV_S, PRV_M,  # noqa: F401 (the CSR names stay imp
                       CAUSE_MACHINE_ECALL, SATP_MODE_SHIFT, SATP_MODE_BARE, SATP_MODE_SV39, SATP_MODE_SV57,
                       SATP_PPN, MENVCFG_STCE, MENVCFG_PBMTE, COUNTEREN_TM, PMP_R, PMP_W, PMP_X, PMP_A,
                       PMP_A_SHIFT, PMP_L, PMP_TOR, N_PMP, PMPADDR_BITS)
-from emu.state import (ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF,
+from emu import isastring
+from emu.state import (ST_PRIV, ST_INSTRET, ST_IDLE, ST_MINSTRET_OFF, ST_ISA,
                        ST_MCYCLE_OFF, ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX,
                        TLB_EMPTY, ST_EIP, ST_SEIP_SW, ST_FCSR)
 from emu.timer import mtime, update_mtip, sstc_on
@@ -49,18 +50,20 @@ S_INTERRUPTS = MIP_SSIP | MIP_STIP | MIP_SEIP
 # every exception cause below 16 but ecall-from-M and the reserved 10 and 14 (= 0xB3FF)
 MEDELEG_WRITABLE = 0xFFFF & ~((1 << CAUSE_MACHINE_ECALL) | (1 << 10) | (1 << 14))
 
-# misa: MXL = 2 (RV64), extensions A C D F I M S U
-MISA_VALUE = s64((2 << 62) | sum(1 << (ord(e) - ord("A")) for e in "ACDFIMSU"))
-# the same hart as an ISA string (the device tree's riscv,isa and riscv,isa-extensions, /proc/cpuinfo), in
-# the canonical order: the letters, then Z extensions by their category letter (I before B) and
-# alphabetically within it, then S extensions
-ISA_STRING = "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintpause_zba_zbb_zbs_sstc_svinval_svpbmt"
+# misa: MXL = 2 (RV64), the selected letters (st[ST_ISA]'s low 26 bits, emu/isastring.py), S and U; read-only
+# (WARL: writes are ignored, the extensions cannot be switched at run time).  MISA_VALUE: every extension
+MISA_FIXED = s64(isastring.misa(0))
+MISA_LETTERS = isastring.LETTER_MASK
+MISA_VALUE = s64(isastring.misa(isastring.FULL))
+# the full hart as an ISA string (the device tree's riscv,isa and riscv,isa-extensions, /proc/cpuinfo), in
+# the canonical order (emu/isastring.py); --isa selects less (isastring.canonical of st[ST_ISA])
+ISA_STRING = isastring.FULL_STRING
+# the extensions that gate CSRs and CSR fields here
+EXT_F, EXT_C = isastring.bit("f"), isastring.bit("c")
+EXT_ZICBOM, EXT_ZICBOZ, EXT_SSTC, EXT_SVPBMT = (isastring.bit(e) for e in ("zicbom", "zicboz", "sstc", "svpbmt"))
 MMU_TYPE = "riscv,sv57"            # the device tree's mmu-type: the largest satp mode (Sv39, Sv48 and Sv57)
 # the cache block of Zicbom/Zicbop/Zicboz (riscv,cbom-block-size, ...): what cbo.zero zeroes
 CACHE_BLOCK_SIZE = 64
-# menvcfg/senvcfg: the cache-block enables (the rest, FIOM and the other extensions' bits, read zero)
-ENVCFG_WRITABLE = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE
-MENVCFG_WRITABLE = ENVCFG_WRITABLE | MENVCFG_STCE | MENVCFG_PBMTE     # and menvcfg's own: Sstc, Svpbmt
 FFLAGS_MASK = 0x1F                 # fcsr: frm (3 bits) << 5 | fflags (5 bits), the rest reads zero
 FCSR_MASK = 0xFF
 
@@ -122,6 +125,24 @@ def flush_tlb(tlb):
     for k in range(tlb.shape[0]):
         for i in range(tlb.shape[1]):
             tlb[k, i, 0] = TLB_EMPTY
+
+
+@njit(cache=True)
+def envcfg_writable(n, isa):
+    """The writable bits of menvcfg or senvcfg (n) on a hart with the extensions isa: the cache-block
+    enables of Zicbom (CBIE, CBCFE) and Zicboz (CBZE), and menvcfg's own STCE (Sstc) and PBMTE (Svpbmt);
+    the rest (FIOM, the other extensions' bits) read zero."""
+    w = 0
+    if (isa & EXT_ZICBOM) != 0:
+        w |= ENVCFG_CBIE | ENVCFG_CBCFE
+    if (isa & EXT_ZICBOZ) != 0:
+        w |= ENVCFG_CBZE
+    if n == MENVCFG:
+        if (isa & EXT_SSTC) != 0:
+            w |= MENVCFG_STCE
+        if (isa & EXT_SVPBMT) != 0:
+            w |= MENVCFG_PBMTE
+    return w
 
 
 @njit(cache=True)
@@ -188,9 +209,9 @@ def csr_read(n, st, csr):
     if n == SIP:
         return True, csr[MIP] & csr[MIDELEG]
     if n == MISA:
-        return True, MISA_VALUE
+        return True, MISA_FIXED | (st[ST_ISA] & MISA_LETTERS)
     if n == FFLAGS or n == FRM or n == FCSR:
-        if (csr[MSTATUS] & MSTATUS_FS) == FS_OFF:
+        if (csr[MSTATUS] & MSTATUS_FS) == FS_OFF or (st[ST_ISA] & EXT_F) == 0:
             return False, 0                  # FS Off: the FP CSRs trap like the FP instructions
         if n == FFLAGS:
             return True, st[ST_FCSR] & FFLAGS_MASK
@@ -211,8 +232,10 @@ def csr_read(n, st, csr):
         return True, 0
     if (n == STVEC or n == SCOUNTEREN or n == SSCRATCH or n == SEPC or n == SCAUSE or n == STVAL
             or n == SATP or n == MEDELEG or n == MIDELEG or n == MIE or n == MTVEC or n == MCOUNTEREN
-            or n == MSCRATCH or n == MEPC or n == MCAUSE or n == MTVAL or n == MIP or n == STIMECMP):
+            or n == MSCRATCH or n == MEPC or n == MCAUSE or n == MTVAL or n == MIP):
         return True, csr[n]
+    if n == STIMECMP:
+        return (st[ST_ISA] & EXT_SSTC) != 0, csr[n]
     if n == SENVCFG or n == MENVCFG:
         return True, csr[n]
     if n == MCOUNTINHIBIT:
@@ -235,14 +258,16 @@ def csr_read(n, st, csr):
 @njit(cache=True)
 def csr_write(n, v, st, csr, tlb):
     """Store v with the CSR's WARL rules. The caller has checked existence and privilege."""
-    if n == MSTATUS:
+    if n == MSTATUS or n == SSTATUS:
+        # without F (no FP state at all) mstatus.FS is read-only zero
+        w = MSTATUS_WRITABLE if n == MSTATUS else SSTATUS_WRITABLE
+        if (st[ST_ISA] & EXT_F) == 0:
+            w &= ~MSTATUS_FS
         old = csr[MSTATUS]
-        new = (old & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE)
+        new = (old & ~w) | (v & w)
         if ((new >> MSTATUS_MPP_SHIFT) & 3) == 2:      # MPP = 2 is reserved: keep the old MPP
             new = (new & ~MSTATUS_MPP) | (old & MSTATUS_MPP)
         csr[MSTATUS] = new
-    elif n == SSTATUS:
-        csr[MSTATUS] = (csr[MSTATUS] & ~SSTATUS_WRITABLE) | (v & SSTATUS_WRITABLE)
     elif n == MIE:
         csr[MIE] = v & MIE_WRITABLE
     elif n == SIE:
@@ -264,11 +289,11 @@ def csr_write(n, v, st, csr, tlb):
     elif n == MTVEC or n == STVEC:
         csr[n] = v & ~2                      # MODE >= 2 is reserved: WARL to direct/vectored
     elif n == MEPC or n == SEPC:
-        csr[n] = v & ~1                      # IALIGN = 16
+        csr[n] = v & (~1 if (st[ST_ISA] & EXT_C) != 0 else ~3)   # IALIGN = 16, or 32 without C
     elif n == MCOUNTEREN or n == SCOUNTEREN:
         csr[n] = v & 0xFFFFFFFF
     elif n == MENVCFG or n == SENVCFG:
-        new = v & (MENVCFG_WRITABLE if n == MENVCFG else ENVCFG_WRITABLE)
+        new = v & envcfg_writable(n, st[ST_ISA])
         if ((new >> ENVCFG_CBIE_SHIFT) & 3) == 2:      # CBIE = 10 is reserved: keep the old CBIE
             new = (new & ~ENVCFG_CBIE) | (csr[n] & ENVCFG_CBIE)
         csr[n] = new

@@ -15,9 +15,9 @@ What the hart's own run() and the machine's run loop share lives here, once:
 """
 import numpy as np
 
-from emu import state as S
+from emu import isastring, state as S
 from emu.ints import s64, u64
-from emu.spec import RAM_BASE, F_BASE
+from emu.spec import RAM_BASE, F_BASE, MSTATUS, MSTATUS_FS
 from emu.csr import refresh_mode, flush_tlb
 from emu.memory import invalidate_code, drop_regions
 
@@ -137,6 +137,22 @@ class Hart:
     def read_phys(self, paddr, n):
         off = self._ram_off(paddr, n)
         return self.ram[off:off + n].tobytes()
+
+    def set_isa(self, isa):
+        """Select the extensions the hart has (before it runs): an ISA string (emu/isastring.py: IsaError,
+        one line, for a bad one) or a selection mask.  Decoding, misa and the CSRs follow st[ST_ISA]; without
+        F the FP unit is off for good (mstatus.FS reads 0).  -> the canonical ISA string."""
+        mask = isastring.parse(isa) if isinstance(isa, str) else int(isa)
+        self.st[S.ST_ISA] = mask
+        if not mask & isastring.bit("f"):
+            self.csr[MSTATUS] &= ~MSTATUS_FS
+        self.flush_decode_cache()
+        return isastring.canonical(mask)
+
+    @property
+    def isa(self):
+        """The hart's ISA string (canonical: what misa and the device tree say)."""
+        return isastring.canonical(int(self.st[S.ST_ISA]))
 
     def flush_decode_cache(self):
         """Forget every decoded instruction and native region (their code is compiled again when hot)."""

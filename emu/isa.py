@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from emu import isastring
 from emu.spec import X_SINK, F_BASE, N_REGS  # noqa: F401 (importable from here, with the decoder)
 
 
@@ -102,6 +103,9 @@ class Insn(NamedTuple):
     width: int = 0           # bytes of memory read or written (loads, stores, LR/SC, AMOs)
     signed: bool = False     # a load whose value is sign-extended
     fp: int = 0              # F/D: an Fp flag set (f-register operands, rounding mode, double)
+    ext: str = "i"           # the extension it belongs to, as the spec spells it (emu/isastring.py);
+                             # "" for the privileged architecture's own (mret, sret, wfi, sfence.vma),
+                             # which every hart here has.  A compressed form needs c as well.
 
     @property
     def cold(self):
@@ -132,7 +136,7 @@ def fp_rows():
             rows.append(Insn(f"f{op}.{sfx}", 0xFE00707F, f7(5) | f3 << 12, F_R, Group.FP, alu=op, fp=binop | dbl))
         # fcvt between the formats: fcvt.s.d is fmt S with rs2 = 1 (D), fcvt.d.s fmt D with rs2 = 0
         rows.append(Insn(f"fcvt.{sfx}.{other}", 0xFFF0007F, f7(8) | (1 - fmt) << 20, F_RM, Group.FP,
-                         alu="f2f", fp=F.RD | F.RS1 | F.RM | dbl))
+                         alu="f2f", fp=F.RD | F.RS1 | F.RM | dbl, ext="d"))     # either way a D instruction
         for f3, op in ((2, "eq"), (1, "lt"), (0, "le")):
             rows.append(Insn(f"f{op}.{sfx}", 0xFE00707F, f7(0x14) | f3 << 12, F_R, Group.FP, alu=op,
                              fp=F.RS1 | F.RS2 | dbl))
@@ -146,7 +150,7 @@ def fp_rows():
                              w32=w32, signed=signed, fp=F.RD | F.RM | dbl))
         rows.append(Insn(f"fmv.{mx}.{ix}", 0xFFF0707F, f7(0x1C), F_R, Group.FP, alu="mv.x.f", fp=F.RS1 | dbl))
         rows.append(Insn(f"fmv.{ix}.{mx}", 0xFFF0707F, f7(0x1E), F_R, Group.FP, alu="mv.f.x", fp=F.RD | dbl))
-    return rows
+    return [r if r.ext == "d" else r._replace(ext="d" if r.fp & D else "f") for r in rows]
 
 
 G = Group
@@ -168,23 +172,23 @@ ENCODINGS = (
     Insn("srliw", 0xFE00707F, 0x501B, F_SH5, G.ALU_IMM, alu="srl", imm=True, w32=True),
     Insn("sraiw", 0xFE00707F, 0x4000501B, F_SH5, G.ALU_IMM, alu="sra", imm=True, w32=True),
     # Zba, Zbb, Zbs in OP-IMM and OP-IMM-32 (the unary ones: the rs2 field is their opcode's)
-    Insn("slli.uw", 0xFC00707F, 0x0800101B, F_SH6, G.ALU_IMM, alu="sll", imm=True, uw=True),
-    Insn("clz", 0xFFF0707F, 0x60001013, F_R, G.ALU_IMM, alu="clz"),
-    Insn("clzw", 0xFFF0707F, 0x6000101B, F_R, G.ALU_IMM, alu="clz", w32=True),
-    Insn("ctz", 0xFFF0707F, 0x60101013, F_R, G.ALU_IMM, alu="ctz"),
-    Insn("ctzw", 0xFFF0707F, 0x6010101B, F_R, G.ALU_IMM, alu="ctz", w32=True),
-    Insn("cpop", 0xFFF0707F, 0x60201013, F_R, G.ALU_IMM, alu="cpop"),
-    Insn("cpopw", 0xFFF0707F, 0x6020101B, F_R, G.ALU_IMM, alu="cpop", w32=True),
-    Insn("sext.b", 0xFFF0707F, 0x60401013, F_R, G.ALU_IMM, alu="sext.b"),
-    Insn("sext.h", 0xFFF0707F, 0x60501013, F_R, G.ALU_IMM, alu="sext.h"),
-    Insn("rori", 0xFC00707F, 0x60005013, F_SH6, G.ALU_IMM, alu="ror", imm=True),
-    Insn("roriw", 0xFE00707F, 0x6000501B, F_SH5, G.ALU_IMM, alu="ror", imm=True, w32=True),
-    Insn("orc.b", 0xFFF0707F, 0x28705013, F_R, G.ALU_IMM, alu="orc.b"),
-    Insn("rev8", 0xFFF0707F, 0x6B805013, F_R, G.ALU_IMM, alu="rev8"),          # RV64's (rs2 field 24)
-    Insn("bclri", 0xFC00707F, 0x48001013, F_SH6, G.ALU_IMM, alu="bclr", imm=True),
-    Insn("bexti", 0xFC00707F, 0x48005013, F_SH6, G.ALU_IMM, alu="bext", imm=True),
-    Insn("binvi", 0xFC00707F, 0x68001013, F_SH6, G.ALU_IMM, alu="binv", imm=True),
-    Insn("bseti", 0xFC00707F, 0x28001013, F_SH6, G.ALU_IMM, alu="bset", imm=True),
+    Insn("slli.uw", 0xFC00707F, 0x0800101B, F_SH6, G.ALU_IMM, alu="sll", imm=True, uw=True, ext="zba"),
+    Insn("clz", 0xFFF0707F, 0x60001013, F_R, G.ALU_IMM, alu="clz", ext="zbb"),
+    Insn("clzw", 0xFFF0707F, 0x6000101B, F_R, G.ALU_IMM, alu="clz", w32=True, ext="zbb"),
+    Insn("ctz", 0xFFF0707F, 0x60101013, F_R, G.ALU_IMM, alu="ctz", ext="zbb"),
+    Insn("ctzw", 0xFFF0707F, 0x6010101B, F_R, G.ALU_IMM, alu="ctz", w32=True, ext="zbb"),
+    Insn("cpop", 0xFFF0707F, 0x60201013, F_R, G.ALU_IMM, alu="cpop", ext="zbb"),
+    Insn("cpopw", 0xFFF0707F, 0x6020101B, F_R, G.ALU_IMM, alu="cpop", w32=True, ext="zbb"),
+    Insn("sext.b", 0xFFF0707F, 0x60401013, F_R, G.ALU_IMM, alu="sext.b", ext="zbb"),
+    Insn("sext.h", 0xFFF0707F, 0x60501013, F_R, G.ALU_IMM, alu="sext.h", ext="zbb"),
+    Insn("rori", 0xFC00707F, 0x60005013, F_SH6, G.ALU_IMM, alu="ror", imm=True, ext="zbb"),
+    Insn("roriw", 0xFE00707F, 0x6000501B, F_SH5, G.ALU_IMM, alu="ror", imm=True, w32=True, ext="zbb"),
+    Insn("orc.b", 0xFFF0707F, 0x28705013, F_R, G.ALU_IMM, alu="orc.b", ext="zbb"),
+    Insn("rev8", 0xFFF0707F, 0x6B805013, F_R, G.ALU_IMM, alu="rev8", ext="zbb"),          # RV64's (rs2 field 24)
+    Insn("bclri", 0xFC00707F, 0x48001013, F_SH6, G.ALU_IMM, alu="bclr", imm=True, ext="zbs"),
+    Insn("bexti", 0xFC00707F, 0x48005013, F_SH6, G.ALU_IMM, alu="bext", imm=True, ext="zbs"),
+    Insn("binvi", 0xFC00707F, 0x68001013, F_SH6, G.ALU_IMM, alu="binv", imm=True, ext="zbs"),
+    Insn("bseti", 0xFC00707F, 0x28001013, F_SH6, G.ALU_IMM, alu="bset", imm=True, ext="zbs"),
     # ALU register-register
     Insn("add", 0xFE00707F, 0x0033, F_R, G.ALU_REG, alu="add"),
     Insn("sub", 0xFE00707F, 0x40000033, F_R, G.ALU_REG, alu="sub"),
@@ -202,45 +206,45 @@ ENCODINGS = (
     Insn("srlw", 0xFE00707F, 0x503B, F_R, G.ALU_REG, alu="srl", w32=True),
     Insn("sraw", 0xFE00707F, 0x4000503B, F_R, G.ALU_REG, alu="sra", w32=True),
     # Zba, Zbb, Zbs, Zicond in OP and OP-32
-    Insn("add.uw", 0xFE00707F, 0x0800003B, F_R, G.ALU_REG, alu="add", uw=True),
-    Insn("sh1add", 0xFE00707F, 0x20002033, F_R, G.ALU_REG, alu="sh1add"),
-    Insn("sh2add", 0xFE00707F, 0x20004033, F_R, G.ALU_REG, alu="sh2add"),
-    Insn("sh3add", 0xFE00707F, 0x20006033, F_R, G.ALU_REG, alu="sh3add"),
-    Insn("sh1add.uw", 0xFE00707F, 0x2000203B, F_R, G.ALU_REG, alu="sh1add", uw=True),
-    Insn("sh2add.uw", 0xFE00707F, 0x2000403B, F_R, G.ALU_REG, alu="sh2add", uw=True),
-    Insn("sh3add.uw", 0xFE00707F, 0x2000603B, F_R, G.ALU_REG, alu="sh3add", uw=True),
-    Insn("andn", 0xFE00707F, 0x40007033, F_R, G.ALU_REG, alu="andn"),
-    Insn("orn", 0xFE00707F, 0x40006033, F_R, G.ALU_REG, alu="orn"),
-    Insn("xnor", 0xFE00707F, 0x40004033, F_R, G.ALU_REG, alu="xnor"),
-    Insn("min", 0xFE00707F, 0x0A004033, F_R, G.ALU_REG, alu="min"),
-    Insn("minu", 0xFE00707F, 0x0A005033, F_R, G.ALU_REG, alu="minu"),
-    Insn("max", 0xFE00707F, 0x0A006033, F_R, G.ALU_REG, alu="max"),
-    Insn("maxu", 0xFE00707F, 0x0A007033, F_R, G.ALU_REG, alu="maxu"),
-    Insn("rol", 0xFE00707F, 0x60001033, F_R, G.ALU_REG, alu="rol"),
-    Insn("rolw", 0xFE00707F, 0x6000103B, F_R, G.ALU_REG, alu="rol", w32=True),
-    Insn("ror", 0xFE00707F, 0x60005033, F_R, G.ALU_REG, alu="ror"),
-    Insn("rorw", 0xFE00707F, 0x6000503B, F_R, G.ALU_REG, alu="ror", w32=True),
-    Insn("zext.h", 0xFFF0707F, 0x0800403B, F_R, G.ALU_REG, alu="zext.h"),     # RV64's (OP-32, rs2 field 0)
-    Insn("bclr", 0xFE00707F, 0x48001033, F_R, G.ALU_REG, alu="bclr"),
-    Insn("bext", 0xFE00707F, 0x48005033, F_R, G.ALU_REG, alu="bext"),
-    Insn("binv", 0xFE00707F, 0x68001033, F_R, G.ALU_REG, alu="binv"),
-    Insn("bset", 0xFE00707F, 0x28001033, F_R, G.ALU_REG, alu="bset"),
-    Insn("czero.eqz", 0xFE00707F, 0x0E005033, F_R, G.ALU_REG, alu="czero.eqz"),
-    Insn("czero.nez", 0xFE00707F, 0x0E007033, F_R, G.ALU_REG, alu="czero.nez"),
+    Insn("add.uw", 0xFE00707F, 0x0800003B, F_R, G.ALU_REG, alu="add", uw=True, ext="zba"),
+    Insn("sh1add", 0xFE00707F, 0x20002033, F_R, G.ALU_REG, alu="sh1add", ext="zba"),
+    Insn("sh2add", 0xFE00707F, 0x20004033, F_R, G.ALU_REG, alu="sh2add", ext="zba"),
+    Insn("sh3add", 0xFE00707F, 0x20006033, F_R, G.ALU_REG, alu="sh3add", ext="zba"),
+    Insn("sh1add.uw", 0xFE00707F, 0x2000203B, F_R, G.ALU_REG, alu="sh1add", uw=True, ext="zba"),
+    Insn("sh2add.uw", 0xFE00707F, 0x2000403B, F_R, G.ALU_REG, alu="sh2add", uw=True, ext="zba"),
+    Insn("sh3add.uw", 0xFE00707F, 0x2000603B, F_R, G.ALU_REG, alu="sh3add", uw=True, ext="zba"),
+    Insn("andn", 0xFE00707F, 0x40007033, F_R, G.ALU_REG, alu="andn", ext="zbb"),
+    Insn("orn", 0xFE00707F, 0x40006033, F_R, G.ALU_REG, alu="orn", ext="zbb"),
+    Insn("xnor", 0xFE00707F, 0x40004033, F_R, G.ALU_REG, alu="xnor", ext="zbb"),
+    Insn("min", 0xFE00707F, 0x0A004033, F_R, G.ALU_REG, alu="min", ext="zbb"),
+    Insn("minu", 0xFE00707F, 0x0A005033, F_R, G.ALU_REG, alu="minu", ext="zbb"),
+    Insn("max", 0xFE00707F, 0x0A006033, F_R, G.ALU_REG, alu="max", ext="zbb"),
+    Insn("maxu", 0xFE00707F, 0x0A007033, F_R, G.ALU_REG, alu="maxu", ext="zbb"),
+    Insn("rol", 0xFE00707F, 0x60001033, F_R, G.ALU_REG, alu="rol", ext="zbb"),
+    Insn("rolw", 0xFE00707F, 0x6000103B, F_R, G.ALU_REG, alu="rol", w32=True, ext="zbb"),
+    Insn("ror", 0xFE00707F, 0x60005033, F_R, G.ALU_REG, alu="ror", ext="zbb"),
+    Insn("rorw", 0xFE00707F, 0x6000503B, F_R, G.ALU_REG, alu="ror", w32=True, ext="zbb"),
+    Insn("zext.h", 0xFFF0707F, 0x0800403B, F_R, G.ALU_REG, alu="zext.h", ext="zbb"),     # RV64's (OP-32, rs2 field 0)
+    Insn("bclr", 0xFE00707F, 0x48001033, F_R, G.ALU_REG, alu="bclr", ext="zbs"),
+    Insn("bext", 0xFE00707F, 0x48005033, F_R, G.ALU_REG, alu="bext", ext="zbs"),
+    Insn("binv", 0xFE00707F, 0x68001033, F_R, G.ALU_REG, alu="binv", ext="zbs"),
+    Insn("bset", 0xFE00707F, 0x28001033, F_R, G.ALU_REG, alu="bset", ext="zbs"),
+    Insn("czero.eqz", 0xFE00707F, 0x0E005033, F_R, G.ALU_REG, alu="czero.eqz", ext="zicond"),
+    Insn("czero.nez", 0xFE00707F, 0x0E007033, F_R, G.ALU_REG, alu="czero.nez", ext="zicond"),
     # M
-    Insn("mul", 0xFE00707F, 0x02000033, F_R, G.MUL, alu="mul"),
-    Insn("mulh", 0xFE00707F, 0x02001033, F_R, G.MUL, alu="mulh"),
-    Insn("mulhsu", 0xFE00707F, 0x02002033, F_R, G.MUL, alu="mulhsu"),
-    Insn("mulhu", 0xFE00707F, 0x02003033, F_R, G.MUL, alu="mulhu"),
-    Insn("div", 0xFE00707F, 0x02004033, F_R, G.MUL, alu="div"),
-    Insn("divu", 0xFE00707F, 0x02005033, F_R, G.MUL, alu="divu"),
-    Insn("rem", 0xFE00707F, 0x02006033, F_R, G.MUL, alu="rem"),
-    Insn("remu", 0xFE00707F, 0x02007033, F_R, G.MUL, alu="remu"),
-    Insn("mulw", 0xFE00707F, 0x0200003B, F_R, G.MUL, alu="mul", w32=True),
-    Insn("divw", 0xFE00707F, 0x0200403B, F_R, G.MUL, alu="div", w32=True),
-    Insn("divuw", 0xFE00707F, 0x0200503B, F_R, G.MUL, alu="divu", w32=True),
-    Insn("remw", 0xFE00707F, 0x0200603B, F_R, G.MUL, alu="rem", w32=True),
-    Insn("remuw", 0xFE00707F, 0x0200703B, F_R, G.MUL, alu="remu", w32=True),
+    Insn("mul", 0xFE00707F, 0x02000033, F_R, G.MUL, alu="mul", ext="m"),
+    Insn("mulh", 0xFE00707F, 0x02001033, F_R, G.MUL, alu="mulh", ext="m"),
+    Insn("mulhsu", 0xFE00707F, 0x02002033, F_R, G.MUL, alu="mulhsu", ext="m"),
+    Insn("mulhu", 0xFE00707F, 0x02003033, F_R, G.MUL, alu="mulhu", ext="m"),
+    Insn("div", 0xFE00707F, 0x02004033, F_R, G.MUL, alu="div", ext="m"),
+    Insn("divu", 0xFE00707F, 0x02005033, F_R, G.MUL, alu="divu", ext="m"),
+    Insn("rem", 0xFE00707F, 0x02006033, F_R, G.MUL, alu="rem", ext="m"),
+    Insn("remu", 0xFE00707F, 0x02007033, F_R, G.MUL, alu="remu", ext="m"),
+    Insn("mulw", 0xFE00707F, 0x0200003B, F_R, G.MUL, alu="mul", w32=True, ext="m"),
+    Insn("divw", 0xFE00707F, 0x0200403B, F_R, G.MUL, alu="div", w32=True, ext="m"),
+    Insn("divuw", 0xFE00707F, 0x0200503B, F_R, G.MUL, alu="divu", w32=True, ext="m"),
+    Insn("remw", 0xFE00707F, 0x0200603B, F_R, G.MUL, alu="rem", w32=True, ext="m"),
+    Insn("remuw", 0xFE00707F, 0x0200703B, F_R, G.MUL, alu="remu", w32=True, ext="m"),
     # control transfer
     Insn("jal", 0x7F, 0x6F, F_J, G.CTRL),
     Insn("jalr", 0x707F, 0x67, F_I, G.CTRL),
@@ -258,67 +262,67 @@ ENCODINGS = (
     Insn("lbu", 0x707F, 0x4003, F_I, G.LOAD, width=1),
     Insn("lhu", 0x707F, 0x5003, F_I, G.LOAD, width=2),
     Insn("lwu", 0x707F, 0x6003, F_I, G.LOAD, width=4),
-    Insn("flw", 0x707F, 0x2007, F_I, G.LOAD, width=4, fp=Fp.RD),          # F, D: into an f register
-    Insn("fld", 0x707F, 0x3007, F_I, G.LOAD, width=8, fp=Fp.RD | Fp.DOUBLE),
+    Insn("flw", 0x707F, 0x2007, F_I, G.LOAD, width=4, fp=Fp.RD, ext="f"),          # F, D: into an f register
+    Insn("fld", 0x707F, 0x3007, F_I, G.LOAD, width=8, fp=Fp.RD | Fp.DOUBLE, ext="d"),
     # stores
     Insn("sb", 0x707F, 0x0023, F_S, G.STORE, width=1),
     Insn("sh", 0x707F, 0x1023, F_S, G.STORE, width=2),
     Insn("sw", 0x707F, 0x2023, F_S, G.STORE, width=4),
     Insn("sd", 0x707F, 0x3023, F_S, G.STORE, width=8),
     # F, D: stores of an f register
-    Insn("fsw", 0x707F, 0x2027, F_S, G.STORE, width=4, fp=Fp.RS2),
-    Insn("fsd", 0x707F, 0x3027, F_S, G.STORE, width=8, fp=Fp.RS2 | Fp.DOUBLE),
+    Insn("fsw", 0x707F, 0x2027, F_S, G.STORE, width=4, fp=Fp.RS2, ext="f"),
+    Insn("fsd", 0x707F, 0x3027, F_S, G.STORE, width=8, fp=Fp.RS2 | Fp.DOUBLE, ext="d"),
     # F and D (OP-FP and the fused multiply-adds), single then double: fp_rows() below
     *fp_rows(),
     # cold: fences (fence.i is Zifencei) and system (mret, sret, wfi, sfence.vma are privileged)
     Insn("fence", 0x707F, 0x000F, F_NONE, G.SYSTEM),
-    Insn("fence.i", 0x707F, 0x100F, F_NONE, G.SYSTEM),
+    Insn("fence.i", 0x707F, 0x100F, F_NONE, G.SYSTEM, ext="zifencei"),
     Insn("ecall", 0xFFFFFFFF, 0x00000073, F_NONE, G.SYSTEM),
     Insn("ebreak", 0xFFFFFFFF, 0x00100073, F_NONE, G.SYSTEM),
-    Insn("mret", 0xFFFFFFFF, 0x30200073, F_NONE, G.SYSTEM),
-    Insn("sret", 0xFFFFFFFF, 0x10200073, F_NONE, G.SYSTEM),
-    Insn("wfi", 0xFFFFFFFF, 0x10500073, F_NONE, G.SYSTEM),
-    Insn("sfence.vma", 0xFE007FFF, 0x12000073, F_R, G.SYSTEM),
+    Insn("mret", 0xFFFFFFFF, 0x30200073, F_NONE, G.SYSTEM, ext=""),
+    Insn("sret", 0xFFFFFFFF, 0x10200073, F_NONE, G.SYSTEM, ext=""),
+    Insn("wfi", 0xFFFFFFFF, 0x10500073, F_NONE, G.SYSTEM, ext=""),
+    Insn("sfence.vma", 0xFE007FFF, 0x12000073, F_R, G.SYSTEM, ext=""),
     # Svinval: sinval.vma is sfence.vma's invalidation, the two fences order it (privileged, S and up)
-    Insn("sinval.vma", 0xFE007FFF, 0x16000073, F_R, G.SYSTEM),
-    Insn("sfence.w.inval", 0xFFFFFFFF, 0x18000073, F_NONE, G.SYSTEM),
-    Insn("sfence.inval.ir", 0xFFFFFFFF, 0x18100073, F_NONE, G.SYSTEM),
+    Insn("sinval.vma", 0xFE007FFF, 0x16000073, F_R, G.SYSTEM, ext="svinval"),
+    Insn("sfence.w.inval", 0xFFFFFFFF, 0x18000073, F_NONE, G.SYSTEM, ext="svinval"),
+    Insn("sfence.inval.ir", 0xFFFFFFFF, 0x18100073, F_NONE, G.SYSTEM, ext="svinval"),
     # Zicbom, Zicboz: MISC-MEM funct3 2, the operation in imm[11:0], the block's address in rs1
     # (Zicbop's prefetch.i/r/w are ori with rd = x0: HINTs, no rows)
-    Insn("cbo.inval", 0xFFF07FFF, 0x0000200F, F_R, G.SYSTEM, alu="inval"),
-    Insn("cbo.clean", 0xFFF07FFF, 0x0010200F, F_R, G.SYSTEM, alu="clean"),
-    Insn("cbo.flush", 0xFFF07FFF, 0x0020200F, F_R, G.SYSTEM, alu="flush"),
-    Insn("cbo.zero", 0xFFF07FFF, 0x0040200F, F_R, G.SYSTEM, alu="zero"),
+    Insn("cbo.inval", 0xFFF07FFF, 0x0000200F, F_R, G.SYSTEM, alu="inval", ext="zicbom"),
+    Insn("cbo.clean", 0xFFF07FFF, 0x0010200F, F_R, G.SYSTEM, alu="clean", ext="zicbom"),
+    Insn("cbo.flush", 0xFFF07FFF, 0x0020200F, F_R, G.SYSTEM, alu="flush", ext="zicbom"),
+    Insn("cbo.zero", 0xFFF07FFF, 0x0040200F, F_R, G.SYSTEM, alu="zero", ext="zicboz"),
     # cold: Zicsr (for the *i forms the rs1 field is the 5-bit zero-extended immediate)
-    Insn("csrrw", 0x707F, 0x1073, F_CSR, G.ZICSR, alu="write"),
-    Insn("csrrs", 0x707F, 0x2073, F_CSR, G.ZICSR, alu="set"),
-    Insn("csrrc", 0x707F, 0x3073, F_CSR, G.ZICSR, alu="clear"),
-    Insn("csrrwi", 0x707F, 0x5073, F_CSR, G.ZICSR, alu="write", imm=True),
-    Insn("csrrsi", 0x707F, 0x6073, F_CSR, G.ZICSR, alu="set", imm=True),
-    Insn("csrrci", 0x707F, 0x7073, F_CSR, G.ZICSR, alu="clear", imm=True),
+    Insn("csrrw", 0x707F, 0x1073, F_CSR, G.ZICSR, alu="write", ext="zicsr"),
+    Insn("csrrs", 0x707F, 0x2073, F_CSR, G.ZICSR, alu="set", ext="zicsr"),
+    Insn("csrrc", 0x707F, 0x3073, F_CSR, G.ZICSR, alu="clear", ext="zicsr"),
+    Insn("csrrwi", 0x707F, 0x5073, F_CSR, G.ZICSR, alu="write", imm=True, ext="zicsr"),
+    Insn("csrrsi", 0x707F, 0x6073, F_CSR, G.ZICSR, alu="set", imm=True, ext="zicsr"),
+    Insn("csrrci", 0x707F, 0x7073, F_CSR, G.ZICSR, alu="clear", imm=True, ext="zicsr"),
     # cold: A (aq/rl bits 26:25 are free; lr needs rs2 = 0)
-    Insn("lr.w", 0xF9F0707F, 0x1000202F, F_R, G.A, alu="lr", width=4),
-    Insn("sc.w", 0xF800707F, 0x1800202F, F_R, G.A, alu="sc", width=4),
-    Insn("amoswap.w", 0xF800707F, 0x0800202F, F_R, G.A, alu="swap", width=4),
-    Insn("amoadd.w", 0xF800707F, 0x0000202F, F_R, G.A, alu="add", width=4),
-    Insn("amoxor.w", 0xF800707F, 0x2000202F, F_R, G.A, alu="xor", width=4),
-    Insn("amoand.w", 0xF800707F, 0x6000202F, F_R, G.A, alu="and", width=4),
-    Insn("amoor.w", 0xF800707F, 0x4000202F, F_R, G.A, alu="or", width=4),
-    Insn("amomin.w", 0xF800707F, 0x8000202F, F_R, G.A, alu="min", width=4),
-    Insn("amomax.w", 0xF800707F, 0xA000202F, F_R, G.A, alu="max", width=4),
-    Insn("amominu.w", 0xF800707F, 0xC000202F, F_R, G.A, alu="minu", width=4),
-    Insn("amomaxu.w", 0xF800707F, 0xE000202F, F_R, G.A, alu="maxu", width=4),
-    Insn("lr.d", 0xF9F0707F, 0x1000302F, F_R, G.A, alu="lr", width=8),
-    Insn("sc.d", 0xF800707F, 0x1800302F, F_R, G.A, alu="sc", width=8),
-    Insn("amoswap.d", 0xF800707F, 0x0800302F, F_R, G.A, alu="swap", width=8),
-    Insn("amoadd.d", 0xF800707F, 0x0000302F, F_R, G.A, alu="add", width=8),
-    Insn("amoxor.d", 0xF800707F, 0x2000302F, F_R, G.A, alu="xor", width=8),
-    Insn("amoand.d", 0xF800707F, 0x6000302F, F_R, G.A, alu="and", width=8),
-    Insn("amoor.d", 0xF800707F, 0x4000302F, F_R, G.A, alu="or", width=8),
-    Insn("amomin.d", 0xF800707F, 0x8000302F, F_R, G.A, alu="min", width=8),
-    Insn("amomax.d", 0xF800707F, 0xA000302F, F_R, G.A, alu="max", width=8),
-    Insn("amominu.d", 0xF800707F, 0xC000302F, F_R, G.A, alu="minu", width=8),
-    Insn("amomaxu.d", 0xF800707F, 0xE000302F, F_R, G.A, alu="maxu", width=8),
+    Insn("lr.w", 0xF9F0707F, 0x1000202F, F_R, G.A, alu="lr", width=4, ext="a"),
+    Insn("sc.w", 0xF800707F, 0x1800202F, F_R, G.A, alu="sc", width=4, ext="a"),
+    Insn("amoswap.w", 0xF800707F, 0x0800202F, F_R, G.A, alu="swap", width=4, ext="a"),
+    Insn("amoadd.w", 0xF800707F, 0x0000202F, F_R, G.A, alu="add", width=4, ext="a"),
+    Insn("amoxor.w", 0xF800707F, 0x2000202F, F_R, G.A, alu="xor", width=4, ext="a"),
+    Insn("amoand.w", 0xF800707F, 0x6000202F, F_R, G.A, alu="and", width=4, ext="a"),
+    Insn("amoor.w", 0xF800707F, 0x4000202F, F_R, G.A, alu="or", width=4, ext="a"),
+    Insn("amomin.w", 0xF800707F, 0x8000202F, F_R, G.A, alu="min", width=4, ext="a"),
+    Insn("amomax.w", 0xF800707F, 0xA000202F, F_R, G.A, alu="max", width=4, ext="a"),
+    Insn("amominu.w", 0xF800707F, 0xC000202F, F_R, G.A, alu="minu", width=4, ext="a"),
+    Insn("amomaxu.w", 0xF800707F, 0xE000202F, F_R, G.A, alu="maxu", width=4, ext="a"),
+    Insn("lr.d", 0xF9F0707F, 0x1000302F, F_R, G.A, alu="lr", width=8, ext="a"),
+    Insn("sc.d", 0xF800707F, 0x1800302F, F_R, G.A, alu="sc", width=8, ext="a"),
+    Insn("amoswap.d", 0xF800707F, 0x0800302F, F_R, G.A, alu="swap", width=8, ext="a"),
+    Insn("amoadd.d", 0xF800707F, 0x0000302F, F_R, G.A, alu="add", width=8, ext="a"),
+    Insn("amoxor.d", 0xF800707F, 0x2000302F, F_R, G.A, alu="xor", width=8, ext="a"),
+    Insn("amoand.d", 0xF800707F, 0x6000302F, F_R, G.A, alu="and", width=8, ext="a"),
+    Insn("amoor.d", 0xF800707F, 0x4000302F, F_R, G.A, alu="or", width=8, ext="a"),
+    Insn("amomin.d", 0xF800707F, 0x8000302F, F_R, G.A, alu="min", width=8, ext="a"),
+    Insn("amomax.d", 0xF800707F, 0xA000302F, F_R, G.A, alu="max", width=8, ext="a"),
+    Insn("amominu.d", 0xF800707F, 0xC000302F, F_R, G.A, alu="minu", width=8, ext="a"),
+    Insn("amomaxu.d", 0xF800707F, 0xE000302F, F_R, G.A, alu="maxu", width=8, ext="a"),
 )
 del G
 
@@ -364,6 +368,12 @@ MEM_SIGNED = op_array(lambda r: r.signed)     # 1: a load that sign-extends
 FP_RD = op_array(lambda r: (r.fp & Fp.RD) != 0)
 FP_RS1 = op_array(lambda r: (r.fp & Fp.RS1) != 0)
 FP_RS2 = op_array(lambda r: (r.fp & Fp.RS2) != 0)
+
+# the extensions an op needs (isastring bits; a compressed form needs c as well): decode_for
+OP_EXT = op_array(lambda r: isastring.bit(r.ext) if r.ext else 0)
+EXT_C = isastring.bit("c")
+FIRST_CTRL = group_span(Group.CTRL)[0]
+JALR = OP["jalr"]
 
 # --- compressed formats (the C extension's CIW, CL, CS, CI, CSS, CB, CJ, CR, CA), each with
 # the immediate scrambles and the reserved encodings of the rows that use it
@@ -577,4 +587,20 @@ def decode(w):
         rs1 += F_BASE
     if FP_RS2[o] != 0:
         rs2 += F_BASE
+    return o, rd, rs1, rs2, imm, ilen
+
+
+@njit(cache=True)
+def decode_for(w, isa_mask):
+    """decode() for a hart with the extensions isa_mask (st[ST_ISA], emu/isastring.py): the decode cache's
+    fill and the region writer decode through it, so the loop and the regions never see an instruction
+    the hart lacks.  One of an extension it lacks (any compressed one without c) is ILLEGAL, imm = its
+    bits.  Without c (IALIGN = 32) a jalr, and a jal or branch whose offset is not a multiple of 4, are
+    ILLEGAL too: emu/cold.py's exec_ialign32 runs them, with the check the spec puts on the jump (a
+    target that is not 4-byte aligned raises instruction-address-misaligned), so the hot loop has none."""
+    o, rd, rs1, rs2, imm, ilen = decode(w)
+    if ((OP_EXT[o] | (EXT_C if ilen == 2 else 0)) & ~isa_mask) != 0:
+        return ILLEGAL, 0, 0, 0, w & (0xFFFF if ilen == 2 else 0xFFFFFFFF), ilen
+    if (isa_mask & EXT_C) == 0 and FIRST_CTRL <= o <= LAST_CTRL and (o == JALR or (imm & 2) != 0):
+        return ILLEGAL, 0, 0, 0, w & 0xFFFFFFFF, ilen
     return o, rd, rs1, rs2, imm, ilen

@@ -21,7 +21,7 @@ from emu.state import (ST_RAM_BASE, ST_RAM_SIZE, ST_RES_ADDR, ST_TOHOST, ST_DATA
                        ST_MMIO_COUNT, ST_BARE_STRADDLERS, ICACHE_MASK, ICACHE_SCRATCH, PF_CODE, PF_HTIF, PF_RESV,
                        MMIO_CLINT, TLB_FETCH, TLB_LOAD, TLB_STORE, PF_WATCH, ST_DBG_NBP,
                        ICACHE_SLOTS, PF_REGION, REGION_SLOTS, REGION_BASE, REGION_W, RT_PADDR,
-                       RT_CODE_LO, RT_CODE_HI, EXTENT_BASE)
+                       RT_CODE_LO, RT_CODE_HI, EXTENT_BASE, ST_ISA)
 from emu.debug import breakpoint_check, watch_hit, WATCH_WRITE
 from emu.trigger import execute_match, mark_hit, GATED
 from emu.timer import clint_load, clint_store
@@ -85,7 +85,7 @@ def decode_scratch(pc, st, csr, mem, tlb, icache):
     if not ok:
         take_trap(cause, tval, False, pc, st, csr)
         return False
-    fill_slot(icache, ICACHE_SCRATCH, p, w)
+    fill_slot(icache, ICACHE_SCRATCH, p, w, st[ST_ISA])
     return True
 
 
@@ -315,10 +315,11 @@ def trigger_fire(i, tval, pc, st, csr):
 
 
 @njit(cache=True)
-def fill_slot(icache, slot, p, w):
-    """Decode the instruction bits w (at physical address p) into a decode-cache slot
+def fill_slot(icache, slot, p, w, isa_mask):
+    """Decode the instruction bits w (at physical address p) for a hart with the extensions isa_mask
+    (st[ST_ISA]: one of an extension it lacks is an illegal instruction) into a decode-cache slot
     (layout in emu/state.py). -> its length."""
-    o, rd, rs1, rs2, imm, ilen = isa.decode(w)
+    o, rd, rs1, rs2, imm, ilen = isa.decode_for(w, isa_mask)
     icache[2 * slot] = (p << 8) | o
     icache[2 * slot + 1] = (imm << 32) | (ilen << 24) | (rs2 << 16) | (rs1 << 8) | rd
     return ilen
@@ -347,7 +348,7 @@ def fetch_decode(pc, st, csr, mem, tlb, icache, pflags):
         slot = ICACHE_SCRATCH          # its second half may move with the mapping: do not cache
     else:
         slot = (p >> 1) & ICACHE_MASK
-    ilen = fill_slot(icache, slot, p, w)
+    ilen = fill_slot(icache, slot, p, w, st[ST_ISA])
     if straddles and slot != ICACHE_SCRATCH:
         st[ST_BARE_STRADDLERS] = 1     # cached bare: drop before fetching under Sv39 (loop.py)
     if slot != ICACHE_SCRATCH:

@@ -22,6 +22,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from emu import isastring
 from emu.spec import (PRV_U, PRV_S, PRV_M, MIP_MTIP, RAM_BASE,  # noqa: F401 (PRV_* stay importable from here)
                       MSTATUS, FS_INITIAL, N_REGS, PMPCFG0, PMPADDR0, PMP_R, PMP_W, PMP_X, PMP_A_SHIFT, PMP_NAPOT,
                       PMPADDR_BITS, STIMECMP, TDATA1_DISABLED)
@@ -155,7 +156,9 @@ ST_TRIG_SYNC = ST_REGION_ON + 22      # 1 = a trigger CSR was written: the host 
 N_TRIGGERS = 4                        # mcontrol6 triggers 0..3
 ST_TDATA1 = ST_REGION_ON + 23
 ST_TDATA2 = ST_TDATA1 + N_TRIGGERS
-ST_SIZE = ST_TDATA2 + N_TRIGGERS
+ST_ISA = ST_TDATA2 + N_TRIGGERS      # the extensions the hart has (--isa): emu/isastring.py's bit mask, read where
+                                      # instructions are decoded (isa.decode_for) and by the CSRs they gate
+ST_SIZE = ST_ISA + 1
 
 # --- EXIT_FATAL reasons
 class Fatal(IntEnum):
@@ -255,6 +258,7 @@ def new_state(ram_size, ram_base=RAM_BASE):
     csr[STIMECMP] = -1            # (the same for Sstc's comparator)
     st[ST_TIME_DIV] = 10          # 10 instructions per tick: 10 MHz timebase at 100 MIPS
     st[ST_POLL] = 4096
+    st[ST_ISA] = isastring.FULL   # everything implemented (Hart.set_isa selects less)
     st[ST_TIMER_BIT] = MIP_MTIP
     st[ST_TRAP_LAST + TRAP_PRIV] = -1
     st[ST_TRAP_PREV + TRAP_PRIV] = -1

@@ -82,12 +82,12 @@ def test_every_node_and_property():
                     "linux,initrd-start": [0, 0x8800_0000], "linux,initrd-end": [0, 0x8810_0000]},
         "/cpus": {"#address-cells": [1], "#size-cells": [0], "timebase-frequency": [10_000_000]},
         "/cpus/cpu@0": {"device_type": ["cpu"], "reg": [0], "status": ["okay"], "compatible": ["riscv"],
-                        "riscv,isa": ["rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintpause"
-                                      "_zba_zbb_zbs_sstc_svinval_svpbmt"],
+                        "riscv,isa": ["rv64imafdc_zicbom_zicbop_zicboz_zicntr_zicond_zicsr_zifencei_zihintpause"
+                                      "_zihpm_zba_zbb_zbs_sstc_svinval_svpbmt"],
                         "riscv,isa-base": ["rv64i"],
-                        "riscv,isa-extensions": ["i", "m", "a", "f", "d", "c", "zicbom", "zicbop", "zicboz", "zicond",
-                                                 "zicsr", "zifencei", "zihintpause", "zba", "zbb", "zbs", "sstc",
-                                                 "svinval", "svpbmt"],
+                        "riscv,isa-extensions": ["i", "m", "a", "f", "d", "c", "zicbom", "zicbop", "zicboz", "zicntr",
+                                                 "zicond", "zicsr", "zifencei", "zihintpause", "zihpm", "zba", "zbb",
+                                                 "zbs", "sstc", "svinval", "svpbmt"],
                         "mmu-type": ["riscv,sv57"],
                         "riscv,cbom-block-size": [64], "riscv,cbop-block-size": [64], "riscv,cboz-block-size": [64]},
         "/cpus/cpu@0/interrupt-controller": {"#address-cells": [0], "#interrupt-cells": [1],

@@ -17,12 +17,14 @@ STIP) the machine does in wiring: st[ST_TIMER_BIT] = STIP, so the CLINT
 comparator drives mip.STIP directly and set_timer only writes mtimecmp.  As
 OpenSBI does on a hart with Sstc, menvcfg.STCE is set: a kernel that knows Sstc
 (the device tree lists it) writes stimecmp itself, and set_timer writes stimecmp
-too.  menvcfg.PBMTE is set as well (Svpbmt), as OpenSBI sets it.
+too.  menvcfg.PBMTE is set as well (Svpbmt), as OpenSBI sets it.  Each of these bits only when the
+hart has its extension (numbavm --isa: emu/csr.py envcfg_writable).
 """
 from enum import IntEnum
 
 from emu import state as S
 from emu.ints import s64, u64
+from emu.csr import envcfg_writable
 from emu.spec import (MIP, MIDELEG, MEDELEG, MCOUNTEREN, SCOUNTEREN, MENVCFG, MIP_SSIP, MIP_STIP, MIP_SEIP, PRV_S,
                       ENVCFG_CBIE, ENVCFG_CBCFE, ENVCFG_CBZE,
                       COUNTEREN_CY, COUNTEREN_TM, COUNTEREN_IR, CAUSE_SUPERVISOR_ECALL, CAUSE_MACHINE_ECALL,
@@ -83,7 +85,9 @@ def enter_supervisor(hart, entry, hartid, dtb_addr):
     # the cache-block instructions for S-mode (cbo.inval invalidating), as OpenSBI enables them: a kernel
     # that finds Zicbom/Zicboz in the device tree uses them from its first page clears on; and, as OpenSBI
     # does on a hart with Sstc and Svpbmt, stimecmp (STCE) and the PBMT bits (PBMTE) for the kernel
-    csr[MENVCFG] = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE | MENVCFG_STCE | MENVCFG_PBMTE
+    # (only what the hart's extensions have: emu/csr.py envcfg_writable, st[ST_ISA])
+    csr[MENVCFG] = ((ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE | MENVCFG_STCE | MENVCFG_PBMTE)
+                    & envcfg_writable(MENVCFG, st[S.ST_ISA]))
     st[S.ST_SBI] = 1
     st[S.ST_TIMER_BIT] = MIP_STIP
     hart.x[A0] = hartid

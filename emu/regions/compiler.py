@@ -33,8 +33,9 @@ class Job:
     thread (the page's bytes, the mode, the debugger's stops), so that the compiler thread
     never reads state the running loop changes."""
 
-    def __init__(self, pc, paddr, code, mode, stops, epoch):
+    def __init__(self, pc, paddr, code, mode, stops, epoch, isa_mask):
         self.pc, self.paddr, self.code, self.mode, self.key = pc, paddr, code, mode, mode.key
+        self.isa_mask = isa_mask         # the hart's extensions (st[ST_ISA]): decoded as the loop does
         self.page_p, self.page_v = paddr & PAGE_MASK, pc & PAGE_MASK
         self.stops, self.epoch = stops, epoch
         self.fn = self.insns = self.leaders = self.engine = self.error = None
@@ -48,7 +49,7 @@ class Job:
             if off == 0xFFE:
                 return None              # straddles the page: the loop's business
             w |= (code[off + 2] | (code[off + 3] << 8)) << 16
-        o, rd, rs1, rs2, imm, ilen = isa.decode(w)
+        o, rd, rs1, rs2, imm, ilen = isa.decode_for(w, self.isa_mask)
         return O[int(o)], int(rd), int(rs1), int(rs2), int(imm), int(ilen)
 
     def stop(self, p):

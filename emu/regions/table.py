@@ -9,7 +9,7 @@ from emu.state import (ST_RAM_BASE, ST_FETCH_VM, ST_REGION_REQ_PC,
                        ST_REGION_REQ_PADDR, ST_REGION_ON, ST_REGION_HOT, ICACHE_MASK,
                        REGION_BASE, REGION_W, REGION_MASK, RT_PADDR, RT_PC, RT_FN,
                        RT_CODE_LO, RT_CODE_HI, RT_KEY, PF_REGION, HOT_BASE, HOT_MASK,
-                       ST_DBG_NBP, ST_REGION_REQ, ST_REGION_READY)
+                       ST_DBG_NBP, ST_REGION_REQ, ST_REGION_READY, ST_ISA)
 from emu.state import ST_TRIG_EXEC
 from emu.regions import compiler
 from emu.regions.compiler import Job
@@ -61,7 +61,7 @@ class Regions:
         self.made = {}               # physical page -> regions ever compiled there
         hart.st[ST_REGION_HOT] = hot
         hart.st[ST_REGION_ON] = 1
-        isa.decode(0x13)             # loaded here, not first in the compiler thread
+        isa.decode_for(0x13, 0)      # loaded here, not first in the compiler thread
 
     @property
     def hart(self):
@@ -122,7 +122,7 @@ class Regions:
         code = bytes(h.ram[off:off + 4096])
         self.made[page_p] = self.made.get(page_p, 0) + 1
         self.compiling.add((page_p, key))
-        return Job(pc, paddr, code, mode, stops, self.epoch)
+        return Job(pc, paddr, code, mode, stops, self.epoch, int(st[ST_ISA]))
 
     def install_job(self, job):
         import os

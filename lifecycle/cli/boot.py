@@ -2,8 +2,8 @@
 
     numbavm boot [--kernel IMAGE] [--initrd FILE] [--cmdline STR] [--bios builtin|PATH]
                  [--memory SIZE] [--disk FILE[:ro|:volatile]] [--virtio-rng] [--virtio-console]
-                 [--timer deterministic|realtime] [--engine jit|python] [--dtb-overlay FILE]
-                 [--dump-dtb FILE] [--no-reboot] [--stats] [--prompt STR]
+                 [--timer deterministic|realtime] [--engine jit|python] [--isa STRING]
+                 [--dtb-overlay FILE] [--dump-dtb FILE] [--no-reboot] [--stats] [--prompt STR]
                  [--trace[=FILE]] [--trace-from ADDR|N|SYMBOL] [--trace-to ADDR|N|SYMBOL]
                  [--symbols FILE] [--mix] [--gdb [HOST:]PORT [--gdb-wait]]
 
@@ -38,7 +38,7 @@ import time
 
 from lifecycle.cli.runner import EXIT_USER_ERROR, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_NO_REBOOT  # (runner.ExitStatus)
 from lifecycle.control.units import parse_size
-from lifecycle.cli.main import DEFAULT_MEMORY
+from lifecycle.cli.main import DEFAULT_MEMORY, check_isa
 
 LIFECYCLE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD_SCRIPT = os.path.join(LIFECYCLE, "guests", "linux", "build.sh")
@@ -80,6 +80,10 @@ def add_parser(sub, user_error):
                    help="deterministic: mtime follows instructions retired (reproducible; the default "
                         "when stdin is not a terminal); realtime: the host clock, and an idle guest "
                         "sleeps (the default at a terminal)")
+    b.add_argument("--isa", metavar="STRING", default=None,
+                   help="the extensions the hart has, as an ISA string: rv64imac, rv64gc, rv64gc_zba_zbb_zbs, ... "
+                        "(default: everything numbavm implements); misa and the device tree's riscv,isa and "
+                        "riscv,isa-extensions follow it")
     b.add_argument("--engine", choices=("jit", "python"), default="jit",
                    help="jit: Numba-compiled core (default); python: same code interpreted "
                         "(NUMBA_DISABLE_JIT=1), slow but debuggable")
@@ -307,6 +311,7 @@ def cmd_boot(args, user_error):
         d = os.path.dirname(os.path.abspath(args.dump_dtb))
         if not os.path.isdir(d):
             raise user_error(f"--dump-dtb: directory {d} does not exist")
+    isa = check_isa(args.isa, user_error)
     if args.engine == "python":
         os.environ["NUMBA_DISABLE_JIT"] = "1"   # before numba is imported
 
@@ -381,7 +386,7 @@ def cmd_boot(args, user_error):
                              bios=bios, guest_memory=memory, engine=args.engine, timer=args.timer,
                              block_devices=disks, virtio_rng=args.virtio_rng,
                              virtio_console=args.virtio_console, console=console, console_input=feed,
-                             keep_final_state=True, dtb_overlay=args.dtb_overlay)
+                             keep_final_state=True, dtb_overlay=args.dtb_overlay, isa=isa)
         try:
             lc.create(config)
         except GuestLifecycleError as e:

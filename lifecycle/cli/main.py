@@ -1,7 +1,7 @@
 """numbavm command line.
 
     numbavm run PROGRAM [--memory SIZE] [--max-instructions N] [--engine jit|python]
-                        [--stats] [--dump-state FILE] [--raw-addr ADDR]
+                        [--stats] [--dump-state FILE] [--raw-addr ADDR] [--isa STRING]
                         [--signature FILE [--signature-granularity 4|8]]
                         [--trace[=FILE]] [--trace-from ADDR|N|SYMBOL] [--trace-to ADDR|N|SYMBOL]
                         [--symbols FILE] [--mix] [--gdb [HOST:]PORT [--gdb-wait]]
@@ -107,6 +107,10 @@ def build_parser(plugins=None) -> argparse.ArgumentParser:
     r.add_argument("--max-instructions", "-n", metavar="N", default=None,
                    help="stop after N steps, a step being one instruction retired or one trap taken "
                         f"(exit status {EXIT_BUDGET}); 10M = 10,000,000")
+    r.add_argument("--isa", metavar="STRING", default=None,
+                   help="the extensions the hart has, as an ISA string: rv64imac, rv64gc, rv64gc_zba_zbb_zbs, ... "
+                        "(default: everything numbavm implements); misa, decoding (an instruction of an extension "
+                        "left out is an illegal instruction) and the CSRs follow it")
     r.add_argument("--engine", choices=("jit", "python"), default="jit",
                    help="jit: Numba-compiled core (default); python: same code interpreted "
                         "(NUMBA_DISABLE_JIT=1), slow but debuggable")
@@ -162,6 +166,17 @@ def cmd_plugin(ep, argv: list[str]) -> int:
 
 # --------------------------------------------------------------------------- run
 
+def check_isa(isa, user_error):
+    """--isa STRING -> its canonical form (None without --isa); a bad string is one line, status 2."""
+    if isa is None:
+        return None
+    from emu.isastring import parse, canonical, IsaError      # pure Python: numba is not imported yet
+    try:
+        return canonical(parse(isa))
+    except IsaError as e:
+        raise user_error(f"--isa: {e}") from None
+
+
 def _validate_run_args(args) -> dict:
     opts = {}
     try:
@@ -176,6 +191,7 @@ def _validate_run_args(args) -> dict:
         opts["raw_addr"] = None if args.raw_addr is None else parse_addr(args.raw_addr)
     except ValueError as e:
         raise UserError(f"--raw-addr: {e}") from None
+    opts["isa"] = check_isa(args.isa, UserError)
     if args.dump_state is not None:
         _check_output_file("--dump-state", args.dump_state)
     if args.signature is None:
@@ -308,7 +324,7 @@ def cmd_run(args) -> int:
     # reported (status 125) instead of sleeping until Ctrl-C; while stdin may still bring
     # input (a UART receive interrupt), it waits, until stdin is at its end (StreamInput).
     config = GuestConfig(kernel_type=KernelType.ELF, kernel=program, guest_memory=memory,
-                         engine=args.engine, max_instructions=budget, raw_addr=raw_addr,
+                         engine=args.engine, max_instructions=budget, raw_addr=raw_addr, isa=opts["isa"],
                          wfi_idle="wait" if feed is not None else "fatal", console=console,
                          keep_final_state=True, **extra)
     lc = GuestLifecycle()

@@ -66,6 +66,8 @@ class GuestConfig:
     console: object = None             # a binary stream that also receives the console output
     console_input: object = None       # callable(idle: bool) -> bytes: host input for the UART, polled
     keep_final_state: bool = False     # keep the torn-down machine in GuestLifecycle.final_machine
+    isa: str | None = None             # the hart's extensions as an ISA string ('rv64imac', 'rv64gc_zba_zbb_zbs');
+                                       # None: everything implemented (emu.csr.ISA_STRING)
 
     def validate(self) -> "GuestConfig":
         """-> a normalised copy; raises ConfigError naming the bad field (see validate())."""
@@ -224,4 +226,10 @@ def validate(config: GuestConfig) -> GuestConfig:
                               "(e.g. sys.stdout.buffer, open(path, 'wb'), io.BytesIO())")
     if not isinstance(c.keep_final_state, bool):
         raise _bad("keep_final_state", f"expected True or False, not {c.keep_final_state!r}")
+    if c.isa is not None:
+        from emu.isastring import parse, canonical, IsaError     # (pure Python: no numba)
+        try:
+            c.isa = canonical(parse(c.isa))
+        except IsaError as e:
+            raise _bad("isa", str(e)) from None
     return c

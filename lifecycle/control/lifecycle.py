@@ -154,6 +154,8 @@ class GuestLifecycle:
                 extra["virtio_console"] = True
             if c.console_input is not None:
                 extra["console_input"] = c.console_input
+            if c.isa is not None:
+                extra["isa"] = c.isa
             m = Machine(memory=c.guest_memory, engine=c.engine, console=console, **extra)
         except OverlapError as e:
             raise GuestLifecycleError(GuestError.DEVICE_MEMORY_OVERLAP, str(e)) from e

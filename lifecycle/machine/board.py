@@ -86,10 +86,11 @@ class Machine:
 
     def __init__(self, memory=DEFAULT_MEMORY, engine="jit", console=None, idle_wait=False,
                  timer="deterministic", block_devices=(), virtio_rng=False, virtio_console=False,
-                 console_input=None):
+                 console_input=None, isa=None):
         """block_devices: (path, mode) pairs (devices.virtio.blk.BlockMode); console_input: an
         optional callable(idle: bool) -> bytes of host input for the UART, polled between runs
-        (idle is True when the guest has waited in wfi since the last call)."""
+        (idle is True when the guest has waited in wfi since the last call); isa: the hart's
+        extensions as an ISA string (None: all of them; a bad one raises emu.isastring.IsaError)."""
         if engine not in ("jit", "python"):
             raise ValueError(f"unknown engine {engine!r} (choose jit or python)")
         if engine == "python" and jit_enabled():
@@ -105,6 +106,8 @@ class Machine:
         self.console = console if console is not None else sys.stdout.buffer
         self.console_input = console_input
         self.hart = h = Hart(memory, RAM_BASE)
+        if isa is not None:
+            h.set_isa(isa)
         self.dma = GuestMemory(h)
         self.bus = TrapTable()
         # the UART first: the trap table is searched in order, and it takes ~90% of a boot's MMIO
@@ -232,7 +235,7 @@ class Machine:
             initrd_range = (start, start + len(rd))
         overlay = read_file(dtb_overlay, "device-tree overlay", limit=DTB_RESERVE) if dtb_overlay is not None else None
         try:
-            dtb = build_dtb(self.bus, h.ram_base, h.ram_size, bootargs=cmdline or "", initrd=initrd_range,
+            dtb = build_dtb(self.bus, h.ram_base, h.ram_size, isa=h.isa, bootargs=cmdline or "", initrd=initrd_range,
                             overlay=overlay, timebase=TIMEBASE,
                             overlay_name=os.fspath(dtb_overlay) if dtb_overlay is not None else None)
         except OverlayError as e:        # its message names the overlay, not the kernel
