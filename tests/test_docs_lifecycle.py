@@ -62,7 +62,7 @@ def good(tmp_path):
             "block_devices": [BlockSpec("root", disk(tmp_path), BlockMode.READ_ONLY)], "virtio_console": True,
             "virtio_rng": True, "engine": "python", "max_instructions": 1000, "timer": "realtime",
             "bios": "fw_dynamic.bin", "raw_addr": RAM_BASE, "wfi_idle": "fatal", "console": io.BytesIO(),
-            "console_input": lambda idle: b"", "keep_final_state": True}
+            "console_input": lambda idle: b"", "keep_final_state": True, "isa": "rv64imac_zicntr_zicsr_zihpm"}
 
 
 # a non-default value for each refused field, and a bad value for each field that can have one
@@ -72,7 +72,7 @@ BAD = {"kernel_type": KernelType.ZIRCON, "kernel": None, "ramdisk": "initrd.cpio
        "cmdline": "quiet", "cmdline_add": ["quiet"], "bios": "fw.bin", "cpus": 2, "guest_memory": 0,
        "block_devices": ["disk.img"], "engine": "turbo", "max_instructions": -1, "timer": "wallclock",
        "raw_addr": -1, "wfi_idle": "spin", "console": io.StringIO(), "console_input": b"x",
-       "keep_final_state": 1, **REFUSED}
+       "keep_final_state": 1, "isa": "rv32gc", **REFUSED}
 
 
 def elf(**kw):
