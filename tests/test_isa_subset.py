@@ -371,3 +371,13 @@ def test_the_bundled_linux_boots_on_rv64imac_zifencei():
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr
     assert "riscv: base ISA extensions acim" in r.stdout
     assert "isa\t\t: rv64imac" in r.stdout
+
+
+@pytest.mark.parametrize("isa, noted", [("rv64imac", True), ("rv64imac_zifencei", False), ("rv64gc", False)])
+def test_boot_notes_an_isa_without_zifencei(tmp_path, isa, noted):
+    """Linux runs fence.i early: `boot --isa` without Zifencei says so in one line (and still does as told)."""
+    r = numbavm("boot", "--isa", isa, "--dump-dtb", str(tmp_path / "virt.dtb"))
+    assert r.returncode == 0, r.stderr
+    note = [line for line in r.stderr.splitlines() if "Zifencei" in line]
+    assert note == ([f"numbavm: note: --isa {isa}_zicntr_zicsr_zihpm has no Zifencei: Linux's fence.i will trap "
+                     "(add _zifencei to boot Linux)"] if noted else [])

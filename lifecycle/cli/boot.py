@@ -312,6 +312,11 @@ def cmd_boot(args, user_error):
         if not os.path.isdir(d):
             raise user_error(f"--dump-dtb: directory {d} does not exist")
     isa = check_isa(args.isa, user_error)
+    if isa is not None and "zifencei" not in isa.split("_"):
+        # Linux runs fence.i (its flush_icache_all) early; without Zifencei that is an illegal instruction
+        # and init dies, which would say nothing about the cause.
+        print(f"numbavm: note: --isa {isa} has no Zifencei: Linux's fence.i will trap "
+              f"(add _zifencei to boot Linux)", file=sys.stderr)
     if args.engine == "python":
         os.environ["NUMBA_DISABLE_JIT"] = "1"   # before numba is imported
 
