@@ -203,6 +203,17 @@ def test_the_riscof_plugin_runs_numbavm_with_its_signature_options(monkeypatch, 
     args = build_parser().parse_args(argv[1:])          # numbavm's own parser takes every option
     assert args.signature == str(tmp_path / "DUT-numbavm.signature")     # where RISCOF looks
     assert (args.signature_granularity, args.max_instructions) == ("4", "10M")
+    assert args.isa == "rv64imafdc_zicsr_zifencei"       # the ISA YAML's, as numbavm's --isa parses it
+    from emu.isastring import parse, canonical
+    assert canonical(parse(args.isa)) == "rv64imafdc_zicntr_zicsr_zifencei_zihpm"
+
+
+@pytest.mark.parametrize("yaml_isa, isa", [("RV64IMAFDCSUZicsr_Zifencei", "rv64imafdc_zicsr_zifencei"),
+                                           ("RV64IMACSU", "rv64imac_zicsr_zifencei"),
+                                           ("RV64ISUZba_Zbb_Zbs_Svinval", "rv64i_zba_zbb_zbs_svinval_zicsr_zifencei")])
+def test_the_riscof_plugin_gives_numbavm_the_yaml_isa(monkeypatch, yaml_isa, isa):
+    hart_isa = type(riscof_plugin(monkeypatch, "numbavm", [])).build.__globals__["hart_isa"]
+    assert hart_isa(yaml_isa) == isa
 
 
 def test_the_spike_plugin_builds_the_tests_as_the_numbavm_plugin_does(monkeypatch, tmp_path):

@@ -15,10 +15,23 @@ Options in config.ini's [numbavm] section:
     target_run  0: only compile the tests
 """
 import os
+import re
 import shutil
 
 from riscof import utils
 from riscof.pluginTemplate import pluginTemplate
+
+
+def hart_isa(yaml_isa):
+    """riscv-config's ISA ("RV64IMAFDCSUZicsr_Zifencei_Zba") -> numbavm's --isa ("rv64imafdc_zicsr_zifencei_zba"):
+    the single letters but the privilege modes S and U (numbavm always has them), then the multi-letter
+    extensions; Zicsr and Zifencei always (the tests' trap handler uses them)."""
+    m = re.fullmatch(r"RV(\d+)((?:[A-Z](?![a-z]))*)(.*)", yaml_isa)
+    if m is None:
+        raise SystemExit(f"numbavm plugin: ISA {yaml_isa!r} is not a riscv-config ISA string")
+    multi = [e.lower() for e in m.group(3).split("_") if e]
+    multi += [e for e in ("zicsr", "zifencei") if e not in multi]
+    return "_".join([f"rv{m.group(1)}" + m.group(2).lower().replace("s", "").replace("u", "")] + multi)
 
 
 class numbavm(pluginTemplate):
@@ -55,6 +68,8 @@ class numbavm(pluginTemplate):
         ispec = utils.load_yaml(isa_yaml)["hart0"]
         self.xlen = "64" if 64 in ispec["supported_xlen"] else "32"
         self.compile_cmd += " -mabi=" + ("lp64 " if self.xlen == "64" else "ilp32 ")
+        # numbavm's hart has exactly the extensions the ISA YAML names (numbavm run --isa)
+        self.isa = hart_isa(ispec["ISA"])
         tools = [f"riscv{self.xlen}-unknown-elf-gcc"] + ([self.numbavm] if self.target_run else [])
         for tool in tools:
             if shutil.which(tool) is None:
@@ -80,7 +95,7 @@ class numbavm(pluginTemplate):
             if self.target_run:
                 # the exit status is not looked at: the signature is written however the test
                 # ends (numbavm run --help), and RISCOF compares it with the reference model's
-                run_cmd = (f"{self.numbavm} run my.elf --signature {sig_file} "
+                run_cmd = (f"{self.numbavm} run my.elf --isa {self.isa} --signature {sig_file} "
                            f"--signature-granularity {self.granularity} "
                            f"--max-instructions {self.max_instructions} > numbavm.log 2>&1 || true")
             else:
