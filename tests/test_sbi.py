@@ -4,7 +4,7 @@ import io
 import pytest
 
 from emu import state as S
-from emu.spec import MENVCFG, MIP, MIDELEG, MEDELEG, MCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP, A0, A1, A6, A7
+from emu.spec import MENVCFG, MIP, MIDELEG, MEDELEG, MCOUNTEREN, SCOUNTEREN, MIP_SSIP, MIP_STIP, MIP_SEIP, A0, A1, A6, A7
 from emu.hart import Hart
 from devices.firmware import sbi as B
 from tests.rvenc import ECALL, J_SELF
@@ -119,6 +119,7 @@ def test_enter_supervisor_and_ecall_exits_to_the_host():
     assert int(h.csr[MIDELEG]) == MIP_SSIP | MIP_STIP | MIP_SEIP
     assert int(h.csr[MEDELEG]) & (1 << 8) and not int(h.csr[MEDELEG]) & (1 << 9)
     assert int(h.csr[MCOUNTEREN]) & 2                                  # time readable from S
+    assert int(h.csr[SCOUNTEREN]) == 2                                 # and from U (glibc's vDSO), nothing else
     h.x[A7] = B.EXT_BASE
     h.x[A6] = 0
     assert h.run(10) == S.EXIT_SBI

@@ -81,7 +81,9 @@ def enter_supervisor(hart, entry, hartid, dtb_addr):
     csr[MEDELEG] = MEDELEG_LINUX
     csr[MIDELEG] = MIDELEG_LINUX
     csr[MCOUNTEREN] = COUNTEREN_CY | COUNTEREN_TM | COUNTEREN_IR   # readable from S (as OpenSBI allows)
-    csr[SCOUNTEREN] = 0
+    # time readable from U too: Linux sets scounteren.TM only from its SBI PMU driver, which this SBI does
+    # not offer, and glibc's vDSO clock_gettime reads time in U-mode (without TM: SIGILL in every program)
+    csr[SCOUNTEREN] = COUNTEREN_TM
     # the cache-block instructions for S-mode (cbo.inval invalidating), as OpenSBI enables them: a kernel
     # that finds Zicbom/Zicboz in the device tree uses them from its first page clears on; and, as OpenSBI
     # does on a hart with Sstc and Svpbmt, stimecmp (STCE) and the PBMT bits (PBMTE) for the kernel
