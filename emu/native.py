@@ -30,10 +30,13 @@ REGION_HOOKS = int(RegionStatus.HOOKS)
 
 
 @njit(cache=True)
-def region_key(fetch_vm, data_vm, dctx, fp):
+def region_key(fetch_vm, data_vm, dctx, fp, cbze):
     """The mode a region is compiled for, part of its key in the region table: the translation
-    mode, and whether FP instructions may run (mstatus.FS Dirty; else the region ends before them)."""
-    return (1 if fetch_vm else 0) | (2 if data_vm else 0) | (dctx << 2) | (1024 if fp else 0)
+    mode, whether FP instructions may run (mstatus.FS Dirty; else the region ends before them), and
+    whether cbo.zero may (cold.cbo_enabled; else it ends before it and the loop traps).  The cbo.zero
+    bit is set where it is illegal, so M-mode's keys, and those where the enables are on, stay as
+    they were."""
+    return (1 if fetch_vm else 0) | (2 if data_vm else 0) | (dctx << 2) | (1024 if fp else 0) | (0 if cbze else 2048)
 
 
 @intrinsic

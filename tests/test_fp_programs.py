@@ -88,7 +88,7 @@ def test_regions_run_fp_in_every_translation_mode():
     m, r = run(BIN / "isa_fp_loops.elf", regions=True)
     assert (r.reason, r.exit_code) == ("exit", 0), r.message
     keys = {reg[3] for regs in m.hart.regions.per_page.values() for reg in regs}
-    fp = region_key(False, False, 0, True)
+    fp = region_key(False, False, 0, True, True)
     assert fp in keys
     sv39_fp = {k for k in keys if k & fp and (k & 3) == 3}
     assert len(sv39_fp) >= 2, keys                       # S and U (different data contexts)

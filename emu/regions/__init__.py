@@ -13,7 +13,8 @@ tables).  The compiler
   1. explores the guest code from the sampled pc: every instruction reachable
      by straight-line flow and direct branches/jumps inside the same 4 KiB page,
      up to MAX_INSNS, stopping at anything this tier does not translate (the
-     cold ops: fences, system, Zicsr, A; a page-straddling instruction); and
+     cold ops: fences, system, Zicsr, A -- but cbo.zero where it is enabled; a
+     page-straddling instruction); and
      the pc after each jal/jalr (a call's return point, or the next switch
      case after a jump), which all jalrs reach through one shared switch;
   2. writes one LLVM function for the whole region: each guest basic block is
@@ -45,8 +46,8 @@ itself.  It returns to the loop, with pc and instret where it stopped,
 Under a debugger a region also ends before every breakpoint pc and hooked range
 (emu/debug.region_stops); trap hooks and read watchpoints turn regions off
 (st[ST_REGION_BLOCKED]).  A store into a region's own code drops the region (memory.drop_regions via
-PF_REGION); a region is specialised to the translation mode it was compiled
-in (fetch/data Sv39, the data access context), which is part of its key.
+PF_REGION); a region is specialised to the mode it was compiled in (fetch/data
+Sv39, the data access context, FP and cbo.zero allowed), which is part of its key.
 
 The package: explore.py (the region's code and blocks), ir.py (LLVM IR), compiler.py (the compile job
 and the compiler thread), table.py (Regions: requests, installation, the region table). Part of emu/:

@@ -112,7 +112,8 @@ def build(job):
         # under Sv39 every access carries an inline TLB lookup, so the same compile time buys
         # about half the instructions: guess less
         insns, leaders = explore(job.decode, job.pc, job.page_v, stop,
-                                 MAX_GUESSED // 2 if job.mode.data_vm else MAX_GUESSED, job.mode.fp)
+                                 MAX_GUESSED // 2 if job.mode.data_vm else MAX_GUESSED, job.mode.fp,
+                                 job.mode.cbze)
         if leaders:
             name = f"region_{job.page_p:x}_{job.pc & 0xFFF:x}"
             ir = IR(name, insns, leaders, job.mode, job.page_p, job.page_v)

@@ -7,10 +7,11 @@ MAX_INSNS = 512          # instructions explored into one region
 MAX_GUESSED = 256        # ... while it has fewer, the pcs after unconditional jumps too (explore)
 
 
-def explore(decode, entry, page_v, stop=None, max_guessed=None, fp=False):
+def explore(decode, entry, page_v, stop=None, max_guessed=None, fp=False, cbze=False):
     """-> (insns {pc: decoded or None for 'stop here'}, leaders sorted): the region's CFG.
     stop(pc): True where the region must leave for the loop (a debugger's breakpoint).
     fp: FP instructions are translated too (the region is for mstatus.FS Dirty).
+    cbze: cbo.zero is too (the region is for a mode where it is enabled).
 
     Control flow is followed first (branches both ways, jal targets, and a call's return
     point); only then, while the region is still under MAX_GUESSED instructions, the pc after
@@ -35,7 +36,8 @@ def explore(decode, entry, page_v, stop=None, max_guessed=None, fp=False):
             if (pc & PAGE_MASK) != page_v:
                 break                           # leaves the page: an exit, not an instruction
             d = decode(pc) if count < MAX_INSNS and not (stop and stop(pc)) else None
-            if d is None or not (d[0] in TRANSLATED or (fp and d[0] in FP_TRANSLATED)):
+            if d is None or not (d[0] in TRANSLATED or (fp and d[0] in FP_TRANSLATED)
+                                 or (cbze and d[0] == "cbo.zero")):
                 insns[pc] = None                # the loop runs it
                 break
             insns[pc] = d

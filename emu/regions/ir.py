@@ -9,11 +9,13 @@ from emu.mmu import PAGE_MASK
 from emu.spec import (MSTATUS, MSTATUS_FS, FS_DIRTY, NAN_BOX, CANONICAL_NAN_S, FCSR_FRM_SHIFT, FFLAG_NX, RM_DYN,
                       RM_RMM)
 from emu.fpu import native_address
+from emu.cold import cbo_enabled, CBO_ZERO
+from emu.csr import CACHE_BLOCK_SIZE
 from emu.native import REGION_DONE, REGION_HOOKS, region_key
 from emu.state import (ST_FCSR, ST_PC, ST_INSTRET, ST_RAM_BASE, ST_RAM_SIZE, ST_REGION_ADDR, ST_REGION_SIZE,
                        REGION_BASE, REGION_W, REGION_MASK, RT_PC, RT_FN, RT_KEY,
                        PF_REGION, TLB_SLOTS, TLB_LOAD, TLB_STORE, PF_CODE, EXTENT_BASE, ST_FETCH_VM, ST_DATA_VM,
-                       ST_DATA_CTX)
+                       ST_DATA_CTX, ST_PRIV)
 
 X_SINK = isa.X_SINK
 O = isa.OPS
@@ -91,15 +93,17 @@ class Mode(NamedTuple):
     data_vm: bool        # loads and stores through Sv39
     data_ctx: int        # the bit of a TLB entry's permission mask that a load/store checks
     fp: bool = False     # mstatus.FS is Dirty: FP instructions run in the region (else it ends before them)
+    cbze: bool = False   # cbo.zero is enabled (priv, menvcfg/senvcfg.CBZE): it runs in the region (else the
+                         # region ends before it, and the loop raises the illegal instruction)
 
     @classmethod
     def of(cls, st, csr):
         return cls(int(st[ST_FETCH_VM]) != 0, int(st[ST_DATA_VM]) != 0, int(st[ST_DATA_CTX]),
-                   (int(csr[MSTATUS]) & MSTATUS_FS) == FS_DIRTY)
+                   (int(csr[MSTATUS]) & MSTATUS_FS) == FS_DIRTY, bool(cbo_enabled(CBO_ZERO, st[ST_PRIV], csr)))
 
     @property
     def key(self):
-        return int(region_key(self.fetch_vm, self.data_vm, self.data_ctx, self.fp))
+        return int(region_key(self.fetch_vm, self.data_vm, self.data_ctx, self.fp, self.cbze))
 
 
 class IR:
@@ -350,6 +354,8 @@ class IR:
             return self.store(pc, npc, name, rs1, rs2, imm)
         elif name in FP_LOADS:
             self.load(pc, name, rd, rs1, imm)
+        elif name == "cbo.zero" and self.mode.cbze:
+            return self.cbo_zero(pc, npc, rs1)
         elif name in FP_BITS and self.mode.fp:
             self.fp_bits(name, rd, rs1, rs2)
         elif name in FP_CALLS and self.mode.fp:
@@ -684,10 +690,9 @@ class IR:
             r = self.op(f"sext i32 {r} to i64")
         self.setreg(rd, r)
 
-    def address(self, pc, rs1, imm, size, kind):
-        """-> the RAM offset of an aligned RAM access that hits the TLB; other accesses leave the
-        region before this instruction (the loop takes its slow path)."""
-        va = self.op(f"add i64 {self.reg(rs1)}, {imm}")
+    def address(self, pc, va, size, kind):
+        """-> the RAM offset of an aligned RAM access at va that hits the TLB; other accesses leave
+        the region before this instruction (the loop takes its slow path)."""
         data_vm, dctx = self.mode.data_vm, self.mode.data_ctx
         if data_vm:
             vpn = self.op(f"ashr i64 {va}, 12")
@@ -724,7 +729,7 @@ class IR:
 
     def load(self, pc, name, rd, rs1, imm):
         size, signed = LOADS[name] if name in LOADS else (FP_LOADS[name], False)
-        off, _ = self.address(pc, rs1, imm, size, TLB_LOAD)
+        off, _ = self.address(pc, self.op(f"add i64 {self.reg(rs1)}, {imm}"), size, TLB_LOAD)
         p = self.op(f"getelementptr i8, ptr %mem, i64 {off}")
         t = f"i{8 * size}"
         v = self.op(f"load {t}, ptr {p}, align 1")
@@ -736,7 +741,7 @@ class IR:
 
     def store(self, pc, npc, name, rs1, rs2, imm):
         size = STORES[name] if name in STORES else FP_STORES[name]
-        off, pa = self.address(pc, rs1, imm, size, TLB_STORE)
+        off, pa = self.address(pc, self.op(f"add i64 {self.reg(rs1)}, {imm}"), size, TLB_STORE)
         v = self.reg(rs2)
         t = f"i{8 * size}"
         if size < 8:
@@ -744,6 +749,24 @@ class IR:
         p = self.op(f"getelementptr i8, ptr %mem, i64 {off}")
         self.emit(f"store {t} {v}, ptr {p}, align 1")
         self.count()
+        return self.stored(npc, off, pa, size)
+
+    def cbo_zero(self, pc, npc, rs1):
+        """cbo.zero (Zicboz, in a region compiled while it is enabled: Mode.cbze): a store of zeros to
+        the cache block holding x[rs1], as exec_cbo does it; the block's address goes through the store
+        path (TLB, RAM; anything else, a fault included, leaves for the loop before the instruction)."""
+        va = self.op(f"and i64 {self.reg(rs1)}, {-CACHE_BLOCK_SIZE}")
+        off, pa = self.address(pc, va, CACHE_BLOCK_SIZE, TLB_STORE)
+        p = self.op(f"getelementptr i8, ptr %mem, i64 {off}")
+        self.decls.add("declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)")
+        self.emit(f"call void @llvm.memset.p0.i64(ptr {p}, i8 0, i64 {CACHE_BLOCK_SIZE}, i1 false)")
+        self.count()
+        return self.stored(npc, off, pa, CACHE_BLOCK_SIZE)
+
+    def stored(self, npc, off, pa, size):
+        """After a store of size bytes at RAM offset off (physical address pa): the store hooks if its
+        page has flags (leaving for the loop after the instruction, REGION_HOOKS), else on to npc.
+        -> True when control falls through to npc."""
         pg = self.op(f"lshr i64 {off}, 12")
         fp = self.op(f"getelementptr i8, ptr %pflags, i64 {pg}")
         f = self.op(f"load i8, ptr {fp}")
