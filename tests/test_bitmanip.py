@@ -24,6 +24,7 @@ from emu import isa  # noqa: E402
 from emu import state as S  # noqa: E402
 from emu.hart import Hart, jit_enabled  # noqa: E402
 from emu.regions import ir as regions  # noqa: E402
+from regionmode import force_regions  # noqa: E402
 
 G = isa.Group
 BASE = 0x8000_0000
@@ -257,13 +258,7 @@ def program(cases):
 def run(code, data, n_cases, mode):
     """-> (the results, the hart)."""
     h = Hart(1 << 16, BASE)
-    if mode == "regions":
-        h.start_regions()
-        h.regions.sync = True
-        h.st[S.ST_REGION_HOT] = 1
-    else:
-        h.stop_regions()
-    h.st[S.ST_POLL] = 1024                      # a chunk holds a pass or more: a region runs whole passes
+    force_regions(h, mode == "regions", poll=1024)  # a chunk holds a pass or more: a region runs whole passes
     h.write_phys(BASE, code)
     h.write_phys(DATA, data)
     h.x[30], h.x[29], h.x[31] = DATA, OUT, ITER

@@ -18,6 +18,7 @@ from emu.hart import Hart  # noqa: E402
 from emu.csr import refresh_mode  # noqa: E402
 from emu.spec import (ENVCFG_CBZE, MCAUSE, MENVCFG, MEPC, MSTATUS, MTVAL, MTVEC, PRV_M, PRV_S, PRV_U,  # noqa: E402
                       PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, RAM_BASE, SATP, SENVCFG, UART_BASE)
+from regionmode import force_regions  # noqa: E402
 
 BASE = RAM_BASE
 RAM = 1 << 22
@@ -52,13 +53,7 @@ LAST = {"ram": None, "read-only": RO + 64 * 5 + 3, "device": UART_BASE + 3, "own
 
 def hart(regions, priv, sv39, menvcfg, senvcfg, last):
     h = Hart(RAM, BASE)
-    if regions:
-        h.start_regions()
-        h.regions.sync = True
-        h.st[S.ST_REGION_HOT] = 1
-    else:
-        h.stop_regions()
-    h.st[S.ST_POLL] = 256
+    force_regions(h, regions, poll=256)
     h.write_phys(BASE, LOOP)
     h.write_phys(HANDLER, J_SELF)
     h.write_phys(DATA, PATTERN)

@@ -21,6 +21,7 @@ from emu import state as S
 from emu.hart import jit_enabled
 from emu.native import region_key
 from lifecycle.machine.board import Machine
+from regionmode import force_regions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "tests" / "guest" / "bin"
@@ -35,13 +36,7 @@ def run(path, regions):
     m = Machine(console=io.BytesIO())
     m.load(str(path))
     h = m.hart
-    if regions:                        # as tests/test_regions.py's eager(): compiled at the first sample
-        h.start_regions()
-        h.regions.sync = True
-        h.st[S.ST_REGION_HOT] = 1
-    else:
-        h.stop_regions()
-    h.st[S.ST_POLL] = POLL
+    force_regions(h, regions, poll=POLL)
     r = m.run(max_instructions=BUDGET)
     return m, r
 

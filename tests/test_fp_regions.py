@@ -27,6 +27,7 @@ from emu.hart import Hart, jit_enabled  # noqa: E402
 from emu.regions import ir  # noqa: E402
 from emu.spec import (MSTATUS, MSTATUS_FS, MTVEC, MCAUSE, MEPC, FMT_S, FMT_D, F_BASE,  # noqa: E402
                       RM_DYN, CAUSE_ILLEGAL_INSTRUCTION)
+from regionmode import force_regions  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not jit_enabled(), reason="native regions need the JIT engine")
 
@@ -98,13 +99,7 @@ def hart(name, rm, regions):
         h.end = BASE + len(code) - 4
         h.csr[MSTATUS] |= MSTATUS_FS                    # Dirty: the region is compiled with FP inside
         h.csr[MTVEC] = h.end
-        if regions:
-            h.start_regions()
-            h.regions.sync = True
-            h.st[S.ST_REGION_HOT] = 1
-        else:
-            h.stop_regions()
-        h.st[S.ST_POLL] = 256
+        force_regions(h, regions, poll=256)
         _HARTS[key] = h
         run(h, (0, 0, 0, 0), 0, WARM)
         if regions:

@@ -14,7 +14,6 @@ import os
 import random
 import sys
 
-import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -27,6 +26,7 @@ from emu import isa, loop, cold, memory, debug  # noqa: E402
 from emu.regions import ir as regions  # noqa: E402
 from emu import state as S  # noqa: E402
 from emu.hart import Hart, jit_enabled  # noqa: E402
+from regionmode import force_regions  # noqa: E402
 
 G = isa.Group
 Fp = isa.Fp
@@ -270,13 +270,7 @@ def run(body, setup, regs, mode, data=None):
         ("jal", dict(rd=0, imm=0)),
     ])
     h = Hart(1 << 16, BASE)
-    if mode == "regions":
-        h.start_regions()
-        h.regions.sync = True
-        h.st[S.ST_REGION_HOT] = 1
-    else:
-        h.stop_regions()
-    h.st[S.ST_POLL] = 16
+    force_regions(h, mode == "regions", poll=16)
     h.write_phys(BASE, code)
     if data is not None:
         h.write_phys(DATA, data)

@@ -11,10 +11,11 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvenc  # noqa: E402
 
-from emu import isa, isastring, state as S  # noqa: E402
+from emu import isastring, state as S  # noqa: E402
 from emu.isastring import parse, canonical, IsaError  # noqa: E402
 from emu.hart import Hart, jit_enabled  # noqa: E402
 from emu.spec import MISA, FCSR, STIMECMP, MEPC, MENVCFG, MSTATUS, MSTATUS_FS  # noqa: E402
+from regionmode import force_regions  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "tests", "guest", "bin")
@@ -300,12 +301,7 @@ def test_without_c_calls_and_returns_in_a_hot_loop(mode):
                            ("addi", dict(rd=10, rs1=10, imm=3)), ("jalr", dict(rd=0, rs1=1, imm=0))])
     h = Hart(1 << 16, BASE)
     h.set_isa("rv64ima")
-    if mode == "regions":
-        h.start_regions()
-        h.regions.sync = True
-        h.st[S.ST_REGION_HOT] = 1
-    else:
-        h.stop_regions()
+    force_regions(h, mode == "regions")
     h.write_phys(BASE, body)
     h.x[6] = 50
     h.run(50 * 5 + 10)
