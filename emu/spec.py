@@ -214,6 +214,8 @@ A0, A1, A2, A3, A4, A5, A6, A7 = 10, 11, 12, 13, 14, 15, 16, 17
 
 # --- the board: QEMU virt's memory map and PLIC interrupt sources (hw/riscv/virt.c)
 TEST_BASE, TEST_SIZE = 0x0010_0000, 0x1000          # sifive_test (the finisher)
+RTC_BASE, RTC_SIZE = 0x0010_1000, 0x1000            # goldfish-rtc
+RTC_IRQ = 11                                        # the RTC's PLIC source
 CLINT_BASE, CLINT_SIZE = 0x0200_0000, 0x1_0000
 PLIC_BASE, PLIC_SIZE = 0x0C00_0000, 0x60_0000        # QEMU virt's window (room for 1024 contexts)
 UART_BASE, UART_SIZE = 0x1000_0000, 0x100            # ns16550a

@@ -226,7 +226,7 @@ BAD_VALUES = {
     "cpus": 0, "guest_memory": -1, "block_devices": "disk.img", "virtio_console": 1, "virtio_rng": "yes",
     "virtio_balloon": True, "virtio_gpu": True, "virtio_vsock": True, "virtio_sound": True, "virtio_mem": True,
     "default_net": True, "net_devices": [object()], "engine": "turbo", "max_instructions": -1,
-    "timer": "wallclock", "bios": 3, "raw_addr": -1, "wfi_idle": "spin", "console": "stdout",
+    "timer": "wallclock", "rtc_base": "yesterday", "bios": 3, "raw_addr": -1, "wfi_idle": "spin", "console": "stdout",
     "console_input": b"x", "keep_final_state": 1, "isa": "rv32gc",
 }
 

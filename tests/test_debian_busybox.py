@@ -3,9 +3,10 @@
 tests/debian/fetch.py downloads linux-image-riscv64 (6.12, an EFI-stub Image) and busybox-static
 from Debian's riscv64 port into the cache (not into git, nothing installed on the host) and
 writes an initramfs whose /init (tests/debian/init) prints floating-point results of busybox's
-awk, printf and seq and the ISA line of /proc/cpuinfo between two marker lines, then gives a
-shell.  The test boots it with `numbavm boot`, checks those lines, types a command at the shell
-and powers off.  Debian builds everything for rv64gc (lp64d): the hart must have F and D.
+awk, printf and seq, the ISA line of /proc/cpuinfo and the date between two marker lines, then
+gives a shell.  The date comes from the machine's goldfish-rtc (devices/rtc.py): the kernel sets
+its clock from it at boot, so the guest is not in 1970.  The test boots it with `numbavm boot`,
+checks those lines, types a command at the shell and powers off.  Debian builds everything for rv64gc (lp64d): the hart must have F and D.
 
 Without the network (or on a host without apt) the test skips, saying why; on CI it fails.
 """
@@ -51,6 +52,8 @@ def test_debian_kernel_and_busybox_do_floating_point():
         isa = re.search(r"^isa\s*:\s*(\S+)", checks, re.M)
         assert isa, con.transcript()
         assert isa.group(1).startswith("rv64imafdc"), con.transcript()
+        date = re.search(r"^date: (\d{4})-\d\d-\d\dT", checks, re.M)   # the host's date (no --rtc-base)
+        assert date and int(date.group(1)) >= 2026, con.transcript()
         at = con.wait_for(PROMPT, end)
         out, at = con.command("awk 'BEGIN { printf \"%.3f\\n\", 22/7 }'", at)
         assert "3.143" in out, con.transcript()
@@ -64,3 +67,5 @@ def test_debian_kernel_and_busybox_do_floating_point():
     # The kernel's view of the hart, from the device tree's riscv,isa-extensions.
     assert re.search(r"riscv: base ISA extensions \S*d\S*f", log), con.transcript()
     assert re.search(r"riscv: ELF capabilities \S*d\S*f", log), con.transcript()
+    # Debian's kernel found the RTC in the device tree (rtc@101000, as on QEMU virt)
+    assert re.search(r"goldfish_rtc 101000\.rtc: registered as rtc0", log), con.transcript()

@@ -16,10 +16,11 @@ from devices.clint import Clint  # noqa: E402
 from devices.firmware.devicetree import build_dtb, build_tree, isa_extensions  # noqa: E402
 from devices.firmware.fdt import FdtError, OverlayError, parse_dtb  # noqa: E402
 from devices.plic import Plic  # noqa: E402
+from devices.rtc import GoldfishRtc  # noqa: E402
 from devices.testdev import SifiveTest  # noqa: E402
 from devices.uart import Uart16550  # noqa: E402
-from emu.spec import (A0, A1, CLINT_BASE, PLIC_BASE, PLIC_SIZE, RAM_BASE, TEST_BASE, TEST_SIZE,  # noqa: E402
-                      UART_BASE, UART_IRQ, UART_SIZE, VIRTIO_BASE, VIRTIO_IRQ_BASE, VIRTIO_SIZE, VIRTIO_STRIDE)
+from emu.spec import (A0, A1, CLINT_BASE, PLIC_BASE, PLIC_SIZE, RAM_BASE, RTC_BASE, RTC_IRQ, RTC_SIZE,  # noqa: E402
+                      TEST_BASE, TEST_SIZE, UART_BASE, UART_IRQ, UART_SIZE, VIRTIO_BASE, VIRTIO_IRQ_BASE, VIRTIO_SIZE, VIRTIO_STRIDE)
 
 RAM_SIZE = 128 << 20
 
@@ -46,6 +47,7 @@ def virt(order=None, num_contexts=2, virtio=2):
         (UART_BASE, UART_SIZE, Uart16550(io.BytesIO(), irq=IrqLine(plic.set_level, UART_IRQ))),
         (TEST_BASE, TEST_SIZE, SifiveTest()),
         (0x3000_0000, 0x100, Hidden()),
+        (RTC_BASE, RTC_SIZE, GoldfishRtc(lambda: 0, 0, irq=IrqLine(plic.set_level, RTC_IRQ))),
     ] + [(VIRTIO_BASE + n * VIRTIO_STRIDE, VIRTIO_SIZE, FakeVirtio(VIRTIO_IRQ_BASE + n)) for n in range(virtio)]
     t = TrapTable()
     for i in (order or range(len(entries))):
@@ -68,8 +70,8 @@ def test_every_node_and_property():
                      initrd=(0x8800_0000, 0x8810_0000))
     n = dts(blob)
     assert list(n) == ["/", "/chosen", "/cpus", "/cpus/cpu@0", "/cpus/cpu@0/interrupt-controller",
-                       "/memory@80000000", "/soc", "/soc/test@100000", "/soc/clint@2000000",
-                       "/soc/plic@c000000", "/soc/serial@10000000", "/soc/virtio_mmio@10001000",
+                       "/memory@80000000", "/soc", "/soc/test@100000", "/soc/rtc@101000",
+                       "/soc/clint@2000000", "/soc/plic@c000000", "/soc/serial@10000000", "/soc/virtio_mmio@10001000",
                        "/soc/virtio_mmio@10002000", "/poweroff", "/reboot"]
     intc = cells(n["/cpus/cpu@0/interrupt-controller"]["phandle"])[0]
     test = cells(n["/soc/test@100000"]["phandle"])[0]
@@ -97,11 +99,14 @@ def test_every_node_and_property():
         "/soc": {"#address-cells": [2], "#size-cells": [2], "compatible": ["simple-bus"], "ranges": b""},
         "/soc/test@100000": {"compatible": ["sifive,test1", "sifive,test0", "syscon"],
                              "reg": reg(0x10_0000, 0x1000), "phandle": [test]},
+        "/soc/rtc@101000": {"compatible": ["google,goldfish-rtc"], "reg": reg(0x10_1000, 0x1000),
+                            "interrupts": [11], "interrupt-parent": [plic]},        # QEMU virt's RTC
         "/soc/clint@2000000": {"compatible": ["sifive,clint0", "riscv,clint0"],
                                "reg": reg(0x200_0000, 0x1_0000),
                                "interrupts-extended": [intc, 3, intc, 7]},
-        "/soc/plic@c000000": {"compatible": ["sifive,plic-1.0.0", "riscv,plic0"],
-                              "reg": reg(0xC00_0000, 0x60_0000), "phandle": [plic],
+        # (phandle first: the RTC, which comes before it in address order, asked for it)
+        "/soc/plic@c000000": {"phandle": [plic], "compatible": ["sifive,plic-1.0.0", "riscv,plic0"],
+                              "reg": reg(0xC00_0000, 0x60_0000),
                               "#address-cells": [0], "#interrupt-cells": [1],
                               "interrupt-controller": b"", "interrupts-extended": [intc, 11, intc, 9],
                               "riscv,ndev": [96]},
@@ -138,7 +143,7 @@ def test_blob_round_trips_through_dtc():
 def test_deterministic_and_independent_of_the_table_order():
     one = build_dtb(virt(), RAM_BASE, RAM_SIZE)
     assert build_dtb(virt(), RAM_BASE, RAM_SIZE) == one
-    assert build_dtb(virt(order=[6, 3, 1, 5, 0, 4, 2]), RAM_BASE, RAM_SIZE) == one
+    assert build_dtb(virt(order=[6, 3, 7, 1, 5, 0, 4, 2]), RAM_BASE, RAM_SIZE) == one
 
 
 def test_chosen_options():
@@ -190,7 +195,7 @@ def test_labels_for_devices_and_overlays():
     tree = build_tree(virt(), RAM_BASE, RAM_SIZE)
     assert tree.symbols == {
         "cpu0": "/cpus/cpu@0", "cpu0_intc": "/cpus/cpu@0/interrupt-controller",
-        "test0": "/soc/test@100000", "clint0": "/soc/clint@2000000", "plic0": "/soc/plic@c000000",
+        "test0": "/soc/test@100000", "rtc0": "/soc/rtc@101000", "clint0": "/soc/clint@2000000", "plic0": "/soc/plic@c000000",
         "serial0": "/soc/serial@10000000", "virtio_mmio0": "/soc/virtio_mmio@10001000",
         "virtio_mmio1": "/soc/virtio_mmio@10002000", "poweroff": "/poweroff", "reboot": "/reboot"}
     assert "__symbols__" not in tree.root.children           # like QEMU's blob
@@ -201,16 +206,16 @@ def test_overlay_is_applied_on_top():
     &serial0 { status = "disabled"; };
     &{/chosen} { bootargs = "from the overlay"; };
     &{/soc} {
-        rtc@101000 { compatible = "google,goldfish-rtc"; reg = <0x0 0x101000 0x0 0x1000>;
-                     interrupts = <11>; interrupt-parent = <&plic0>; };
+        doorbell@10200000 { compatible = "numbavm,doorbell"; reg = <0x0 0x10200000 0x0 0x1000>;
+                            interrupts = <12>; interrupt-parent = <&plic0>; };
     };
     """, overlay=True)
     n = dts(build_dtb(virt(), RAM_BASE, RAM_SIZE, bootargs="base", overlay=ov))
     assert n["/soc/serial@10000000"]["status"] == b"disabled\0"
     assert strings(n["/chosen"]["bootargs"]) == ["from the overlay"]
-    rtc = n["/soc/rtc@101000"]
-    assert cells(rtc["interrupt-parent"]) == cells(n["/soc/plic@c000000"]["phandle"])
-    assert cells(rtc["interrupts"]) == [11]
+    bell = n["/soc/doorbell@10200000"]
+    assert cells(bell["interrupt-parent"]) == cells(n["/soc/plic@c000000"]["phandle"])
+    assert cells(bell["interrupts"]) == [12]
 
 
 def test_bad_overlay_is_a_one_line_error():

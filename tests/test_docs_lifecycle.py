@@ -61,7 +61,7 @@ def good(tmp_path):
             "cmdline": "console=ttyS0", "cmdline_add": ["quiet"], "cpus": 1, "guest_memory": 1 << 20,
             "block_devices": [BlockSpec("root", disk(tmp_path), BlockMode.READ_ONLY)], "virtio_console": True,
             "virtio_rng": True, "engine": "python", "max_instructions": 1000, "timer": "realtime",
-            "bios": "fw_dynamic.bin", "raw_addr": RAM_BASE, "wfi_idle": "fatal", "console": io.BytesIO(),
+            "rtc_base": 1_767_225_600, "bios": "fw_dynamic.bin", "raw_addr": RAM_BASE, "wfi_idle": "fatal", "console": io.BytesIO(),
             "console_input": lambda idle: b"", "keep_final_state": True, "isa": "rv64imac_zicntr_zicsr_zihpm"}
 
 
@@ -71,7 +71,7 @@ REFUSED = {"virtio_balloon": True, "virtio_gpu": True, "virtio_vsock": True, "vi
 BAD = {"kernel_type": KernelType.ZIRCON, "kernel": None, "ramdisk": "initrd.cpio", "dtb_overlay": "o.dtbo",
        "cmdline": "quiet", "cmdline_add": ["quiet"], "bios": "fw.bin", "cpus": 2, "guest_memory": 0,
        "block_devices": ["disk.img"], "engine": "turbo", "max_instructions": -1, "timer": "wallclock",
-       "raw_addr": -1, "wfi_idle": "spin", "console": io.StringIO(), "console_input": b"x",
+       "rtc_base": "yesterday", "raw_addr": -1, "wfi_idle": "spin", "console": io.StringIO(), "console_input": b"x",
        "keep_final_state": 1, "isa": "rv32gc", **REFUSED}
 
 

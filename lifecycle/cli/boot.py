@@ -2,8 +2,8 @@
 
     numbavm boot [--kernel IMAGE] [--initrd FILE] [--cmdline STR] [--bios builtin|PATH]
                  [--memory SIZE] [--disk FILE[:ro|:volatile]] [--virtio-rng] [--virtio-console]
-                 [--timer deterministic|realtime] [--engine jit|python] [--isa STRING]
-                 [--dtb-overlay FILE] [--dump-dtb FILE] [--no-reboot] [--stats] [--prompt STR]
+                 [--timer deterministic|realtime] [--rtc-base DATE|SECONDS] [--engine jit|python]
+                 [--isa STRING] [--dtb-overlay FILE] [--dump-dtb FILE] [--no-reboot] [--stats] [--prompt STR]
                  [--trace[=FILE]] [--trace-from ADDR|N|SYMBOL] [--trace-to ADDR|N|SYMBOL]
                  [--symbols FILE] [--mix] [--gdb [HOST:]PORT [--gdb-wait]]
 
@@ -80,6 +80,10 @@ def add_parser(sub, user_error):
                    help="deterministic: mtime follows instructions retired (reproducible; the default "
                         "when stdin is not a terminal); realtime: the host clock, and an idle guest "
                         "sleeps (the default at a terminal)")
+    b.add_argument("--rtc-base", metavar="DATE|SECONDS", default=None,
+                   help="the date the guest's RTC (goldfish-rtc) starts at: an ISO 8601 date such as "
+                        "2026-01-01T12:00:00Z, or seconds since 1970 (default: the host's time); give one "
+                        "with the deterministic timer for runs that read the same dates every time")
     b.add_argument("--isa", metavar="STRING", default=None,
                    help="the extensions the hart has, as an ISA string: rv64imac, rv64gc, rv64gc_zba_zbb_zbs, ... "
                         "(default: everything numbavm implements); misa and the device tree's riscv,isa and "
@@ -288,6 +292,13 @@ def cmd_boot(args, user_error):
     except ValueError as e:
         raise user_error(f"--memory: {e}") from None
     disks = _disks(args.disk, user_error)
+    rtc_base = None
+    if args.rtc_base is not None:
+        from devices.rtc import parse_base, RtcBaseError
+        try:
+            rtc_base = parse_base(args.rtc_base)
+        except RtcBaseError as e:
+            raise user_error(f"--rtc-base: {e}") from None
     from lifecycle.debug import gdbstub
     gdbstub.check_args(args, user_error)    # --gdb (lifecycle/debug/gdbstub.py)
     from lifecycle.debug import trace as tracing
@@ -389,6 +400,7 @@ def cmd_boot(args, user_error):
         config = GuestConfig(kernel_type=KernelType.LINUX, kernel=kernel, ramdisk=args.initrd,
                              cmdline=args.cmdline if args.cmdline is not None else DEFAULT_CMDLINE,
                              bios=bios, guest_memory=memory, engine=args.engine, timer=args.timer,
+                             rtc_base=rtc_base,
                              block_devices=disks, virtio_rng=args.virtio_rng,
                              virtio_console=args.virtio_console, console=console, console_input=feed,
                              keep_final_state=True, dtb_overlay=args.dtb_overlay, isa=isa)

@@ -60,6 +60,8 @@ class GuestConfig:
     engine: str | None = None          # 'jit' | 'python' | None: from NUMBA_DISABLE_JIT
     max_instructions: int | None = None  # run() ends cleanly (returns None) with guest.stop_reason 'budget'
     timer: str = "deterministic"       # 'deterministic': mtime from retired instructions; 'realtime': host clock
+    rtc_base: int | str | None = None  # the RTC's date at start: seconds since 1970 or an ISO 8601 date
+                                       # (normalised to seconds); None: the host's time (devices/rtc.py)
     bios: str | os.PathLike | None = None  # LINUX: None = the VMM is the SBI; a path = M-mode firmware (OpenSBI)
     raw_addr: int | None = None        # KernelType.ELF only: load `kernel` as a raw binary at this address
     wfi_idle: str = "wait"             # wfi nothing can wake: 'wait' (sleep until stop) or 'fatal'
@@ -209,6 +211,12 @@ def validate(config: GuestConfig) -> GuestConfig:
         raise _bad("max_instructions", f"must be None or a non-negative integer, not {c.max_instructions!r}")
     if c.timer not in ("deterministic", "realtime"):
         raise _bad("timer", f"{c.timer!r}: choose 'deterministic' or 'realtime'")
+    if c.rtc_base is not None:
+        from devices.rtc import parse_base, RtcBaseError      # (pure Python: no numba)
+        try:
+            c.rtc_base = parse_base(c.rtc_base)
+        except RtcBaseError as e:
+            raise _bad("rtc_base", str(e)) from None
     c.bios = _path("bios", c.bios)
     if c.bios is not None and not linux:
         raise _bad("bios", "not used by KernelType.ELF (bare-metal programs run in M-mode themselves)")

@@ -146,6 +146,8 @@ class GuestLifecycle:
             extra = {}                       # only what differs from the plain machine's defaults
             if c.timer != "deterministic":
                 extra["timer"] = c.timer
+            if c.rtc_base is not None:
+                extra["rtc_base"] = c.rtc_base
             if c.block_devices:
                 extra["block_devices"] = [(b.path, b.mode.name) for b in c.block_devices]
             if c.virtio_rng:

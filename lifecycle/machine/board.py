@@ -2,13 +2,14 @@
 
 Machine assembles the layers (emu/ for the hart, devices/ for what sits on the bus),
 laid out like QEMU's `virt` board (docs/devices.md has the memory map):
-  SiFive test 0x0010_0000, CLINT 0x0200_0000, PLIC 0x0C00_0000, NS16550A 0x1000_0000
-  (IRQ 10), virtio-mmio slots 0x1000_1000 + n*0x1000 (IRQ 1 + n), RAM 0x8000_0000;
+  SiFive test 0x0010_0000, Goldfish RTC 0x0010_1000 (IRQ 11), CLINT 0x0200_0000,
+  PLIC 0x0C00_0000, NS16550A 0x1000_0000 (IRQ 10), virtio-mmio slots 0x1000_1000 + n*0x1000
+  (IRQ 1 + n), RAM 0x8000_0000;
   HTIF tohost/fromhost for test programs that have those symbols.
 Machine.run runs the hart's loop and answers its exits through a table, one handler per
 exit (lifecycle/machine/exits.py: Run); this module has the host side those handlers use:
-polling host input (UART, virtio-console), the realtime clock, and waiting while the guest
-idles in wfi (_idle).  Interrupt lines from the devices reach the PLIC; its context
+polling host input (UART, virtio-console) and the RTC's alarm, the realtime clock, and waiting
+while the guest idles in wfi (_idle).  Interrupt lines from the devices reach the PLIC; its context
 outputs are st[ST_EIP] (mip.MEIP / mip.SEIP).
 The lifecycle layer (GuestLifecycle) is built on this class.
 """
@@ -22,6 +23,7 @@ from emu.ints import u64
 from emu.spec import (DEFAULT_MEMORY, MIP_MEIP, MIP_SEIP, MIE, MIP, SATP, SATP_MODE_SHIFT, SATP_MODE_BARE, A0, A1, A2,
                       CAUSE_ILLEGAL_INSTRUCTION, cause_name,
                       TIMEBASE, RAM_BASE, CLINT_BASE, PLIC_BASE, PLIC_SIZE, TEST_BASE, TEST_SIZE,
+                      RTC_BASE, RTC_SIZE, RTC_IRQ,
                       UART_BASE, UART_SIZE, UART_IRQ,
                       VIRTIO_BASE, VIRTIO_STRIDE, VIRTIO_SIZE, VIRTIO_IRQ_BASE, VIRTIO_MAX)
 from emu.hart import Hart, jit_enabled
@@ -30,6 +32,7 @@ from devices.bus import TrapTable, IrqLine, GuestMemory
 from devices.clint import Clint
 from devices.firmware.htif import Htif
 from devices.plic import Plic
+from devices.rtc import GoldfishRtc, NS_PER_S, parse_base
 from devices.firmware.sbi import Sbi, enter_supervisor
 from devices.testdev import SifiveTest
 from devices.uart import Uart16550
@@ -70,6 +73,21 @@ def _plic_output(st, wake):
     return output
 
 
+def rtc_clock(timer, st):
+    """The clock the RTC runs on (devices/rtc.py), in ns from any origin: the one place that decides.
+
+    realtime: the host's wall clock (as QEMU's default `-rtc clock=host`), so the guest's date
+    follows the host's.  deterministic: the CLINT's mtime (10 MHz ticks of guest time), so a run's
+    dates follow its instructions like everything else it sees: with the same --rtc-base, the same
+    run reads the same dates.  (Where the count starts: Machine(rtc_base=...).)
+    """
+    if timer == "realtime":
+        return time.time_ns
+    from emu.timer import mtime
+    ns_per_tick = NS_PER_S // TIMEBASE
+    return lambda: int(mtime(st)) * ns_per_tick     # (a closure over st: see Machine.__init__)
+
+
 def _sbi_input(console, console_input):
     """Host input for the SBI console (console_getchar, DBCN console_read)."""
     read = getattr(console, "read_input", None)
@@ -86,11 +104,14 @@ class Machine:
 
     def __init__(self, memory=DEFAULT_MEMORY, engine="jit", console=None, idle_wait=False,
                  timer="deterministic", block_devices=(), virtio_rng=False, virtio_console=False,
-                 console_input=None, isa=None):
+                 console_input=None, isa=None, rtc_base=None):
         """block_devices: (path, mode) pairs (devices.virtio.blk.BlockMode); console_input: an
         optional callable(idle: bool) -> bytes of host input for the UART, polled between runs
         (idle is True when the guest has waited in wfi since the last call); isa: the hart's
-        extensions as an ISA string (None: all of them; a bad one raises emu.isastring.IsaError)."""
+        extensions as an ISA string (None: all of them; a bad one raises emu.isastring.IsaError);
+        rtc_base: the RTC's date at start, seconds since 1970 or an ISO 8601 date (devices.rtc.parse_base;
+        a bad one raises its RtcBaseError); None: the host's time now, in either timer mode (a guest
+        needs a true date for TLS, apt and make; give one for runs that must repeat exactly)."""
         if engine not in ("jit", "python"):
             raise ValueError(f"unknown engine {engine!r} (choose jit or python)")
         if engine == "python" and jit_enabled():
@@ -121,6 +142,9 @@ class Machine:
         self.bus.add(PLIC_BASE, PLIC_SIZE, self.plic)
         self.test_device = SifiveTest()
         self.bus.add(TEST_BASE, TEST_SIZE, self.test_device)
+        base_ns = time.time_ns() if rtc_base is None else parse_base(rtc_base) * NS_PER_S
+        self.rtc = GoldfishRtc(rtc_clock(timer, h.st), base_ns, irq=self._irq(RTC_IRQ))
+        self.bus.add(RTC_BASE, RTC_SIZE, self.rtc)
         self.virtio = []
         backends = self._virtio_backends(block_devices, virtio_rng, virtio_console)
         if len(backends) > VIRTIO_MAX:
@@ -305,6 +329,7 @@ class Machine:
         self.uart.poll()
         for dev in self.virtio:
             dev.poll()
+        self.rtc.poll()
         return bool(data)
 
     def _sync_time(self):
@@ -323,10 +348,16 @@ class Machine:
         return (lines & int(h.csr[MIE])) != 0
 
     def _timer_wait(self):
-        """Clock cycles until a timer (mtimecmp, or Sstc's stimecmp) wakes the waiting hart, or None
-        when none can (disabled in mie, or not armed): the loop's own test for skipping ahead."""
-        from emu.timer import cycles_until_timer, NEVER
-        wait = int(cycles_until_timer(self.hart.st, self.hart.csr, int(self.hart.csr[MIE])))
+        """Clock cycles until a timer (mtimecmp, or Sstc's stimecmp) wakes the waiting hart, or the
+        RTC's alarm fires, or None when neither will (disabled in mie or not armed; no alarm): the
+        loop's own test for skipping ahead, and the RTC's alarm, which the loop does not see."""
+        from emu.timer import cycles_until_timer, cycles_until, mtime, NEVER
+        st = self.hart.st
+        wait = int(cycles_until_timer(st, self.hart.csr, int(self.hart.csr[MIE])))
+        alarm_ns = self.rtc.ns_until_alarm()
+        if alarm_ns:                 # (0: due; poll_devices fires it)
+            ticks = -(-alarm_ns * TIMEBASE // NS_PER_S)    # rounded up: the alarm is due by then
+            wait = min(wait, int(cycles_until(st, int(mtime(st)) + ticks)))
         return wait if wait < NEVER else None
 
     def _idle(self, h):
@@ -379,6 +410,13 @@ class Machine:
                     wait = self._timer_wait()
                     if wait is not None:
                         timeout = min(timeout, wait / (int(st[S.ST_TIME_DIV]) * TIMEBASE))
+                else:
+                    # the loop skipped ahead to any CLINT timer itself: what is left is the RTC's
+                    # alarm, which it does not see; skip to it as it would (poll_devices fires it)
+                    wait = self._timer_wait()
+                    if wait is not None:
+                        st[S.ST_IDLE] += wait
+                        continue
                 if self._polling():
                     timeout = min(timeout, 0.005)   # host input is polled, not signalled
                 self._wake.wait(timeout)
