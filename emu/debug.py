@@ -56,6 +56,10 @@ Read watchpoints (GDB Z3, and the read half of Z4): a checked loop.
   access, with nothing retired, as GDB expects. That costs about 10x of the
   speed, and only while such a watchpoint is set.
 
+GDB's watchpoints (as its hardware breakpoints) also hold one of the hart's Sdtrig triggers each
+(emu/trigger.py, set_debugger_triggers; lifecycle/debug/gdbtarget.py), so the guest sees them in
+use. Such a load/store trigger matches nothing itself: this watch table does the matching for it.
+
 The table's other entries (lifecycle/debug/hooks.py, Python hooks). An entry's
 st[ST_DBG_BP_PA + i] says what it is: a paddr or -1 for a breakpoint, or
   BP_RANGE   pcs st[ST_DBG_BP + i] ..= st[ST_DBG_BP + i + 1] (signed, inclusive; the
@@ -83,7 +87,7 @@ from emu import state as S
 from emu.ints import s64, u64
 from emu.spec import SATP, SATP_MODE_SHIFT, SATP_MODE_BARE, PRV_M
 from emu.mmu import lookup, leaf_address, WALK_OK
-from emu.trigger import trigger_stops, set_debugger_breakpoints
+from emu.trigger import trigger_stops, set_debugger_triggers
 from emu.state import (ST_DBG_NBP, ST_DBG_NWATCH, ST_DBG_HIT, ST_DBG_HIT_ADDR, ST_DBG_BP, ST_DBG_BP_PA,
                        ST_DBG_WATCH, ST_DBG_BREAK, ST_DBG_VIRT_BP)
 
@@ -302,9 +306,10 @@ def region_stops(st):
 
 
 def clear_all(hart):
-    """Remove every breakpoint and watchpoint (a debugger detaches), and give back the triggers it held."""
+    """Remove every breakpoint and watchpoint (a debugger detaches), and give back the triggers its
+    hardware breakpoints and watchpoints held."""
     set_breakpoints(hart, ())
-    set_debugger_breakpoints(hart, ())
+    set_debugger_triggers(hart, ())
     set_watches(hart, ())
     hart.st[ST_DBG_HIT] = 0
 

@@ -7,14 +7,14 @@ tcontrol is not implemented (0x7a5 does not exist); the spec's rule for harts wi
 What is kept, in st (emu/state.py): tselect, each trigger's tdata1 and tdata2 (tdata3 reads 0:
 no textra matching), and two counts the hot paths test before anything else:
   st[ST_TRIG_EXEC]  triggers armed for execute (type 6, an m/s/u enable and execute set);
-  st[ST_TRIG_LDST]  triggers armed for loads or stores with action 0.
+  st[ST_TRIG_LDST]  the guest's triggers armed for loads or stores (dmode = 0, so action 0).
 
 WARL choices (tdata1, type 6): select = 0 (addresses only), timing = 0 (before), size = 0 (any),
 chain = 0, match 0 (equal), 1 (NAPOT), 2 (>=) or 3 (<) (others read 0), action 0 (breakpoint
 exception) or 1 (Debug Mode, only with dmode = 1: the debugger's); hit0 is set when the trigger
 fires and is writable; uncertain, vs, vu and the rest read 0.  Writing any other type (0 or 15
 included) disables the trigger: it reads type 15.  dmode is written by the debugger only (the GDB
-stub, claim_for_debugger): M-mode cannot set it, and cannot write a trigger that has it.  tselect
+stub, set_debugger_triggers): M-mode cannot set it, and cannot write a trigger that has it.  tselect
 keeps its value when written with one >= N_TRIGGERS (so probing software reads back a different
 number).  tinfo: version 1, types 6 and 15.
 
@@ -31,11 +31,21 @@ Where it is checked, without a test in the hot loop:
     emu/debug.py).  A pc that any execute trigger matches is never cached, so it is checked each
     time; a trigger CSR write asks the host to empty the decode cache (st[ST_TRIG_SYNC], sync()).
     Native regions end before every pc a trigger matches (debug.region_stops).
-  * loads and stores: while one is armed the hart runs emu/debugloop.run_checked, which looks at
-    each instruction's access before it runs (about 10x slower, only then), and native regions
-    are off (debug.REGIONS_TRIGGERS).
+  * loads and stores: while one of the guest's is armed the hart runs emu/debugloop.run_checked,
+    which looks at each instruction's access before it runs (about 10x slower, only then), and
+    native regions are off (debug.REGIONS_TRIGGERS).
 A trigger CSR write leaves the loop at once (st[ST_REGION_READY] makes it return EXIT_REGION,
 which Hart.call_loop answers with sync()), so the instruction after the write is checked.
+
+The debugger's triggers (GDB's Z1-Z4, set_debugger_triggers; dmode = 1, action 1, m, s and u): a
+hardware breakpoint is an execute trigger, checked as above.  A watchpoint is a load (Z3), store (Z2)
+or load+store (Z4) trigger on the address GDB gave (debugger_trigger: match equal for one byte, else
+NAPOT on the smallest naturally aligned power-of-two block that holds the range: the range itself
+when it is one), which the guest sees in use; but for these the debugger's watch table does the
+matching (emu/debug.py: physical ranges of any length, write watches at full speed, reported after
+the store), so GDB and the trigger see the same accesses, those in GDB's exact range.  They are not
+counted in st[ST_TRIG_LDST]: they never switch the hart to the checked loop nor turn regions off,
+access_match skips them (they raise nothing), and their hit0 stays 0.
 
 Limits: an instruction cached at its physical address while reached through another virtual
 address (an alias) is not checked again at the triggered address until the next trigger write
@@ -81,7 +91,8 @@ def legal_tdata1(v, debugger):
 
 @njit(cache=True)
 def count_armed(st):
-    """Recount st[ST_TRIG_EXEC] and st[ST_TRIG_LDST] from the triggers."""
+    """Recount st[ST_TRIG_EXEC] and st[ST_TRIG_LDST] from the triggers (the debugger's load/store
+    triggers are not counted: its watch table matches for them, see the module docstring)."""
     ex = 0
     ldst = 0
     for i in range(N_TRIGGERS):
@@ -90,7 +101,7 @@ def count_armed(st):
             continue
         if (t & MC6_EXECUTE) != 0:
             ex += 1
-        if (t & (MC6_LOAD | MC6_STORE)) != 0 and (t & MC6_ACTION) == 0:
+        if (t & (MC6_LOAD | MC6_STORE)) != 0 and (t & TDATA1_DMODE) == 0:
             ldst += 1
     st[ST_TRIG_EXEC] = ex
     st[ST_TRIG_LDST] = ldst
@@ -183,12 +194,13 @@ def execute_match(pc, st, csr):
 
 @njit(cache=True)
 def access_match(kind, va, size, st, csr):
-    """-> the index of the action-0 trigger that fires on an access (kind: MC6_LOAD and/or MC6_STORE
-    bits) of size bytes at virtual address va, or -1."""
+    """-> the index of the guest's trigger (dmode = 0, action 0) that fires on an access (kind: MC6_LOAD
+    and/or MC6_STORE bits) of size bytes at virtual address va, or -1.  The debugger's load/store
+    triggers are skipped: its watch table matches for them (emu/debug.py)."""
     for i in range(N_TRIGGERS):
         t = st[ST_TDATA1 + i]
         if (((t >> TDATA1_TYPE_SHIFT) & 0xF) == TRIG_TYPE_MCONTROL6 and (t & kind) != 0
-                and (t & MC6_ACTION) == 0 and address_matches(t, st[ST_TDATA2 + i], va, size)
+                and (t & TDATA1_DMODE) == 0 and address_matches(t, st[ST_TDATA2 + i], va, size)
                 and may_fire(t, st, csr)):
             return i
     return -1
@@ -247,12 +259,6 @@ def trigger_stops(st):
     return pcs, ranges
 
 
-def debugger_triggers(st):
-    """-> {pc: trigger index} of the triggers the debugger holds (dmode = 1)."""
-    return {int(st[ST_TDATA2 + i]) & (2**64 - 1): i for i in range(N_TRIGGERS)
-            if int(st[ST_TDATA1 + i]) & TDATA1_DMODE}
-
-
 def trigger_free(st, i):
     """Does neither M-mode software nor the debugger use trigger i (not armed, dmode = 0)?"""
     t = int(st[ST_TDATA1 + i])
@@ -265,25 +271,50 @@ def free_triggers(st):
     return sum(trigger_free(st, i) for i in range(N_TRIGGERS))
 
 
-def set_debugger_breakpoints(hart, pcs):
-    """The debugger's hardware breakpoints (GDB Z1): one trigger each, with dmode = 1 and action 1
-    (Debug Mode: the hart stops for the debugger), execute, m, s and u, match equal.  The triggers
-    it held before are given back (type 15); new ones come from the free ones.
-    -> False (nothing changed) when there are not enough free triggers."""
+def debugger_trigger(kind, va, n=1):
+    """The debugger's trigger for `kind` (MC6_EXECUTE: a hardware breakpoint at pc va; MC6_LOAD and/or
+    MC6_STORE: a watchpoint on the n bytes at va) -> (tdata1, tdata2): dmode = 1, action 1 (Debug Mode:
+    the hart stops for the debugger), m, s and u.  One byte matches equal; more, NAPOT (tdata2 = the
+    block's base | (size/2 - 1)) on the smallest naturally aligned power-of-two block that holds them:
+    exactly the range when it is such a block (2**k bytes at a multiple of 2**k), else the tightest
+    superset one trigger names (chain is 0 here, so no >= / < pair; a lone >= would name everything up
+    to the top of memory).  The watch table matches a watchpoint's exact range either way."""
+    va = int(va) & (2**64 - 1)
+    last = va + n - 1
+    if n == 1:
+        match, t2 = MATCH_EQUAL, va
+    else:
+        k = (va ^ last).bit_length() if last < 2**64 else 64        # the block is 2**k bytes
+        match, t2 = MATCH_NAPOT, (va & ~((1 << k) - 1)) | ((1 << (k - 1)) - 1)
+    t1 = legal_tdata1(MCONTROL6 | (ACTION_DEBUG_MODE << MC6_ACTION_SHIFT) | MC6_PRIVS | kind
+                      | (match << MC6_MATCH_SHIFT), True)
+    return int(t1), s64(t2)
+
+
+def set_debugger_triggers(hart, wanted):
+    """The debugger's triggers (GDB's Z1-Z4: lifecycle/debug/gdbtarget.py): one trigger for each
+    (tdata1, tdata2) of `wanted` (debugger_trigger's).  The ones it holds that are still wanted stay
+    where they are (hit0 kept), the others are given back (type 15), and new ones come from the free
+    ones.  -> False (nothing changed) when there are not enough free triggers."""
     st = hart.st
-    pcs = sorted({int(p) & (2**64 - 1) for p in pcs})
+    todo = [(int(t1), s64(t2)) for t1, t2 in wanted]
     held = [i for i in range(N_TRIGGERS) if int(st[ST_TDATA1 + i]) & TDATA1_DMODE]
-    if len(pcs) > len(held) + free_triggers(st):
-        return False
+    release = []
     for i in held:
+        kept = (int(st[ST_TDATA1 + i]) & ~MC6_HIT0, int(st[ST_TDATA2 + i]))
+        if kept in todo:
+            todo.remove(kept)
+        else:
+            release.append(i)
+    if len(todo) > len(release) + free_triggers(st):
+        return False
+    for i in release:
         st[ST_TDATA1 + i] = TDATA1_DISABLED
         st[ST_TDATA2 + i] = 0
     free = [i for i in range(N_TRIGGERS) if trigger_free(st, i)]
-    for i, pc in zip(free, pcs):
-        st[ST_TDATA1 + i] = legal_tdata1(MCONTROL6 | (ACTION_DEBUG_MODE << MC6_ACTION_SHIFT) | MC6_PRIVS
-                                         | MC6_EXECUTE, True)
-        st[ST_TDATA2 + i] = s64(pc)
+    for i, (t1, t2) in zip(free, todo):
+        st[ST_TDATA1 + i] = t1
+        st[ST_TDATA2 + i] = t2
     st[ST_TRIG_SYNC] = 1
     sync(hart)
     return True
-

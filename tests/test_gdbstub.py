@@ -133,6 +133,86 @@ def test_breakpoint_at_a_virtual_address_after_the_code_ran_physically():
     assert h.run(1) == S.EXIT_BUDGET and h.pc == CODE_VA + 12
 
 
+def parked_debugger(code):
+    """A hart running `code` at RAM's base in M-mode, and GDB's Debugger on it (as the stub has it
+    while the vcpu is parked: its tables and triggers are set through Debugger's methods)."""
+    import types
+    from emu.hart import Hart
+    h = Hart(1 << 20)
+    h.write_phys(h.ram_base, code)
+    return h, gdbtarget.Debugger(types.SimpleNamespace(hart=h))
+
+
+def test_the_guest_sees_gdbs_watchpoints_and_hardware_breakpoints_in_its_triggers():
+    """Z1-Z4 take one trigger each (dmode = 1, action 1, m/s/u; execute, store, load, load+store):
+    M-mode reads them through tselect/tdata1/tdata2 and its writes change nothing; the fifth is
+    refused whatever its type; a removed one and a detach give them back."""
+    from emu import trigger as T
+    from emu.spec import (TSELECT, TDATA1, TDATA2, TDATA1_DMODE, MC6_ACTION_SHIFT, MC6_MATCH_SHIFT, MC6_M, MC6_S,
+                          MC6_U, MC6_EXECUTE, MC6_LOAD, MC6_STORE, MATCH_EQUAL, MATCH_NAPOT)
+    from tests.rvenc import csrr, csrw
+    # x5 = the trigger: read it (x6, x7), try to clear it, read it again (x28, x29)
+    code = (csrw(TSELECT, 5) + csrr(6, TDATA1) + csrr(7, TDATA2) + csrw(TDATA1, 0) + csrw(TDATA2, 0)
+            + csrr(28, TDATA1) + csrr(29, TDATA2))
+    h, dbg = parked_debugger(code)
+    base, data = h.ram_base, h.ram_base + 0x4000
+    assert dbg.set_breakpoint(base + 0x400, gdbtarget.Z_HW_BREAK)
+    for t, va, n in [(gdbtarget.Z_WRITE_WATCH, data, 8), (gdbtarget.Z_READ_WATCH, data + 0x104, 12),
+                     (gdbtarget.Z_ACCESS_WATCH, data + 0x201, 1)]:
+        assert dbg.set_watch((t, va, n), dbg.watch_ranges(va, n, False)) == gdbtarget.WATCH_SET
+    seen = set()
+    for i in range(S.N_TRIGGERS):
+        h.pc, h.x[5] = base, i
+        h.run(7)
+        t1, t2 = int(h.x[6]) & 2**64 - 1, int(h.x[7]) & 2**64 - 1
+        assert (int(h.x[28]) & 2**64 - 1, int(h.x[29]) & 2**64 - 1) == (t1, t2)       # unchanged
+        assert t1 >> 60 == 6 and t1 & TDATA1_DMODE and (t1 >> MC6_ACTION_SHIFT) & 0xF == 1
+        assert t1 & (MC6_M | MC6_S | MC6_U) == MC6_M | MC6_S | MC6_U
+        seen.add((t1 & (MC6_EXECUTE | MC6_LOAD | MC6_STORE), (t1 >> MC6_MATCH_SHIFT) & 0xF, t2))
+    assert seen == {(MC6_EXECUTE, MATCH_EQUAL, base + 0x400), (MC6_STORE, MATCH_NAPOT, data + 3),
+                    (MC6_LOAD, MATCH_NAPOT, data + 0x107), (MC6_LOAD | MC6_STORE, MATCH_EQUAL, data + 0x201)}
+    assert h.st[S.ST_TRIG_LDST] == 0 and T.free_triggers(h.st) == 0
+    key = (gdbtarget.Z_WRITE_WATCH, data + 0x300, 8)
+    assert dbg.set_watch(key, dbg.watch_ranges(data + 0x300, 8, False)) == gdbtarget.WATCH_FULL
+    assert key not in dbg.watches and h.st[S.ST_DBG_NWATCH] == 3
+    assert not dbg.set_breakpoint(base + 0x500, gdbtarget.Z_HW_BREAK) and base + 0x500 not in dbg.bps
+    dbg.clear_watch((gdbtarget.Z_READ_WATCH, data + 0x104, 12))
+    assert T.free_triggers(h.st) == 1
+    assert dbg.set_watch(key, dbg.watch_ranges(data + 0x300, 8, False)) == gdbtarget.WATCH_SET
+    D.clear_all(h)                                             # a detach
+    assert T.free_triggers(h.st) == S.N_TRIGGERS
+
+
+@pytest.mark.parametrize("regions", [False, True], ids=["loop", "regions"])
+def test_a_watchpoint_with_its_trigger_stops_at_the_store_in_the_fast_loop(regions):
+    """A write watchpoint in a hot loop: its trigger (dmode = 1) leaves the matching to the watch
+    table, so the hart is not switched to the checked loop (st[ST_TRIG_LDST] = 0, regions not turned
+    off), and GDB stops after the store that touches the watched bytes, with the right address."""
+    from emu.hart import jit_enabled
+    from tests.rvenc import I, J_SELF
+    from tests.regionmode import force_regions
+    if regions and not jit_enabled():
+        pytest.skip("native regions need the JIT")
+    # 0: sd x9, 0(x8); 4: addi x8, x8, 8; 8: addi x10, x10, 1; 12: blt x10, x13, -12; 16: j .
+    code = (I("sd", rs1=8, rs2=9, imm=0) + I("addi", rd=8, rs1=8, imm=8) + I("addi", rd=10, rs1=10, imm=1)
+            + I("blt", rs1=10, rs2=13, imm=-12) + J_SELF)
+    h, dbg = parked_debugger(code)
+    force_regions(h, regions, poll=16)
+    base, data = h.ram_base, h.ram_base + 0x4000
+    h.pc, h.x[8], h.x[9], h.x[13] = base, data, 0x55, 1000
+    va = data + 8 * 500 + 2                                    # 4 bytes inside the 501st store
+    assert dbg.set_watch((gdbtarget.Z_WRITE_WATCH, va, 4), dbg.watch_ranges(va, 4, False)) == gdbtarget.WATCH_SET
+    assert dbg.read_watches == 0 and h.st[S.ST_TRIG_LDST] == 0
+    assert not int(h.st[S.ST_REGION_BLOCKED]) & D.REGIONS_TRIGGERS
+    assert D.debug_exit(h.st, h.run(100_000)) == S.EXIT_WATCH
+    assert dbg._watch_stop() == ("watch", "watch", va, True)
+    assert h.pc == base + 4 and h.x[10] == 500                 # after the store, before the addi
+    assert h.read_phys(data + 8 * 500, 1) == b"\x55" and h.read_phys(data + 8 * 501, 1) == b"\x00"
+    assert h.st[S.ST_TRIG_LDST] == 0
+    if regions:
+        assert h.regions.stats()["regions"] > 0
+
+
 def test_debug_translate_walks_sv39_without_side_effects():
     from emu.hart import Hart
     h = Hart(1 << 20)
@@ -871,7 +951,8 @@ def test_hardware_breakpoints_take_the_harts_triggers(vmm):
 
 
 def test_gdb_multiarch_hbreak_and_watch():
-    """gdb's hbreak goes through the hart's triggers (Z1), watch through the watch table (Z2)."""
+    """gdb's hbreak (Z1) and watch (Z2) each take one of the hart's triggers; the watch table matches
+    the watchpoint."""
     gdb_multiarch()
     p, port = start_numbavm("run", TARGET)
     try:
@@ -885,3 +966,39 @@ def test_gdb_multiarch_hbreak_and_watch():
     assert "Hardware watchpoint 2: counter" in out and "New value = " in out, text
     assert "[Inferior 1 (Remote target) exited normally]" in out, text
     assert p.p.returncode == 0, text
+
+
+def test_watchpoints_share_the_harts_triggers_with_hardware_breakpoints(vmm):
+    """Z2-Z4 take one trigger each, as Z1 does, as on a board (hbreak + watch): 4 in all, E0c for
+    the fifth whatever its type (Z0 takes none), a removed one frees its trigger, a detach frees
+    them all; the stops are the watch table's (the store, the load) as before."""
+    from emu import trigger as T
+    h = vmm.lc.machine.hart
+    c = vmm.connect()
+    assert c.cmd("?") == "T05"
+    to_main(c)                                                 # (crt0 writes counter: zeroing .bss)
+    c.cmd("qSupported:swbreak+;hwbreak+")
+    cnt, spin, tab = SYM["counter"], SYM["spin"], SYM["table"]
+    assert c.cmd(f"Z1,{SYM['scale']:x},2") == "OK"
+    assert c.cmd(f"Z1,{SYM['total']:x},2") == "OK"
+    assert c.cmd(f"Z2,{cnt:x},8") == "OK"
+    assert c.cmd(f"Z3,{tab + 8:x},8") == "OK"
+    for pkt in (f"Z1,{SYM['bump']:x},2", f"Z2,{spin:x},8", f"Z3,{spin:x},8", f"Z4,{spin:x},8"):
+        assert c.cmd(pkt) == "E0c", pkt
+    assert T.free_triggers(h.st) == 0 and h.st[S.ST_TRIG_LDST] == 0
+    assert c.cmd(f"Z0,{SYM['bump']:x},2") == "OK"
+    assert c.cmd(f"z3,{tab + 8:x},8") == "OK"                  # frees one
+    assert T.free_triggers(h.st) == 1
+    assert c.cmd(f"Z4,{spin:x},8") == "OK"
+    assert c.cmd(f"Z1,{SYM['bump']:x},2") == "E0c"
+    assert c.cmd("c") == "T05hwbreak:;" and c.pc() == SYM["scale"]
+    assert c.cmd("c") == "T05swbreak:;" and c.pc() == SYM["bump"]
+    assert c.cmd("c") == f"T05watch:{cnt:x};" and SYM["bump"] < c.pc() < SYM["total"]
+    assert c.mem(cnt, 8) == (4).to_bytes(8, "little")          # the store is done
+    assert c.cmd("c") == "T05hwbreak:;" and c.pc() == SYM["total"]
+    assert c.cmd("c") == f"T05awatch:{spin:x};" and SYM["main"] <= c.pc()    # main reads spin
+    assert T.free_triggers(h.st) == 0 and h.st[S.ST_TRIG_LDST] == 0
+    assert c.cmd("D") == "OK"
+    assert c.closed()
+    assert vmm.join() is None and vmm.guest.exit_code == 0
+    assert T.free_triggers(h.st) == S.N_TRIGGERS

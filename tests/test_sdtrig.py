@@ -23,6 +23,7 @@ from emu.spec import (CAUSE_BREAKPOINT, CAUSE_ILLEGAL_INSTRUCTION, MCAUSE, MEDEL
                       MC6_EXECUTE, MC6_LOAD, MC6_STORE, MC6_HIT0, MC6_MATCH_SHIFT, MC6_ACTION_SHIFT,
                       MATCH_EQUAL, MATCH_NAPOT, MATCH_GE, MATCH_LT)
 from emu import trigger as T  # noqa: E402
+from emu import debug as D  # noqa: E402
 
 BASE = RAM_BASE
 HANDLER = BASE + 0x800                   # M: j .
@@ -127,11 +128,16 @@ def test_tcontrol_does_not_exist():
     assert h.pc == HANDLER and int(h.csr[MCAUSE]) == CAUSE_ILLEGAL_INSTRUCTION
 
 
+def debugger_breakpoints(h, pcs):
+    """The GDB stub's hardware breakpoints at pcs (its only triggers)."""
+    return T.set_debugger_triggers(h, [T.debugger_trigger(MC6_EXECUTE, pc) for pc in pcs])
+
+
 def test_a_debugger_trigger_is_not_writable_from_m_mode():
     """A trigger with dmode = 1 (the GDB stub's hardware breakpoint) reads as such, and M-mode's
     writes to its tdata1 and tdata2 change nothing."""
     h = mk(csr_prog((TDATA1, 5), (TDATA2, 5)) + csrr(6, TDATA1) + csrr(7, TDATA2))
-    assert T.set_debugger_breakpoints(h, [BASE + 0x100])
+    assert debugger_breakpoints(h, [BASE + 0x100])
     h.x[5] = 0
     h.run(4)
     assert int(h.x[6]) & TDATA1_DMODE and (int(h.x[6]) >> 12) & 0xF == 1
@@ -142,12 +148,72 @@ def test_a_debugger_trigger_is_not_writable_from_m_mode():
 def test_the_debugger_gets_only_free_triggers():
     h = mk(NOP)
     arm(h, 0, mc6(MC6_EXECUTE), BASE + 0x40)              # the guest's
-    assert not T.set_debugger_breakpoints(h, [BASE + 4 * i for i in range(S.N_TRIGGERS)])
-    assert T.set_debugger_breakpoints(h, [BASE + 4 * i for i in range(S.N_TRIGGERS - 1)])
+    assert not debugger_breakpoints(h, [BASE + 4 * i for i in range(S.N_TRIGGERS)])
+    assert debugger_breakpoints(h, [BASE + 4 * i for i in range(S.N_TRIGGERS - 1)])
     assert T.free_triggers(h.st) == 0
     assert int(h.st[S.ST_TDATA2]) == BASE + 0x40 and not int(h.st[S.ST_TDATA1]) & TDATA1_DMODE
-    assert T.set_debugger_breakpoints(h, [])
+    assert debugger_breakpoints(h, [])
     assert T.free_triggers(h.st) == S.N_TRIGGERS - 1
+
+
+def test_the_debuggers_triggers_that_stay_keep_their_place():
+    """set_debugger_triggers gives back only the triggers no longer wanted: the others keep their
+    index (the step off a hardware breakpoint takes its trigger away and puts it back)."""
+    h = mk(NOP)
+    w = T.debugger_trigger(MC6_STORE, DATA, 8)
+    b = T.debugger_trigger(MC6_EXECUTE, BASE + 0x40)
+    assert T.set_debugger_triggers(h, [b, w])
+    assert T.set_debugger_triggers(h, [w])
+    assert int(h.st[S.ST_TDATA1 + 1]) == w[0] and int(h.st[S.ST_TDATA1]) & M64 == TYPE15
+    assert T.set_debugger_triggers(h, [w, w])                # two watchpoints: two triggers
+    assert T.free_triggers(h.st) == S.N_TRIGGERS - 2 and int(h.st[S.ST_TDATA2 + 1]) == DATA + 3
+
+
+DBG = TDATA1_DMODE | (1 << MC6_ACTION_SHIFT) | ALL          # dmode = 1, action 1, m, s and u
+
+
+@pytest.mark.parametrize("kind, va, n, match, tdata2", [
+    (MC6_EXECUTE, BASE + 0x42, 1, MATCH_EQUAL, BASE + 0x42),       # a hardware breakpoint
+    (MC6_LOAD, DATA + 5, 1, MATCH_EQUAL, DATA + 5),                 # one byte: equal
+    (MC6_STORE, DATA + 8, 8, MATCH_NAPOT, DATA + 8 + 3),            # a naturally aligned block: exact
+    (MC6_STORE, DATA + 2, 2, MATCH_NAPOT, DATA + 2),
+    (MC6_LOAD | MC6_STORE, DATA, 4096, MATCH_NAPOT, DATA + 2047),
+    (MC6_STORE, DATA + 4, 12, MATCH_NAPOT, DATA + 7),               # else the smallest block holding it
+    (MC6_LOAD, DATA + 6, 4, MATCH_NAPOT, DATA + 7),                 # (it crosses an 8-byte boundary)
+    (MC6_STORE, DATA + 8, 3, MATCH_NAPOT, DATA + 8 + 1),
+    (MC6_STORE, 2**64 - 4, 8, MATCH_NAPOT, 2**63 - 1),              # wraps: every address
+])
+def test_debugger_trigger_encoding(kind, va, n, match, tdata2):
+    """GDB's Z1-Z4 as mcontrol6 (debugger_trigger): dmode = 1, action 1, m/s/u, the access bits, and
+    an address match that holds every byte of the range (the watch table matches the exact range)."""
+    t1, t2 = T.debugger_trigger(kind, va, n)
+    assert t1 == MC6 | DBG | kind | (match << MC6_MATCH_SHIFT) and t2 & M64 == tdata2
+    assert T.legal_tdata1(t1, True) == t1
+    for a in (va, (va + n - 1) & M64):
+        assert T.address_matches(t1, t2, s64(a), 1)
+    if n == 1 or (n & (n - 1) == 0 and va % n == 0):        # exactly the range: not the bytes around it
+        assert not T.address_matches(t1, t2, s64(va - 1), 1) and not T.address_matches(t1, t2, s64(va + n), 1)
+
+
+@pytest.mark.parametrize("regions", REGIONS)
+@pytest.mark.parametrize("guest_armed", [False, True], ids=["alone", "with_a_guest_trigger"])
+def test_the_debuggers_access_triggers_raise_nothing_and_keep_the_fast_loop(regions, guest_armed):
+    """A watchpoint's trigger (dmode = 1) is the watch table's to match: it arms no checked loop
+    (st[ST_TRIG_LDST] = 0, regions stay on) and the guest's accesses there go on as if it were not set,
+    also in the checked loop that a load trigger of the guest's own (elsewhere) makes the hart run."""
+    code = I("sd", rs1=8, rs2=9, imm=0) + I("ld", rd=7, rs1=8, imm=0) + J_SELF
+    h = mk(code, regions=regions)
+    h.x[8] = DATA
+    h.x[9] = 0x55
+    assert T.set_debugger_triggers(h, [T.debugger_trigger(MC6_LOAD | MC6_STORE, DATA, 8)])
+    assert T.free_triggers(h.st) == S.N_TRIGGERS - 1
+    if guest_armed:
+        arm(h, 1, mc6(MC6_LOAD), DATA + 0x100)
+    assert h.st[S.ST_TRIG_LDST] == guest_armed
+    assert bool(int(h.st[S.ST_REGION_BLOCKED]) & D.REGIONS_TRIGGERS) == guest_armed
+    h.run(10)
+    assert h.pc == BASE + 8 and h.x[7] == 0x55 and h.read_phys(DATA, 1) == b"\x55"
+    assert not int(h.st[S.ST_TDATA1]) & MC6_HIT0 and h.st[S.ST_DBG_BREAK] == 0
 
 
 # ------------------------------------------------------------------ execute

@@ -40,7 +40,8 @@ What GDB gets
     `monitor phys off`; `monitor info` prints pc, priv, paging and the
     instruction count;
   * breakpoints Z0/Z1 (both are checked when an instruction is decoded, see
-    emu/debug.py; GDB's memory is never patched), watchpoints Z2 (write), Z3 (read) and Z4 (access),
+    emu/debug.py; GDB's memory is never patched), watchpoints Z2 (write), Z3 (read) and Z4 (access)
+    (Z1-Z4 take one of the hart's 4 Sdtrig triggers each, E0c when none is free: gdbtarget.py),
     single-step (s, vCont;s: one step, which is one instruction retired or one
     trap taken), continue (c, vCont;c), Ctrl-C (interrupts the running guest
     through the machine's stop flag, as stop() does), detach (D: everything
@@ -84,14 +85,15 @@ import time
 from emu.ints import MASK64
 from emu.spec import PRV_U, PRV_S, PRV_M
 from lifecycle.debug.gdbtarget import (Debugger, target_xml, pc_ok, SIGINT, SIGTRAP, SIGABRT, SIGKILL, REG_PC,
-                                       Z_SW_BREAK, Z_HW_BREAK, Z_WRITE_WATCH, Z_READ_WATCH, Z_ACCESS_WATCH)
+                                       Z_SW_BREAK, Z_HW_BREAK, Z_WRITE_WATCH, Z_READ_WATCH, Z_ACCESS_WATCH,
+                                       WATCH_SET, WATCH_FULL, WATCH_REFUSED)
 from lifecycle.debug.rsp import (Wire, ProtocolError, ClientDropped, frame, escape, hexnum, decnum, addr_len, unhex,
                                  le64, unle64, REG_HEX, PACKET_SIZE, HANDSHAKE_TIMEOUT, SEND_TIMEOUT)
 
 E_INVAL = "E16"                # a value the target refuses (EINVAL = 22): an odd pc, a watchpoint's length
 E_REGISTER = "E45"             # p/P: no such register, or it refuses the value
 E_MEMORY = "E14"               # m/M/X: memory that is not RAM
-E_FULL = "E0c"                 # Z: the hart's breakpoint or watch table is full
+E_FULL = "E0c"                 # Z: the hart's breakpoint or watch table is full, or (Z1-Z4) no trigger is free
 E_NOT_WATCHABLE = "E0e"        # Z2-Z4: memory that is not RAM, or HTIF's mailbox
 E_ANNEX = "E00"                # qXfer:features:read: an annex other than target.xml
 E_NO_ACTION = "E01"            # vCont: no action for our one thread
@@ -467,7 +469,7 @@ class Session:
             key = (t, addr, n)
             if len(ranges) > dbg.watch_room(key):
                 return E_FULL
-            return "OK" if dbg.set_watch(key, ranges) else E_NOT_WATCHABLE
+            return {WATCH_SET: "OK", WATCH_FULL: E_FULL, WATCH_REFUSED: E_NOT_WATCHABLE}[dbg.set_watch(key, ranges)]
 
     def _remove_watch(self, t, addr, n):
         with self._state() as dbg:

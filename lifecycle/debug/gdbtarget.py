@@ -16,10 +16,14 @@ What GDB sees of the hart
   * breakpoints (Z0/Z1: both are checked when an instruction is decoded, see emu/debug.py;
     GDB's memory is never patched) and watchpoints (Z2 write, Z3 read, Z4 access) in the
     hart's tables, at most DBG_MAX_BP and DBG_MAX_WATCH (emu/state.py). A hardware breakpoint
-    (Z1) takes one of the hart's Sdtrig triggers (emu/trigger.py: dmode = 1, action 1 = stop
-    for the debugger), as on real hardware: the guest sees it in use and cannot change it, and
-    Z1 answers E0c when none is free. Watchpoints stay in the watch table (ranges of any length,
-    physical, write watches at full speed), which the triggers' single addresses could not give.
+    (Z1) and each watchpoint take one of the hart's 4 Sdtrig triggers, as on real hardware
+    (emu/trigger.py, debugger_trigger: dmode = 1, action 1 = stop for the debugger, m, s and u;
+    execute for Z1, store for Z2, load for Z3, both for Z4; tdata2 = the address GDB gave, match
+    equal for one byte, else NAPOT on the smallest naturally aligned power-of-two block holding
+    the range): the guest sees them in use and cannot change them, and Z1-Z4 answer E0c when
+    none is free (hbreak and watch share them). For a watchpoint the watch table does the
+    matching, not the trigger (ranges of any length, physical, write watches at full speed, no
+    checked loop for them), so GDB and the trigger see the same accesses.
 
 How the vcpu is held (class Debugger, the machine's debugger seat: lifecycle/machine/seat.py)
   Attaching sets machine.debugger. The machine's run loop (lifecycle/machine/exits.py, Run) then calls debugger.loop()
@@ -50,7 +54,8 @@ import time
 from lifecycle.machine.seat import DebuggerSeat
 from emu.ints import s64, MASK64
 from emu.spec import (REG_NAMES, FREG_NAMES, F_BASE, CSR_NAMES as SPEC_CSR_NAMES, PMPCFG0, N_PMPCFG, MHPMEVENT3, MHPMCOUNTER3, HPMCOUNTER3,
-                      N_HPM, MCYCLE, MINSTRET, CSR_ACCESS_SHIFT, CSR_READ_ONLY, PAGE_SIZE, PRV_U, PRV_S, PRV_M)
+                      N_HPM, MCYCLE, MINSTRET, CSR_ACCESS_SHIFT, CSR_READ_ONLY, PAGE_SIZE, PRV_U, PRV_S, PRV_M,
+                      MC6_EXECUTE, MC6_LOAD, MC6_STORE)
 
 SIGINT, SIGTRAP, SIGABRT, SIGKILL = 2, 5, 6, 9     # GDB's signal numbers (gdb/signals.def), as stop replies carry them
 STOP_DEBUG = 2                 # the stop-flag value the debugger sets (lifecycle stop() sets 1)
@@ -74,6 +79,9 @@ REG_PRIV = REG_CSR0 + len(CSRS)
 REG_F0 = REG_PRIV + 1          # f0-f31 (their ABI names, as GDB's riscv target shows them), after priv
 Z_SW_BREAK, Z_HW_BREAK, Z_WRITE_WATCH, Z_READ_WATCH, Z_ACCESS_WATCH = 0, 1, 2, 3, 4    # the RSP's Z/z types
 WATCH_NAMES = {Z_WRITE_WATCH: "watch", Z_READ_WATCH: "rwatch", Z_ACCESS_WATCH: "awatch"}     # as stop replies name them
+TRIGGER_KINDS = {Z_HW_BREAK: MC6_EXECUTE, Z_WRITE_WATCH: MC6_STORE, Z_READ_WATCH: MC6_LOAD,       # the mcontrol6 bits of
+                 Z_ACCESS_WATCH: MC6_LOAD | MC6_STORE}                                            # each Z type's trigger
+WATCH_SET, WATCH_FULL, WATCH_REFUSED = "set", "full", "refused"     # Debugger.set_watch's answers
 
 
 def pc_ok(v):
@@ -446,13 +454,13 @@ class Debugger(DebuggerSeat):
 
     # ---- breakpoints and watchpoints (the GDB thread, while the vcpu is parked)
     def install(self, skip=None):
-        """Put the tables into the hart (emu/debug.py), the hardware breakpoints into triggers
-        (emu/trigger.py); all but a breakpoint at `skip`. ValueError when the hart refuses a watch
-        range; -> False when the triggers are too few (the breakpoint table is set all the same)."""
+        """Put the tables into the hart (emu/debug.py), and the hardware breakpoints and watchpoints
+        into triggers (emu/trigger.py, one each); all but a breakpoint at `skip`. ValueError when the
+        hart refuses a watch range (before any trigger changes); -> False when the triggers are too
+        few (the tables are set all the same, the triggers left as they were)."""
         from emu import debug as D
-        from emu.trigger import set_debugger_breakpoints
+        from emu.trigger import set_debugger_triggers, debugger_trigger
         D.set_breakpoints(self.h, [p for p, t in self.bps.items() if t != Z_HW_BREAK and p != skip])
-        ok = set_debugger_breakpoints(self.h, [p for p, t in self.bps.items() if t == Z_HW_BREAK and p != skip])
         ranges = []
         for (t, _va, _n), rs in self.watches.items():
             k = {Z_WRITE_WATCH: D.WATCH_WRITE, Z_READ_WATCH: D.WATCH_READ,
@@ -460,7 +468,9 @@ class Debugger(DebuggerSeat):
             ranges += [(lo, hi, k) for lo, hi, _v in rs]
         D.set_watches(self.h, ranges)
         self.read_watches = sum(1 for (t, _a, _n) in self.watches if t in (Z_READ_WATCH, Z_ACCESS_WATCH))
-        return ok
+        triggers = [debugger_trigger(TRIGGER_KINDS[t], p) for p, t in self.bps.items() if t == Z_HW_BREAK and p != skip]
+        triggers += [debugger_trigger(TRIGGER_KINDS[t], va, n) for t, va, n in self.watches]
+        return set_debugger_triggers(self.h, triggers)
 
     def set_breakpoint(self, pc, t):
         """A breakpoint of Z type t at pc. -> False when the table (DBG_MAX_BP) is full, or for Z1 no
@@ -507,20 +517,22 @@ class Debugger(DebuggerSeat):
         return S.DBG_MAX_WATCH - sum(len(r) for k, r in self.watches.items() if k != key)
 
     def set_watch(self, key, ranges):
-        """Watchpoint `key` (type, va, length) over `ranges` (watch_ranges). -> False when the hart
-        refuses one of them (HTIF's tohost): the table is left as it was."""
+        """Watchpoint `key` (type, va, length) over `ranges` (watch_ranges), with a trigger of its own.
+        -> WATCH_SET; WATCH_REFUSED when the hart refuses one of the ranges (HTIF's tohost), or
+        WATCH_FULL when no trigger is free: then the tables and triggers are left as they were."""
         old = self.watches.get(key)
         self.watches[key] = ranges
         try:
-            self.install()
+            answer = WATCH_SET if self.install() else WATCH_FULL
         except ValueError:           # e.g. over HTIF tohost
+            answer = WATCH_REFUSED
+        if answer != WATCH_SET:
             if old is None:
                 del self.watches[key]
             else:
                 self.watches[key] = old
             self.install()
-            return False
-        return True
+        return answer
 
     def clear_watch(self, key):
         self.watches.pop(key, None)
