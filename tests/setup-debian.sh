@@ -8,13 +8,15 @@
 #   zstd                  a zstd-compressed initrd (tests/test_initrd.py)
 #   qemu-user             qemu-riscv64 on the F/D bench workloads (tests/test_bench_harness.py; make bench)
 #   gcc-riscv64-unknown-elf  bench/workloads/build.sh rebuilds bench/workloads/bin (tests/test_bench_harness.py)
+#   mmdebstrap, kmod, e2fsprogs  `numbavm image debian`: the chrootless bootstrap, depmod for Debian's
+#                         kernel, mke2fs -d and debugfs (tests/test_debian_image.py)
 # The bundled Linux guest's own packages are installed by lifecycle/guests/linux/build.sh.
 #
 # As root the missing packages are installed; otherwise the one apt-get line to run
 # is printed and the script exits 0 (the tests that need them then skip, saying why;
 # on CI, where CI is set, they fail instead).
 set -eu
-PKGS=(device-tree-compiler opensbi gdb-multiarch zstd qemu-user gcc-riscv64-unknown-elf)
+PKGS=(device-tree-compiler opensbi gdb-multiarch zstd qemu-user gcc-riscv64-unknown-elf mmdebstrap kmod e2fsprogs)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

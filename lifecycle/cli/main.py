@@ -7,6 +7,8 @@
                         [--symbols FILE] [--mix] [--gdb [HOST:]PORT [--gdb-wait]]
     numbavm boot [--kernel IMAGE] [--initrd FILE] [--cmdline STR] [--bios builtin|PATH] ...
                  [--no-reboot] [--prompt STR] ...        (lifecycle/cli/boot.py)
+    numbavm image debian [--release R] [--packages A,B] [--size 2G] [--rebuild]
+                         a cached Debian riscv64 image   (lifecycle/cli/image.py)
     numbavm COMMAND ...     a command another package registers (entry point group
                             "numbavm.commands"): `numbavm bench` is bench's (= python -m bench)
     numbavm --version
@@ -81,7 +83,8 @@ def plugin_commands() -> dict:
     """name -> entry point, for the commands other packages register (not loaded here)."""
     try:
         from importlib.metadata import entry_points
-        return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP) if ep.name not in ("run", "boot")}
+        return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)
+                if ep.name not in ("run", "boot", "image")}
     except Exception:   # noqa: BLE001 - broken metadata must not break run/boot
         return {}
 
@@ -143,6 +146,8 @@ def build_parser(plugins=None) -> argparse.ArgumentParser:
 
     from lifecycle.cli.boot import add_parser as add_boot_parser
     add_boot_parser(sub, UserError)
+    from lifecycle.cli.image import add_parser as add_image_parser
+    add_image_parser(sub, UserError)        # numbavm image debian (lifecycle/cli/image.py)
 
     # Listed for --help only: main() hands `NAME ...` to the registered command before
     # parsing, so that every option after it reaches that command's own parser.

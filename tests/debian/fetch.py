@@ -3,14 +3,15 @@
     python -m tests.debian.fetch [--update]   # the last two stdout lines: the kernel Image, the initramfs
 
 Downloads two packages of Debian's riscv64 port with the host's own apt, but with a private
-state of its own (sources list, lists, status), so nothing is installed and the host's apt
-sources are left alone:
+state of its own (sources list, lists, status; lifecycle/guests/debian/apt.py, shared with
+`numbavm image debian`), so nothing is installed and the host's apt sources are left alone:
 
     linux-image-riscv64    (its dependency linux-image-<version>-riscv64) -> boot/vmlinux-*,
                            an EFI-stub Image whose console and initramfs drivers are built in
     busybox-static         -> usr/bin/busybox, the initramfs's whole userland
 
-and writes the initramfs (the kernel's "newc" cpio, written here: no cpio tool, no root) with
+and writes the initramfs (the kernel's "newc" cpio, lifecycle/guests/debian/initramfs.py: no
+cpio tool, no root) with
 tests/debian/init as its /init.  The mirror is the one the host's apt sources name
 (NUMBAVM_DEBIAN_MIRROR overrides it), the archive is verified with the host's
 debian-archive-keyring (bookworm's 2023.3+deb12u2 has trixie's keys).  Everything goes to the cache, outside git:
@@ -38,123 +39,17 @@ import sys
 import tarfile
 import tempfile
 
+from lifecycle.guests.debian.apt import Apt, FetchError, cache_root, read, say
+from lifecycle.guests.debian.initramfs import newc
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 INIT = os.path.join(HERE, "init")
-SUITE = "trixie"
-KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
 KERNEL_META = "linux-image-riscv64"
 BUSYBOX = "busybox-static"
 
 
-class FetchError(Exception):
-    """A step failed: one line saying which and why (status: the exit status of main)."""
-
-    def __init__(self, msg, status=1):
-        super().__init__(msg)
-        self.status = status
-
-
-def say(msg):
-    print(f"[debian] {msg}", file=sys.stderr, flush=True)
-
-
 def cache_dir():
-    root = os.environ.get("NUMBAVM_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "numbavm")
-    return os.path.join(root, "debian")
-
-
-def host_mirror():
-    """The Debian archive URI the host's apt sources use (deb822 .sources or one-line .list):
-    the first whose path ends in /debian (so not debian-security), else deb.debian.org."""
-    if os.environ.get("NUMBAVM_DEBIAN_MIRROR"):
-        return os.environ["NUMBAVM_DEBIAN_MIRROR"].rstrip("/")
-    files = ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")
-                                               + glob.glob("/etc/apt/sources.list.d/*.sources"))
-    for path in files:
-        try:
-            text = read(path).decode(errors="replace")
-        except OSError:
-            continue
-        if path.endswith(".sources"):
-            uris = [u for m in re.finditer(r"(?mi)^URIs:(.*)$", text) for u in m.group(1).split()]
-        else:
-            uris = re.findall(r"(?m)^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)", text)
-        for uri in uris:
-            if re.match(r"https?://", uri) and uri.rstrip("/").endswith("/debian"):
-                return uri.rstrip("/")
-    return DEFAULT_MIRROR
-
-
-class Apt:
-    """apt-get/apt-cache over a private state under `top`: riscv64 only, the host's dpkg
-    status, preferences and sources not read."""
-
-    def __init__(self, top):
-        self.top = top
-        for tool in ("apt-get", "apt-cache", "dpkg-deb"):
-            if shutil.which(tool) is None:
-                raise FetchError(f"{tool} is missing: fetching Debian packages needs a Debian host", 3)
-        if not os.path.isfile(KEYRING):
-            raise FetchError(f"{KEYRING} is missing (Debian package debian-archive-keyring)", 3)
-        os.makedirs(os.path.join(top, "lists", "partial"), exist_ok=True)
-        os.makedirs(os.path.join(top, "cache", "archives", "partial"), exist_ok=True)
-        os.makedirs(os.path.join(top, "preferences.d"), exist_ok=True)
-        self.mirror = host_mirror()
-        with open(os.path.join(top, "sources.list"), "w") as f:
-            f.write(f"deb [arch=riscv64 signed-by={KEYRING}] {self.mirror} {SUITE} main\n")
-        open(os.path.join(top, "status"), "a").close()
-        opts = {
-            "Dir::Etc::sourcelist": os.path.join(top, "sources.list"),
-            "Dir::Etc::sourceparts": "-",
-            "Dir::Etc::preferences": os.path.join(top, "preferences"),
-            "Dir::Etc::preferencesparts": os.path.join(top, "preferences.d"),
-            "Dir::State::Lists": os.path.join(top, "lists"),
-            "Dir::State::status": os.path.join(top, "status"),
-            "Dir::Cache": os.path.join(top, "cache"),
-            "APT::Architecture": "riscv64",
-            "APT::Architectures": "riscv64",
-            "Acquire::Languages": "none",
-        }
-        if os.getuid() == 0:        # else apt downloads as _apt, who may not write into this cache
-            opts["APT::Sandbox::User"] = "root"
-        self.opts = [a for k, v in opts.items() for a in ("-o", f"{k}={v}")]
-
-    def _run(self, tool, args, what, cwd=None):
-        p = subprocess.run([tool, "-q", *self.opts, *args], capture_output=True, text=True, cwd=cwd)
-        if p.returncode != 0:
-            lines = (p.stderr + p.stdout).splitlines()
-            detail = next((line for line in lines if line.startswith("E:")), lines[-1] if lines else "no output")
-            if "NO_PUBKEY" in p.stderr + p.stdout:
-                detail = (f"{KEYRING} lacks the keys that sign {SUITE} (NO_PUBKEY): "
-                          "upgrade debian-archive-keyring (bookworm's 2023.3+deb12u2 has trixie's keys)")
-            raise FetchError(f"{what} failed: {detail}")
-        return p.stdout
-
-    def has_lists(self):
-        return bool(glob.glob(os.path.join(self.top, "lists", f"*_dists_{SUITE}_*Packages*")))
-
-    def update(self):
-        say(f"apt-get update: {self.mirror} {SUITE} main, riscv64 (private lists in {self.top})")
-        # --error-on=any: a mirror that cannot be reached is an error, not a warning.
-        self._run("apt-get", ["update", "--error-on=any"], f"apt-get update of {self.mirror} {SUITE}")
-
-    def candidate(self, pkg):
-        """-> (version, Depends) of the package's candidate in the lists."""
-        out = self._run("apt-cache", ["show", "--no-all-versions", pkg], f"apt-cache show {pkg}")
-        fields = dict(re.findall(r"(?m)^(Version|Depends): (.*)$", out))
-        if "Version" not in fields:
-            raise FetchError(f"{pkg} is not in {self.mirror} {SUITE} main for riscv64")
-        return fields["Version"], fields.get("Depends", "")
-
-    def download(self, pkg, version, into):
-        """-> the .deb of pkg=version, downloaded into `into` (apt checks its hash against the lists)."""
-        self._run("apt-get", ["download", f"{pkg}={version}"], f"apt-get download {pkg}={version}", cwd=into)
-        debs = glob.glob(os.path.join(into, f"{pkg}_*.deb"))
-        if len(debs) != 1:
-            raise FetchError(f"apt-get download {pkg}={version} left {len(debs)} .deb files in {into}")
-        return debs[0]
+    return os.path.join(cache_root(), "debian")
 
 
 def packages(apt):
@@ -234,26 +129,6 @@ def unpacked(apt, top, role, pkg, version):
             f"({os.path.getsize(deb) / 1e6:.0f} MB)")
         extract(deb, WANTED[role], dest)
     return dest
-
-
-def newc(entries):
-    """A cpio archive in the kernel's "newc" format (Documentation/driver-api/early-userspace/
-    buffer-format.rst), owned by root with mtime 0: entries are (name, mode, data, (rdev major,
-    minor)); the TRAILER!!! entry ends it."""
-    out = bytearray()
-    for ino, (name, mode, data, rdev) in enumerate(list(entries) + [("TRAILER!!!", 0, b"", (0, 0))], start=1):
-        name_b = name.encode() + b"\0"
-        fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(name_b), 0)
-        out += b"070701" + b"".join(b"%08X" % f for f in fields) + name_b
-        out += bytes(-len(out) % 4)
-        out += data
-        out += bytes(-len(out) % 4)
-    return bytes(out)
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def build_initramfs(top, busybox_dir):
