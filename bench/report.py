@@ -835,7 +835,7 @@ def fd_compare_section(before=None, after=None):
     a("### The integer workloads before and after F/D")
     a("")
     a("F/D must not slow the integer code. The same `python -m bench` settings on the commit before F/D "
-      f"({commit(bs[0])}) and after it ({commit(afs[0])}), alternated on this host (before, after, before, "
+      f"({commit(bs[0])}) and on a later tree with F/D ({commit(afs[0])}), alternated on this host (before, after, before, "
       "after: a drifting load then hits both alike), each from its own `git worktree` with the project's "
       "`.venv` Python and `PYTHONPATH` pointing at the worktree (each tree's compiled loop gets its own "
       "Numba cache directory: emu/ keys it on a hash of its sources). The runs, in order:")
