@@ -19,7 +19,7 @@ from numba import njit
 
 from emu import isa
 from emu.alu import sext32
-from emu.spec import (PRV_U, PRV_S, PRV_M, MSTATUS, MSTATUS_TVM, MSTATUS_TW, MSTATUS_TSR, MENVCFG, SENVCFG,
+from emu.spec import (PRV_U, PRV_S, PRV_M, MSTATUS, MSTATUS_TVM, MSTATUS_TW, MSTATUS_TSR,
                       ENVCFG_CBIE, ENVCFG_CBCFE, ENVCFG_CBZE,
                       CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_USER_ECALL, CAUSE_MISALIGNED_LOAD,
                       CAUSE_MISALIGNED_STORE, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_LOAD_PAGE_FAULT,
@@ -27,7 +27,7 @@ from emu.spec import (PRV_U, PRV_S, PRV_M, MSTATUS, MSTATUS_TVM, MSTATUS_TW, MST
 from emu.state import (ST_PC, ST_PRIV, ST_SBI, ST_RES_ADDR, ST_WFI, ST_RAM_BASE, ST_ISA,
                        ST_RAM_SIZE, ST_DATA_VM, ST_DATA_CTX, PF_RESV,
                        TLB_LOAD, TLB_STORE, REGION_BASE)
-from emu.csr import csr_access, flush_tlb, CACHE_BLOCK_SIZE
+from emu.csr import csr_access, flush_tlb, envcfg_enabled, CACHE_BLOCK_SIZE
 from emu.mmu import translate, fault_cause
 from emu.memory import fetch_raw, store_hooks
 from emu.trap import take_trap, mret, sret
@@ -212,20 +212,15 @@ def exec_atomic(op, rd, rs1, rs2, ilen, pc, x, st, csr, mem, tlb, icache, pflags
 
 @njit(cache=True)
 def cbo_enabled(op, priv, csr):
-    """The envcfg enable of a cache-block instruction (CMO spec 2.5): always in M; in S, menvcfg's
-    field; in U, menvcfg's and senvcfg's (cbo.inval's CBIE is on as 01 and as 11: invalidating
-    and flushing are the same here)."""
-    if priv == PRV_M:
-        return True
+    """The envcfg enable of a cache-block instruction (csr.envcfg_enabled; cbo.inval's CBIE is on as
+    01 and as 11: invalidating and flushing are the same here)."""
     if op == CBO_ZERO:
         field = ENVCFG_CBZE
     elif op == CBO_INVAL:
         field = ENVCFG_CBIE
     else:
         field = ENVCFG_CBCFE
-    if (csr[MENVCFG] & field) == 0:
-        return False
-    return priv == PRV_S or (csr[SENVCFG] & field) != 0
+    return envcfg_enabled(field, priv, csr)
 
 
 @njit(cache=True)

@@ -35,7 +35,7 @@ from numba import njit
 from emu import isa
 from emu.alu import (sext32, srl, ltu, mulh, mulhsu, mulhu, div, divu, rem, remu, clz, ctz, cpop, orc_b, rev8,
                      rol, ror, rolw, rorw)
-from emu.state import (ICACHE_SCRATCH, ST_PC, ST_PRIV, ST_INSTRET, ST_WFI, ST_IDLE, ST_RAM_BASE, ST_RAM_SIZE, ST_POLL, ST_BARE_STRADDLERS,
+from emu.state import (ICACHE_SCRATCH, ST_PC, ST_CBZE, ST_INSTRET, ST_WFI, ST_IDLE, ST_RAM_BASE, ST_RAM_SIZE, ST_POLL, ST_BARE_STRADDLERS,
                        ST_FETCH_VM, ST_DATA_VM, ST_FETCH_CTX, ST_DATA_CTX, ICACHE_MASK,
                        TLB_FETCH, TLB_LOAD, TLB_STORE, EXIT_BUDGET, EXIT_STOP, EXIT_MMIO, EXIT_WFI,
                        EXIT_HTIF, EXIT_SBI, EXIT_FATAL, ST_FATAL, FATAL_TRAP_LOOP,
@@ -50,7 +50,7 @@ from emu.mmu import translate, tlb_lookup, PAGE_MASK, fault_cause
 from emu.native import call_region, region_key, REGION_HOOKS
 from emu.memory import (load_slow, store_slow, store_hooks, fetch_decode, decode_scratch, drop_straddlers,
                         MEM_MMIO_EXIT, MEM_TRAPPED, MEM_HTIF_EXIT, MEM_DONE_SYNC)
-from emu.cold import exec_cold, COLD_RETIRED, COLD_HTIF, COLD_SBI, COLD_TRAPPED, cbo_enabled, CBO_ZERO
+from emu.cold import exec_cold, COLD_RETIRED, COLD_HTIF, COLD_SBI, COLD_TRAPPED
 from emu.fpu import exec_fp, FP_RETIRED, FP_TRAPPED
 
 M32 = 0xFFFFFFFF
@@ -185,8 +185,8 @@ def run(x, st, csr, mem, icache, tlb, pflags, mmio, stop, budget):
         # native regions (emu/regions/): they end before breakpoints and debugger ranges, but
         # trap hooks and read watchpoints need the loop alone (emu/debug.py sets ST_REGION_BLOCKED)
         regions_on = st[ST_REGION_ON] != 0 and st[ST_REGION_BLOCKED] == 0
-        # (cbo.zero's enable, like the mode, changes only with priv or a CSR write: both end the chunk)
-        mode_key = region_key(fetch_vm, data_vm, dctx, fp_dirty, cbo_enabled(CBO_ZERO, st[ST_PRIV], csr))
+        # (cbo.zero's enable, cached like the mode by csr.refresh_mode: priv and CSR writes end the chunk)
+        mode_key = region_key(fetch_vm, data_vm, dctx, fp_dirty, st[ST_CBZE] != 0)
         # until the chunk ends: its last pass finds instret at chunk_end and samples below (PENDING_NONE),
         # whether its last instruction ran here or through a call (an FP loop ends chunks on fp calls)
         while not sync:

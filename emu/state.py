@@ -94,7 +94,8 @@ ST_MMIO_RD = 21       #   destination register (load)
 ST_MMIO_SIGNED = 22   #   1 = sign-extend the loaded value
 ST_MMIO_DEV = 23      #   device id from the trap table
 ST_MMIO_NPC = 24      #   pc after the access
-# cached mode, recomputed by csr.refresh_mode after anything that changes priv, mstatus, satp or PMP
+# cached mode, recomputed by csr.refresh_mode after anything that changes priv or a CSR (mstatus, satp, PMP, envcfg;
+# ST_CBZE too); the host calls it after writing csr[] directly
 ST_FETCH_VM = 25      # 1 = instruction fetch goes through the TLB (page tables and/or PMP: emu/mmu.py)
 ST_DATA_VM = 26       # 1 = loads/stores go through the TLB (priv, or mstatus.MPP under MPRV)
 ST_FETCH_CTX = 27     # bit index into a fetch TLB entry's permission mask
@@ -158,7 +159,9 @@ ST_TDATA1 = ST_REGION_ON + 23
 ST_TDATA2 = ST_TDATA1 + N_TRIGGERS
 ST_ISA = ST_TDATA2 + N_TRIGGERS      # the extensions the hart has (--isa): emu/isastring.py's bit mask, read where
                                       # instructions are decoded (isa.decode_for) and by the CSRs they gate
-ST_SIZE = ST_ISA + 1
+ST_CBZE = ST_ISA + 1                  # cached mode too (csr.refresh_mode): 1 = cbo.zero is enabled at this privilege
+                                      # (menvcfg/senvcfg.CBZE; always in M), part of a native region's key
+ST_SIZE = ST_CBZE + 1
 
 # --- EXIT_FATAL reasons
 class Fatal(IntEnum):

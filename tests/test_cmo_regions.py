@@ -142,6 +142,7 @@ def test_a_region_compiled_while_enabled_is_not_run_once_disabled(field, sv39):
         h.run(20 * N)
         assert h.pc == BASE + len(LOOP) - 4
         h.csr[field] = 0
+        refresh_mode(h.st, h.csr)          # a host write to a CSR the mode caches (a csrw does this itself)
         h.x[9], h.x[5] = TABLE, N
         h.pc = BASE
         h.run(20 * N)

@@ -9,13 +9,12 @@ from emu.mmu import PAGE_MASK
 from emu.spec import (MSTATUS, MSTATUS_FS, FS_DIRTY, NAN_BOX, CANONICAL_NAN_S, FCSR_FRM_SHIFT, FFLAG_NX, RM_DYN,
                       RM_RMM)
 from emu.fpu import native_address
-from emu.cold import cbo_enabled, CBO_ZERO
 from emu.csr import CACHE_BLOCK_SIZE
 from emu.native import REGION_DONE, REGION_HOOKS, region_key
 from emu.state import (ST_FCSR, ST_PC, ST_INSTRET, ST_RAM_BASE, ST_RAM_SIZE, ST_REGION_ADDR, ST_REGION_SIZE,
                        REGION_BASE, REGION_W, REGION_MASK, RT_PC, RT_FN, RT_KEY,
                        PF_REGION, TLB_SLOTS, TLB_LOAD, TLB_STORE, PF_CODE, EXTENT_BASE, ST_FETCH_VM, ST_DATA_VM,
-                       ST_DATA_CTX, ST_PRIV)
+                       ST_DATA_CTX, ST_CBZE)
 
 X_SINK = isa.X_SINK
 O = isa.OPS
@@ -99,7 +98,7 @@ class Mode(NamedTuple):
     @classmethod
     def of(cls, st, csr):
         return cls(int(st[ST_FETCH_VM]) != 0, int(st[ST_DATA_VM]) != 0, int(st[ST_DATA_CTX]),
-                   (int(csr[MSTATUS]) & MSTATUS_FS) == FS_DIRTY, bool(cbo_enabled(CBO_ZERO, st[ST_PRIV], csr)))
+                   (int(csr[MSTATUS]) & MSTATUS_FS) == FS_DIRTY, int(st[ST_CBZE]) != 0)
 
     @property
     def key(self):
